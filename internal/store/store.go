@@ -1,0 +1,120 @@
+// Package store defines where heck keeps what must survive a restart: the
+// target registry, state transitions, per-minute rollups of results, and raw
+// results kept around failures and changes. Implementations live in
+// subpackages (sqlite now, postgres later) and all pass the conformance
+// suite in internal/store/storetest.
+//
+// Writes come in batches from one writer; reads may run concurrently with
+// them. A store error is reported to its caller and never turns into a probe
+// failure.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/heckhq/heck/internal/health"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// TargetRecord is one entry of the replicated target registry: a spec (as
+// JSON, so the store does not depend on its shape), the hybrid logical
+// clock timestamp and node of its last write, and a tombstone flag.
+type TargetRecord struct {
+	ID      string
+	Spec    []byte // JSON of target.Spec; empty for a tombstone
+	Version uint64 // HLC timestamp of the write (crdt.Timestamp)
+	Node    string // node that made the write; breaks Version ties
+	Deleted bool
+}
+
+// Transition is a stored change of state.
+type Transition struct {
+	TargetID string
+	From, To health.State
+	At       time.Time
+	Cause    string
+	Observer string
+}
+
+// TransitionQuery selects transitions; zero fields do not filter. Results
+// come newest first.
+type TransitionQuery struct {
+	TargetID string
+	From, To time.Time // half-open [From, To)
+	Limit    int       // 0: no limit
+}
+
+// Rollup aggregates one target's results over one minute.
+type Rollup struct {
+	TargetID string
+	Minute   time.Time // start of the minute, UTC
+	Count    uint32
+	Failures uint32
+	// LatencySum and LatencyMax in microseconds.
+	LatencySum uint64
+	LatencyMax uint32
+	// Buckets counts results per latency bucket (see LatencyBuckets).
+	Buckets [NumBuckets]uint32
+}
+
+// Result is one raw probe result kept for the record.
+type Result struct {
+	TargetID string
+	At       time.Time
+	OK       bool
+	Latency  time.Duration
+	Message  string
+	// Details is the JSON of probe.Details, may be empty.
+	Details []byte
+}
+
+// Retention says how long each kind of record is kept; zero keeps forever.
+type Retention struct {
+	Results     time.Duration
+	Rollups     time.Duration
+	Transitions time.Duration
+	Tombstones  time.Duration
+}
+
+// Store is the persistence heck needs.
+type Store interface {
+	// PutTargets upserts registry entries (tombstones included).
+	PutTargets(ctx context.Context, recs []TargetRecord) error
+	// Targets returns every registry entry, tombstones included.
+	Targets(ctx context.Context) ([]TargetRecord, error)
+
+	// AddTransitions appends transitions.
+	AddTransitions(ctx context.Context, ts []Transition) error
+	// Transitions returns matching transitions, newest first.
+	Transitions(ctx context.Context, q TransitionQuery) ([]Transition, error)
+
+	// AddRollups merges rollups into stored ones: two rollups of the same
+	// target and minute add up (counts, sums, buckets; max of maxima).
+	AddRollups(ctx context.Context, rs []Rollup) error
+	// Rollups returns a target's rollups with Minute in [from, to), oldest
+	// first.
+	Rollups(ctx context.Context, targetID string, from, to time.Time) ([]Rollup, error)
+
+	// AddResults appends raw results.
+	AddResults(ctx context.Context, rs []Result) error
+	// Results returns a target's raw results in [from, to), newest first,
+	// at most limit (0: no limit).
+	Results(ctx context.Context, targetID string, from, to time.Time, limit int) ([]Result, error)
+
+	// DeleteTargetData removes a target's transitions, rollups and results
+	// (after the target itself was deleted and its history is not wanted).
+	DeleteTargetData(ctx context.Context, targetID string) error
+
+	// Prune removes records older than the retention allows, as of now.
+	Prune(ctx context.Context, r Retention, now time.Time) error
+
+	// Ping checks the store can answer (for /readyz).
+	Ping(ctx context.Context) error
+
+	// Close flushes and releases the store.
+	Close() error
+}

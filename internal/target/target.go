@@ -1,0 +1,261 @@
+// Package target owns the description of a monitored target: its identity,
+// its schedule, and the options of its probe kind. It validates a spec
+// (every problem at once, each naming the field, the value and the fix),
+// fills in documented defaults, expands ${VAR} references from the
+// environment and redacts secrets before a spec is shown to anyone.
+//
+// The package holds data only; probing lives in internal/probe.
+package target
+
+import (
+	"time"
+)
+
+// Kind names a probe kind.
+type Kind string
+
+// The probe kinds heck knows.
+const (
+	KindHTTP Kind = "http"
+	KindTCP  Kind = "tcp"
+	KindDNS  Kind = "dns"
+	KindTLS  Kind = "tls"
+	KindGRPC Kind = "grpc"
+	KindICMP Kind = "icmp"
+)
+
+// Kinds lists every known kind, in the order they are documented.
+var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP}
+
+// Defaults of a target's schedule. They follow HAProxy (rise 2, fall 3) and
+// the kubelet (10 s period).
+const (
+	DefaultInterval = 10 * time.Second
+	DefaultTimeout  = 2 * time.Second
+	DefaultRise     = 2
+	DefaultFall     = 3
+	// MinInterval is the shortest interval accepted.
+	MinInterval = 100 * time.Millisecond
+)
+
+// Spec is everything a user says about a target. It is what the config file,
+// the API and the registry carry. The zero value of an optional field means
+// "use the default"; WithDefaults fills them in.
+type Spec struct {
+	ID     string            `json:"id" yaml:"id"`
+	Name   string            `json:"name,omitempty" yaml:"name,omitempty"`
+	Kind   Kind              `json:"kind" yaml:"kind"`
+	Labels map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+
+	// URL is the endpoint of an http target.
+	URL string `json:"url,omitempty" yaml:"url,omitempty"`
+	// Address is host:port for tcp, tls, grpc and dns (the resolver), and a
+	// host for icmp.
+	Address string `json:"address,omitempty" yaml:"address,omitempty"`
+
+	Schedule `yaml:",inline"`
+
+	HTTP *HTTPOptions `json:"http,omitempty" yaml:"http,omitempty"`
+	TCP  *TCPOptions  `json:"tcp,omitempty" yaml:"tcp,omitempty"`
+	DNS  *DNSOptions  `json:"dns,omitempty" yaml:"dns,omitempty"`
+	TLS  *TLSOptions  `json:"tls,omitempty" yaml:"tls,omitempty"`
+	GRPC *GRPCOptions `json:"grpc,omitempty" yaml:"grpc,omitempty"`
+	ICMP *ICMPOptions `json:"icmp,omitempty" yaml:"icmp,omitempty"`
+}
+
+// Schedule says when a target is probed and how results become a state.
+type Schedule struct {
+	// InitialDelay holds back the first probe after the target is added.
+	InitialDelay Duration `json:"initial_delay,omitempty" yaml:"initial_delay,omitempty"`
+	// Interval between probes while the state is settled (default 10s).
+	Interval Duration `json:"interval,omitempty" yaml:"interval,omitempty"`
+	// Timeout of one probe (default 2s, or 80% of the interval when that is
+	// shorter); must be below Interval.
+	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
+	// Rise consecutive successes take a target up (default 2).
+	Rise int `json:"rise,omitempty" yaml:"rise,omitempty"`
+	// Fall consecutive failures take a target down (default 3).
+	Fall int `json:"fall,omitempty" yaml:"fall,omitempty"`
+	// Jitter is the largest random offset added to each run (default 0).
+	// The first run is always spread over one interval.
+	Jitter Duration `json:"jitter,omitempty" yaml:"jitter,omitempty"`
+	// FastInterval applies while a transition is pending: some results
+	// disagree with the current state (HAProxy's fastinter; default Interval).
+	FastInterval Duration `json:"fast_interval,omitempty" yaml:"fast_interval,omitempty"`
+	// DownInterval applies while the target is down (HAProxy's downinter;
+	// default Interval).
+	DownInterval Duration `json:"down_interval,omitempty" yaml:"down_interval,omitempty"`
+}
+
+// HTTPOptions are the options of an http probe.
+type HTTPOptions struct {
+	// Method defaults to GET.
+	Method  string            `json:"method,omitempty" yaml:"method,omitempty"`
+	Headers map[string]string `json:"headers,omitempty" yaml:"headers,omitempty"`
+	Body    string            `json:"body,omitempty" yaml:"body,omitempty"`
+	// NoFollowRedirects makes a 3xx the final answer (redirects are
+	// followed by default, at most 10).
+	NoFollowRedirects bool `json:"no_follow_redirects,omitempty" yaml:"no_follow_redirects,omitempty"`
+	// InsecureSkipVerify turns off TLS certificate verification.
+	InsecureSkipVerify bool `json:"insecure_skip_verify,omitempty" yaml:"insecure_skip_verify,omitempty"`
+	// ExpectStatus lists accepted codes: "200", ranges "200-299" or classes
+	// "2xx". Default: 200-399, as the kubelet.
+	ExpectStatus []string `json:"expect_status,omitempty" yaml:"expect_status,omitempty"`
+	// BodyContains must appear in the body.
+	BodyContains string `json:"body_contains,omitempty" yaml:"body_contains,omitempty"`
+	// BodyRegex must match the body (RE2 syntax).
+	BodyRegex string `json:"body_regex,omitempty" yaml:"body_regex,omitempty"`
+	// JSON conditions on the body, all must hold.
+	JSON []JSONCondition `json:"json,omitempty" yaml:"json,omitempty"`
+	// MaxLatency fails a probe that answers slower than this.
+	MaxLatency Duration `json:"max_latency,omitempty" yaml:"max_latency,omitempty"`
+	// CertMinDays fails an https probe whose certificate expires in fewer
+	// days than this.
+	CertMinDays int `json:"cert_min_days,omitempty" yaml:"cert_min_days,omitempty"`
+	// KeepAlive reuses connections between probes. Off by default: each probe
+	// opens a fresh connection, as HAProxy and the kubelet do.
+	KeepAlive bool `json:"keep_alive,omitempty" yaml:"keep_alive,omitempty"`
+	// MaxBodyBytes read for body conditions (default 64 KiB).
+	MaxBodyBytes int `json:"max_body_bytes,omitempty" yaml:"max_body_bytes,omitempty"`
+}
+
+// JSONCondition tests one value of a JSON body, addressed by a GJSON path
+// ("status", "checks.#(name==db).ok"). Exactly one of Equals, Matches or
+// Exists is set.
+type JSONCondition struct {
+	Path    string `json:"path" yaml:"path"`
+	Equals  string `json:"equals,omitempty" yaml:"equals,omitempty"`
+	Matches string `json:"matches,omitempty" yaml:"matches,omitempty"`
+	Exists  *bool  `json:"exists,omitempty" yaml:"exists,omitempty"`
+}
+
+// TCPOptions are the options of a tcp probe.
+type TCPOptions struct {
+	// Send is written after the connection opens.
+	Send string `json:"send,omitempty" yaml:"send,omitempty"`
+	// Expect must appear in what the peer sends back.
+	Expect string `json:"expect,omitempty" yaml:"expect,omitempty"`
+}
+
+// DNSOptions are the options of a dns probe; the target's Address is the
+// resolver (host:port).
+type DNSOptions struct {
+	// Name to query.
+	Name string `json:"name" yaml:"name"`
+	// Type of record (A, AAAA, CNAME, MX, NS, TXT, SRV, PTR, SOA); default A.
+	Type string `json:"type,omitempty" yaml:"type,omitempty"`
+	// Rcode expected (default NOERROR).
+	Rcode string `json:"rcode,omitempty" yaml:"rcode,omitempty"`
+	// ExpectAnswers must each be among the answers (the record's value, e.g.
+	// "127.0.0.1" for A, "mail.example. 10" is not needed: MX matches on
+	// host name).
+	ExpectAnswers []string `json:"expect_answers,omitempty" yaml:"expect_answers,omitempty"`
+	// Transport is udp (default) or tcp.
+	Transport string `json:"transport,omitempty" yaml:"transport,omitempty"`
+}
+
+// TLSOptions are the options of a tls probe.
+type TLSOptions struct {
+	// ServerName for SNI and verification (default: the address's host).
+	ServerName         string `json:"server_name,omitempty" yaml:"server_name,omitempty"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty" yaml:"insecure_skip_verify,omitempty"`
+	// CertMinDays fails when the leaf certificate expires in fewer days.
+	CertMinDays int `json:"cert_min_days,omitempty" yaml:"cert_min_days,omitempty"`
+}
+
+// GRPCOptions are the options of a grpc probe (grpc.health.v1).
+type GRPCOptions struct {
+	// Service to ask about; empty asks for the server as a whole.
+	Service            string `json:"service,omitempty" yaml:"service,omitempty"`
+	TLS                bool   `json:"tls,omitempty" yaml:"tls,omitempty"`
+	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty" yaml:"insecure_skip_verify,omitempty"`
+	ServerName         string `json:"server_name,omitempty" yaml:"server_name,omitempty"`
+}
+
+// ICMPOptions are the options of an icmp probe.
+type ICMPOptions struct {
+	// PayloadSize in bytes (default 56, as ping).
+	PayloadSize int `json:"payload_size,omitempty" yaml:"payload_size,omitempty"`
+}
+
+// DisplayName is Name, or ID when Name is empty.
+func (s *Spec) DisplayName() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.ID
+}
+
+// WithDefaults returns a copy of s with every unset schedule field filled in.
+func (s Spec) WithDefaults() Spec {
+	sc := &s.Schedule
+	if sc.Interval == 0 {
+		sc.Interval = Duration(DefaultInterval)
+	}
+	if sc.Timeout == 0 {
+		t := DefaultTimeout
+		if lim := sc.Interval.D() * 8 / 10; lim < t {
+			t = lim
+		}
+		sc.Timeout = Duration(t)
+	}
+	if sc.Rise == 0 {
+		sc.Rise = DefaultRise
+	}
+	if sc.Fall == 0 {
+		sc.Fall = DefaultFall
+	}
+	if sc.FastInterval == 0 {
+		sc.FastInterval = sc.Interval
+	}
+	if sc.DownInterval == 0 {
+		sc.DownInterval = sc.Interval
+	}
+	return s
+}
+
+// Clone returns a deep copy of s.
+func (s Spec) Clone() Spec {
+	c := s
+	c.Labels = cloneMap(s.Labels)
+	if s.HTTP != nil {
+		h := *s.HTTP
+		h.Headers = cloneMap(s.HTTP.Headers)
+		h.ExpectStatus = append([]string(nil), s.HTTP.ExpectStatus...)
+		h.JSON = append([]JSONCondition(nil), s.HTTP.JSON...)
+		c.HTTP = &h
+	}
+	if s.TCP != nil {
+		v := *s.TCP
+		c.TCP = &v
+	}
+	if s.DNS != nil {
+		v := *s.DNS
+		v.ExpectAnswers = append([]string(nil), s.DNS.ExpectAnswers...)
+		c.DNS = &v
+	}
+	if s.TLS != nil {
+		v := *s.TLS
+		c.TLS = &v
+	}
+	if s.GRPC != nil {
+		v := *s.GRPC
+		c.GRPC = &v
+	}
+	if s.ICMP != nil {
+		v := *s.ICMP
+		c.ICMP = &v
+	}
+	return c
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}
