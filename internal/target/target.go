@@ -46,6 +46,9 @@ type Spec struct {
 	Name   string            `json:"name,omitempty" yaml:"name,omitempty"`
 	Kind   Kind              `json:"kind" yaml:"kind"`
 	Labels map[string]string `json:"labels,omitempty" yaml:"labels,omitempty"`
+	// Origin says where the target came from: "config" for a config file's
+	// targets (removed again when they leave the file), "" for the API.
+	Origin string `json:"origin,omitempty" yaml:"-"`
 
 	// URL is the endpoint of an http target.
 	URL string `json:"url,omitempty" yaml:"url,omitempty"`

@@ -1,0 +1,241 @@
+// Package registry owns the set of targets a node knows: a last-writer-wins
+// map of target specs (crdt.LWWMap) ordered by a hybrid logical clock and
+// node name, persisted in the store so a restart loses nothing, and
+// replicated by merging entries from other nodes. Local writes (from the
+// config file or the API) and remote merges go through the same path:
+// persist, merge, then tell the subscribers what changed.
+//
+// The registry holds specs as users wrote them: ${VAR} references stay
+// unexpanded, so secrets never reach the store or other nodes.
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/heckhq/heck/internal/crdt"
+	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// Entry is one registry entry: a spec, or a tombstone.
+type Entry = crdt.Entry[target.Spec]
+
+// Persister is the part of the store the registry uses.
+type Persister interface {
+	PutTargets(ctx context.Context, recs []store.TargetRecord) error
+	Targets(ctx context.Context) ([]store.TargetRecord, error)
+}
+
+// ErrNotFound is returned when deleting an absent target.
+var ErrNotFound = store.ErrNotFound
+
+// Registry is the replicated set of targets. Safe for concurrent use.
+type Registry struct {
+	node  string
+	clock *crdt.Clock
+	st    Persister
+	m     *crdt.LWWMap[target.Spec]
+
+	// mu serialises writes so that persist-then-merge is atomic with
+	// respect to other writers and subscribers see changes in order.
+	mu   sync.Mutex
+	subs []func([]Entry)
+}
+
+// New returns an empty registry for node, stamping writes with clock.
+func New(node string, clock *crdt.Clock, st Persister) *Registry {
+	return &Registry{node: node, clock: clock, st: st, m: crdt.NewLWWMap[target.Spec]()}
+}
+
+// Subscribe registers f to be called, in order and under the registry's
+// write lock, with every batch of entries that changed the map. f must
+// not call back into the registry's write methods.
+func (r *Registry) Subscribe(f func([]Entry)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.subs = append(r.subs, f)
+}
+
+// Load reads the persisted entries into the map without notifying
+// subscribers (read List afterwards). A record that cannot be decoded is
+// skipped, left untouched in the store, and reported in bad; err is set
+// only when the store cannot be read.
+func (r *Registry) Load(ctx context.Context) (bad []error, err error) {
+	recs, err := r.st.Targets(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load targets: %w", err)
+	}
+	entries := make([]Entry, 0, len(recs))
+	for _, rec := range recs {
+		e, err := fromRecord(rec)
+		if err != nil {
+			bad = append(bad, fmt.Errorf("load target %s: %w", rec.ID, err))
+			continue
+		}
+		entries = append(entries, e)
+		r.clock.Observe(e.TS)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.m.Merge(entries...)
+	return bad, nil
+}
+
+// Put writes spec as a local change. It reports whether the target is new
+// (absent or deleted before). Writing a spec equal to the current one is a
+// no-op. The caller validates spec first.
+func (r *Registry) Put(ctx context.Context, spec target.Spec) (created bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.m.Entry(spec.ID)
+	if ok && !cur.Deleted && equalSpecs(cur.Value, spec) {
+		return false, nil
+	}
+	e := Entry{Key: spec.ID, Value: spec.Clone(), TS: r.clock.Now(), Node: r.node}
+	if err := r.apply(ctx, []Entry{e}); err != nil {
+		return false, err
+	}
+	return !ok || cur.Deleted, nil
+}
+
+// Delete removes a target, leaving a tombstone that wins over older writes.
+func (r *Registry) Delete(ctx context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.m.Entry(id)
+	if !ok || cur.Deleted {
+		return fmt.Errorf("delete target %s: %w", id, ErrNotFound)
+	}
+	e := Entry{Key: id, TS: r.clock.Now(), Node: r.node, Deleted: true}
+	return r.apply(ctx, []Entry{e})
+}
+
+// Merge folds in entries from another node and returns those that changed
+// this registry (to pass on).
+func (r *Registry) Merge(ctx context.Context, entries []Entry) ([]Entry, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var winners []Entry
+	for _, e := range entries {
+		r.clock.Observe(e.TS)
+		cur, ok := r.m.Entry(e.Key)
+		if !ok || e.Newer(&cur) {
+			winners = append(winners, e)
+		}
+	}
+	if len(winners) == 0 {
+		return nil, nil
+	}
+	if err := r.apply(ctx, winners); err != nil {
+		return nil, err
+	}
+	return winners, nil
+}
+
+// apply persists entries, merges them and notifies. Called with mu held.
+func (r *Registry) apply(ctx context.Context, entries []Entry) error {
+	recs := make([]store.TargetRecord, len(entries))
+	for i, e := range entries {
+		rec, err := toRecord(e)
+		if err != nil {
+			return err
+		}
+		recs[i] = rec
+	}
+	if err := r.st.PutTargets(ctx, recs); err != nil {
+		return fmt.Errorf("persist targets: %w", err)
+	}
+	changed := r.m.Merge(entries...)
+	if len(changed) > 0 {
+		for _, f := range r.subs {
+			f(changed)
+		}
+	}
+	return nil
+}
+
+// Get returns the live spec of id.
+func (r *Registry) Get(id string) (target.Spec, bool) { return r.m.Get(id) }
+
+// List returns every live spec, sorted by id.
+func (r *Registry) List() []target.Spec {
+	entries := r.m.Entries()
+	out := make([]target.Spec, 0, len(entries))
+	for _, e := range entries {
+		if !e.Deleted {
+			out = append(out, e.Value)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Entries returns every entry, tombstones included (for anti-entropy).
+func (r *Registry) Entries() []Entry { return r.m.Entries() }
+
+// Len returns the number of live targets.
+func (r *Registry) Len() int { return r.m.Len() }
+
+// CollectTombstones forgets tombstones older than horizon. They are kept
+// in the store too long enough for a restarted node to learn of deletes.
+func (r *Registry) CollectTombstones(now time.Time, horizon time.Duration) []string {
+	return r.m.Collect(crdt.MakeTimestamp(now.Add(-horizon), 0))
+}
+
+// SyncConfig makes the registry hold exactly the config file's targets among
+// those of origin "config" that this node wrote: new or changed ones are
+// put, ones that left the file are deleted. Targets added through the API
+// are left alone.
+func (r *Registry) SyncConfig(ctx context.Context, specs []target.Spec) error {
+	want := make(map[string]bool, len(specs))
+	var errs []error
+	for _, s := range specs {
+		s.Origin = "config"
+		want[s.ID] = true
+		if _, err := r.Put(ctx, s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, e := range r.m.Entries() {
+		if !e.Deleted && e.Value.Origin == "config" && e.Node == r.node && !want[e.Key] {
+			if err := r.Delete(ctx, e.Key); err != nil && !errors.Is(err, ErrNotFound) {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func equalSpecs(a, b target.Spec) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+func toRecord(e Entry) (store.TargetRecord, error) {
+	rec := store.TargetRecord{ID: e.Key, Version: uint64(e.TS), Node: e.Node, Deleted: e.Deleted}
+	if !e.Deleted {
+		b, err := json.Marshal(e.Value)
+		if err != nil {
+			return rec, fmt.Errorf("encode target %s: %w", e.Key, err)
+		}
+		rec.Spec = b
+	}
+	return rec, nil
+}
+
+func fromRecord(rec store.TargetRecord) (Entry, error) {
+	e := Entry{Key: rec.ID, TS: crdt.Timestamp(rec.Version), Node: rec.Node, Deleted: rec.Deleted}
+	if !rec.Deleted {
+		if err := json.Unmarshal(rec.Spec, &e.Value); err != nil {
+			return e, fmt.Errorf("decode spec: %w", err)
+		}
+	}
+	return e, nil
+}
