@@ -1,0 +1,203 @@
+package target
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func httpSpec() Spec {
+	return Spec{ID: "web", Kind: KindHTTP, URL: "http://127.0.0.1:8080/healthz"}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		edit  func(*Spec)
+		field string // "" means valid
+		fix   string
+	}{
+		{"valid", func(*Spec) {}, "", ""},
+		{"missing id", func(s *Spec) { s.ID = "" }, "id", "unique id"},
+		{"bad id", func(s *Spec) { s.ID = "a b" }, "id", "letters, digits"},
+		{"unknown kind", func(s *Spec) { s.Kind = "smtp" }, "kind", "http, tcp, dns, tls, grpc, icmp"},
+		{"missing kind", func(s *Spec) { s.Kind = "" }, "kind", "set kind"},
+		{"interval too short", func(s *Spec) { s.Interval = Duration(time.Millisecond) }, "interval", "100ms or more"},
+		{"timeout above interval", func(s *Spec) { s.Interval = Duration(time.Second); s.Timeout = Duration(2 * time.Second) }, "timeout", "shorter than the interval"},
+		{"timeout equal interval", func(s *Spec) { s.Interval = Duration(time.Second); s.Timeout = Duration(time.Second) }, "timeout", "shorter than the interval"},
+		{"default timeout above short interval is fine", func(s *Spec) { s.Interval = Duration(time.Second) }, "", ""},
+		{"rise negative", func(s *Spec) { s.Rise = -1 }, "rise", "1 to 100"},
+		{"fall too big", func(s *Spec) { s.Fall = 101 }, "fall", "1 to 100"},
+		{"jitter above interval", func(s *Spec) { s.Jitter = Duration(time.Minute) }, "jitter", "between 0 and the interval"},
+		{"fast interval below timeout", func(s *Spec) { s.Timeout = Duration(time.Second); s.FastInterval = Duration(500 * time.Millisecond) }, "fast_interval", "longer than the timeout"},
+		{"malformed url", func(s *Spec) { s.URL = "127.0.0.1:80" }, "url", "http://host"},
+		{"ftp url", func(s *Spec) { s.URL = "ftp://127.0.0.1/" }, "url", "http://host"},
+		{"missing url", func(s *Spec) { s.URL = "" }, "url", "set the URL"},
+		{"bad port in url", func(s *Spec) { s.URL = "http://127.0.0.1:99999/" }, "url", "1 to 65535"},
+		{"address on http", func(s *Spec) { s.Address = "127.0.0.1:80" }, "address", "use url"},
+		{"bad status", func(s *Spec) { s.HTTP = &HTTPOptions{ExpectStatus: []string{"200", "abc"}} }, "http.expect_status[1]", "2xx"},
+		{"bad regex", func(s *Spec) { s.HTTP = &HTTPOptions{BodyRegex: "("} }, "http.body_regex", "RE2"},
+		{"bad method", func(s *Spec) { s.HTTP = &HTTPOptions{Method: "FETCH"} }, "http.method", "GET"},
+		{"json two conditions", func(s *Spec) { s.HTTP = &HTTPOptions{JSON: []JSONCondition{{Path: "a", Equals: "x", Matches: "y"}}} }, "http.json[0]", "one condition"},
+		{"tcp block on http", func(s *Spec) { s.TCP = &TCPOptions{} }, "tcp", "remove the tcp block"},
+		{"tcp missing address", func(s *Spec) { s.Kind = KindTCP; s.URL = "" }, "address", "host:port"},
+		{"tcp bad port", func(s *Spec) { s.Kind = KindTCP; s.URL = ""; s.Address = "127.0.0.1:0" }, "address", "1 to 65535"},
+		{"dns missing name", func(s *Spec) { s.Kind = KindDNS; s.URL = ""; s.Address = "127.0.0.1:53" }, "dns.name", "name to query"},
+		{"dns bad type", func(s *Spec) {
+			s.Kind, s.URL, s.Address = KindDNS, "", "127.0.0.1:53"
+			s.DNS = &DNSOptions{Name: "x.test", Type: "BOGUS"}
+		}, "dns.type", "AAAA"},
+		{"icmp with port", func(s *Spec) { s.Kind, s.URL, s.Address = KindICMP, "", "127.0.0.1/8" }, "address", "without a port"},
+		{"env ref in url accepted", func(s *Spec) { s.URL = "${TARGET_URL}" }, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := httpSpec()
+			tc.edit(&s)
+			errs := s.Validate()
+			if tc.field == "" {
+				if len(errs) != 0 {
+					t.Fatalf("want valid, got %v", errs)
+				}
+				return
+			}
+			for _, e := range errs {
+				if e.Field == tc.field {
+					if !strings.Contains(e.Fix, tc.fix) && !strings.Contains(e.Problem, tc.fix) {
+						t.Fatalf("error %q does not say %q", e.Error(), tc.fix)
+					}
+					return
+				}
+			}
+			t.Fatalf("want an error on %s, got %v", tc.field, errs)
+		})
+	}
+}
+
+func TestValidateAllReportsEverythingAndDuplicates(t *testing.T) {
+	a := httpSpec()
+	b := httpSpec()
+	b.Rise = -5
+	c := Spec{ID: "c", Kind: "nope"}
+	errs := ValidateAll([]Spec{a, b, c})
+	want := map[string]bool{"targets[1].id": false, "targets[1].rise": false, "targets[2].kind": false}
+	for _, e := range errs {
+		if _, ok := want[e.Field]; ok {
+			want[e.Field] = true
+		}
+	}
+	for f, seen := range want {
+		if !seen {
+			t.Errorf("missing error on %s in %v", f, errs)
+		}
+	}
+}
+
+func TestParseStatusRange(t *testing.T) {
+	tests := []struct {
+		in     string
+		lo, hi int
+		bad    bool
+	}{
+		{"200", 200, 200, false}, {"200-299", 200, 299, false}, {"2xx", 200, 299, false},
+		{"5XX", 500, 599, false}, {"299-200", 0, 0, true}, {"99", 0, 0, true}, {"6xx", 0, 0, true}, {"x", 0, 0, true},
+	}
+	for _, tc := range tests {
+		lo, hi, err := ParseStatusRange(tc.in)
+		if (err != nil) != tc.bad || lo != tc.lo || hi != tc.hi {
+			t.Errorf("%q: got %d-%d err=%v", tc.in, lo, hi, err)
+		}
+	}
+}
+
+func TestWithDefaults(t *testing.T) {
+	s := Spec{Schedule: Schedule{Interval: Duration(time.Second)}}.WithDefaults()
+	if s.Timeout.D() != 800*time.Millisecond {
+		t.Errorf("timeout for 1s interval = %v, want 800ms", s.Timeout)
+	}
+	if s.Rise != DefaultRise || s.Fall != DefaultFall || s.FastInterval != s.Interval || s.DownInterval != s.Interval {
+		t.Errorf("defaults not applied: %+v", s.Schedule)
+	}
+	s = Spec{}.WithDefaults()
+	if s.Interval.D() != DefaultInterval || s.Timeout.D() != DefaultTimeout {
+		t.Errorf("zero spec defaults: %+v", s.Schedule)
+	}
+}
+
+func TestExpandAndRedact(t *testing.T) {
+	s := httpSpec()
+	s.URL = "http://user:${PW}@127.0.0.1:8080/"
+	s.HTTP = &HTTPOptions{Headers: map[string]string{"Authorization": "Bearer ${TOKEN}", "X-Api-Key": "literal-secret", "Accept": "text/plain"}}
+	env := map[string]string{"PW": "hunter2", "TOKEN": "abc"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
+	x, err := s.Expand(lookup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.URL != "http://user:hunter2@127.0.0.1:8080/" || x.HTTP.Headers["Authorization"] != "Bearer abc" {
+		t.Fatalf("not expanded: %s %v", x.URL, x.HTTP.Headers)
+	}
+	if s.HTTP.Headers["Authorization"] != "Bearer ${TOKEN}" {
+		t.Fatal("Expand modified the original spec")
+	}
+	r := s.Redact()
+	if r.HTTP.Headers["X-Api-Key"] != Redacted || r.HTTP.Headers["Accept"] != "text/plain" {
+		t.Fatalf("redaction wrong: %v", r.HTTP.Headers)
+	}
+	if r.HTTP.Headers["Authorization"] != "Bearer ${TOKEN}" {
+		t.Fatalf("a reference should be shown as written: %q", r.HTTP.Headers["Authorization"])
+	}
+	lit := httpSpec()
+	lit.URL = "http://user:hunter2@127.0.0.1:8080/x"
+	if got := lit.Redact().URL; strings.Contains(got, "hunter2") {
+		t.Fatalf("password in URL not redacted: %s", got)
+	}
+
+	delete(env, "TOKEN")
+	_, err = s.Expand(lookup)
+	fes, ok := AsFieldErrors(err)
+	if !ok || len(fes) != 1 || fes[0].Field != "http.headers.Authorization" || !strings.Contains(fes[0].Fix, "export TOKEN") {
+		t.Fatalf("unset variable error: %v", err)
+	}
+	if refs := s.EnvRefs(); len(refs) != 2 {
+		t.Fatalf("EnvRefs = %v", refs)
+	}
+}
+
+func TestDurationEncoding(t *testing.T) {
+	var v struct {
+		D Duration `json:"d" yaml:"d"`
+	}
+	for _, in := range []string{`{"d":"1.5s"}`, `{"d":1.5}`} {
+		if err := json.Unmarshal([]byte(in), &v); err != nil || v.D.D() != 1500*time.Millisecond {
+			t.Errorf("%s: %v %v", in, v.D, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"d":"soon"}`), &v); err == nil || !strings.Contains(err.Error(), "500ms") {
+		t.Errorf("bad duration error: %v", err)
+	}
+	if err := yaml.Unmarshal([]byte("d: 30d\n"), &v); err != nil || v.D.D() != 30*24*time.Hour {
+		t.Errorf("30d: %v %v", v.D, err)
+	}
+	b, _ := json.Marshal(v)
+	if string(b) != `{"d":"720h0m0s"}` {
+		t.Errorf("marshal: %s", b)
+	}
+}
+
+func TestCloneIsDeep(t *testing.T) {
+	s := httpSpec()
+	s.Labels = map[string]string{"a": "1"}
+	s.HTTP = &HTTPOptions{Headers: map[string]string{"h": "v"}, ExpectStatus: []string{"200"}}
+	c := s.Clone()
+	c.Labels["a"] = "2"
+	c.HTTP.Headers["h"] = "w"
+	c.HTTP.ExpectStatus[0] = "500"
+	if s.Labels["a"] != "1" || s.HTTP.Headers["h"] != "v" || s.HTTP.ExpectStatus[0] != "200" {
+		t.Fatal("Clone shares state with the original")
+	}
+}
