@@ -10,6 +10,7 @@ package probe
 
 import (
 	"context"
+	"crypto/x509"
 	"time"
 )
 
@@ -62,4 +63,7 @@ func Fail(latency time.Duration, msg string) Result {
 type Options struct {
 	// Guard refuses connections to denied networks; nil allows everything.
 	Guard *Guard
+	// RootCAs verifies the certificates of TLS targets (https, tls, grpc
+	// with tls); nil uses the system's roots.
+	RootCAs *x509.CertPool
 }
