@@ -1,0 +1,309 @@
+// Package httpprobe probes http and https targets: one request per probe,
+// on a fresh connection unless the target asks for keep-alive, checked
+// against the expected status, body, JSON values, latency and certificate
+// lifetime.
+//
+// It is built for many targets: transports are shared between targets with
+// the same connection settings, everything that can be prepared once is
+// prepared in New, and a Prober is a small struct.
+package httpprobe
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// DefaultMaxBodyBytes is how much of a body is read for body conditions
+// when http.max_body_bytes is not set.
+const DefaultMaxBodyBytes = 64 << 10
+
+// UserAgent is sent when the target sets no User-Agent header.
+const UserAgent = "heck-probe/1"
+
+var defaultHeader = http.Header{"User-Agent": {UserAgent}}
+
+// Prober probes one http target. It is safe for one probe at a time.
+type Prober struct {
+	client *http.Client // shared
+	url    *url.URL     // read-only once built
+	header http.Header  // read-only; defaultHeader when the target sets none
+	method string
+	host   string // Host header override, "" for the URL's host
+	body   string
+	status []statusRange // nil: 200-399
+	check  *bodyCheck    // nil when the body is not examined
+	// maxLatency fails slower answers (0: no limit).
+	maxLatency time.Duration
+	// timeout applies when the caller's context has no deadline.
+	timeout     time.Duration
+	certMinDays int32
+	keepAlive   bool
+	https       bool
+}
+
+type statusRange struct{ lo, hi int16 }
+
+// New builds the prober of spec, an http target (validated, defaulted and
+// expanded). Every connection dials through opts.Guard.
+func New(spec target.Spec, opts probe.Options) (*Prober, error) {
+	u, err := url.Parse(spec.URL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("url: %q is not an http or https URL; write it as http://host[:port]/path", spec.URL)
+	}
+	h := spec.HTTP
+	if h == nil {
+		h = &target.HTTPOptions{}
+	}
+	p := &Prober{
+		url:         u,
+		method:      http.MethodGet,
+		header:      defaultHeader,
+		body:        h.Body,
+		maxLatency:  h.MaxLatency.D(),
+		timeout:     spec.Timeout.D(),
+		certMinDays: int32(h.CertMinDays),
+		keepAlive:   h.KeepAlive,
+		https:       u.Scheme == "https",
+	}
+	if h.Method != "" {
+		p.method = strings.ToUpper(h.Method)
+	}
+	if len(h.Headers) > 0 {
+		hdr := make(http.Header, len(h.Headers)+1)
+		for k, v := range h.Headers {
+			if strings.EqualFold(k, "Host") {
+				p.host = v
+				continue
+			}
+			hdr.Set(k, v)
+		}
+		if hdr.Get("User-Agent") == "" {
+			hdr.Set("User-Agent", UserAgent)
+		}
+		p.header = hdr
+	}
+	for i, s := range h.ExpectStatus {
+		lo, hi, err := target.ParseStatusRange(s)
+		if err != nil {
+			return nil, fmt.Errorf("http.expect_status[%d]: %w", i, err)
+		}
+		p.status = append(p.status, statusRange{int16(lo), int16(hi)})
+	}
+	p.check, err = newBodyCheck(h)
+	if err != nil {
+		return nil, err
+	}
+	p.client = sharedClient(clientKey{
+		transportKey: transportKey{guard: opts.Guard, roots: opts.RootCAs, insecure: h.InsecureSkipVerify, keepAlive: h.KeepAlive},
+		noFollow:     h.NoFollowRedirects,
+	})
+	return p, nil
+}
+
+// Probe sends one request and checks the answer.
+func (p *Prober) Probe(ctx context.Context) probe.Result {
+	start := time.Now()
+	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.timeout)
+		defer cancel()
+	}
+	st := &state{Context: ctx}
+	st.deadline, _ = ctx.Deadline()
+	if p.host != "" && p.https {
+		st.sni, st.sniAddr = hostOnly(p.host), dialAddr(p.url)
+	}
+	var reqCtx context.Context = st
+	if p.keepAlive {
+		// A kept connection was dialed by an earlier probe: learn its peer
+		// when the transport hands it over.
+		reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{GotConn: func(ci httptrace.GotConnInfo) {
+			st.remote = ci.Conn.RemoteAddr()
+		}})
+	}
+	tmpl := http.Request{
+		Method:     p.method,
+		URL:        p.url,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     p.header,
+		Host:       p.host,
+	}
+	if p.body != "" {
+		body := p.body
+		tmpl.ContentLength = int64(len(body))
+		tmpl.Body = io.NopCloser(strings.NewReader(body))
+		tmpl.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	}
+	resp, err := p.client.Do(tmpl.WithContext(reqCtx))
+	if err != nil {
+		return probe.Fail(time.Since(start), probe.DescribeError(err, probe.Budget(ctx, start)))
+	}
+	res := p.judge(ctx, start, resp, st)
+	if st.remote != nil {
+		res.Details.RemoteAddr = st.remote.String()
+	}
+	return res
+}
+
+// judge checks resp and closes its body.
+func (p *Prober) judge(ctx context.Context, start time.Time, resp *http.Response, st *state) probe.Result {
+	res := probe.Result{Details: probe.Details{StatusCode: resp.StatusCode}}
+	defer func() {
+		if p.keepAlive {
+			// Read what is left (within reason) so the connection can be reused.
+			_, _ = io.CopyN(io.Discard, resp.Body, DefaultMaxBodyBytes)
+		}
+		resp.Body.Close()
+	}()
+	var leaf *x509.Certificate
+	if resp.TLS != nil {
+		res.Details.TLSVersion = tls.VersionName(resp.TLS.Version)
+		if len(resp.TLS.PeerCertificates) > 0 {
+			leaf = resp.TLS.PeerCertificates[0]
+			res.Details.CertExpiry = leaf.NotAfter
+			res.Details.CertDaysLeft = daysLeft(leaf.NotAfter, start)
+		}
+	}
+	if !p.statusOK(resp.StatusCode) {
+		res.Latency = time.Since(start)
+		res.Message = statusMessage(resp.StatusCode) + ", want " + p.wantStatus()
+		return res
+	}
+	if p.certMinDays > 0 && leaf != nil && res.Details.CertDaysLeft < int(p.certMinDays) {
+		res.Latency = time.Since(start)
+		res.Message = CertMessage(leaf.NotAfter, start, int(p.certMinDays))
+		return res
+	}
+	if p.check != nil && p.method != http.MethodHead {
+		if msg := p.check.run(resp.Body, probe.Budget(ctx, start)); msg != "" {
+			res.Latency = time.Since(start)
+			res.Message = msg
+			return res
+		}
+	}
+	res.Latency = time.Since(start)
+	if p.maxLatency > 0 && res.Latency > p.maxLatency {
+		res.Message = "latency " + res.Latency.Round(time.Millisecond).String() + " above max " + p.maxLatency.String()
+		return res
+	}
+	res.OK = true
+	res.Message = statusMessage(resp.StatusCode)
+	return res
+}
+
+func (p *Prober) statusOK(code int) bool {
+	if p.status == nil {
+		return code >= 200 && code <= 399
+	}
+	for _, r := range p.status {
+		if code >= int(r.lo) && code <= int(r.hi) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *Prober) wantStatus() string {
+	if p.status == nil {
+		return "200-399"
+	}
+	var b strings.Builder
+	for i, r := range p.status {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(strconv.Itoa(int(r.lo)))
+		if r.hi != r.lo {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(int(r.hi)))
+		}
+	}
+	return b.String()
+}
+
+// statusMessages holds "HTTP 100" to "HTTP 599", built once so a probe's
+// message costs nothing.
+var statusMessages = func() (m [500]string) {
+	for i := range m {
+		m[i] = "HTTP " + strconv.Itoa(100+i)
+	}
+	return m
+}()
+
+func statusMessage(code int) string {
+	if code >= 100 && code <= 599 {
+		return statusMessages[code-100]
+	}
+	return "HTTP " + strconv.Itoa(code)
+}
+
+// daysLeft is the whole number of days from now to notAfter (negative once
+// expired).
+func daysLeft(notAfter, now time.Time) int {
+	d := notAfter.Sub(now)
+	days := int(d / (24 * time.Hour))
+	if d < 0 && d%(24*time.Hour) != 0 {
+		days--
+	}
+	return days
+}
+
+// CertMessage says why a certificate expiring at notAfter fails a minimum
+// of minDays: "certificate expires in 3 days, minimum 14".
+func CertMessage(notAfter, now time.Time, minDays int) string {
+	days := daysLeft(notAfter, now)
+	if notAfter.Before(now) {
+		return fmt.Sprintf("certificate expired %s ago, minimum %d days left", ago(now.Sub(notAfter)), minDays)
+	}
+	return fmt.Sprintf("certificate expires in %d %s, minimum %d", days, plural(days, "day", "days"), minDays)
+}
+
+func ago(d time.Duration) string {
+	if d >= 24*time.Hour {
+		n := int(d / (24 * time.Hour))
+		return strconv.Itoa(n) + " " + plural(n, "day", "days")
+	}
+	return d.Round(time.Minute).String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// dialAddr is the address the transport dials for u: host:port with the
+// scheme's default port.
+func dialAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
