@@ -132,8 +132,10 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	}
 	if st != nil {
 		// The transport dials under a context detached from the request's
-		// cancellation; the probe's deadline still bounds the dial.
-		nd.Deadline = st.deadline
+		// cancellation, so that a kept connection outlives a cancelled
+		// request. A probe wants the opposite: its dial ends with it. Its
+		// own context carries the deadline, at no extra cost.
+		ctx = st.Context
 	}
 	c, err := nd.DialContext(ctx, network, addr)
 	if err != nil {
