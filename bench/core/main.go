@@ -229,9 +229,6 @@ func run(ctx context.Context, o options) error {
 
 	for i, n := range o.ns {
 		r := result{N: n, Interval: o.interval.String(), Nofile: nofile, Nproc: runtime.NumCPU(), IdleRSSBytes: idleRSS}
-		if note != "" {
-			r.Notes = append(r.Notes, note)
-		}
 		urls := targetURLs(ready.Addrs, n)
 		if !o.noBaseline {
 			if err := runBaseline(ctx, self, dir, o, urls, sc, &r); err != nil {
