@@ -158,6 +158,7 @@ type result struct {
 	ChecksMetric    bool     `json:"checks_metric_found"`
 	HitsPerSec      float64  `json:"target_hits_per_s"` // counted at the servers
 	ServerErrors    int64    `json:"target_server_errors"`
+	ServerCPUPct    float64  `json:"target_server_cpu_percent"`
 	CPUPercent      float64  `json:"cpu_percent"` // of one core
 	CPUusPerCheck   float64  `json:"cpu_us_per_check"`
 	RSSBytes        int64    `json:"rss_bytes"`
@@ -217,6 +218,7 @@ func run(ctx context.Context, o options) error {
 	}
 	defer srv.stop(5 * time.Second)
 	sc := newServerClient(ready.Ctl)
+	sc.pid = srv.pid()
 	logf("target servers: %d listeners on %d loopback addresses (pid %d)", len(ready.Addrs), o.ips, srv.pid())
 
 	var idleRSS int64
@@ -527,6 +529,7 @@ type snapshot struct {
 	lateness []bucket
 	hits     int64
 	srvErrs  int64
+	srvCPU   time.Duration
 	store    int64
 }
 
@@ -542,6 +545,9 @@ func (h *heckProc) snapshot(ctx context.Context, sc *serverClient, o options) (s
 	}
 	if s.hits, s.srvErrs, err = sc.count(ctx); err != nil {
 		return s, err
+	}
+	if cpu, err := readCPU(sc.pid); err == nil {
+		s.srvCPU = cpu
 	}
 	s.checks, s.found = sumSeries(ms, o.checksName)
 	s.lateness = histogramBuckets(ms, o.latenessName)
@@ -614,6 +620,7 @@ func fill(r *result, o options, n int, s0, s1 snapshot) {
 	hits := float64(s1.hits - s0.hits)
 	r.HitsPerSec = hits / win
 	r.ServerErrors = s1.srvErrs - s0.srvErrs
+	r.ServerCPUPct = 100 * (s1.srvCPU - s0.srvCPU).Seconds() / win
 	checks := hits
 	r.ChecksMetric = s0.found && s1.found
 	if r.ChecksMetric {
@@ -721,9 +728,12 @@ func printResult(w io.Writer, asJSON, first bool, r result) {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	if r.BaseAchieved > 0 {
-		fmt.Fprintf(w, "  baseline achieved %.0f checks/s; target server errors %d; RSS %s (peak %s, idle %s)\n",
-			r.BaseAchieved, r.ServerErrors, human(float64(r.RSSBytes)), human(float64(r.RSSPeakBytes)), human(float64(r.IdleRSSBytes)))
+		fmt.Fprintf(w, "  baseline achieved %.0f checks/s. ", r.BaseAchieved)
+	} else {
+		fmt.Fprintf(w, "  ")
 	}
+	fmt.Fprintf(w, "heck RSS %s (peak %s, idle %s); target servers: %.0f%% CPU, %d dropped connections\n",
+		human(float64(r.RSSBytes)), human(float64(r.RSSPeakBytes)), human(float64(r.IdleRSSBytes)), r.ServerCPUPct, r.ServerErrors)
 }
 
 // jsonSafe turns the row into a map keyed by the JSON names, with NaN and

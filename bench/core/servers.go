@@ -184,6 +184,7 @@ func serveMain(ctx context.Context, args []string) error {
 
 // serverClient reads a -serve process's counters.
 type serverClient struct {
+	pid    int // of the -serve process, to read its CPU
 	ctl    string
 	client *http.Client
 }
