@@ -4,11 +4,178 @@
 package config
 
 import (
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
 	"github.com/heckhq/heck/internal/target"
 )
 
 // DefaultListen is where the API and UI listen by default.
 const DefaultListen = "127.0.0.1:7800"
+
+// The embedded defaults: what a node runs on when neither the config file
+// nor a flag says otherwise. Default returns a Config holding them.
+const (
+	// DefaultDataDir holds the node's data, relative to the working
+	// directory.
+	DefaultDataDir = "./data"
+	// DefaultStoreFile is the SQLite file's name under the data directory.
+	DefaultStoreFile = "heck.db"
+	// DefaultNodeName is the node name when the host name is unknown.
+	DefaultNodeName = "heck"
+
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+	// DefaultStoreDriver is the embedded SQLite store.
+	DefaultStoreDriver = DriverSQLite
+
+	DefaultResultsRetention     = 7 * 24 * time.Hour
+	DefaultRollupsRetention     = 90 * 24 * time.Hour
+	DefaultTransitionsRetention = 400 * 24 * time.Hour
+
+	// DefaultRecent raw results per target are kept in memory; at most
+	// MaxRecent.
+	DefaultRecent = 10
+	MaxRecent     = 1000
+
+	// DefaultProbeConcurrency bounds the probes in flight at once.
+	DefaultProbeConcurrency = 2048
+
+	DefaultLogLevel  = "info"
+	DefaultLogFormat = "text"
+
+	// DefaultGossipPort is the gossip port of a join address written
+	// without one.
+	DefaultGossipPort = 7946
+	// DefaultGossipBind is the gossip address of a clustered node whose
+	// cluster.bind is unset.
+	DefaultGossipBind = "0.0.0.0:7946"
+
+	DefaultWeight   = 1.0
+	DefaultReplicas = 1
+	// SpreadZone puts a target's replicas in distinct zones.
+	SpreadZone = "zone"
+
+	DefaultTombstoneHorizon = 7 * 24 * time.Hour
+	// MinTombstoneHorizon is the shortest tombstone horizon accepted.
+	MinTombstoneHorizon = time.Hour
+
+	// TargetOrigin marks the targets that come from a config file
+	// (target.Spec.Origin).
+	TargetOrigin = "config"
+)
+
+// DefaultDenyNetworks are the networks no probe may reach unless
+// probe.deny_networks says otherwise: link-local addresses (where cloud
+// metadata services live) and the metadata addresses of clouds that put
+// them elsewhere. Default returns a copy.
+var DefaultDenyNetworks = []string{
+	"169.254.0.0/16",     // IPv4 link-local: AWS, GCP, Azure, OpenStack metadata
+	"fe80::/10",          // IPv6 link-local
+	"fd00:ec2::254/128",  // AWS metadata over IPv6
+	"100.100.100.200/32", // Alibaba Cloud metadata
+}
+
+// LogLevels and LogFormats are the accepted values of log.level and
+// log.format.
+var (
+	LogLevels  = []string{"debug", "info", "warn", "error"}
+	LogFormats = []string{"text", "json"}
+)
+
+// Default returns the embedded defaults: `heck serve` with no config file
+// runs on exactly this. Every call returns a fresh Config.
+func Default() *Config {
+	on := true
+	c := &Config{
+		Listen: DefaultListen,
+		Node:   Node{Name: hostName(), DataDir: DefaultDataDir},
+		API:    API{PerTargetMetrics: &on},
+		Log:    Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		Store: Store{
+			Driver: DefaultStoreDriver,
+			Retention: Retention{
+				Results:     target.Duration(DefaultResultsRetention),
+				Rollups:     target.Duration(DefaultRollupsRetention),
+				Transitions: target.Duration(DefaultTransitionsRetention),
+			},
+			Recent: DefaultRecent,
+		},
+		Probe: Probe{
+			DenyNetworks: append([]string(nil), DefaultDenyNetworks...),
+			Concurrency:  DefaultProbeConcurrency,
+		},
+		Cluster: Cluster{
+			Weight:           DefaultWeight,
+			Replicas:         DefaultReplicas,
+			TombstoneHorizon: target.Duration(DefaultTombstoneHorizon),
+		},
+	}
+	c.deriveStorePath()
+	return c
+}
+
+// hostName is the default node name.
+func hostName() string {
+	if h, err := os.Hostname(); err == nil && h != "" {
+		return h
+	}
+	return DefaultNodeName
+}
+
+// deriveStorePath puts the SQLite file under the data directory when no
+// store.path was given, and remembers it did, so that moving the data
+// directory (--data-dir) moves the file too.
+func (c *Config) deriveStorePath() {
+	if c.Store.Path == "" || c.storePathDerived {
+		c.Store.Path = filepath.Join(c.Node.DataDir, DefaultStoreFile)
+		c.storePathDerived = true
+	}
+}
+
+// PerTargetMetricsEnabled reports whether /metrics carries one series per
+// target (on unless api.per_target_metrics is false).
+func (a *API) PerTargetMetricsEnabled() bool {
+	return a.PerTargetMetrics == nil || *a.PerTargetMetrics
+}
+
+// BindAddr is the gossip address to bind: cluster.bind, or
+// DefaultGossipBind when unset.
+func (c *Cluster) BindAddr() string {
+	if c.Bind == "" {
+		return DefaultGossipBind
+	}
+	return c.Bind
+}
+
+// JoinAddrs returns the join addresses with DefaultGossipPort added to
+// those written without a port. DNS names stay names: the cluster resolves
+// each to all its addresses.
+func (c *Cluster) JoinAddrs() []string {
+	out := make([]string, 0, len(c.Join))
+	for _, j := range c.Join {
+		out = append(out, withDefaultPort(j))
+	}
+	return out
+}
+
+func withDefaultPort(addr string) string {
+	if _, _, err := net.SplitHostPort(addr); err == nil {
+		return addr
+	}
+	host := addr
+	if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+		host = host[1 : len(host)-1]
+	}
+	return net.JoinHostPort(host, strconv.Itoa(DefaultGossipPort))
+}
+
+// weightOK reports whether w is a usable ownership weight.
+func weightOK(w float64) bool { return w > 0 && !math.IsInf(w, 1) }
 
 // Config is one node's configuration.
 type Config struct {
@@ -24,6 +191,10 @@ type Config struct {
 
 	// Path is the file the config came from ("" for embedded defaults).
 	Path string `yaml:"-"`
+
+	// storePathDerived is set while Store.Path is <data_dir>/heck.db
+	// because no store.path was given.
+	storePathDerived bool
 }
 
 // Node names this node and where it keeps its data.

@@ -1,0 +1,327 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/heckhq/heck/internal/target"
+)
+
+// checker collects validation problems, placing each at its field's line
+// when the config came from a file.
+type checker struct {
+	file string
+	// pos gives the line and column of a field (or its nearest written
+	// ancestor); isSet whether the file writes the field; skip whether the
+	// field already failed to decode. All may be nil.
+	pos      func(field string) (int, int)
+	isSet    func(field string) bool
+	skip     func(field string) bool
+	problems []Problem
+}
+
+func (ch *checker) add(field, value, problem, fix string) {
+	ch.addAt(field, field, value, problem, fix)
+}
+
+// addAt reports a problem with field, placed at the line of at.
+func (ch *checker) addAt(at, field, value, problem, fix string) {
+	if ch.skip != nil && ch.skip(field) {
+		return
+	}
+	p := Problem{File: ch.file, Field: field, Value: value, Problem: problem, Fix: fix}
+	if ch.pos != nil {
+		p.Line, p.Column = ch.pos(at)
+	}
+	ch.problems = append(ch.problems, p)
+}
+
+func (ch *checker) set(field string) bool { return ch.isSet != nil && ch.isSet(field) }
+
+// Validate checks c as it stands (after Default, Parse or Apply) and
+// returns a *LoadError listing every problem, or nil. ${VAR} references in
+// targets must name variables that are set.
+func (c *Config) Validate() error {
+	ch := &checker{file: c.Path}
+	c.check(ch, os.LookupEnv)
+	return asError(ch.problems)
+}
+
+func (c *Config) check(ch *checker, lookup target.LookupFunc) {
+	if strings.TrimSpace(c.Node.Name) == "" {
+		ch.add("node.name", "", "is empty", "set a name for this node, or leave node.name out to use the host name")
+	}
+	if strings.TrimSpace(c.Node.DataDir) == "" {
+		ch.add("node.data_dir", "", "is empty", "set a directory such as \""+DefaultDataDir+"\"")
+	}
+	if problem, fix := listenProblem(c.Listen); problem != "" {
+		ch.add("listen", c.Listen, problem, fix)
+	} else if problem, fix := c.tokenProblem(); problem != "" {
+		at := "listen"
+		if ch.set("api.token") {
+			at = "api.token"
+		}
+		ch.addAt(at, "api.token", "", problem, fix)
+	}
+	if !slices.Contains(LogLevels, strings.ToLower(c.Log.Level)) {
+		ch.add("log.level", c.Log.Level, "is not a log level", "use one of "+strings.Join(LogLevels, ", "))
+	}
+	if !slices.Contains(LogFormats, strings.ToLower(c.Log.Format)) {
+		ch.add("log.format", c.Log.Format, "is not a log format", "use text or json")
+	}
+	c.checkStore(ch)
+	c.checkProbe(ch)
+	c.checkCluster(ch)
+	c.checkTargets(ch, lookup)
+}
+
+func (c *Config) checkStore(ch *checker) {
+	switch c.Store.Driver {
+	case DriverSQLite:
+		if strings.TrimSpace(c.Store.Path) == "" {
+			ch.add("store.path", "", "is empty", "set a file such as \"./data/heck.db\", or leave store.path out to use <data_dir>/heck.db")
+		}
+	case DriverPostgres:
+		ch.add("store.driver", c.Store.Driver, "is not supported yet", "use sqlite (the default) for now; the Postgres store is planned")
+	default:
+		ch.add("store.driver", c.Store.Driver, "is not a known store driver", "use sqlite (the default)")
+	}
+	for _, r := range []struct {
+		field string
+		val   target.Duration
+	}{
+		{"store.retention.results", c.Store.Retention.Results},
+		{"store.retention.rollups", c.Store.Retention.Rollups},
+		{"store.retention.transitions", c.Store.Retention.Transitions},
+	} {
+		if r.val < 0 {
+			ch.add(r.field, r.val.String(), "is negative", "set a duration such as \"30d\", or 0 to keep forever")
+		}
+	}
+	if c.Store.Recent < 1 || c.Store.Recent > MaxRecent {
+		ch.add("store.recent", strconv.Itoa(c.Store.Recent), "is out of range", fmt.Sprintf("keep 1 to %d recent results per target", MaxRecent))
+	}
+}
+
+func (c *Config) checkProbe(ch *checker) {
+	for i, n := range c.Probe.DenyNetworks {
+		if !networkOK(n) {
+			ch.add(fmt.Sprintf("probe.deny_networks[%d]", i), n, "is not a network",
+				"write a CIDR such as \"169.254.0.0/16\" or \"fe80::/10\", or a single address")
+		}
+	}
+	if c.Probe.Concurrency < 1 {
+		ch.add("probe.concurrency", strconv.Itoa(c.Probe.Concurrency), "is below 1",
+			fmt.Sprintf("allow 1 or more probes in flight (default %d)", DefaultProbeConcurrency))
+	}
+}
+
+// networkOK reports whether s is a CIDR or a single address, as the probe
+// guard reads probe.deny_networks.
+func networkOK(s string) bool {
+	s = strings.TrimSpace(s)
+	if _, err := netip.ParsePrefix(s); err == nil {
+		return true
+	}
+	a, err := netip.ParseAddr(s)
+	return err == nil && a.Zone() == ""
+}
+
+func (c *Config) checkCluster(ch *checker) {
+	cl := &c.Cluster
+	if cl.Bind != "" {
+		if problem, fix := hostPortProblem(cl.Bind, "127.0.0.1:7946", true); problem != "" {
+			ch.add("cluster.bind", cl.Bind, problem, fix)
+		}
+	}
+	if cl.Advertise != "" {
+		if problem, fix := advertiseProblem(cl.Advertise); problem != "" {
+			ch.add("cluster.advertise", cl.Advertise, problem, fix)
+		}
+	}
+	for i, j := range cl.Join {
+		if problem, fix := joinProblem(j); problem != "" {
+			ch.add(fmt.Sprintf("cluster.join[%d]", i), j, problem, fix)
+		}
+	}
+	if !weightOK(cl.Weight) {
+		ch.add("cluster.weight", strconv.FormatFloat(cl.Weight, 'g', -1, 64), "is not a positive number",
+			"set a weight above 0, such as 1 (the default) or 2 for a node with twice the capacity")
+	}
+	for i, k := range cl.Keys {
+		if problem := keyProblem(k); problem != "" {
+			// Never echo a key, not even a broken one.
+			ch.add(fmt.Sprintf("cluster.keys[%d]", i), "", problem,
+				"generate a key with \"head -c 32 /dev/urandom | base64\" and give it through the environment, such as \"${HECK_GOSSIP_KEY}\"")
+		}
+	}
+	if cl.Replicas < 1 {
+		ch.add("cluster.replicas", strconv.Itoa(cl.Replicas), "is below 1", "set 1 (the default) or more nodes to probe each target")
+	}
+	if cl.Spread != "" && cl.Spread != SpreadZone {
+		ch.add("cluster.spread", cl.Spread, "is not a known spread", "set spread: zone, or leave it out")
+	}
+	if cl.TombstoneHorizon.D() < MinTombstoneHorizon {
+		ch.add("cluster.tombstone_horizon", cl.TombstoneHorizon.String(), "is too short",
+			"set 1h or more (default 7d); it must outlast the longest partition you expect to heal")
+	}
+}
+
+func keyProblem(k string) string {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+	if err != nil {
+		return "is not valid base64"
+	}
+	switch len(b) {
+	case 16, 24, 32:
+		return ""
+	}
+	return fmt.Sprintf("decodes to %d bytes, not 16, 24 or 32 (AES-128, AES-192 or AES-256)", len(b))
+}
+
+// hostPortProblem checks a host:port address; emptyHost allows ":7946"
+// (every interface).
+func hostPortProblem(addr, example string, emptyHost bool) (problem, fix string) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || (host == "" && !emptyHost) || strings.ContainsAny(host, " /") {
+		return "is not host:port", "write an address such as \"" + example + "\""
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return "has no valid port", "set a port from 1 to 65535, such as \"" + example + "\""
+	}
+	return "", ""
+}
+
+func listenProblem(addr string) (problem, fix string) {
+	return hostPortProblem(addr, DefaultListen, true)
+}
+
+// tokenProblem says why api.token is needed, when it is: the API listens
+// beyond loopback and no token guards its mutations.
+func (c *Config) tokenProblem() (problem, fix string) {
+	if c.API.Token != "" {
+		return "", ""
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil || loopbackHost(host) {
+		return "", ""
+	}
+	return fmt.Sprintf("is required because listen %q is not a loopback address", c.Listen),
+		"set api.token to \"${HECK_API_TOKEN}\" and export HECK_API_TOKEN as a long random string (such as the output of \"head -c 32 /dev/urandom | base64\"), or listen on 127.0.0.1"
+}
+
+// loopbackHost reports whether host only ever means this machine.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.Unmap().IsLoopback()
+}
+
+// concreteHost reports whether host is one address others can reach, not
+// "every interface".
+func concreteHost(host string) bool {
+	if host == "" {
+		return false
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		return !ip.IsUnspecified()
+	}
+	return true
+}
+
+func advertiseProblem(addr string) (problem, fix string) {
+	if problem, fix := hostPortProblem(addr, "10.0.0.5:7946", false); problem != "" {
+		return problem, fix
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if !concreteHost(host) {
+		return "is not an address other nodes can reach", "advertise this node's own address, such as \"10.0.0.5:7946\""
+	}
+	return "", ""
+}
+
+var dnsName = regexp.MustCompile(`^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_.])?$`)
+
+// joinProblem checks a join entry: host:port, or a host (IP or DNS name)
+// that gets DefaultGossipPort.
+func joinProblem(j string) (problem, fix string) {
+	const fix0 = "write host:port or a host name, such as \"127.0.0.1:7946\" or \"heck.default.svc\" (port 7946 is the default)"
+	if strings.TrimSpace(j) == "" {
+		return "is empty", fix0
+	}
+	if host, port, err := net.SplitHostPort(j); err == nil {
+		if host == "" || !(dnsName.MatchString(host) || validIP(host)) {
+			return "is not host:port", fix0
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return "has no valid port", "set a port from 1 to 65535, such as \"127.0.0.1:7946\""
+		}
+		return "", ""
+	}
+	host := strings.TrimSuffix(strings.TrimPrefix(j, "["), "]")
+	if validIP(host) || dnsName.MatchString(host) {
+		return "", ""
+	}
+	return "is not host:port or a host", fix0
+}
+
+func validIP(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
+// checkTargets validates the defaults block and the targets (duplicate ids
+// included), and that every ${VAR} a target refers to is set.
+func (c *Config) checkTargets(ch *checker, lookup target.LookupFunc) {
+	dummy := target.Spec{ID: "defaults", Kind: target.KindTCP, Address: "127.0.0.1:1", Schedule: c.Defaults}
+	badDefault := map[string]bool{}
+	for _, fe := range dummy.Validate() {
+		badDefault[fe.Field] = true
+		ch.add("defaults."+fe.Field, fe.Value, fe.Problem, fe.Fix)
+	}
+	schedKeys := fieldsOf(scheduleType).byName
+	for _, fe := range target.ValidateAll(c.Targets) {
+		problem := fe.Problem
+		if key, ok := scheduleField(fe.Field, schedKeys); ok && !ch.set(fe.Field) && ch.set("defaults."+key) {
+			if badDefault[key] {
+				continue // reported once, at the defaults block
+			}
+			problem += " (" + key + " comes from defaults)"
+		}
+		ch.add(fe.Field, fe.Value, problem, fe.Fix)
+	}
+	for i := range c.Targets {
+		if len(c.Targets[i].EnvRefs()) == 0 {
+			continue
+		}
+		_, err := c.Targets[i].Expand(lookup)
+		fes, _ := target.AsFieldErrors(err)
+		for _, fe := range fes {
+			fe = fe.Prefixed(fmt.Sprintf("targets[%d]", i))
+			ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
+		}
+	}
+}
+
+var scheduleType = reflect.TypeFor[target.Schedule]()
+
+// scheduleField returns the schedule key of a target field path such as
+// "targets[3].timeout".
+func scheduleField(field string, keys map[string][]int) (string, bool) {
+	_, rest, ok := strings.Cut(field, "].")
+	if !ok || !strings.HasPrefix(field, "targets[") {
+		return "", false
+	}
+	_, known := keys[rest]
+	return rest, known
+}
