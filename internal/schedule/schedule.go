@@ -1,0 +1,583 @@
+// Package schedule runs the probes of the targets this node owns.
+//
+// One dispatcher goroutine (Run) keeps every target in a min-heap ordered by
+// its next due time and starts each probe, when due, in a goroutine of its
+// own, with at most Options.Concurrency probes in flight and every probe
+// under a context deadline of its target's timeout. A target never has two
+// runs in flight: its next run is computed when the previous one ends.
+//
+// The package also owns the rise/fall state machine, with HAProxy
+// semantics: from unknown, Rise consecutive successes take a target up and
+// Fall consecutive failures take it down; up needs Fall consecutive
+// failures to go down, down needs Rise consecutive successes to go up. Every
+// transition records when it happened and the message of the result that
+// tipped it. Each result is handed to a Sink as an Outcome.
+//
+// Timing: the first run of a target is at InitialDelay plus a uniformly
+// random offset within one interval, which spreads load; later runs are one
+// interval after the previous run's nominal time (no drift), plus a random
+// offset up to Jitter. A run late by more than an interval skips the missed
+// runs instead of bursting. The interval in force is FastInterval while a
+// transition is pending (state unknown, or the last result disagrees with
+// the state), DownInterval while down, and Interval otherwise.
+package schedule
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"iter"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+	"unique"
+
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// Defaults of Options.
+const (
+	DefaultConcurrency = 2048
+	DefaultRecent      = 10
+)
+
+// maxBatch bounds how many runs the dispatcher starts per hold of the lock,
+// so Upsert, Status and finishing probes never wait long for it.
+const maxBatch = 128
+
+// Job is one target to probe.
+type Job struct {
+	// ID identifies the target; Upsert with an existing ID replaces it.
+	ID string
+	// Schedule of the target, with its defaults already filled in
+	// (target.Spec.WithDefaults); zero fields get the defaults again here.
+	Schedule target.Schedule
+	// Prober probes the target. When it implements probe.Closer it is closed
+	// once it is replaced or removed and no run of it is in flight.
+	Prober probe.Prober
+	// Initial is the state to start from: health.Unknown normally, the
+	// last known state when taking over a target from another node. It is
+	// ignored when Upsert replaces a job, which keeps its state.
+	Initial health.State
+	// Since is when Initial began (zero: now). Ignored on replace.
+	Since time.Time
+}
+
+// Outcome is one result of one target, handed to the Sink.
+type Outcome struct {
+	TargetID string
+	// Due is when the run was meant to start; Start when it did.
+	Due, Start time.Time
+	// Lateness is Start - Due.
+	Lateness time.Duration
+	Result   probe.Result
+	// State after this result, and Prev before it.
+	State, Prev health.State
+	// Changed is true when this result made a transition (State != Prev).
+	Changed bool
+	// Since is when State began: this result's end when Changed.
+	Since time.Time
+	// Successes and Failures are the consecutive counts after this result
+	// (one of them is zero).
+	Successes, Failures int
+	// Interval is the interval now in force (fast, down or normal) and Next
+	// the nominal time of the next run, so a reader can tell when this
+	// observation becomes stale.
+	Interval time.Duration
+	Next     time.Time
+}
+
+// Sink receives every outcome. Observe is called from the probe
+// goroutines, concurrently for different targets and in order for one
+// target (the next run of a target waits for Observe to return). It must be
+// fast, and must not retain o or anything it points to past the call except
+// by copying: o is reused. Result.Details slices are shared read-only.
+type Sink interface {
+	Observe(o *Outcome)
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(o *Outcome)
+
+// Observe calls f(o).
+func (f SinkFunc) Observe(o *Outcome) { f(o) }
+
+// Options configure a Scheduler.
+type Options struct {
+	// Sink receives the outcomes; nil drops them.
+	Sink Sink
+	// Concurrency bounds the probes in flight (default 2048).
+	Concurrency int
+	// Recent is how many results are kept per target for Status (default
+	// 10; negative keeps none).
+	Recent int
+	// Logger for probe panics and Close errors (default slog.Default()).
+	Logger *slog.Logger
+	// Now reads the clock (default time.Now). It only stamps times; the
+	// dispatcher's waits use real timers.
+	Now func() time.Time
+}
+
+// Scheduler runs jobs. Its methods are safe for concurrent use.
+type Scheduler struct {
+	sink   Sink
+	conc   int
+	recent int
+	log    *slog.Logger
+	nowFn  func() time.Time
+	epoch  time.Time
+	wake   chan struct{}
+	pool   sync.Pool // *Outcome
+
+	mu       sync.Mutex
+	jobs     map[string]*entry
+	heap     timerHeap
+	inflight int
+	active   bool // Run is running
+}
+
+// New returns a Scheduler with no jobs; Run starts it.
+func New(opts Options) *Scheduler {
+	s := &Scheduler{
+		sink:   opts.Sink,
+		conc:   opts.Concurrency,
+		recent: opts.Recent,
+		log:    opts.Logger,
+		nowFn:  opts.Now,
+		wake:   make(chan struct{}, 1),
+		jobs:   make(map[string]*entry),
+	}
+	if s.sink == nil {
+		s.sink = SinkFunc(func(*Outcome) {})
+	}
+	if s.conc <= 0 {
+		s.conc = DefaultConcurrency
+	}
+	switch {
+	case s.recent == 0:
+		s.recent = DefaultRecent
+	case s.recent < 0:
+		s.recent = 0
+	case s.recent > 1<<15:
+		s.recent = 1 << 15
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.nowFn == nil {
+		s.nowFn = time.Now
+	}
+	s.epoch = s.nowFn()
+	s.pool.New = func() any { return new(Outcome) }
+	return s
+}
+
+// mono is a time as nanoseconds since the scheduler's epoch: compact, and
+// monotonic when the clock carries a monotonic reading.
+func (s *Scheduler) mono(t time.Time) int64 { return int64(t.Sub(s.epoch)) }
+
+func (s *Scheduler) at(m int64) time.Time { return s.epoch.Add(time.Duration(m)) }
+
+func (s *Scheduler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is one dispatched probe.
+type run struct {
+	e       *entry
+	prober  probe.Prober
+	gen     uint32
+	due     int64
+	timeout time.Duration
+}
+
+// Run dispatches due probes until ctx is done, then stops dispatching,
+// waits for the probes in flight to finish (each is bounded by its
+// timeout, and its outcome still reaches the Sink) and returns nil. Probes
+// run under a context that keeps ctx's values but not its cancellation.
+// Run returns an error if it is already running.
+func (s *Scheduler) Run(ctx context.Context) error {
+	s.mu.Lock()
+	if s.active {
+		s.mu.Unlock()
+		return errors.New("schedule: Run called while already running")
+	}
+	s.active = true
+	s.mu.Unlock()
+
+	probeCtx := context.WithoutCancel(ctx)
+	var wg sync.WaitGroup
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	batch := make([]run, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		wait := time.Duration(-1) // forever
+		s.mu.Lock()
+		now := s.mono(s.nowFn())
+		for len(batch) < maxBatch && s.inflight < s.conc && len(s.heap) > 0 && s.heap[0].due <= now {
+			batch = append(batch, s.startLocked(s.heap.pop(), now))
+		}
+		switch {
+		case len(batch) == maxBatch:
+			wait = 0
+		case s.inflight >= s.conc:
+			// Wait for a slot: a finishing probe signals.
+		case len(s.heap) > 0:
+			wait = time.Duration(s.heap[0].due - now)
+		}
+		s.mu.Unlock()
+		for i := range batch {
+			r := batch[i]
+			wg.Go(func() { s.execute(probeCtx, r) })
+		}
+		if wait == 0 {
+			if ctx.Err() != nil {
+				break
+			}
+			continue
+		}
+		if wait > 0 {
+			timer.Reset(wait)
+		}
+		select {
+		case <-ctx.Done():
+		case <-s.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	wg.Wait()
+	s.mu.Lock()
+	s.active = false
+	s.mu.Unlock()
+	return nil
+}
+
+// startLocked marks e running and returns its run. A run late by more than
+// an interval moves the target's nominal time to the latest point of its
+// grid not after now, so the runs it missed are skipped, not made up.
+func (s *Scheduler) startLocked(e *entry, now int64) run {
+	iv := e.interval()
+	if late := now - e.base; late > iv {
+		e.base += late / iv * iv
+	}
+	e.lastBase = e.base
+	e.phase = phaseRunning
+	e.rgen = e.pgen
+	s.inflight++
+	return run{e: e, prober: e.prober, gen: e.pgen, due: e.due, timeout: e.sched.Timeout.D()}
+}
+
+func (s *Scheduler) execute(ctx context.Context, r run) {
+	start := s.nowFn()
+	res := s.probe(ctx, r, start)
+	s.finish(r, start, res)
+}
+
+// probe runs one probe under its timeout. A panicking prober fails the
+// probe instead of the node.
+func (s *Scheduler) probe(ctx context.Context, r run, start time.Time) (res probe.Result) {
+	defer func() {
+		if v := recover(); v != nil {
+			res = probe.Fail(s.nowFn().Sub(start), fmt.Sprintf("probe panicked: %v", v))
+			s.log.Error("probe panicked", "target", r.e.id, "panic", v)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
+	defer cancel()
+	res = r.prober.Probe(ctx)
+	if res.Latency <= 0 {
+		res.Latency = s.nowFn().Sub(start)
+	}
+	return res
+}
+
+// finish records a result, hands it to the sink, then schedules the
+// target's next run (or closes the run's prober if it was replaced or
+// removed meanwhile).
+func (s *Scheduler) finish(r run, startT time.Time, res probe.Result) {
+	e := r.e
+	start := s.mono(startT)
+	var o *Outcome
+	s.mu.Lock()
+	end := s.mono(s.nowFn())
+	if !e.removed {
+		o = s.pool.Get().(*Outcome)
+		s.recordLocked(e, r, start, end, &res, o)
+		e.phase = phaseObserving
+		e.advance(end)
+		o.Interval = time.Duration(e.interval())
+		o.Next = s.at(e.base)
+	}
+	s.mu.Unlock()
+
+	if o != nil {
+		s.sink.Observe(o)
+		*o = Outcome{}
+		s.pool.Put(o)
+	}
+
+	var toClose probe.Prober
+	s.mu.Lock()
+	wake := s.inflight == s.conc
+	s.inflight--
+	if e.removed || r.gen != e.pgen {
+		toClose = r.prober
+	}
+	if !e.removed {
+		e.phase = phaseIdle
+		s.heap.push(e)
+		if e.hidx == 0 {
+			wake = true
+		}
+	}
+	s.mu.Unlock()
+	if wake {
+		s.signal()
+	}
+	if toClose != nil {
+		s.close(e.id, toClose)
+	}
+}
+
+func (s *Scheduler) close(id string, p probe.Prober) {
+	if c, ok := p.(probe.Closer); ok {
+		if err := c.Close(); err != nil {
+			s.log.Warn("close prober", "target", id, "err", err)
+		}
+	}
+}
+
+// Upsert adds a job, or replaces the job with the same ID without
+// disturbing the others. A replaced job keeps its state, counters and
+// recent results; its new schedule applies from its next run (at once if
+// the interval in force changes); its old prober is closed after any run
+// of it in flight completes. It returns an error naming the field when the
+// job is unusable.
+func (s *Scheduler) Upsert(job Job) error {
+	sc, err := normalize(job)
+	if err != nil {
+		return err
+	}
+	now := s.mono(s.nowFn())
+	var toClose probe.Prober
+	s.mu.Lock()
+	e, ok := s.jobs[job.ID]
+	if !ok {
+		e = &entry{id: job.ID, sched: sc, prober: job.Prober, state: job.Initial, hidx: -1, lastAt: noTime}
+		e.since = now
+		if !job.Since.IsZero() {
+			e.since = s.mono(job.Since)
+		}
+		e.base = now + int64(sc.InitialDelay) + rand.Int64N(int64(sc.Interval))
+		e.due = e.base + e.jitter()
+		s.jobs[job.ID] = e
+		s.heap.push(e)
+	} else {
+		if !sameProber(e.prober, job.Prober) {
+			// The current prober is closed here unless a run of it is in
+			// flight; then finish closes it.
+			if e.phase == phaseIdle || e.rgen != e.pgen {
+				toClose = e.prober
+			}
+			e.prober = job.Prober
+			e.pgen++
+		}
+		old := e.sched
+		oldIv := e.interval()
+		e.sched = sc
+		if e.phase != phaseRunning {
+			s.rescheduleLocked(e, now, old, oldIv)
+		}
+	}
+	top := e.hidx == 0
+	s.mu.Unlock()
+	if top {
+		s.signal()
+	}
+	if toClose != nil {
+		s.close(job.ID, toClose)
+	}
+	return nil
+}
+
+// rescheduleLocked applies a replaced schedule to a job whose next run is
+// already computed.
+func (s *Scheduler) rescheduleLocked(e *entry, now int64, old target.Schedule, oldIv int64) {
+	iv := e.interval()
+	if e.lastAt == noTime {
+		if old.Interval == e.sched.Interval && old.InitialDelay == e.sched.InitialDelay {
+			return
+		}
+		// Not run yet: pick a first run under the new schedule, unless the
+		// one already picked comes sooner.
+		b := now + int64(e.sched.InitialDelay) + rand.Int64N(int64(e.sched.Interval))
+		if b >= e.base {
+			return
+		}
+		e.base = b
+	} else {
+		if iv == oldIv && old.Jitter == e.sched.Jitter {
+			return
+		}
+		e.base = max(e.lastBase+iv, now)
+	}
+	e.due = e.base + e.jitter()
+	if e.hidx >= 0 {
+		s.heap.fix(int(e.hidx))
+	}
+}
+
+// Remove stops probing id and reports whether it was there. Its prober is
+// closed now, or after its run in flight completes (that run's outcome is
+// dropped).
+func (s *Scheduler) Remove(id string) bool {
+	var toClose probe.Prober
+	s.mu.Lock()
+	e, ok := s.jobs[id]
+	if ok {
+		delete(s.jobs, id)
+		if e.hidx >= 0 {
+			s.heap.remove(int(e.hidx))
+		}
+		e.removed = true
+		if e.phase == phaseIdle || e.rgen != e.pgen {
+			toClose = e.prober
+		}
+	}
+	s.mu.Unlock()
+	if toClose != nil {
+		s.close(id, toClose)
+	}
+	return ok
+}
+
+// Len returns the number of jobs.
+func (s *Scheduler) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.jobs)
+}
+
+// Status returns the status of id, with a copy of its recent results.
+func (s *Scheduler) Status(id string) (Status, bool) {
+	var st Status
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.jobs[id]
+	if !ok {
+		return st, false
+	}
+	s.fillLocked(&st, e, true)
+	return st, true
+}
+
+// listChunk is how many statuses All copies per hold of the lock.
+const listChunk = 256
+
+// All iterates over the status of every job, without their Recent results
+// (use Status for those). It is cheap enough to list 50,000 jobs: it copies
+// the job list once, then statuses in small chunks, never holding the lock
+// while yielding. Every job present when All starts and not removed before
+// its turn is yielded once; jobs added meanwhile are not. The *Status is
+// valid only until the next iteration; copy it to keep it. Order is
+// unspecified.
+func (s *Scheduler) All() iter.Seq2[string, *Status] {
+	return func(yield func(string, *Status) bool) {
+		s.mu.Lock()
+		list := make([]*entry, 0, len(s.jobs))
+		for _, e := range s.jobs {
+			list = append(list, e)
+		}
+		s.mu.Unlock()
+		buf := make([]Status, listChunk)
+		for len(list) > 0 {
+			n := 0
+			s.mu.Lock()
+			for len(list) > 0 && n < len(buf) {
+				e := list[0]
+				list = list[1:]
+				if e.removed {
+					continue
+				}
+				buf[n] = Status{}
+				s.fillLocked(&buf[n], e, false)
+				n++
+			}
+			s.mu.Unlock()
+			for i := range n {
+				if !yield(buf[i].ID, &buf[i]) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Each calls fn for every job's status as All does, until fn returns false.
+func (s *Scheduler) Each(fn func(id string, st *Status) bool) {
+	for id, st := range s.All() {
+		if !fn(id, st) {
+			return
+		}
+	}
+}
+
+// normalize fills the defaults of a job's schedule and checks it.
+func normalize(job Job) (target.Schedule, error) {
+	if job.ID == "" {
+		return target.Schedule{}, errors.New("schedule: job id is empty: give every job its target's id")
+	}
+	if job.Prober == nil {
+		return target.Schedule{}, fmt.Errorf("schedule: job %q: prober is nil: build one from the target's spec", job.ID)
+	}
+	sc := target.Spec{Schedule: job.Schedule}.WithDefaults().Schedule
+	bad := func(field string, v any, fix string) error {
+		return fmt.Errorf("schedule: job %q: %s %v: %s", job.ID, field, v, fix)
+	}
+	for _, d := range []struct {
+		name string
+		v    target.Duration
+	}{{"interval", sc.Interval}, {"timeout", sc.Timeout}, {"fast_interval", sc.FastInterval}, {"down_interval", sc.DownInterval}} {
+		if d.v <= 0 {
+			return sc, bad(d.name, d.v, "must be positive")
+		}
+	}
+	if sc.InitialDelay < 0 {
+		return sc, bad("initial_delay", sc.InitialDelay, "must not be negative")
+	}
+	if sc.Jitter < 0 {
+		return sc, bad("jitter", sc.Jitter, "must not be negative")
+	}
+	if sc.Rise < 1 || sc.Rise > 1<<20 {
+		return sc, bad("rise", sc.Rise, "must be 1 or more")
+	}
+	if sc.Fall < 1 || sc.Fall > 1<<20 {
+		return sc, bad("fall", sc.Fall, "must be 1 or more")
+	}
+	return sc, nil
+}
+
+// sameProber reports whether a and b are the same prober; probers of
+// uncomparable types are never the same.
+func sameProber(a, b probe.Prober) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
+
+// intern returns the canonical handle of a message.
+func intern(msg string) unique.Handle[string] { return unique.Make(msg) }
