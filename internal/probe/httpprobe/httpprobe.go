@@ -176,7 +176,7 @@ func (p *Prober) judge(ctx context.Context, start time.Time, resp *http.Response
 		if len(resp.TLS.PeerCertificates) > 0 {
 			leaf = resp.TLS.PeerCertificates[0]
 			res.Details.CertExpiry = leaf.NotAfter
-			res.Details.CertDaysLeft = daysLeft(leaf.NotAfter, start)
+			res.Details.CertDaysLeft = probe.DaysLeft(leaf.NotAfter, start)
 		}
 	}
 	if !p.statusOK(resp.StatusCode) {
@@ -184,10 +184,12 @@ func (p *Prober) judge(ctx context.Context, start time.Time, resp *http.Response
 		res.Message = statusMessage(resp.StatusCode) + ", want " + p.wantStatus()
 		return res
 	}
-	if p.certMinDays > 0 && leaf != nil && res.Details.CertDaysLeft < int(p.certMinDays) {
-		res.Latency = time.Since(start)
-		res.Message = CertMessage(leaf.NotAfter, start, int(p.certMinDays))
-		return res
+	if p.certMinDays > 0 && leaf != nil {
+		if msg := probe.CertProblem(leaf.NotAfter, start, int(p.certMinDays)); msg != "" {
+			res.Latency = time.Since(start)
+			res.Message = msg
+			return res
+		}
 	}
 	if p.check != nil && p.method != http.MethodHead {
 		if msg := p.check.run(resp.Body, probe.Budget(ctx, start)); msg != "" {
@@ -250,42 +252,6 @@ func statusMessage(code int) string {
 		return statusMessages[code-100]
 	}
 	return "HTTP " + strconv.Itoa(code)
-}
-
-// daysLeft is the whole number of days from now to notAfter (negative once
-// expired).
-func daysLeft(notAfter, now time.Time) int {
-	d := notAfter.Sub(now)
-	days := int(d / (24 * time.Hour))
-	if d < 0 && d%(24*time.Hour) != 0 {
-		days--
-	}
-	return days
-}
-
-// CertMessage says why a certificate expiring at notAfter fails a minimum
-// of minDays: "certificate expires in 3 days, minimum 14".
-func CertMessage(notAfter, now time.Time, minDays int) string {
-	days := daysLeft(notAfter, now)
-	if notAfter.Before(now) {
-		return fmt.Sprintf("certificate expired %s ago, minimum %d days left", ago(now.Sub(notAfter)), minDays)
-	}
-	return fmt.Sprintf("certificate expires in %d %s, minimum %d", days, plural(days, "day", "days"), minDays)
-}
-
-func ago(d time.Duration) string {
-	if d >= 24*time.Hour {
-		n := int(d / (24 * time.Hour))
-		return strconv.Itoa(n) + " " + plural(n, "day", "days")
-	}
-	return d.Round(time.Minute).String()
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
 }
 
 func hostOnly(hostport string) string {
