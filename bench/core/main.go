@@ -155,6 +155,7 @@ type result struct {
 	WindowSeconds   float64  `json:"window_s"`
 	AskedPerSec     float64  `json:"checks_per_s_asked"`
 	AchievedPerSec  float64  `json:"checks_per_s_achieved"` // heck_checks_total delta
+	FailedPerSec    float64  `json:"checks_failed_per_s"`
 	ChecksMetric    bool     `json:"checks_metric_found"`
 	HitsPerSec      float64  `json:"target_hits_per_s"` // counted at the servers
 	ServerErrors    int64    `json:"target_server_errors"`
@@ -525,6 +526,7 @@ type snapshot struct {
 	t        time.Time
 	proc     procStat
 	checks   float64
+	failed   float64 // checks with result="fail"
 	found    bool
 	lateness []bucket
 	hits     int64
@@ -550,6 +552,11 @@ func (h *heckProc) snapshot(ctx context.Context, sc *serverClient, o options) (s
 		s.srvCPU = cpu
 	}
 	s.checks, s.found = sumSeries(ms, o.checksName)
+	for _, x := range ms {
+		if v, _ := x.label("result"); x.name == o.checksName && v == "fail" {
+			s.failed += x.value
+		}
+	}
 	s.lateness = histogramBuckets(ms, o.latenessName)
 	s.store = storeBytes(h.dataDir)
 	return s, nil
@@ -627,6 +634,7 @@ func fill(r *result, o options, n int, s0, s1 snapshot) {
 		checks = s1.checks - s0.checks
 	}
 	r.AchievedPerSec = checks / win
+	r.FailedPerSec = (s1.failed - s0.failed) / win
 	cpu := s1.proc.cpu - s0.proc.cpu
 	r.CPUPercent = 100 * cpu.Seconds() / win
 	if checks > 0 {
@@ -732,8 +740,8 @@ func printResult(w io.Writer, asJSON, first bool, r result) {
 	} else {
 		fmt.Fprintf(w, "  ")
 	}
-	fmt.Fprintf(w, "heck RSS %s (peak %s, idle %s); target servers: %.0f%% CPU, %d dropped connections\n",
-		human(float64(r.RSSBytes)), human(float64(r.RSSPeakBytes)), human(float64(r.IdleRSSBytes)), r.ServerCPUPct, r.ServerErrors)
+	fmt.Fprintf(w, "failed checks %.1f/s; heck RSS %s (peak %s, idle %s); target servers: %.0f%% CPU, %d dropped connections\n",
+		r.FailedPerSec, human(float64(r.RSSBytes)), human(float64(r.RSSPeakBytes)), human(float64(r.IdleRSSBytes)), r.ServerCPUPct, r.ServerErrors)
 }
 
 // jsonSafe turns the row into a map keyed by the JSON names, with NaN and
