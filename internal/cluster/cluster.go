@@ -1,0 +1,858 @@
+// Package cluster owns heck's membership layer: a thin layer over
+// hashicorp/memberlist (SWIM) that joins and leaves a cluster, tracks the
+// members and their metadata (zone, weight, version, API address), reports
+// member events, encrypts gossip with a rotatable keyring, and carries the
+// replication traffic of the layer above through a Replica.
+//
+// # Replication flow
+//
+// The layer above (the node's CRDTs) implements Replica. Two paths move
+// data between nodes:
+//
+//   - Deltas: Broadcast queues a delta on a memberlist.TransmitLimitedQueue;
+//     memberlist piggybacks it on gossip packets to random members, each
+//     delta retransmitted RetransmitMult*ceil(log10(N+1)) times by the node
+//     that made it (memberlist does not relay user broadcasts: a Replica that
+//     wants epidemic relay re-Broadcasts deltas that were new to it). A delta
+//     whose frame does not fit in one gossip packet (MaxBroadcastSize) is
+//     sent instead by a reliable (TCP) message to each live member, from one
+//     background sender; if that sender falls behind by more than
+//     largeQueueDepth messages, further large deltas are dropped with a
+//     warning. Both paths are best effort: anti-entropy repairs any loss.
+//   - Anti-entropy: memberlist's periodic push/pull (and every join) carries
+//     each side's digest (Replica.LocalDigest) in LocalState; each side hands
+//     the peer's digest to Replica.MergeDigest, which sends what that peer
+//     lacks with Send (reliable, TCP). So each side sends only the
+//     difference, never its whole state.
+//
+// Every payload is framed as [type byte][uvarint name length][sender name]
+// [payload] so deltas, digest answers, digests and later kinds coexist.
+//
+// # Reconnection
+//
+// memberlist stops talking to a member it declared dead once
+// GossipToTheDeadTime passes, so two halves of a long partition never find
+// each other again by themselves. As Serf does, a background loop retries,
+// every RejoinInterval, the join addresses (re-resolved each time) that are
+// not the address of a live member, and the last address of every member
+// that died less than ReconnectTimeout ago.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// Defaults.
+const (
+	DefaultBind             = "0.0.0.0:7946"
+	DefaultRejoinInterval   = 30 * time.Second
+	DefaultReconnectTimeout = 24 * time.Hour
+	// largeQueueDepth bounds the large deltas waiting for reliable sends.
+	largeQueueDepth = 256
+	// maxQueuedBroadcasts bounds the gossip queue; the oldest deltas are
+	// pruned beyond it (anti-entropy repairs them).
+	maxQueuedBroadcasts = 4096
+	// packetHeadroom is what memberlist takes out of UDPBufferSize before a
+	// user broadcast: compound header (2), per-message overhead (2), user
+	// message type (1), encryption (up to 45), label (up to 257); rounded up.
+	packetHeadroom = 64
+)
+
+// Config configures one node's membership.
+type Config struct {
+	// NodeName must be unique in the cluster.
+	NodeName string
+	// Bind is the gossip listen address, host:port (default 0.0.0.0:7946);
+	// port 0 picks a free port. Ignored when Transport is set.
+	Bind string
+	// Advertise is the host:port other nodes reach this node at (default:
+	// derived from Bind; a private address when Bind is 0.0.0.0). A host
+	// name is resolved at Start.
+	Advertise string
+	// Join lists host:port or DNS names (default port 7946). A name is
+	// resolved to all its A/AAAA records and each is joined, so a Kubernetes
+	// headless Service works.
+	Join []string
+	// Zone, Weight (default 1), APIAddr and Version are advertised in the
+	// node's metadata.
+	Zone    string
+	Weight  float64
+	APIAddr string
+	Version string
+	// Keys are AES keys (16, 24 or 32 bytes) for gossip encryption; the
+	// first encrypts, all decrypt. None means no encryption.
+	Keys [][]byte
+	// Logger receives memberlist's logs at their levels (default
+	// slog.Default()).
+	Logger *slog.Logger
+	// Tuning adjusts memberlist's configuration (LAN defaults) last; tests
+	// use it for faster timings.
+	Tuning func(*memberlist.Config)
+	// Transport replaces memberlist's UDP/TCP transport (tests: a
+	// PartitionTransport, or a memberlist.MockNetwork transport).
+	Transport memberlist.Transport
+	// Resolve looks up join names (default: the system resolver).
+	Resolve ResolveFunc
+	// RejoinInterval is how often missing members and join addresses are
+	// retried (default 30s; negative disables the loop).
+	RejoinInterval time.Duration
+	// ReconnectTimeout is how long the address of a dead member keeps being
+	// retried (default 24h).
+	ReconnectTimeout time.Duration
+}
+
+// Replica is what the layer above gives the cluster: the node's replicated
+// state. Its methods are called from memberlist's goroutines and must not
+// block for long.
+type Replica interface {
+	// HandleDelta applies a delta from node from (a broadcast or a Send).
+	// It runs on memberlist's receive path: apply and return; never call
+	// Send from it. msg is the Replica's to keep.
+	HandleDelta(from string, msg []byte)
+	// LocalDigest summarises the local state (say, a version vector); it is
+	// sent to a peer at every push/pull.
+	LocalDigest() []byte
+	// MergeDigest receives a peer's digest. It runs on the cluster's own
+	// goroutine (one at a time, the latest digest per peer) and should
+	// answer with what the peer lacks via Send.
+	MergeDigest(from string, digest []byte)
+}
+
+// Member is one node as seen by this node.
+type Member struct {
+	Name    string  `json:"name"`
+	Addr    string  `json:"addr"`
+	APIAddr string  `json:"api_addr,omitempty"`
+	Zone    string  `json:"zone,omitempty"`
+	Weight  float64 `json:"weight"`
+	State   string  `json:"state"` // alive, suspect, dead, left
+	Version string  `json:"version,omitempty"`
+}
+
+// Errors callers can test for with errors.Is.
+var (
+	// ErrKeyMismatch: a peer refused us (or we it) because the gossip
+	// encryption keys differ.
+	ErrKeyMismatch = errors.New("gossip encryption key mismatch? check cluster.keys")
+	// ErrUnknownMember: Send to a node that is not a live member.
+	ErrUnknownMember = errors.New("not a live member")
+	// ErrNotRunning: the cluster is not started, or was closed or left.
+	ErrNotRunning = errors.New("cluster not running")
+)
+
+type lifecycle int
+
+const (
+	stateNew lifecycle = iota
+	stateRunning
+	stateLeft
+	stateClosed
+)
+
+// memberEntry is this node's copy of one member. memberlist's own Node
+// structs are updated in place under its lock, so the cluster never reads
+// them outside memberlist's event callbacks (which run under that lock):
+// each callback copies what it needs here.
+type memberEntry struct {
+	member Member
+	node   memberlist.Node // Name, Addr, Port: what SendReliable needs
+	at     time.Time       // when it died or left
+}
+
+// Cluster is one node's membership. Create it with New, then Start.
+type Cluster struct {
+	cfg     Config
+	log     *slog.Logger
+	replica Replica
+	mlConf  *memberlist.Config
+	meta    []byte
+	keyring *memberlist.Keyring
+	maxBcst int
+
+	ml         atomic.Pointer[memberlist.Memberlist]
+	broadcasts *memberlist.TransmitLimitedQueue
+	large      chan []byte
+
+	// life serialises memberlist's Leave and Shutdown (Leave after
+	// Shutdown panics).
+	life  sync.Mutex
+	mu    sync.Mutex
+	state lifecycle
+	// members is fed by the event delegate: every member ever seen, with
+	// dead and left ones kept for ReconnectTimeout.
+	members map[string]*memberEntry
+	// leaving: members that announced a graceful leave, and when.
+	leaving map[string]time.Time
+
+	events *eventQueue
+	digest *digestQueue
+
+	ctx          context.Context
+	cancel       context.CancelFunc
+	rejoinCancel context.CancelFunc
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+}
+
+// New validates cfg and prepares a node; nothing listens until Start.
+func New(cfg Config, r Replica) (*Cluster, error) {
+	if r == nil {
+		return nil, errors.New("cluster: nil Replica")
+	}
+	if cfg.NodeName == "" {
+		return nil, errors.New("cluster: node name is empty: set node.name (or --node-name) to a name unique in the cluster")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Resolve == nil {
+		cfg.Resolve = defaultResolve
+	}
+	if cfg.RejoinInterval == 0 {
+		cfg.RejoinInterval = DefaultRejoinInterval
+	}
+	if cfg.ReconnectTimeout <= 0 {
+		cfg.ReconnectTimeout = DefaultReconnectTimeout
+	}
+	if cfg.Weight == 0 {
+		cfg.Weight = 1
+	}
+	if cfg.Weight < 0 || math.IsNaN(cfg.Weight) || math.IsInf(cfg.Weight, 0) {
+		return nil, fmt.Errorf("cluster.weight %v: must be a positive number (default 1)", cfg.Weight)
+	}
+	if cfg.Bind == "" {
+		cfg.Bind = DefaultBind
+	}
+	bindHost, bindPort, err := splitHostPort(cfg.Bind, DefaultPort)
+	if err != nil {
+		return nil, fmt.Errorf("cluster.bind %q: %v: want host:port, e.g. 0.0.0.0:7946", cfg.Bind, err)
+	}
+	if net.ParseIP(bindHost) == nil {
+		return nil, fmt.Errorf("cluster.bind %q: host must be an IP address, e.g. 0.0.0.0:7946 or 127.0.0.1:0", cfg.Bind)
+	}
+	if cfg.Advertise != "" {
+		if _, _, err := splitHostPort(cfg.Advertise, 0); err != nil {
+			return nil, fmt.Errorf("cluster.advertise %q: %v: want host:port", cfg.Advertise, err)
+		}
+	}
+	for i, j := range cfg.Join {
+		if _, port, err := splitHostPort(j, DefaultPort); err != nil || port == 0 {
+			if err == nil {
+				err = errors.New("port 0 cannot be joined")
+			}
+			return nil, fmt.Errorf("cluster.join[%d] %q: %v: want host:port or a DNS name", i, j, err)
+		}
+	}
+	var keyring *memberlist.Keyring
+	if len(cfg.Keys) > 0 {
+		for i, k := range cfg.Keys {
+			if err := memberlist.ValidateKey(k); err != nil {
+				return nil, fmt.Errorf("cluster.keys[%d]: key is %d bytes: want 16, 24 or 32 bytes (AES-128/192/256), base64-encoded in the config", i, len(k))
+			}
+		}
+		keyring, err = memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("cluster.keys: %w", err)
+		}
+	}
+	meta := nodeMeta{Zone: cfg.Zone, APIAddr: cfg.APIAddr, Version: cfg.Version, Weight: cfg.Weight}.encode()
+	if len(meta) > memberlist.MetaMaxSize {
+		return nil, fmt.Errorf("cluster: node metadata is %d bytes, memberlist allows %d: shorten cluster.zone (%d bytes), the API address (%d) or the version (%d)",
+			len(meta), memberlist.MetaMaxSize, len(cfg.Zone), len(cfg.APIAddr), len(cfg.Version))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Cluster{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		replica: r,
+		meta:    meta,
+		keyring: keyring,
+		large:   make(chan []byte, largeQueueDepth),
+		members: map[string]*memberEntry{},
+		leaving: map[string]time.Time{},
+		events:  newEventQueue(),
+		digest:  newDigestQueue(),
+		ctx:     ctx,
+		cancel:  cancel,
+	}
+
+	conf := memberlist.DefaultLANConfig()
+	conf.Name = cfg.NodeName
+	conf.BindAddr = bindHost
+	conf.BindPort = bindPort
+	conf.AdvertisePort = bindPort
+	conf.Keyring = keyring
+	conf.Delegate = &delegate{c: c}
+	conf.Events = &eventDelegate{c: c}
+	conf.Conflict = &conflictDelegate{c: c}
+	conf.Logger = newStdLogger(c.log)
+	conf.Transport = cfg.Transport
+	if cfg.Tuning != nil {
+		cfg.Tuning(conf)
+	}
+	c.mlConf = conf
+	c.maxBcst = conf.UDPBufferSize - packetHeadroom
+	c.broadcasts = &memberlist.TransmitLimitedQueue{
+		NumNodes: func() int {
+			if ml := c.ml.Load(); ml != nil {
+				return ml.NumMembers()
+			}
+			return 1
+		},
+		RetransmitMult: conf.RetransmitMult,
+	}
+	return c, nil
+}
+
+// LocalName is this node's name.
+func (c *Cluster) LocalName() string { return c.cfg.NodeName }
+
+// Addr is the gossip address other nodes reach this node at ("" before
+// Start).
+func (c *Cluster) Addr() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.members[c.cfg.NodeName]; ok {
+		return e.member.Addr
+	}
+	return ""
+}
+
+// MaxBroadcastSize is the largest message Broadcast sends by gossip; larger
+// ones go by reliable send to each member.
+func (c *Cluster) MaxBroadcastSize() int {
+	return c.maxBcst - frameSize(c.cfg.NodeName, nil)
+}
+
+// Events delivers member join, leave (dead or left) and update events.
+// Events are coalesced per member while the reader is behind (a join
+// followed by updates is one join with the latest metadata), so memberlist
+// never waits for the reader. The channel is closed by Close.
+func (c *Cluster) Events() <-chan Event { return c.events.out }
+
+// Start listens, joins the configured addresses and starts the background
+// loops. A join address that does not answer is not an error (it may not be
+// up yet: the rejoin loop keeps trying); a peer that refuses us because of
+// the encryption keys is, and so is a listen failure. Call Close after a
+// failed Start.
+func (c *Cluster) Start(ctx context.Context) error {
+	c.mu.Lock()
+	if c.state != stateNew || c.ml.Load() != nil {
+		c.mu.Unlock()
+		return fmt.Errorf("cluster: start: %w (already started or closed)", ErrNotRunning)
+	}
+	c.mu.Unlock()
+	if c.cfg.Advertise != "" {
+		host, port, _ := splitHostPort(c.cfg.Advertise, 0)
+		ip := net.ParseIP(host)
+		if ip == nil {
+			ips, err := c.cfg.Resolve(ctx, host)
+			if err != nil || len(ips) == 0 {
+				return fmt.Errorf("cluster.advertise %q: cannot resolve %s: %v", c.cfg.Advertise, host, err)
+			}
+			ip = ips[0]
+		}
+		c.mlConf.AdvertiseAddr = ip.String()
+		if port != 0 {
+			c.mlConf.AdvertisePort = port
+		}
+	}
+	// memberlist calls our event delegate from Create (for this node), so
+	// c.mu must not be held here. life keeps Close from racing Create.
+	c.life.Lock()
+	if c.ctx.Err() != nil {
+		c.life.Unlock()
+		return fmt.Errorf("cluster: start: %w (closed)", ErrNotRunning)
+	}
+	ml, err := memberlist.Create(c.mlConf)
+	if err != nil {
+		c.life.Unlock()
+		return fmt.Errorf("cluster: start gossip on %s: %w", c.cfg.Bind, err)
+	}
+	c.ml.Store(ml)
+	c.mu.Lock()
+	c.state = stateRunning
+	rctx, rcancel := context.WithCancel(c.ctx)
+	c.rejoinCancel = rcancel
+	c.wg.Add(3)
+	go c.events.run(c.ctx, &c.wg)
+	go c.runDigests()
+	go c.runLarge()
+	if c.cfg.RejoinInterval > 0 {
+		c.wg.Add(1)
+		go c.runRejoin(rctx)
+	}
+	c.mu.Unlock()
+	c.life.Unlock()
+
+	c.log.Info("cluster: gossip listening", "node", c.cfg.NodeName, "addr", c.Addr(), "encrypted", c.keyring != nil)
+	if len(c.cfg.Join) == 0 {
+		return nil
+	}
+	n, err := c.join(ctx, c.cfg.Join)
+	if err != nil {
+		if errors.Is(err, ErrKeyMismatch) {
+			return err
+		}
+		c.log.Warn("cluster: no join address answered yet; retrying in the background",
+			"join", c.cfg.Join, "every", c.cfg.RejoinInterval, "err", err)
+		return nil
+	}
+	c.log.Info("cluster: joined", "contacted", n, "members", ml.NumMembers())
+	return nil
+}
+
+// Join contacts the given addresses (host:port or DNS names, every address
+// of a name) and merges state with each. It returns how many answered, and
+// an error only when none did.
+func (c *Cluster) Join(ctx context.Context, addrs ...string) (int, error) {
+	if len(addrs) == 0 {
+		return 0, errors.New("cluster: join: no address given")
+	}
+	return c.join(ctx, addrs)
+}
+
+// JoinError says why no address of a join answered.
+type JoinError struct {
+	Addrs       []string // what was tried
+	KeyMismatch bool     // some peer refused us over the encryption keys
+	Errs        []error  // one per failed address
+}
+
+func (e *JoinError) Error() string {
+	what := strings.Join(e.Addrs, ", ")
+	var first string
+	if len(e.Errs) > 0 {
+		first = e.Errs[0].Error()
+	}
+	if e.KeyMismatch {
+		return fmt.Sprintf("join %s: no peer accepted us: %v (%s)", what, ErrKeyMismatch, first)
+	}
+	return fmt.Sprintf("join %s: no peer answered: %s", what, errors.Join(e.Errs...))
+}
+
+// Unwrap lets errors.Is find ErrKeyMismatch.
+func (e *JoinError) Unwrap() []error {
+	if e.KeyMismatch {
+		return append([]error{ErrKeyMismatch}, e.Errs...)
+	}
+	return e.Errs
+}
+
+// isKeyError recognises memberlist's errors for a peer that encrypts with
+// other keys, or does not encrypt while we do (or the reverse).
+func isKeyError(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "decrypt") || strings.Contains(s, "encrypt")
+}
+
+func (c *Cluster) join(ctx context.Context, entries []string) (int, error) {
+	ml := c.ml.Load()
+	if ml == nil {
+		return 0, fmt.Errorf("cluster: join: %w", ErrNotRunning)
+	}
+	self := c.Addr()
+	je := &JoinError{}
+	var targets []string
+	for _, e := range entries {
+		addrs, err := resolveJoin(ctx, c.cfg.Resolve, e)
+		if err != nil {
+			je.Addrs = append(je.Addrs, e)
+			je.Errs = append(je.Errs, err)
+			continue
+		}
+		for _, a := range addrs {
+			if a != self && !slices.Contains(targets, a) {
+				targets = append(targets, a)
+			}
+		}
+	}
+	n := 0
+	for _, a := range targets {
+		if err := ctx.Err(); err != nil {
+			je.Errs = append(je.Errs, err)
+			break
+		}
+		je.Addrs = append(je.Addrs, a)
+		if _, err := ml.Join([]string{a}); err != nil {
+			if isKeyError(err) {
+				je.KeyMismatch = true
+			}
+			je.Errs = append(je.Errs, fmt.Errorf("%s: %w", a, err))
+			continue
+		}
+		n++
+	}
+	if n > 0 || len(je.Errs) == 0 {
+		return n, nil
+	}
+	return 0, je
+}
+
+// Members lists every member this node knows, this node included: the
+// live ones (alive) and those that died or left less than ReconnectTimeout
+// ago, sorted by name. (memberlist offers no race-free view of suspicion,
+// so a suspected member stays alive here until it is declared dead.)
+func (c *Cluster) Members() []Member {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.members) == 0 {
+		return nil
+	}
+	now := time.Now()
+	out := make([]Member, 0, len(c.members))
+	for name, at := range c.leaving {
+		if now.Sub(at) > c.cfg.ReconnectTimeout {
+			delete(c.leaving, name)
+		}
+	}
+	for name, e := range c.members {
+		if e.member.State != StateAlive && now.Sub(e.at) > c.cfg.ReconnectTimeout {
+			delete(c.members, name)
+			continue
+		}
+		out = append(out, e.member)
+	}
+	slices.SortFunc(out, func(a, b Member) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// recordMember copies n into the member table; called from memberlist's
+// event callbacks, under its node lock.
+func (c *Cluster) recordMember(n *memberlist.Node, state string) Member {
+	m := memberFromNode(n)
+	m.State = state
+	e := &memberEntry{member: m, node: memberlist.Node{Name: n.Name, Addr: slices.Clone(n.Addr), Port: n.Port}}
+	if state != StateAlive {
+		e.at = time.Now()
+	}
+	c.mu.Lock()
+	c.members[n.Name] = e
+	if state == StateAlive {
+		delete(c.leaving, n.Name)
+	}
+	c.mu.Unlock()
+	return m
+}
+
+// liveNode returns a copy of a live member's address, for sending.
+func (c *Cluster) liveNode(name string) (*memberlist.Node, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.members[name]
+	if !ok || e.member.State != StateAlive {
+		return nil, false
+	}
+	n := e.node
+	return &n, true
+}
+
+// livePeers returns copies of the live members other than this node.
+func (c *Cluster) livePeers() []*memberlist.Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*memberlist.Node, 0, len(c.members))
+	for name, e := range c.members {
+		if name != c.cfg.NodeName && e.member.State == StateAlive {
+			n := e.node
+			out = append(out, &n)
+		}
+	}
+	return out
+}
+
+// Broadcast queues a delta for every other member (see the package
+// comment for the two paths and their guarantees). It never blocks.
+func (c *Cluster) Broadcast(msg []byte) {
+	frame := appendFrame(make([]byte, 0, frameSize(c.cfg.NodeName, msg)), msgDelta, c.cfg.NodeName, msg)
+	if len(frame) <= c.maxBcst {
+		c.broadcasts.QueueBroadcast(deltaBroadcast(frame))
+		if c.broadcasts.NumQueued() > maxQueuedBroadcasts {
+			c.broadcasts.Prune(maxQueuedBroadcasts)
+		}
+		return
+	}
+	select {
+	case c.large <- frame:
+	default:
+		c.log.Warn("cluster: large delta dropped, reliable sender behind (anti-entropy will repair)", "bytes", len(msg))
+	}
+}
+
+// Send delivers msg to node's Replica.HandleDelta over a reliable stream.
+// ctx is checked before sending; the send itself is bounded by memberlist's
+// TCPTimeout.
+func (c *Cluster) Send(ctx context.Context, node string, msg []byte) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("send to %s: %w", node, err)
+	}
+	ml := c.ml.Load()
+	if ml == nil {
+		return fmt.Errorf("send to %s: %w", node, ErrNotRunning)
+	}
+	to, ok := c.liveNode(node)
+	if !ok {
+		return fmt.Errorf("send to %s: %w", node, ErrUnknownMember)
+	}
+	frame := appendFrame(make([]byte, 0, frameSize(c.cfg.NodeName, msg)), msgDirect, c.cfg.NodeName, msg)
+	if err := ml.SendReliable(to, frame); err != nil {
+		return fmt.Errorf("send to %s (%s): %w", node, to.Address(), err)
+	}
+	return nil
+}
+
+// Leave tells the cluster this node is going: it stops rejoining,
+// announces the leave to every live member by a reliable message (so they
+// list it as left, not dead), broadcasts memberlist's leave and waits until
+// memberlist has sent it its full number of times, then a short
+// propagation delay (five gossip intervals). It is bounded by ctx (5 s when
+// ctx has no deadline) and each announcement by TCPTimeout. The node keeps
+// answering gossip until Close.
+func (c *Cluster) Leave(ctx context.Context) error {
+	c.mu.Lock()
+	if c.state != stateRunning {
+		st := c.state
+		c.mu.Unlock()
+		if st == stateLeft {
+			return nil
+		}
+		return fmt.Errorf("cluster: leave: %w", ErrNotRunning)
+	}
+	c.state = stateLeft
+	c.rejoinCancel()
+	c.mu.Unlock()
+
+	timeout := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if timeout <= 0 {
+		return fmt.Errorf("cluster: leave: %w", context.DeadlineExceeded)
+	}
+	ml := c.ml.Load()
+	frame := appendFrame(nil, msgLeave, c.cfg.NodeName, nil)
+	var wg sync.WaitGroup
+	for _, n := range c.livePeers() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := ml.SendReliable(n, frame); err != nil {
+				c.log.Debug("cluster: leave announcement not delivered", "to", n.Name, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("cluster: leave: %w", err)
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	c.life.Lock()
+	err := ml.Leave(timeout)
+	c.life.Unlock()
+	if err != nil {
+		return fmt.Errorf("cluster: leave: %w", err)
+	}
+	t := time.NewTimer(5 * c.mlConf.GossipInterval)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	c.log.Info("cluster: left", "node", c.cfg.NodeName)
+	return nil
+}
+
+// Close stops gossip (without a leave: others will find this node dead),
+// stops the background loops and closes Events. Safe to call more than once.
+func (c *Cluster) Close() error {
+	var err error
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.state = stateClosed
+		c.mu.Unlock()
+		c.cancel()
+		c.life.Lock()
+		if ml := c.ml.Load(); ml != nil {
+			if e := ml.Shutdown(); e != nil {
+				err = fmt.Errorf("cluster: shutdown: %w", e)
+			}
+		} else if c.cfg.Transport != nil {
+			// Never handed to memberlist: we own it.
+			_ = c.cfg.Transport.Shutdown()
+		}
+		c.life.Unlock()
+		c.wg.Wait()
+		c.events.close()
+	})
+	return err
+}
+
+// InstallKey adds an encryption key to the keyring (it decrypts at once;
+// UseKey makes it the one that encrypts). Rotation: install the new key on
+// every node, then use it on every node, then remove the old one.
+func (c *Cluster) InstallKey(key []byte) error {
+	if c.keyring == nil {
+		return errors.New("cluster: install key: gossip encryption is off; set cluster.keys at startup (memberlist cannot turn encryption on at runtime)")
+	}
+	if err := memberlist.ValidateKey(key); err != nil {
+		return fmt.Errorf("cluster: install key: %d bytes: want 16, 24 or 32", len(key))
+	}
+	if err := c.keyring.AddKey(key); err != nil {
+		return fmt.Errorf("cluster: install key: %w", err)
+	}
+	return nil
+}
+
+// UseKey makes an installed key the one that encrypts.
+func (c *Cluster) UseKey(key []byte) error {
+	if c.keyring == nil {
+		return errors.New("cluster: use key: gossip encryption is off")
+	}
+	if err := c.keyring.UseKey(key); err != nil {
+		return fmt.Errorf("cluster: use key: %w (install it first)", err)
+	}
+	return nil
+}
+
+// RemoveKey removes a key that is not the primary one.
+func (c *Cluster) RemoveKey(key []byte) error {
+	if c.keyring == nil {
+		return errors.New("cluster: remove key: gossip encryption is off")
+	}
+	if err := c.keyring.RemoveKey(key); err != nil {
+		return fmt.Errorf("cluster: remove key: %w (use another key first)", err)
+	}
+	return nil
+}
+
+// Keys returns the installed keys, the primary one first (nil when
+// encryption is off).
+func (c *Cluster) Keys() [][]byte {
+	if c.keyring == nil {
+		return nil
+	}
+	primary := c.keyring.GetPrimaryKey()
+	out := [][]byte{primary}
+	for _, k := range c.keyring.GetKeys() {
+		if string(k) != string(primary) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// runLarge sends large deltas to every live member, reliably.
+func (c *Cluster) runLarge() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.ctx.Done():
+			return
+		case frame := <-c.large:
+			ml := c.ml.Load()
+			var wg sync.WaitGroup
+			for _, n := range c.livePeers() {
+				wg.Add(1)
+				go func(n *memberlist.Node) {
+					defer wg.Done()
+					if err := ml.SendReliable(n, frame); err != nil {
+						c.log.Debug("cluster: large delta not sent", "to", n.Name, "err", err)
+					}
+				}(n)
+			}
+			wg.Wait()
+		}
+	}
+}
+
+// runDigests hands peers' digests to the Replica, one at a time.
+func (c *Cluster) runDigests() {
+	defer c.wg.Done()
+	for {
+		from, d, ok := c.digest.next(c.ctx)
+		if !ok {
+			return
+		}
+		c.replica.MergeDigest(from, d)
+	}
+}
+
+// runRejoin retries missing members and join addresses until ctx ends.
+func (c *Cluster) runRejoin(ctx context.Context) {
+	defer c.wg.Done()
+	t := time.NewTicker(c.cfg.RejoinInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.rejoinOnce(ctx)
+		}
+	}
+}
+
+// rejoinCandidates lists the addresses worth a join attempt: dead members'
+// last addresses (within ReconnectTimeout) and join addresses that no live
+// member has.
+func (c *Cluster) rejoinCandidates(ctx context.Context) []string {
+	live := map[string]bool{}
+	var dead []string
+	for _, m := range c.Members() { // also forgets members gone too long
+		switch m.State {
+		case StateAlive:
+			live[m.Addr] = true
+		case StateDead:
+			dead = append(dead, m.Addr)
+		}
+	}
+	var out []string
+	add := func(a string) {
+		if !live[a] && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, a := range dead {
+		add(a)
+	}
+	for _, e := range c.cfg.Join {
+		addrs, err := resolveJoin(ctx, c.cfg.Resolve, e)
+		if err != nil {
+			c.log.Debug("cluster: rejoin: resolve", "join", e, "err", err)
+			continue
+		}
+		for _, a := range addrs {
+			add(a)
+		}
+	}
+	return out
+}
+
+func (c *Cluster) rejoinOnce(ctx context.Context) {
+	ml := c.ml.Load()
+	for _, a := range c.rejoinCandidates(ctx) {
+		if ctx.Err() != nil {
+			return
+		}
+		if _, err := ml.Join([]string{a}); err != nil {
+			c.log.Debug("cluster: rejoin failed", "addr", a, "err", err)
+			continue
+		}
+		c.log.Info("cluster: rejoined", "addr", a)
+	}
+}

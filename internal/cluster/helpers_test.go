@@ -1,0 +1,285 @@
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+)
+
+// testLogger discards logs unless HECK_TEST_LOG is set (memberlist logs
+// from its goroutines, which may outlive a test's t.Log).
+func testLogger(name string) *slog.Logger {
+	if os.Getenv("HECK_TEST_LOG") == "" {
+		return slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
+}
+
+// fastTuning shortens memberlist's timings for tests while leaving enough
+// slack for -race on two busy cores.
+func fastTuning(mc *memberlist.Config) {
+	mc.ProbeInterval = 250 * time.Millisecond
+	mc.ProbeTimeout = 150 * time.Millisecond
+	mc.GossipInterval = 20 * time.Millisecond
+	mc.PushPullInterval = 500 * time.Millisecond
+	mc.GossipToTheDeadTime = 500 * time.Millisecond
+	mc.SuspicionMult = 3
+	mc.SuspicionMaxTimeoutMult = 2
+	mc.TCPTimeout = 2 * time.Second
+}
+
+// noPushPull is fastTuning without periodic anti-entropy (joins still
+// push/pull), so a test can tell which path carried data.
+func noPushPull(mc *memberlist.Config) {
+	fastTuning(mc)
+	mc.PushPullInterval = 0
+}
+
+// fakeReplica is a set of "key=value" items. Its digest is the sorted list
+// of keys; it answers a digest with exactly the items the peer lacks and
+// counts what it sends.
+type fakeReplica struct {
+	c atomic.Pointer[Cluster]
+
+	mu        sync.Mutex
+	items     map[string]string
+	deltaFrom map[string]string // item key -> sender of the delta that brought it
+	sentItems int
+	sentBytes int
+	digests   int
+	sendErrs  []error
+}
+
+func newFakeReplica(items map[string]string) *fakeReplica {
+	if items == nil {
+		items = map[string]string{}
+	}
+	return &fakeReplica{items: items, deltaFrom: map[string]string{}}
+}
+
+func encodeItems(kv map[string]string, keys []string) []byte {
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%s\n", k, kv[k])
+	}
+	return []byte(b.String())
+}
+
+func (r *fakeReplica) HandleDelta(from string, msg []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for line := range strings.Lines(string(msg)) {
+		k, v, ok := strings.Cut(strings.TrimSuffix(line, "\n"), "=")
+		if !ok {
+			continue
+		}
+		r.items[k] = v
+		r.deltaFrom[k] = from
+	}
+}
+
+func (r *fakeReplica) LocalDigest() []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := make([]string, 0, len(r.items))
+	for k := range r.items {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return []byte(strings.Join(keys, "\n"))
+}
+
+func (r *fakeReplica) MergeDigest(from string, digest []byte) {
+	has := map[string]bool{}
+	for _, k := range strings.Split(string(digest), "\n") {
+		has[k] = true
+	}
+	r.mu.Lock()
+	var missing []string
+	for k := range r.items {
+		if !has[k] {
+			missing = append(missing, k)
+		}
+	}
+	sort.Strings(missing)
+	msg := encodeItems(r.items, missing)
+	r.digests++
+	r.mu.Unlock()
+	if len(missing) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := r.c.Load().Send(ctx, from, msg)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err != nil {
+		r.sendErrs = append(r.sendErrs, err)
+		return
+	}
+	r.sentItems += len(missing)
+	r.sentBytes += len(msg)
+}
+
+func (r *fakeReplica) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.items)
+}
+
+func (r *fakeReplica) get(k string) (v, from string, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok = r.items[k]
+	return v, r.deltaFrom[k], ok
+}
+
+func (r *fakeReplica) stats() (items, bytes, digests int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.sentItems, r.sentBytes, r.digests
+}
+
+type testNode struct {
+	name string
+	c    *Cluster
+	r    *fakeReplica
+}
+
+// newTestNode builds and starts a node on 127.0.0.1 with a free port,
+// through p when p is not nil. mod adjusts the config before New.
+func newTestNode(t *testing.T, p *Partitioner, name string, items map[string]string, mod func(*Config)) *testNode {
+	t.Helper()
+	n, err := startTestNode(t, p, name, items, mod)
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	return n
+}
+
+func startTestNode(t *testing.T, p *Partitioner, name string, items map[string]string, mod func(*Config)) (*testNode, error) {
+	t.Helper()
+	cfg := Config{
+		NodeName: name,
+		Bind:     "127.0.0.1:0",
+		Logger:   testLogger(name),
+		Tuning:   fastTuning,
+	}
+	if p != nil {
+		tr, err := p.Loopback(name, cfg.Logger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Transport = tr
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	r := newFakeReplica(items)
+	c, err := New(cfg, r)
+	if err != nil {
+		t.Fatalf("New %s: %v", name, err)
+	}
+	r.c.Store(c)
+	t.Cleanup(func() { _ = c.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		return nil, err
+	}
+	return &testNode{name: name, c: c, r: r}, nil
+}
+
+// waitFor polls cond until it holds or the deadline passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, dump ...func() string) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			msg := ""
+			for _, d := range dump {
+				msg += "\n" + d()
+			}
+			t.Fatalf("timed out after %v waiting for %s%s", timeout, what, msg)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// states maps member name to state as seen by c.
+func states(c *Cluster) map[string]string {
+	out := map[string]string{}
+	for _, m := range c.Members() {
+		out[m.Name] = m.State
+	}
+	return out
+}
+
+// sees reports whether c lists exactly want (name -> state) for those names.
+func sees(c *Cluster, want map[string]string) bool {
+	got := states(c)
+	for n, s := range want {
+		if got[n] != s {
+			return false
+		}
+	}
+	return true
+}
+
+func allAlive(names ...string) map[string]string {
+	m := map[string]string{}
+	for _, n := range names {
+		m[n] = StateAlive
+	}
+	return m
+}
+
+func dumpStates(nodes ...*testNode) func() string {
+	return func() string {
+		var b strings.Builder
+		for _, n := range nodes {
+			fmt.Fprintf(&b, "%s sees %v\n", n.name, states(n.c))
+		}
+		return b.String()
+	}
+}
+
+// allSee waits until every node sees want.
+func allSee(t *testing.T, timeout time.Duration, want map[string]string, nodes ...*testNode) {
+	t.Helper()
+	waitFor(t, timeout, fmt.Sprintf("all of %d nodes to see %v", len(nodes), want), func() bool {
+		return !slices.ContainsFunc(nodes, func(n *testNode) bool { return !sees(n.c, want) })
+	}, dumpStates(nodes...))
+}
+
+// cluster starts n nodes named n0.. that join n0.
+func startCluster(t *testing.T, p *Partitioner, n int, mod func(i int, cfg *Config)) []*testNode {
+	t.Helper()
+	nodes := make([]*testNode, 0, n)
+	names := make([]string, 0, n)
+	for i := range n {
+		name := fmt.Sprintf("n%d", i)
+		names = append(names, name)
+		nodes = append(nodes, newTestNode(t, p, name, nil, func(cfg *Config) {
+			if i > 0 {
+				cfg.Join = []string{nodes[0].c.Addr()}
+			}
+			if mod != nil {
+				mod(i, cfg)
+			}
+		}))
+	}
+	allSee(t, 15*time.Second, allAlive(names...), nodes...)
+	return nodes
+}
