@@ -1,0 +1,217 @@
+package health
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Outcome is one probe result as the local scheduler reports it.
+type Outcome struct {
+	TargetID string
+	State    State
+	Since    time.Time // when State began
+	At       time.Time // when the probe ran
+	Latency  time.Duration
+	Message  string
+	Interval time.Duration
+}
+
+// PublisherOptions tune a Publisher. Zero values take the defaults.
+type PublisherOptions struct {
+	// RefreshEvery is how many intervals an unchanged observation may go
+	// without being republished (default 30); keep it equal to the
+	// tables' TableOptions.RefreshEvery.
+	RefreshEvery int
+	// WatermarkEvery is the shortest time between two watermarks
+	// (default 1s). Fallback owners notice a silent owner within
+	// StaleAfter intervals of its last watermark.
+	WatermarkEvery time.Duration
+	// Now reads the clock for the first sequence epoch (time.Now when nil).
+	Now func() time.Time
+}
+
+// PublisherStats counts a Publisher's decisions.
+type PublisherStats struct {
+	Published  uint64 // observations published
+	Suppressed uint64 // outcomes that changed nothing a reader sees
+	Watermarks uint64 // watermarks published
+}
+
+// Publisher turns the local node's probe outcomes into observations for
+// the table, publishing only when what a reader sees changes (the state,
+// when it began, the interval, or the coarse latency bucket) or a slow
+// refresh is due, so gossip follows changes rather than the probe rate. It
+// assigns the node's sequence numbers and its watermarks. Safe for
+// concurrent use.
+type Publisher struct {
+	observer string
+	table    *Table
+	opts     PublisherOptions
+
+	mu      sync.Mutex
+	epoch   uint32
+	counter uint32
+	last    map[string]published
+	lastWM  time.Time
+
+	published, suppressed, watermarks atomic.Uint64
+}
+
+// published is what readers last saw of a target from this node.
+type published struct {
+	at       time.Time
+	since    time.Time
+	interval time.Duration
+	state    State
+	bucket   int8
+}
+
+// NewPublisher returns the publisher of observer (this node's name) into
+// table. Its sequence numbers start a new epoch: above anything the table
+// already holds from observer, and at least the current Unix second, so a
+// restarted node's observations win over those of its former life.
+func NewPublisher(observer string, table *Table, opts PublisherOptions) *Publisher {
+	if opts.RefreshEvery <= 0 {
+		opts.RefreshEvery = DefaultRefreshEvery
+	}
+	if opts.WatermarkEvery <= 0 {
+		opts.WatermarkEvery = time.Second
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	epoch := uint32(max(opts.Now().Unix(), 1))
+	if held := table.highestSeq(observer); SeqEpoch(held) >= epoch {
+		epoch = SeqEpoch(held) + 1
+	}
+	return &Publisher{observer: observer, table: table, opts: opts, epoch: epoch, last: map[string]published{}}
+}
+
+// highestSeq returns the highest sequence the table holds from observer.
+func (t *Table) highestSeq(observer string) uint64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	l := t.observers[observer]
+	if l == nil {
+		return 0
+	}
+	h := l.complete
+	if n := len(l.index); n > 0 {
+		h = max(h, l.index[n-1].seq)
+	}
+	for s := range l.pending {
+		h = max(h, s)
+	}
+	if l.hasWM {
+		h = max(h, l.wm.Seq)
+	}
+	return h
+}
+
+// nextSeq returns the next sequence; p.mu must be held.
+func (p *Publisher) nextSeq() uint64 {
+	if p.counter == 1<<32-1 {
+		p.epoch++
+		p.counter = 0
+	}
+	p.counter++
+	return MakeSeq(p.epoch, p.counter)
+}
+
+// Record takes one probe outcome. When readers would see a difference, or
+// the slow refresh is due, it applies a new observation to the table and
+// returns it (for the caller to gossip) with true; otherwise it counts a
+// suppression and returns false.
+func (p *Publisher) Record(o Outcome) (Observation, bool) {
+	b := latencyBucket(o.Latency)
+	p.mu.Lock()
+	prev, seen := p.last[o.TargetID]
+	iv := o.Interval
+	if iv <= 0 {
+		iv = DefaultInterval
+	}
+	due := !seen || o.State != prev.state || !o.Since.Equal(prev.since) || o.Interval != prev.interval ||
+		bucketMoved(prev.bucket, o.Latency) ||
+		o.At.Sub(prev.at) >= time.Duration(p.opts.RefreshEvery)*iv
+	if !due {
+		p.mu.Unlock()
+		p.suppressed.Add(1)
+		return Observation{}, false
+	}
+	obs := Observation{
+		TargetID: o.TargetID, Observer: p.observer, Seq: p.nextSeq(), State: o.State,
+		Since: o.Since, At: o.At, Latency: o.Latency, Message: o.Message, Interval: o.Interval,
+	}
+	p.last[o.TargetID] = published{at: o.At, since: o.Since, interval: o.Interval, state: o.State, bucket: b}
+	// Apply under p.mu so the table sees this observer's sequences in
+	// order, which keeps its digest contiguous.
+	p.table.Apply(obs)
+	p.mu.Unlock()
+	p.published.Add(1)
+	return obs, true
+}
+
+// Tick publishes a watermark saying everything this node owns was probed
+// as of asOf, when WatermarkEvery has passed since the last one (by now).
+// It returns the watermark for the caller to gossip, with true.
+func (p *Publisher) Tick(now, asOf time.Time) (Watermark, bool) {
+	p.mu.Lock()
+	if !p.lastWM.IsZero() && now.Sub(p.lastWM) < p.opts.WatermarkEvery {
+		p.mu.Unlock()
+		return Watermark{}, false
+	}
+	p.lastWM = now
+	w := Watermark{Observer: p.observer, Seq: p.nextSeq(), At: asOf}
+	p.table.ApplyWatermarks(w)
+	p.mu.Unlock()
+	p.watermarks.Add(1)
+	return w, true
+}
+
+// Forget drops what the publisher remembers of a target it no longer owns
+// (or that was deleted); a later outcome for it is published at once.
+func (p *Publisher) Forget(targetID string) {
+	p.mu.Lock()
+	delete(p.last, targetID)
+	p.mu.Unlock()
+}
+
+// Stats returns the publisher's counters.
+func (p *Publisher) Stats() PublisherStats {
+	return PublisherStats{Published: p.published.Load(), Suppressed: p.suppressed.Load(), Watermarks: p.watermarks.Load()}
+}
+
+// latencyBounds are the upper bounds of the coarse latency buckets a
+// reader is told about (1-2-5 steps, as in the store's histogram); the
+// last bucket is everything slower.
+var latencyBounds = [...]time.Duration{
+	time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond,
+	time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second,
+}
+
+func latencyBucket(d time.Duration) int8 {
+	for i, b := range latencyBounds {
+		if d <= b {
+			return int8(i)
+		}
+	}
+	return int8(len(latencyBounds))
+}
+
+// bucketMoved reports whether latency d has left bucket b by a margin of
+// 25%, so a latency hovering on a boundary does not republish every probe.
+func bucketMoved(b int8, d time.Duration) bool {
+	if nb := latencyBucket(d); nb == b {
+		return false
+	}
+	if int(b) < len(latencyBounds) && d > latencyBounds[b]+latencyBounds[b]/4 {
+		return true
+	}
+	if b > 0 && d < latencyBounds[b-1]-latencyBounds[b-1]/5 {
+		return true
+	}
+	return false
+}
