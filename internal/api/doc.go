@@ -1,0 +1,16 @@
+// Package api owns heck's REST API: the /api/v1 routes over targets, their
+// history, uptime and transitions; the server-sent event stream of
+// transitions; /metrics, /livez and /readyz; bearer-token authorisation;
+// RFC 9457 problem details for every error; and the Prometheus metrics a
+// node records on every check (see Metrics).
+//
+// The API reads and writes through Backend, an interface defined here and
+// implemented by internal/node, so the handlers can be tested against a
+// fake.
+//
+// Access: reads are open when the server listens only on loopback or when
+// OpenReads is set; otherwise they need the token. Mutations need the token
+// whenever one is configured or the server is not loopback-only; with no
+// token off loopback they are refused with a problem saying to set
+// api.token.
+package api

@@ -1,0 +1,530 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// Registry is where the API registers its collectors and what /metrics
+// serves; *prometheus.Registry is one.
+type Registry interface {
+	prometheus.Registerer
+	prometheus.Gatherer
+}
+
+// Options configure a Server.
+type Options struct {
+	// Token is the bearer token mutations (and, off loopback, reads) need.
+	Token string
+	// OpenReads serves reads without a token even off loopback.
+	OpenReads bool
+	// LoopbackOnly says the server listens only on loopback addresses:
+	// reads are open, and with no Token so are mutations.
+	LoopbackOnly bool
+	// Registry gets the heck_targets collector and is served on /metrics.
+	// Nil: a new registry with the Go and process collectors. Register the
+	// node's Metrics (NewMetrics) on the same registry.
+	Registry Registry
+	// Logger for request errors; nil discards.
+	Logger *slog.Logger
+	// PerTargetMetrics exports heck_target_up{id}.
+	PerTargetMetrics bool
+	// Heartbeat is the interval of comments on the event stream (default
+	// 15s).
+	Heartbeat time.Duration
+}
+
+// Server serves the API. It is an http.Handler.
+type Server struct {
+	b       Backend
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	token   [sha256.Size]byte
+	hasTok  bool
+	done    chan struct{}
+	closeMu sync.Once
+}
+
+// New returns a server over b.
+func New(b Backend, opts Options) *Server {
+	if opts.Heartbeat <= 0 {
+		opts.Heartbeat = 15 * time.Second
+	}
+	if opts.Registry == nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		opts.Registry = reg
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{b: b, opts: opts, log: log, mux: http.NewServeMux(), done: make(chan struct{})}
+	if opts.Token != "" {
+		s.token = sha256.Sum256([]byte(opts.Token))
+		s.hasTok = true
+	}
+	if err := opts.Registry.Register(newStateCollector(b, opts.PerTargetMetrics)); err != nil {
+		log.Warn("api: heck_targets collector not registered", "err", err)
+	}
+	s.routes()
+	return s
+}
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Close ends every open event stream; call it before http.Server.Shutdown
+// (or register it with RegisterOnShutdown), which waits for them.
+func (s *Server) Close() { s.closeMu.Do(func() { close(s.done) }) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { writeText(w, http.StatusOK, "ok") })
+	m.HandleFunc("GET /readyz", s.readyz)
+	m.Handle("GET /metrics", s.read(promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})))
+
+	m.Handle("GET /api/v1/targets", s.read(http.HandlerFunc(s.listTargets)))
+	m.Handle("POST /api/v1/targets", s.mutate(http.HandlerFunc(s.addTarget)))
+	m.Handle("GET /api/v1/targets/{id}", s.read(http.HandlerFunc(s.getTarget)))
+	m.Handle("PUT /api/v1/targets/{id}", s.mutate(http.HandlerFunc(s.putTarget)))
+	m.Handle("DELETE /api/v1/targets/{id}", s.mutate(http.HandlerFunc(s.deleteTarget)))
+	m.Handle("GET /api/v1/targets/{id}/history", s.read(http.HandlerFunc(s.history)))
+	m.Handle("GET /api/v1/targets/{id}/uptime", s.read(http.HandlerFunc(s.uptime)))
+	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
+	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
+	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, problem(http.StatusNotFound, TypeNotFound, "Not found",
+			fmt.Sprintf("no API route %s %s; see /api/v1/targets", r.Method, r.URL.Path)))
+	})
+}
+
+// --- access ---
+
+func (s *Server) tokenOK(r *http.Request) (present, ok bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, found := strings.Cut(h, " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || tok == "" {
+		return h != "", false
+	}
+	if !s.hasTok {
+		return true, false
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	return true, subtle.ConstantTimeCompare(sum[:], s.token[:]) == 1
+}
+
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request, what string) bool {
+	if !s.hasTok {
+		writeProblem(w, problem(http.StatusForbidden, TypeTokenRequired, "API token not configured",
+			what+" need a bearer token when the API listens beyond loopback, and none is configured; set api.token in the config (for example \"${HECK_API_TOKEN}\") and send it as \"Authorization: Bearer <token>\""))
+		return false
+	}
+	present, ok := s.tokenOK(r)
+	if ok {
+		return true
+	}
+	w.Header().Set("WWW-Authenticate", `Bearer realm="heck"`)
+	detail := what + " need \"Authorization: Bearer <token>\" with the token of api.token (the CLI reads --token or HECK_API_TOKEN)"
+	if present {
+		detail = "the bearer token is wrong; send the token of api.token (the CLI reads --token or HECK_API_TOKEN)"
+	}
+	writeProblem(w, problem(http.StatusUnauthorized, TypeUnauthorized, "Unauthorized", detail))
+	return false
+}
+
+func (s *Server) read(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.opts.OpenReads || s.opts.LoopbackOnly || s.authorize(w, r, "reads") {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+func (s *Server) mutate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (s.opts.LoopbackOnly && !s.hasTok) || s.authorize(w, r, "changes") {
+			h.ServeHTTP(w, r)
+		}
+	})
+}
+
+// --- health ---
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if err := s.b.Ready(ctx); err != nil {
+		writeText(w, http.StatusServiceUnavailable, "not ready: "+err.Error())
+		return
+	}
+	writeText(w, http.StatusOK, "ok")
+}
+
+// --- targets ---
+
+func (s *Server) listTargets(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, p := parseFilter(q)
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	all := s.b.Targets(r.Context())
+	out := make([]TargetStatus, 0, len(all))
+	for _, t := range all {
+		if f.match(&t) {
+			t.Recent = nil
+			out = append(out, redact(t))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	writeJSON(w, http.StatusOK, TargetList{Targets: out})
+}
+
+type filter struct {
+	state  *health.State
+	kind   target.Kind
+	labels [][2]string
+}
+
+func parseFilter(q url.Values) (filter, *Problem) {
+	var f filter
+	var errs []FieldProblem
+	if v := q.Get("state"); v != "" {
+		st, err := health.ParseState(v)
+		if err != nil {
+			errs = append(errs, FieldProblem{Field: "state", Value: v, Problem: "is not a state",
+				Fix: "use one of unknown, up, down, degraded, impacted, late, stale"})
+		} else {
+			f.state = &st
+		}
+	}
+	if v := q.Get("kind"); v != "" {
+		known := false
+		for _, k := range target.Kinds {
+			known = known || string(k) == v
+		}
+		if !known {
+			errs = append(errs, FieldProblem{Field: "kind", Value: v, Problem: "is not a known kind",
+				Fix: "use one of " + kindNames()})
+		}
+		f.kind = target.Kind(v)
+	}
+	for _, v := range q["label"] {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			errs = append(errs, FieldProblem{Field: "label", Value: v, Problem: "is not name=value",
+				Fix: "write label=name=value, such as label=env=prod"})
+			continue
+		}
+		f.labels = append(f.labels, [2]string{k, val})
+	}
+	for k := range q {
+		switch k {
+		case "state", "kind", "label":
+		default:
+			errs = append(errs, FieldProblem{Field: k, Problem: "is not a filter of targets",
+				Fix: "filter with state=, kind= or label=name=value"})
+		}
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
+		return f, queryProblem(errs...)
+	}
+	return f, nil
+}
+
+func kindNames() string {
+	n := make([]string, len(target.Kinds))
+	for i, k := range target.Kinds {
+		n[i] = string(k)
+	}
+	return strings.Join(n, ", ")
+}
+
+func (f *filter) match(t *TargetStatus) bool {
+	if f.state != nil && t.State != *f.state {
+		return false
+	}
+	if f.kind != "" && t.Kind != f.kind {
+		return false
+	}
+	for _, l := range f.labels {
+		if v, ok := t.Labels[l[0]]; !ok || v != l[1] {
+			return false
+		}
+	}
+	return true
+}
+
+// redact makes t fit to show: the spec without secrets.
+func redact(t TargetStatus) TargetStatus {
+	t.Spec = t.Spec.Redact()
+	return t
+}
+
+func (s *Server) getTarget(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.b.Target(r.Context(), r.PathValue("id"))
+	if !ok {
+		writeNotFound(w, r.PathValue("id"))
+		return
+	}
+	writeJSON(w, http.StatusOK, redact(t))
+}
+
+func writeNotFound(w http.ResponseWriter, id string) {
+	writeProblem(w, problem(http.StatusNotFound, TypeNotFound, "Target not found",
+		fmt.Sprintf("no target has id %q; list targets with GET /api/v1/targets (heck targets ls)", id)))
+}
+
+// specFromRequest reads, decodes and validates the target in r's body.
+// pathID, when set, is the id of the URL, which the body must agree with.
+func (s *Server) specFromRequest(w http.ResponseWriter, r *http.Request, pathID string) (target.Spec, bool) {
+	body, p := readBody(w, r)
+	if p != nil {
+		writeProblem(w, p)
+		return target.Spec{}, false
+	}
+	spec, p := DecodeTarget(body)
+	if p != nil {
+		writeProblem(w, p)
+		return spec, false
+	}
+	var fes target.FieldErrors
+	if pathID != "" {
+		switch {
+		case spec.ID == "":
+			spec.ID = pathID
+		case spec.ID != pathID:
+			fes = append(fes, target.FieldError{Field: "id", Value: spec.ID,
+				Problem: "differs from the id in the URL (" + pathID + ")", Fix: "leave id out or make it match the URL"})
+		}
+	}
+	spec.Origin = ""
+	fes = append(fes, spec.Validate()...)
+	fes = append(fes, redactedPlaceholders(&spec)...)
+	if len(fes) > 0 {
+		writeValidation(w, fes)
+		return spec, false
+	}
+	return spec, true
+}
+
+// redactedPlaceholders refuses specs that carry the redaction placeholder,
+// as a spec read back from the API and sent again would: storing it would
+// replace the secret with the placeholder.
+func redactedPlaceholders(s *target.Spec) target.FieldErrors {
+	var fes target.FieldErrors
+	fix := "send the real value, or a ${VAR} reference to an environment variable of the node"
+	if strings.Contains(s.URL, target.Redacted) {
+		fes = append(fes, target.FieldError{Field: "url", Problem: "contains the redaction placeholder " + target.Redacted, Fix: fix})
+	}
+	if s.HTTP != nil {
+		names := make([]string, 0, len(s.HTTP.Headers))
+		for k, v := range s.HTTP.Headers {
+			if strings.Contains(v, target.Redacted) {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			fes = append(fes, target.FieldError{Field: "http.headers." + k, Problem: "is the redaction placeholder " + target.Redacted, Fix: fix})
+		}
+	}
+	return fes
+}
+
+func writeValidation(w http.ResponseWriter, fes target.FieldErrors) {
+	p := problem(http.StatusUnprocessableEntity, TypeInvalidTarget, "Invalid target",
+		fmt.Sprintf("%d problem(s) with the target; fix each field listed in errors", len(fes)))
+	p.Errors = fieldProblems(fes)
+	writeProblem(w, p)
+}
+
+func (s *Server) addTarget(w http.ResponseWriter, r *http.Request) {
+	spec, ok := s.specFromRequest(w, r, "")
+	if !ok {
+		return
+	}
+	if _, exists := s.b.Target(r.Context(), spec.ID); exists {
+		writeProblem(w, problem(http.StatusConflict, TypeConflict, "Target exists",
+			fmt.Sprintf("a target with id %q exists; change it with PUT /api/v1/targets/%s, or pick another id", spec.ID, url.PathEscape(spec.ID))))
+		return
+	}
+	s.store(w, r, spec, true)
+}
+
+func (s *Server) putTarget(w http.ResponseWriter, r *http.Request) {
+	spec, ok := s.specFromRequest(w, r, r.PathValue("id"))
+	if !ok {
+		return
+	}
+	s.store(w, r, spec, false)
+}
+
+func (s *Server) store(w http.ResponseWriter, r *http.Request, spec target.Spec, post bool) {
+	created, err := s.b.PutTarget(r.Context(), spec)
+	if err != nil {
+		if fes, ok := target.AsFieldErrors(err); ok {
+			writeValidation(w, fes)
+			return
+		}
+		s.internal(w, r, "store target "+spec.ID, err)
+		return
+	}
+	st, ok := s.b.Target(r.Context(), spec.ID)
+	if !ok {
+		st = StatusOf(spec)
+	}
+	code := http.StatusOK
+	if created || post {
+		code = http.StatusCreated
+		w.Header().Set("Location", "/api/v1/targets/"+url.PathEscape(spec.ID))
+	}
+	writeJSON(w, code, redact(st))
+}
+
+func (s *Server) deleteTarget(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := s.b.DeleteTarget(r.Context(), id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			writeNotFound(w, id)
+			return
+		}
+		s.internal(w, r, "delete target "+id, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// exists answers 404 when the target of the path does not exist.
+func (s *Server) exists(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := r.PathValue("id")
+	if _, ok := s.b.Target(r.Context(), id); !ok {
+		writeNotFound(w, id)
+		return id, false
+	}
+	return id, true
+}
+
+func (s *Server) backendErr(w http.ResponseWriter, r *http.Request, id, what string, err error) {
+	if errors.Is(err, store.ErrNotFound) {
+		writeNotFound(w, id)
+		return
+	}
+	s.internal(w, r, what+" of "+id, err)
+}
+
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	from, to, step, p := parseRange(q, time.Now())
+	if p != nil {
+		writeProblem(w, p)
+		return
+	}
+	id, ok := s.exists(w, r)
+	if !ok {
+		return
+	}
+	pts, err := s.b.History(r.Context(), id, from, to, step)
+	if err != nil {
+		s.backendErr(w, r, id, "history", err)
+		return
+	}
+	if pts == nil {
+		pts = []history.Point{}
+	}
+	writeJSON(w, http.StatusOK, HistoryResponse{TargetID: id, From: from, To: to, Step: target.Duration(step), Points: pts})
+}
+
+func (s *Server) uptime(w http.ResponseWriter, r *http.Request) {
+	id, ok := s.exists(w, r)
+	if !ok {
+		return
+	}
+	u, err := s.b.Uptime(r.Context(), id)
+	if err != nil {
+		s.backendErr(w, r, id, "uptime", err)
+		return
+	}
+	writeJSON(w, http.StatusOK, UptimeResponse{TargetID: id, Uptime: u})
+}
+
+// Transition listing limits.
+const (
+	DefaultTransitionLimit = 50
+	MaxTransitionLimit     = 1000
+)
+
+func (s *Server) transitions(w http.ResponseWriter, r *http.Request) {
+	limit := DefaultTransitionLimit
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxTransitionLimit {
+			writeProblem(w, queryProblem(FieldProblem{Field: "limit", Value: v, Problem: "is not a number from 1 to 1000",
+				Fix: "set limit to a whole number from 1 to 1000 (default 50)"}))
+			return
+		}
+		limit = n
+	}
+	id, ok := s.exists(w, r)
+	if !ok {
+		return
+	}
+	ts, err := s.b.Transitions(r.Context(), id, limit)
+	if err != nil {
+		s.backendErr(w, r, id, "transitions", err)
+		return
+	}
+	if ts == nil {
+		ts = []events.Transition{}
+	}
+	writeJSON(w, http.StatusOK, TransitionList{TargetID: id, Transitions: ts})
+}
+
+func (s *Server) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if r.Context().Err() != nil {
+		return // the client went away
+	}
+	s.log.Error("api: "+what, "err", err, "method", r.Method, "path", r.URL.Path)
+	writeProblem(w, problem(http.StatusInternalServerError, TypeInternal, "Internal error",
+		what+" failed: "+err.Error()))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeText(w http.ResponseWriter, status int, s string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(s + "\n"))
+}

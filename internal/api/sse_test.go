@@ -1,0 +1,186 @@
+package api_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/api/apitest"
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/health"
+)
+
+// sseServer serves s and counts event-stream handlers still running.
+func sseServer(t *testing.T, s *api.Server) (*httptest.Server, *atomic.Int32) {
+	t.Helper()
+	var running atomic.Int32
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		running.Add(1)
+		defer running.Add(-1)
+		s.ServeHTTP(w, r)
+	}))
+	t.Cleanup(ts.Close)
+	return ts, &running
+}
+
+type stream struct {
+	resp *http.Response
+	rd   *bufio.Reader
+}
+
+func openStream(t *testing.T, ctx context.Context, url string) *stream {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	st := &stream{resp: resp, rd: bufio.NewReader(resp.Body)}
+	st.until(t, ": connected")
+	return st
+}
+
+// next reads one event (or comment block) up to its blank line.
+func (s *stream) next(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	for {
+		line, err := s.rd.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended: %v (read %q)", err, b.String())
+		}
+		if line == "\n" {
+			return b.String()
+		}
+		b.WriteString(line)
+	}
+}
+
+func (s *stream) until(t *testing.T, substr string) string {
+	t.Helper()
+	for {
+		if ev := s.next(t); strings.Contains(ev, substr) {
+			return ev
+		}
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func dataOf(t *testing.T, ev string, v any) {
+	t.Helper()
+	for _, line := range strings.Split(ev, "\n") {
+		if d, ok := strings.CutPrefix(line, "data: "); ok {
+			if err := json.Unmarshal([]byte(d), v); err != nil {
+				t.Fatalf("data %q: %v", d, err)
+			}
+			return
+		}
+	}
+	t.Fatalf("event without data: %q", ev)
+}
+
+func TestEventsDelivery(t *testing.T) {
+	b := apitest.New()
+	b.SubscriptionSize = 2
+	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry(), Heartbeat: 20 * time.Millisecond})
+	ts, running := sseServer(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := openStream(t, ctx, ts.URL+"/api/v1/events")
+
+	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+	b.Publish(events.Transition{TargetID: "web", From: health.Unknown, To: health.Up, At: at, Cause: "HTTP 200"})
+	ev := st.until(t, "event: transition")
+	var tr events.Transition
+	dataOf(t, ev, &tr)
+	if tr.TargetID != "web" || tr.To != health.Up || tr.Cause != "HTTP 200" || !tr.At.Equal(at) {
+		t.Fatalf("transition = %+v", tr)
+	}
+	if !strings.Contains(ev, "id: 1") {
+		t.Errorf("event without id: %q", ev)
+	}
+
+	st.until(t, ": heartbeat")
+
+	// Overflow the subscription's buffer of 2: the stream says so. The
+	// handler may drain between publishes, so publish until it reports a
+	// drop.
+	for i := 0; i < 1000; i++ {
+		b.Publish(events.Transition{TargetID: "web", To: health.Down})
+	}
+	ev = st.until(t, "event: dropped")
+	var d api.Dropped
+	dataOf(t, ev, &d)
+	if d.Dropped == 0 {
+		t.Fatalf("dropped event with 0: %q", ev)
+	}
+
+	// Client disconnect ends the handler and its subscription.
+	cancel()
+	st.resp.Body.Close()
+	waitFor(t, "the handler to end after the client left", func() bool { return running.Load() == 0 })
+}
+
+func TestEventsFilterAndServerClose(t *testing.T) {
+	b := apitest.New()
+	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
+	ts, running := sseServer(t, s)
+	st := openStream(t, context.Background(), ts.URL+"/api/v1/events?target=db")
+	defer st.resp.Body.Close()
+	b.Publish(events.Transition{TargetID: "web", To: health.Down})
+	b.Publish(events.Transition{TargetID: "db", To: health.Down, Cause: "refused"})
+	var tr events.Transition
+	dataOf(t, st.until(t, "event: transition"), &tr)
+	if tr.TargetID != "db" {
+		t.Fatalf("filter let through %+v", tr)
+	}
+	s.Close()
+	// The stream ends: reading reaches EOF.
+	done := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := st.rd.ReadString('\n'); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("stream did not end on Server.Close")
+	}
+	waitFor(t, "handler end", func() bool { return running.Load() == 0 })
+}
+
+func TestEventsBusClosed(t *testing.T) {
+	b := apitest.New()
+	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
+	ts, running := sseServer(t, s)
+	st := openStream(t, context.Background(), ts.URL+"/api/v1/events")
+	defer st.resp.Body.Close()
+	b.Bus.Close()
+	waitFor(t, "handler end after the bus closed", func() bool { return running.Load() == 0 })
+}
