@@ -1,0 +1,355 @@
+// Package client is a typed Go client of heck's REST API (internal/api):
+// targets, history, uptime, transitions, the event stream and the health
+// endpoints. Every call takes a context; every error from the server
+// carries its RFC 9457 problem details (see Error).
+package client
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// DefaultServer is the API of a local node.
+const DefaultServer = "http://127.0.0.1:7800"
+
+// Client talks to one heck node's API.
+type Client struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+}
+
+// New returns a client of the API at baseURL ("http://127.0.0.1:7800"),
+// sending token (if not empty) as a bearer token. A nil hc uses a client
+// with a 30 s timeout for ordinary calls; the event stream has none.
+func New(baseURL, token string, hc *http.Client) (*Client, error) {
+	if baseURL == "" {
+		baseURL = DefaultServer
+	}
+	if !strings.Contains(baseURL, "://") {
+		baseURL = "http://" + baseURL
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server URL %q: want http://host:port, such as %s", baseURL, DefaultServer)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	if hc == nil {
+		hc = &http.Client{}
+	}
+	return &Client{base: u, token: token, http: hc}, nil
+}
+
+// BaseURL returns the server's URL.
+func (c *Client) BaseURL() string { return c.base.String() }
+
+// Error is an error answer of the API.
+type Error struct {
+	// StatusCode is the HTTP status.
+	StatusCode int
+	// Problem is the problem details the server sent (Title and Detail
+	// filled from the status when it sent none).
+	Problem api.Problem
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%d %s", e.StatusCode, e.Problem.Error())
+}
+
+// StatusOf returns the HTTP status of an API error, or 0.
+func StatusOf(err error) int {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.StatusCode
+	}
+	return 0
+}
+
+// IsNotFound reports whether err says the target does not exist.
+func IsNotFound(err error) bool { return StatusOf(err) == http.StatusNotFound }
+
+// IsConflict reports whether err says the target exists already.
+func IsConflict(err error) bool { return StatusOf(err) == http.StatusConflict }
+
+const defaultTimeout = 30 * time.Second
+
+func (c *Client) url(path string, q url.Values) string {
+	u := *c.base
+	u.Path += path
+	u.RawPath = ""
+	if len(q) > 0 {
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+func (c *Client) newRequest(ctx context.Context, method, path string, q url.Values, body any) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encode request: %w", err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.url(path, q), rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return req, nil
+}
+
+// do sends a request and decodes a 2xx JSON answer into out (when not
+// nil); other answers become *Error.
+func (c *Client) do(ctx context.Context, method, path string, q url.Values, body, out any) (*http.Response, error) {
+	if _, ok := ctx.Deadline(); !ok && c.http.Timeout == 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultTimeout)
+		defer cancel()
+	}
+	req, err := c.newRequest(ctx, method, path, q, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, c.url(path, nil), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return resp, readError(resp)
+	}
+	if out != nil {
+		if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(out); err != nil {
+			return resp, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return resp, nil
+}
+
+func readError(resp *http.Response) error {
+	e := &Error{StatusCode: resp.StatusCode}
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err := json.Unmarshal(b, &e.Problem); err != nil || e.Problem.Title == "" {
+		e.Problem = api.Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+			Detail: strings.TrimSpace(string(b))}
+	}
+	return e
+}
+
+// ListOptions filter a listing of targets; zero fields do not filter.
+type ListOptions struct {
+	State string
+	Kind  string
+	// Labels are name=value pairs, all of which must match.
+	Labels []string
+}
+
+// Targets lists the targets matching opts, sorted by id.
+func (c *Client) Targets(ctx context.Context, opts ListOptions) ([]api.TargetStatus, error) {
+	q := url.Values{}
+	if opts.State != "" {
+		q.Set("state", opts.State)
+	}
+	if opts.Kind != "" {
+		q.Set("kind", opts.Kind)
+	}
+	for _, l := range opts.Labels {
+		q.Add("label", l)
+	}
+	var l api.TargetList
+	if _, err := c.do(ctx, http.MethodGet, "/api/v1/targets", q, nil, &l); err != nil {
+		return nil, err
+	}
+	return l.Targets, nil
+}
+
+// Target returns one target's status, spec and recent results.
+func (c *Client) Target(ctx context.Context, id string) (api.TargetStatus, error) {
+	var st api.TargetStatus
+	_, err := c.do(ctx, http.MethodGet, targetPath(id), nil, nil, &st)
+	return st, err
+}
+
+// AddTarget adds a new target; IsConflict(err) when its id exists.
+func (c *Client) AddTarget(ctx context.Context, spec target.Spec) (api.TargetStatus, error) {
+	var st api.TargetStatus
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/targets", nil, spec, &st)
+	return st, err
+}
+
+// PutTarget creates or replaces the target spec.ID, reporting whether it
+// was created.
+func (c *Client) PutTarget(ctx context.Context, spec target.Spec) (api.TargetStatus, bool, error) {
+	var st api.TargetStatus
+	resp, err := c.do(ctx, http.MethodPut, targetPath(spec.ID), nil, spec, &st)
+	return st, err == nil && resp.StatusCode == http.StatusCreated, err
+}
+
+// DeleteTarget removes a target; IsNotFound(err) when there is none.
+func (c *Client) DeleteTarget(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, targetPath(id), nil, nil, nil)
+	return err
+}
+
+// HistoryQuery selects a history range; zero fields use the server's
+// defaults (the last 24 h in 5 m steps). From and To take RFC 3339, unix
+// seconds or relative times ("-24h").
+type HistoryQuery struct {
+	From, To string
+	Step     time.Duration
+}
+
+// History returns a target's history.
+func (c *Client) History(ctx context.Context, id string, hq HistoryQuery) (api.HistoryResponse, error) {
+	q := url.Values{}
+	if hq.From != "" {
+		q.Set("from", hq.From)
+	}
+	if hq.To != "" {
+		q.Set("to", hq.To)
+	}
+	if hq.Step > 0 {
+		q.Set("step", hq.Step.String())
+	}
+	var h api.HistoryResponse
+	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/history", q, nil, &h)
+	return h, err
+}
+
+// Uptime returns a target's uptime over 24h, 7d and 30d.
+func (c *Client) Uptime(ctx context.Context, id string) (history.Uptime, error) {
+	var u api.UptimeResponse
+	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/uptime", nil, nil, &u)
+	return u.Uptime, err
+}
+
+// Transitions returns a target's last transitions, newest first (limit 0:
+// the server's default).
+func (c *Client) Transitions(ctx context.Context, id string, limit int) ([]events.Transition, error) {
+	q := url.Values{}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var l api.TransitionList
+	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/transitions", q, nil, &l)
+	return l.Transitions, err
+}
+
+// Live checks /livez.
+func (c *Client) Live(ctx context.Context) error { return c.health(ctx, "/livez") }
+
+// Ready checks /readyz; the error carries the node's reason.
+func (c *Client) Ready(ctx context.Context) error { return c.health(ctx, "/readyz") }
+
+func (c *Client) health(ctx context.Context, path string) error {
+	_, err := c.do(ctx, http.MethodGet, path, nil, nil, nil)
+	return err
+}
+
+// Event is one item of the event stream: a transition, or a notice that
+// Dropped transitions were skipped because the reader fell behind.
+type Event struct {
+	Transition *events.Transition
+	Dropped    uint64
+}
+
+// Events follows the event stream (of one target when targetID is set)
+// and calls fn for each event until ctx ends, the server ends the stream
+// (nil error), or fn returns an error (returned).
+func (c *Client) Events(ctx context.Context, targetID string, fn func(Event) error) error {
+	q := url.Values{}
+	if targetID != "" {
+		q.Set("target", targetID)
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/events", q, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	hc := *c.http
+	hc.Timeout = 0
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", req.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return readError(resp)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	var name string
+	var data strings.Builder
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case line == "":
+			if data.Len() > 0 {
+				if err := dispatch(name, data.String(), fn); err != nil {
+					return err
+				}
+			}
+			name = ""
+			data.Reset()
+		case strings.HasPrefix(line, ":"):
+		case strings.HasPrefix(line, "event:"):
+			name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
+		case strings.HasPrefix(line, "data:"):
+			if data.Len() > 0 {
+				data.WriteByte('\n')
+			}
+			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+		}
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("read event stream: %w", err)
+	}
+	return nil
+}
+
+func dispatch(name, data string, fn func(Event) error) error {
+	switch name {
+	case "transition":
+		var t events.Transition
+		if err := json.Unmarshal([]byte(data), &t); err != nil {
+			return fmt.Errorf("event stream: transition %q: %w", data, err)
+		}
+		return fn(Event{Transition: &t})
+	case "dropped":
+		var d api.Dropped
+		if err := json.Unmarshal([]byte(data), &d); err != nil {
+			return fmt.Errorf("event stream: dropped %q: %w", data, err)
+		}
+		return fn(Event{Dropped: d.Dropped})
+	}
+	return nil // an event this client does not know
+}
+
+// targetPath is the unescaped path of a target; url.URL escapes it.
+func targetPath(id string) string { return "/api/v1/targets/" + id }
