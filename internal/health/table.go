@@ -215,6 +215,9 @@ func (t *Table) Apply(obs ...Observation) []Observation {
 	var changed []Observation
 	for i := range obs {
 		if t.apply(&obs[i]) {
+			if changed == nil {
+				changed = make([]Observation, 0, len(obs)-i)
+			}
 			changed = append(changed, obs[i])
 		}
 	}
@@ -325,6 +328,9 @@ func (t *Table) Merge(d Delta) Delta {
 	var out Delta
 	for i := range d.Observations {
 		if t.apply(&d.Observations[i]) {
+			if out.Observations == nil {
+				out.Observations = make([]Observation, 0, len(d.Observations)-i)
+			}
 			out.Observations = append(out.Observations, d.Observations[i])
 		}
 	}

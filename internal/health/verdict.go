@@ -80,8 +80,8 @@ func intervalOf(o *Observation) time.Duration {
 //   - When no owner observation is fresh, the verdict is Stale, with Last
 //     holding the freshest owner observation's state.
 //   - When no owner has observed the target at all (new owners, or a view
-//     change), the freshest observation of any observer stands in, with
-//     Fallback set, and Stale as above.
+//     change), the freshest observation of any observer stands in alone,
+//     with Fallback set, and Stale as above.
 func (t *Table) Verdict(targetID string, owners []string, now time.Time) Verdict {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -108,10 +108,15 @@ func (t *Table) Verdict(targetID string, owners []string, now time.Time) Verdict
 		}
 	}
 	if len(owned) == 0 {
+		// No owner has a word: the freshest observation of anyone.
 		v.Fallback = true
-		for i := range v.Observations {
-			owned = append(owned, judge(&v.Observations[i]))
+		best := judge(&v.Observations[0])
+		for i := 1; i < len(v.Observations); i++ {
+			if c := judge(&v.Observations[i]); c.at.After(best.at) {
+				best = c
+			}
 		}
+		owned = append(owned, best)
 	}
 
 	// Votes among fresh observations.

@@ -1,0 +1,143 @@
+package health
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestPublisherSuppresses(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	p := NewPublisher("self", tb, PublisherOptions{RefreshEvery: 30, Now: func() time.Time { return t0 }})
+	iv := time.Second
+	out := func(at int, st State, lat time.Duration) Outcome {
+		return Outcome{TargetID: "x", State: st, Since: t0, At: t0.Add(time.Duration(at) * iv), Latency: lat, Interval: iv, Message: fmt.Sprint("probe ", at)}
+	}
+	steps := []struct {
+		o    Outcome
+		want bool
+		why  string
+	}{
+		{out(0, Up, 12*time.Millisecond), true, "first outcome"},
+		{out(1, Up, 13*time.Millisecond), false, "same state and bucket, new message"},
+		{out(2, Up, 21*time.Millisecond), false, "next bucket but within 25% of the boundary"},
+		{out(3, Up, 30*time.Millisecond), true, "left the bucket by a margin"},
+		{out(4, Up, 28*time.Millisecond), false, "same bucket"},
+		{out(5, Up, 17*time.Millisecond), false, "previous bucket but within 20% of the boundary"},
+		{out(6, Down, 2*time.Second), true, "state change"},
+		{out(7, Down, 2*time.Second), false, "unchanged"},
+		{out(36, Down, 2*time.Second), true, "refresh due after 30 intervals"},
+		{out(37, Down, 2*time.Second), false, "refreshed"},
+	}
+	var lastSeq uint64
+	for i, s := range steps {
+		o, ok := p.Record(s.o)
+		if ok != s.want {
+			t.Fatalf("step %d (%s): published = %v, want %v", i, s.why, ok, s.want)
+		}
+		if !ok {
+			continue
+		}
+		if o.Seq <= lastSeq || o.Observer != "self" || o.State != s.o.State || o.Message != s.o.Message {
+			t.Fatalf("step %d: observation %+v (last seq %d)", i, o, lastSeq)
+		}
+		lastSeq = o.Seq
+		if got := tb.Get("x"); len(got) != 1 || got[0].Seq != o.Seq {
+			t.Fatalf("step %d: table holds %+v", i, got)
+		}
+	}
+	st := p.Stats()
+	if st.Published != 4 || st.Suppressed != 6 {
+		t.Errorf("Stats = %+v, want 4 published, 6 suppressed", st)
+	}
+	if SeqEpoch(lastSeq) != uint32(t0.Unix()) || tb.Digest()["self"] != lastSeq {
+		t.Errorf("seq %#x: epoch %d, digest %#x", lastSeq, SeqEpoch(lastSeq), tb.Digest()["self"])
+	}
+	// A new episode of the same state (Since moved) is published.
+	o := out(38, Down, 2*time.Second)
+	o.Since = t0.Add(38 * iv)
+	if _, ok := p.Record(o); !ok {
+		t.Error("a new Since should publish")
+	}
+	p.Forget("x")
+	if _, ok := p.Record(out(39, Down, 2*time.Second)); !ok {
+		t.Error("after Forget the next outcome should publish")
+	}
+}
+
+func TestPublisherWatermark(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	p := NewPublisher("self", tb, PublisherOptions{WatermarkEvery: time.Second, Now: func() time.Time { return t0 }})
+	w, ok := p.Tick(t0, t0.Add(-time.Second))
+	if !ok || w.Observer != "self" || !w.At.Equal(t0.Add(-time.Second)) {
+		t.Fatalf("first Tick = %+v, %v", w, ok)
+	}
+	if _, ok := p.Tick(t0.Add(500*time.Millisecond), t0); ok {
+		t.Error("Tick within WatermarkEvery published")
+	}
+	w2, ok := p.Tick(t0.Add(time.Second), t0)
+	if !ok || w2.Seq <= w.Seq {
+		t.Fatalf("second Tick = %+v, %v", w2, ok)
+	}
+	if got, _ := tb.Watermark("self"); got != w2 {
+		t.Errorf("table watermark = %+v, want %+v", got, w2)
+	}
+	if p.Stats().Watermarks != 2 {
+		t.Errorf("Stats = %+v", p.Stats())
+	}
+}
+
+// A restarted node starts a new epoch above what its table (synced from
+// peers) holds from it, so its new observations win.
+func TestPublisherRestartWins(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	clock := func() time.Time { return t0 }
+	old := NewPublisher("self", tb, PublisherOptions{Now: clock})
+	o1, _ := old.Record(Outcome{TargetID: "x", State: Down, At: t0, Interval: time.Second})
+	// Restart within the same second, with the table (as synced) kept.
+	p := NewPublisher("self", tb, PublisherOptions{Now: clock})
+	o2, ok := p.Record(Outcome{TargetID: "x", State: Up, At: t0, Interval: time.Second})
+	if !ok || o2.Seq <= o1.Seq || SeqCounter(o2.Seq) != 1 {
+		t.Fatalf("restart: old seq %#x, new %#x", o1.Seq, o2.Seq)
+	}
+	if got := tb.Get("x"); got[0].State != Up {
+		t.Errorf("restarted observer's observation lost: %+v", got)
+	}
+}
+
+// The figure that matters: targets probed every second for a minute, state
+// flapping on 1% of them, publish a small fraction: each steady target
+// once and then once per refresh period (30 intervals).
+func TestPublisherGossipFollowsChanges(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	p := NewPublisher("self", tb, PublisherOptions{Now: func() time.Time { return t0 }})
+	const targets, seconds = 5000, 61
+	ids := make([]string, targets)
+	for i := range ids {
+		ids[i] = fmt.Sprint("t", i)
+	}
+	for s := range seconds {
+		at := t0.Add(time.Duration(s) * time.Second)
+		for i, id := range ids {
+			st := Up
+			if i%100 == 0 && s%2 == 1 { // 1% flapping every probe
+				st = Down
+			}
+			lat := time.Duration(11+(i+s)%9) * time.Millisecond // jitter inside one bucket
+			p.Record(Outcome{TargetID: id, State: st, Since: t0, At: at, Latency: lat, Interval: time.Second})
+		}
+		p.Tick(at, at)
+	}
+	st := p.Stats()
+	perSec := float64(st.Published) / seconds
+	t.Logf("%d targets x %ds at 1s, 1%% flapping: %d published, %d suppressed (%.0f/s for %d probes/s), %d watermarks",
+		targets, seconds, st.Published, st.Suppressed, perSec, targets, st.Watermarks)
+	// Steady targets publish at 0, 30 and 60 s; flapping ones every second.
+	flapping := targets / 100
+	if want := uint64((targets-flapping)*3 + flapping*seconds); st.Published != want {
+		t.Errorf("published %d, want %d", st.Published, want)
+	}
+	if st.Published+st.Suppressed != targets*seconds {
+		t.Errorf("counted %d outcomes, want %d", st.Published+st.Suppressed, targets*seconds)
+	}
+}
