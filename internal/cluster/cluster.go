@@ -548,6 +548,25 @@ func (c *Cluster) recordMember(n *memberlist.Node, state string) Member {
 	return m
 }
 
+// markLeaving records a member's leave announcement. The announcement
+// travels by stream and memberlist's leave by packet, so the leave may be
+// seen first: a member already marked dead is then corrected to left (and
+// reported again).
+func (c *Cluster) markLeaving(name string) {
+	c.mu.Lock()
+	c.leaving[name] = time.Now()
+	var fixed *Member
+	if e, ok := c.members[name]; ok && e.member.State == StateDead {
+		e.member.State = StateLeft
+		m := e.member
+		fixed = &m
+	}
+	c.mu.Unlock()
+	if fixed != nil {
+		c.events.push(Event{Type: EventLeave, Member: *fixed})
+	}
+}
+
 // liveNode returns a copy of a live member's address, for sending.
 func (c *Cluster) liveNode(name string) (*memberlist.Node, bool) {
 	c.mu.Lock()

@@ -328,16 +328,19 @@ func TestKeyRotationKeepsClusterTogether(t *testing.T) {
 func TestPartitionHeals(t *testing.T) {
 	t.Parallel()
 	run := func(t *testing.T, rejoin time.Duration) (healed bool) {
+		start := time.Now()
 		p := NewPartitioner()
 		nodes := startCluster(t, p, 4, func(_ int, cfg *Config) { cfg.RejoinInterval = rejoin })
+		t.Logf("%v: cluster formed", time.Since(start))
 		names := []string{"n0", "n1", "n2", "n3"}
 		p.Partition([]string{"n0", "n1"}, []string{"n2", "n3"})
 		allSee(t, 15*time.Second, map[string]string{"n0": StateAlive, "n1": StateAlive, "n2": StateDead, "n3": StateDead}, nodes[:2]...)
 		allSee(t, 15*time.Second, map[string]string{"n0": StateDead, "n1": StateDead, "n2": StateAlive, "n3": StateAlive}, nodes[2:]...)
+		t.Logf("%v: partition detected", time.Since(start))
 		// Outlast memberlist's gossip-to-the-dead window (500ms in
 		// fastTuning) several times over, so only a rejoin can heal; the
 		// rejoin attempts meanwhile must not cross the partition.
-		until := time.Now().Add(2 * time.Second)
+		until := time.Now().Add(1200 * time.Millisecond)
 		waitFor(t, 5*time.Second, "the dead-gossip window to pass", func() bool {
 			if sees(nodes[0].c, allAlive(names...)) || sees(nodes[2].c, allAlive(names...)) {
 				t.Fatal("halves met through the partition")
@@ -345,9 +348,10 @@ func TestPartitionHeals(t *testing.T) {
 			return time.Now().After(until)
 		})
 		p.Heal()
+		t.Logf("%v: healed", time.Since(start))
 		deadline := time.Now().Add(10 * time.Second)
 		if rejoin < 0 {
-			deadline = time.Now().Add(3 * time.Second)
+			deadline = time.Now().Add(1500 * time.Millisecond)
 		}
 		for time.Now().Before(deadline) {
 			all := true
@@ -355,6 +359,7 @@ func TestPartitionHeals(t *testing.T) {
 				all = all && sees(n.c, allAlive(names...))
 			}
 			if all {
+				t.Logf("%v: halves met again", time.Since(start))
 				return true
 			}
 			time.Sleep(20 * time.Millisecond)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -38,9 +37,7 @@ func (d *delegate) NotifyMsg(b []byte) {
 		}
 		d.c.replica.HandleDelta(from, bytes.Clone(payload))
 	case msgLeave:
-		d.c.mu.Lock()
-		d.c.leaving[from] = time.Now()
-		d.c.mu.Unlock()
+		d.c.markLeaving(from)
 	default:
 		d.c.log.Debug("cluster: dropping message of unknown type (newer peer?)", "type", typ, "from", from)
 	}
