@@ -213,6 +213,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 
 	probeCtx := context.WithoutCancel(ctx)
 	var wg sync.WaitGroup
+	work := make(chan run)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	batch := make([]run, 0, maxBatch)
@@ -233,9 +234,16 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			wait = time.Duration(s.heap[0].due - now)
 		}
 		s.mu.Unlock()
-		for i := range batch {
-			r := batch[i]
-			wg.Go(func() { s.execute(probeCtx, r) })
+		for _, r := range batch {
+			// Hand the run to an idle worker, or start one: workers are
+			// never more than the runs in flight, so the pool is bounded
+			// by Concurrency, and they keep their grown stacks between
+			// probes instead of growing a fresh goroutine's each time.
+			select {
+			case work <- r:
+			default:
+				wg.Go(func() { s.worker(probeCtx, r, work) })
+			}
 		}
 		if wait == 0 {
 			if ctx.Err() != nil {
@@ -256,6 +264,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			break
 		}
 	}
+	close(work)
 	wg.Wait()
 	s.mu.Lock()
 	s.active = false
@@ -276,6 +285,17 @@ func (s *Scheduler) startLocked(e *entry, now int64) run {
 	e.rgen = e.pgen
 	s.inflight++
 	return run{e: e, prober: e.prober, gen: e.pgen, due: e.due, timeout: e.sched.Timeout.D()}
+}
+
+// worker runs r, then every run handed to it until work is closed.
+func (s *Scheduler) worker(ctx context.Context, r run, work <-chan run) {
+	for {
+		s.execute(ctx, r)
+		var ok bool
+		if r, ok = <-work; !ok {
+			return
+		}
+	}
 }
 
 func (s *Scheduler) execute(ctx context.Context, r run) {

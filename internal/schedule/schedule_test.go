@@ -179,8 +179,10 @@ func TestSkipAfterStall(t *testing.T) {
 		mustUpsert(t, s, Job{ID: "hog", Schedule: sc, Prober: hog, Initial: health.Up})
 		stop := started(t, s)
 		for len(hog.runs()) == 0 {
-			time.Sleep(time.Second)
+			time.Sleep(100 * time.Millisecond)
 		}
+		// b's first run is due within 1.1s of the hog's start, which holds
+		// the only slot for 5.5s: it runs over 4s (four intervals) late.
 		b := okProber()
 		mustUpsert(t, s, Job{ID: "b", Schedule: sched(time.Second), Prober: b, Initial: health.Up})
 		time.Sleep(10 * time.Second)
