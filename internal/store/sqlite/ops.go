@@ -1,0 +1,507 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/heckhq/heck/internal/crdt"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/store"
+)
+
+// Time conversions. A zero time is an open bound; times outside what int64
+// nanoseconds hold are clamped.
+
+func nanosLo(t time.Time) int64 {
+	if t.IsZero() || t.Year() < 1678 {
+		return math.MinInt64
+	}
+	if t.Year() > 2261 {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func nanosHi(t time.Time) int64 {
+	if t.IsZero() || t.Year() > 2261 {
+		return math.MaxInt64
+	}
+	if t.Year() < 1678 {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// secsLo is the smallest whole second s with s >= t.
+func secsLo(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// secsHi is the smallest whole second s such that every whole second below
+// t is below s.
+func secsHi(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MaxInt64
+	}
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// minuteOf returns the unix second starting t's minute.
+func minuteOf(t time.Time) int64 {
+	s := t.Unix()
+	m := s % 60
+	if m < 0 {
+		m += 60
+	}
+	return s - m
+}
+
+// PutTargets upserts registry entries; the registry has already decided
+// they win, so a stored entry is replaced whatever its version.
+func (s *Store) PutTargets(ctx context.Context, recs []store.TargetRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	return s.write(ctx, "put targets", func(t *tx) error {
+		st, err := t.PrepareContext(ctx, `INSERT INTO registry (id, spec, version, node, deleted) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, version = excluded.version,
+			node = excluded.node, deleted = excluded.deleted`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, r := range recs {
+			if r.ID == "" {
+				return errors.New("target record with an empty id")
+			}
+			spec := r.Spec
+			if spec == nil {
+				spec = []byte{}
+			}
+			if _, err := st.ExecContext(ctx, r.ID, spec, int64(r.Version), r.Node, r.Deleted); err != nil {
+				return fmt.Errorf("target %q: %w", r.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Targets returns every registry entry, tombstones included, by id.
+func (s *Store) Targets(ctx context.Context) ([]store.TargetRecord, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT id, spec, version, node, deleted FROM registry ORDER BY id")
+	if err != nil {
+		return nil, fmt.Errorf("read targets: %w", err)
+	}
+	defer rows.Close()
+	var out []store.TargetRecord
+	for rows.Next() {
+		var r store.TargetRecord
+		var v int64
+		if err := rows.Scan(&r.ID, &r.Spec, &v, &r.Node, &r.Deleted); err != nil {
+			return nil, fmt.Errorf("read targets: %w", err)
+		}
+		r.Version = uint64(v)
+		if len(r.Spec) == 0 {
+			r.Spec = nil
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read targets: %w", err)
+	}
+	return out, nil
+}
+
+// AddTransitions appends transitions in one transaction.
+func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	return s.write(ctx, "add transitions", func(t *tx) error {
+		st, err := t.PrepareContext(ctx, `INSERT INTO transitions (tid, at, from_state, to_state, cause, observer)
+			VALUES (?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for _, tr := range ts {
+			if tr.TargetID == "" {
+				return errors.New("transition with an empty target id")
+			}
+			tid, err := t.id(ctx, tr.TargetID)
+			if err != nil {
+				return err
+			}
+			if _, err := st.ExecContext(ctx, tid, nanosLo(tr.At), int64(tr.From), int64(tr.To), tr.Cause, tr.Observer); err != nil {
+				return fmt.Errorf("transition of %q: %w", tr.TargetID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Transitions returns matching transitions, newest first.
+func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]store.Transition, error) {
+	query := `SELECT n.name, t.at, t.from_state, t.to_state, t.cause, t.observer
+		FROM transitions t JOIN target_ids n ON n.tid = t.tid WHERE t.at >= ? AND t.at < ?`
+	args := []any{nanosLo(q.From), nanosHi(q.To)}
+	if q.TargetID != "" {
+		tid, ok, err := s.existingID(ctx, s.r, q.TargetID)
+		if err != nil {
+			return nil, fmt.Errorf("read transitions: %w", err)
+		}
+		if !ok {
+			return nil, nil
+		}
+		query += " AND t.tid = ?"
+		args = append(args, tid)
+	}
+	query += " ORDER BY t.at DESC, t.seq DESC"
+	if q.Limit > 0 {
+		query += " LIMIT ?"
+		args = append(args, q.Limit)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read transitions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.Transition
+	for rows.Next() {
+		var tr store.Transition
+		var at, from, to int64
+		if err := rows.Scan(&tr.TargetID, &at, &from, &to, &tr.Cause, &tr.Observer); err != nil {
+			return nil, fmt.Errorf("read transitions: %w", err)
+		}
+		tr.At = time.Unix(0, at).UTC()
+		tr.From, tr.To = health.State(from), health.State(to)
+		out = append(out, tr)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read transitions: %w", err)
+	}
+	return out, nil
+}
+
+// AddRollups merges rollups into stored ones in one transaction: an
+// existing (target, minute) row gets counts, sums and buckets added and the
+// larger maximum. Minute is truncated to its minute.
+func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return s.write(ctx, "add rollups", func(t *tx) error {
+		st, err := t.PrepareContext(ctx, `INSERT INTO rollups (tid, minute, n, fails, lat_sum, lat_max, buckets)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tid, minute) DO UPDATE SET n = n + excluded.n, fails = fails + excluded.fails,
+			lat_sum = lat_sum + excluded.lat_sum, lat_max = max(lat_max, excluded.lat_max),
+			buckets = `+mergeFunc+`(buckets, excluded.buckets)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		buf := make([]byte, 0, 4*store.NumBuckets)
+		for i := range rs {
+			r := &rs[i]
+			if r.TargetID == "" {
+				return errors.New("rollup with an empty target id")
+			}
+			tid, err := t.id(ctx, r.TargetID)
+			if err != nil {
+				return err
+			}
+			buf = encodeBuckets(buf[:0], &r.Buckets)
+			var blob any
+			if len(buf) > 0 {
+				blob = buf
+			}
+			if _, err := st.ExecContext(ctx, tid, minuteOf(r.Minute), int64(r.Count), int64(r.Failures),
+				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blob); err != nil {
+				return fmt.Errorf("rollup of %q at %s: %w", r.TargetID, r.Minute.UTC().Format(time.RFC3339), err)
+			}
+		}
+		return nil
+	})
+}
+
+// Rollups returns a target's rollups with Minute in [from, to), oldest
+// first.
+func (s *Store) Rollups(ctx context.Context, targetID string, from, to time.Time) ([]store.Rollup, error) {
+	tid, ok, err := s.existingID(ctx, s.r, targetID)
+	if err != nil {
+		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT minute, n, fails, lat_sum, lat_max, buckets FROM rollups
+		WHERE tid = ? AND minute >= ? AND minute < ? ORDER BY minute`, tid, secsLo(from), secsHi(to))
+	if err != nil {
+		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+	}
+	defer rows.Close()
+	var out []store.Rollup
+	var blob []byte
+	for rows.Next() {
+		r := store.Rollup{TargetID: targetID}
+		var minute, n, fails, sum, mx int64
+		if err := rows.Scan(&minute, &n, &fails, &sum, &mx, &blob); err != nil {
+			return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+		}
+		r.Minute = time.Unix(minute, 0).UTC()
+		r.Count, r.Failures = uint32(n), uint32(fails)
+		r.LatencySum, r.LatencyMax = uint64(sum), uint32(mx)
+		if err := decodeBuckets(blob, &r.Buckets); err != nil {
+			return nil, fmt.Errorf("read rollups of %q at %s: %w", targetID, r.Minute.Format(time.RFC3339), err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+	}
+	return out, nil
+}
+
+// AddResults appends raw results in one transaction. Two results of one
+// target at the same nanosecond keep the last.
+func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	return s.write(ctx, "add results", func(t *tx) error {
+		st, err := t.PrepareContext(ctx, `INSERT OR REPLACE INTO results (tid, at, ok, latency, message, details)
+			VALUES (?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		for i := range rs {
+			r := &rs[i]
+			if r.TargetID == "" {
+				return errors.New("result with an empty target id")
+			}
+			tid, err := t.id(ctx, r.TargetID)
+			if err != nil {
+				return err
+			}
+			var details any
+			if len(r.Details) > 0 {
+				details = r.Details
+			}
+			if _, err := st.ExecContext(ctx, tid, nanosLo(r.At), r.OK, int64(r.Latency), r.Message, details); err != nil {
+				return fmt.Errorf("result of %q: %w", r.TargetID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// Results returns a target's raw results in [from, to), newest first, at
+// most limit (0: no limit).
+func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time, limit int) ([]store.Result, error) {
+	tid, ok, err := s.existingID(ctx, s.r, targetID)
+	if err != nil {
+		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
+	}
+	if !ok {
+		return nil, nil
+	}
+	lim := int64(-1)
+	if limit > 0 {
+		lim = int64(limit)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT at, ok, latency, message, details FROM results
+		WHERE tid = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?`, tid, nanosLo(from), nanosHi(to), lim)
+	if err != nil {
+		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
+	}
+	defer rows.Close()
+	var out []store.Result
+	for rows.Next() {
+		r := store.Result{TargetID: targetID}
+		var at, lat int64
+		if err := rows.Scan(&at, &r.OK, &lat, &r.Message, &r.Details); err != nil {
+			return nil, fmt.Errorf("read results of %q: %w", targetID, err)
+		}
+		r.At, r.Latency = time.Unix(0, at).UTC(), time.Duration(lat)
+		if len(r.Details) == 0 {
+			r.Details = nil
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
+	}
+	return out, nil
+}
+
+// DeleteTargetData removes a target's transitions, rollups and results, in
+// bounded chunks. The interned id stays (it costs a few bytes) so that
+// concurrent readers never hold a stale one.
+func (s *Store) DeleteTargetData(ctx context.Context, targetID string) error {
+	tid, ok, err := s.existingID(ctx, s.r, targetID)
+	if err != nil {
+		return fmt.Errorf("delete data of %q: %w", targetID, err)
+	}
+	if !ok {
+		return nil
+	}
+	tids := []int64{tid}
+	if err := s.pruneKeyed(ctx, "rollups", "minute", tids, math.MaxInt64); err != nil {
+		return fmt.Errorf("delete data of %q: %w", targetID, err)
+	}
+	if err := s.pruneKeyed(ctx, "results", "at", tids, math.MaxInt64); err != nil {
+		return fmt.Errorf("delete data of %q: %w", targetID, err)
+	}
+	for {
+		var n int64
+		err := s.write(ctx, "delete transitions", func(t *tx) error {
+			res, err := t.ExecContext(ctx, `DELETE FROM transitions WHERE seq IN
+				(SELECT seq FROM transitions WHERE tid = ? LIMIT ?)`, tid, pruneChunk)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("delete data of %q: %w", targetID, err)
+		}
+		if n < pruneChunk {
+			return nil
+		}
+	}
+}
+
+// pruneChunk bounds the rows one prune transaction deletes, so the writer
+// is never held for long.
+const pruneChunk = 5000
+
+// Prune removes records older than r allows as of now, in transactions of
+// at most pruneChunk rows each.
+func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) error {
+	if r.Results > 0 || r.Rollups > 0 {
+		tids, err := s.allIDs(ctx)
+		if err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+		if r.Results > 0 {
+			if err := s.pruneKeyed(ctx, "results", "at", tids, now.Add(-r.Results).UnixNano()); err != nil {
+				return fmt.Errorf("prune results: %w", err)
+			}
+		}
+		if r.Rollups > 0 {
+			if err := s.pruneKeyed(ctx, "rollups", "minute", tids, now.Add(-r.Rollups).Unix()); err != nil {
+				return fmt.Errorf("prune rollups: %w", err)
+			}
+		}
+	}
+	if r.Transitions > 0 {
+		cutoff := now.Add(-r.Transitions).UnixNano()
+		for {
+			var n int64
+			err := s.write(ctx, "prune transitions", func(t *tx) error {
+				res, err := t.ExecContext(ctx, `DELETE FROM transitions WHERE seq IN
+					(SELECT seq FROM transitions WHERE at < ? ORDER BY at LIMIT ?)`, cutoff, pruneChunk)
+				if err != nil {
+					return err
+				}
+				n, err = res.RowsAffected()
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("prune: %w", err)
+			}
+			if n < pruneChunk {
+				break
+			}
+		}
+	}
+	if r.Tombstones > 0 {
+		cutoff := crdt.MakeTimestamp(now.Add(-r.Tombstones), 0)
+		err := s.write(ctx, "prune tombstones", func(t *tx) error {
+			_, err := t.ExecContext(ctx, "DELETE FROM registry WHERE deleted <> 0 AND version < ?", int64(cutoff))
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("prune: %w", err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) allIDs(ctx context.Context) ([]int64, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT tid FROM target_ids ORDER BY tid")
+	if err != nil {
+		return nil, fmt.Errorf("list target ids: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list target ids: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// pruneKeyed deletes the rows of table (keyed by tid and col) whose col is
+// below cutoff, for each of tids, at most pruneChunk rows per transaction.
+func (s *Store) pruneKeyed(ctx context.Context, table, col string, tids []int64, cutoff int64) error {
+	boundary := "SELECT " + col + " FROM " + table + " WHERE tid = ? AND " + col + " < ? ORDER BY " + col + " LIMIT 1 OFFSET ?"
+	delBelow := "DELETE FROM " + table + " WHERE tid = ? AND " + col + " < ?"
+	delUpTo := "DELETE FROM " + table + " WHERE tid = ? AND " + col + " <= ?"
+	i := 0
+	for i < len(tids) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err := s.write(ctx, "prune "+table, func(t *tx) error {
+			deleted := int64(0)
+			for i < len(tids) && deleted < pruneChunk {
+				var b int64
+				err := t.QueryRowContext(ctx, boundary, tids[i], cutoff, pruneChunk-deleted-1).Scan(&b)
+				var res sql.Result
+				switch {
+				case errors.Is(err, sql.ErrNoRows):
+					res, err = t.ExecContext(ctx, delBelow, tids[i], cutoff)
+					i++
+				case err != nil:
+					return err
+				default:
+					res, err = t.ExecContext(ctx, delUpTo, tids[i], b)
+				}
+				if err != nil {
+					return err
+				}
+				n, err := res.RowsAffected()
+				if err != nil {
+					return err
+				}
+				deleted += n
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
