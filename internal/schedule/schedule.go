@@ -1,10 +1,14 @@
 // Package schedule runs the probes of the targets this node owns.
 //
 // One dispatcher goroutine (Run) keeps every target in a min-heap ordered by
-// its next due time and starts each probe, when due, in a goroutine of its
-// own, with at most Options.Concurrency probes in flight and every probe
-// under a context deadline of its target's timeout. A target never has two
-// runs in flight: its next run is computed when the previous one ends.
+// its next due time and hands each probe, when due, to a worker goroutine,
+// with at most Options.Concurrency probes in flight and every probe under a
+// context deadline of its target's timeout. Workers are started on demand
+// and reused, so there are about as many as the most probes ever in flight
+// at once, and they keep their grown stacks between probes. A target never
+// has two runs in flight: its next run is computed when the previous one
+// ends. (Removing a target and adding one with the same ID while its run is
+// in flight makes a new target; the old run finishes unobserved.)
 //
 // The package also owns the rise/fall state machine, with HAProxy
 // semantics: from unknown, Rise consecutive successes take a target up and

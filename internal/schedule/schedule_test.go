@@ -633,3 +633,33 @@ func TestRunTwiceIsAnError(t *testing.T) {
 		stop()
 	})
 }
+
+// TestUpsertWakesDispatcher: a job added or shortened while the dispatcher
+// sleeps until a far due time runs on its own schedule, not at that time.
+func TestUpsertWakesDispatcher(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := New(Options{})
+		far, added, shortened := okProber(), okProber(), okProber()
+		mustUpsert(t, s, Job{ID: "far", Schedule: sched(time.Hour), Prober: far})
+		mustUpsert(t, s, Job{ID: "short", Schedule: sched(time.Hour), Prober: shortened})
+		stop := started(t, s)
+		synctest.Wait()
+		t0 := time.Now()
+		mustUpsert(t, s, Job{ID: "added", Schedule: sched(time.Second), Prober: added})
+		// Not run yet: the shorter schedule's first run comes sooner.
+		mustUpsert(t, s, Job{ID: "short", Schedule: sched(time.Second), Prober: shortened})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		for name, p := range map[string]*fakeProber{"added": added, "shortened": shortened} {
+			r := p.runs()
+			if len(r) == 0 || r[0].Sub(t0) >= time.Second {
+				t.Errorf("%s job: runs %v, want its first within a second of the change", name, r)
+			}
+		}
+		st, _ := s.Status("added")
+		if st.Running || !st.Next.After(st.LastAt) {
+			t.Errorf("status after a run: running %v next %v last %v", st.Running, st.Next, st.LastAt)
+		}
+		stop()
+	})
+}
