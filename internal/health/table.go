@@ -374,11 +374,13 @@ func (t *Table) Missing(vv crdt.VersionVector) []Observation {
 }
 
 func (t *Table) missing(vv crdt.VersionVector) []Observation {
-	var out []Observation
-	for _, o := range t.sortedObservers() {
+	observers := t.sortedObservers()
+	starts := make([]int, len(observers))
+	n := 0
+	for k, o := range observers {
 		l := t.observers[o]
 		from := vv[o]
-		i, _ := slices.BinarySearchFunc(l.index, from+1, func(a indexEntry, s uint64) int {
+		starts[k], _ = slices.BinarySearchFunc(l.index, from+1, func(a indexEntry, s uint64) int {
 			switch {
 			case a.seq < s:
 				return -1
@@ -387,7 +389,14 @@ func (t *Table) missing(vv crdt.VersionVector) []Observation {
 			}
 			return 0
 		})
-		for _, e := range l.index[i:] {
+		n += len(l.index) - starts[k]
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]Observation, 0, n) // an upper bound: some entries are dead
+	for k, o := range observers {
+		for _, e := range t.observers[o].index[starts[k]:] {
 			if ob, ok := t.live(o, e); ok {
 				out = append(out, *ob)
 			}
