@@ -40,6 +40,7 @@ package cluster
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -66,7 +67,8 @@ const (
 	maxQueuedBroadcasts = 4096
 	// packetHeadroom is what memberlist takes out of UDPBufferSize before a
 	// user broadcast: compound header (2), per-message overhead (2), user
-	// message type (1), encryption (up to 45), label (up to 257); rounded up.
+	// message type (1), encryption (up to 45); rounded up. A label adds its
+	// length plus 2.
 	packetHeadroom = 64
 )
 
@@ -305,6 +307,9 @@ func New(cfg Config, r Replica) (*Cluster, error) {
 	}
 	c.mlConf = conf
 	c.maxBcst = conf.UDPBufferSize - packetHeadroom
+	if conf.Label != "" {
+		c.maxBcst -= len(conf.Label) + 2
+	}
 	c.broadcasts = &memberlist.TransmitLimitedQueue{
 		NumNodes: func() int {
 			if ml := c.ml.Load(); ml != nil {
@@ -441,7 +446,23 @@ func (e *JoinError) Error() string {
 	if e.KeyMismatch {
 		return fmt.Sprintf("join %s: no peer accepted us: %v (%s)", what, ErrKeyMismatch, first)
 	}
-	return fmt.Sprintf("join %s: no peer answered: %s", what, errors.Join(e.Errs...))
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return fmt.Sprintf("join %s: no peer answered: %s", what, strings.Join(msgs, "; "))
+}
+
+// joinFailure unwraps memberlist's one-element multierror ("1 error
+// occurred: ...") into its single, readable error.
+func joinFailure(addr string, err error) error {
+	var me interface{ WrappedErrors() []error }
+	if errors.As(err, &me) {
+		if ws := me.WrappedErrors(); len(ws) == 1 {
+			return ws[0]
+		}
+	}
+	return fmt.Errorf("failed to join %s: %w", addr, err)
 }
 
 // Unwrap lets errors.Is find ErrKeyMismatch.
@@ -491,7 +512,7 @@ func (c *Cluster) join(ctx context.Context, entries []string) (int, error) {
 			if isKeyError(err) {
 				je.KeyMismatch = true
 			}
-			je.Errs = append(je.Errs, fmt.Errorf("%s: %w", a, err))
+			je.Errs = append(je.Errs, joinFailure(a, err))
 			continue
 		}
 		n++
@@ -719,6 +740,23 @@ func (c *Cluster) Close() error {
 		c.events.close()
 	})
 	return err
+}
+
+// ParseKeys decodes base64 gossip keys as written in the config
+// (cluster.keys), checking each is an AES-128/192/256 key.
+func ParseKeys(keys []string) ([][]byte, error) {
+	out := make([][]byte, 0, len(keys))
+	for i, k := range keys {
+		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
+		if err != nil {
+			return nil, fmt.Errorf("cluster.keys[%d]: not valid base64 (%v): generate a key with `head -c 32 /dev/urandom | base64`", i, err)
+		}
+		if err := memberlist.ValidateKey(b); err != nil {
+			return nil, fmt.Errorf("cluster.keys[%d]: decodes to %d bytes: want 16, 24 or 32 (generate one with `head -c 32 /dev/urandom | base64`)", i, len(b))
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
 
 // InstallKey adds an encryption key to the keyring (it decrypts at once;

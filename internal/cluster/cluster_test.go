@@ -117,7 +117,10 @@ func TestKilledNodeDetectedDead(t *testing.T) {
 
 func TestBroadcastReachesAll(t *testing.T) {
 	t.Parallel()
-	nodes := startCluster(t, nil, 4, func(_ int, cfg *Config) { cfg.Tuning = noPushPull })
+	nodes := startCluster(t, nil, 4, func(_ int, cfg *Config) {
+		cfg.Tuning = noPushPull
+		cfg.Version = passiveTag // digests at the joins must not carry data
+	})
 	large := strings.Repeat("L", 3*nodes[0].c.MaxBroadcastSize())
 	for _, n := range nodes {
 		n.c.Broadcast([]byte("from-" + n.name + "=hello\n"))
@@ -147,12 +150,6 @@ func TestBroadcastReachesAll(t *testing.T) {
 		}
 		if v, from, _ := n.r.get("large"); v != large || from != "n0" {
 			t.Errorf("%s: large delta of %d bytes from %q, want %d bytes from n0", n.name, len(v), from, len(large))
-		}
-	}
-	// No anti-entropy ran after the joins, so gossip carried all of this.
-	for _, n := range nodes {
-		if items, _, _ := n.r.stats(); items != 0 {
-			t.Errorf("%s sent %d items by anti-entropy, want 0", n.name, items)
 		}
 	}
 }

@@ -63,6 +63,7 @@ type fakeReplica struct {
 	sentBytes int
 	digests   int
 	sendErrs  []error
+	passive   bool // never answer digests: only gossip moves data
 }
 
 func newFakeReplica(items map[string]string) *fakeReplica {
@@ -119,8 +120,9 @@ func (r *fakeReplica) MergeDigest(from string, digest []byte) {
 	sort.Strings(missing)
 	msg := encodeItems(r.items, missing)
 	r.digests++
+	passive := r.passive
 	r.mu.Unlock()
-	if len(missing) == 0 {
+	if len(missing) == 0 || passive {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -191,6 +193,7 @@ func startTestNode(t *testing.T, p *Partitioner, name string, items map[string]s
 		mod(&cfg)
 	}
 	r := newFakeReplica(items)
+	r.passive = passiveReplica(cfg)
 	c, err := New(cfg, r)
 	if err != nil {
 		t.Fatalf("New %s: %v", name, err)
@@ -287,3 +290,9 @@ func startCluster(t *testing.T, p *Partitioner, n int, mod func(i int, cfg *Conf
 	allSee(t, 15*time.Second, allAlive(names...), nodes...)
 	return nodes
 }
+
+// passiveTag in Config.Version marks a test node whose replica never
+// answers digests.
+const passiveTag = "passive"
+
+func passiveReplica(cfg Config) bool { return cfg.Version == passiveTag }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"strings"
 )
 
 // logWriter turns memberlist's *log.Logger lines ("[WARN] memberlist: ...")
@@ -37,9 +38,14 @@ var _ io.Writer = (*logWriter)(nil)
 func (w *logWriter) Write(p []byte) (int, error) {
 	n := len(p)
 	level, msg := parseLogLine(p)
-	if w.log.Enabled(context.Background(), level) {
-		w.log.Log(context.Background(), level, msg)
+	if !w.log.Enabled(context.Background(), level) {
+		return n, nil
 	}
+	if level >= slog.LevelWarn && (strings.Contains(msg, "decrypt") || strings.Contains(msg, "encrypt")) {
+		w.log.Log(context.Background(), level, msg, "hint", "a peer uses other gossip keys: "+ErrKeyMismatch.Error())
+		return n, nil
+	}
+	w.log.Log(context.Background(), level, msg)
 	return n, nil
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"log/slog"
 	"math"
@@ -267,5 +268,45 @@ func TestPartitionerCutsBothWays(t *testing.T) {
 	p.Heal()
 	if p.cut("a", addrB) {
 		t.Error("still cut after Heal")
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	t.Parallel()
+	good := base64.StdEncoding.EncodeToString(key(7))
+	keys, err := ParseKeys([]string{good, " " + base64.StdEncoding.EncodeToString(key(8)[:16]) + "\n"})
+	if err != nil || len(keys) != 2 || !bytes.Equal(keys[0], key(7)) || len(keys[1]) != 16 {
+		t.Fatalf("ParseKeys = %x, %v", keys, err)
+	}
+	tests := []struct {
+		keys    []string
+		wantErr string
+	}{
+		{[]string{good, "not base64!"}, "cluster.keys[1]: not valid base64"},
+		{[]string{base64.StdEncoding.EncodeToString([]byte("short"))}, "cluster.keys[0]: decodes to 5 bytes: want 16, 24 or 32"},
+	}
+	for _, tt := range tests {
+		if _, err := ParseKeys(tt.keys); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+			t.Errorf("ParseKeys(%q) = %v, want error containing %q", tt.keys, err, tt.wantErr)
+		}
+	}
+}
+
+func TestKeyErrorsLogAHint(t *testing.T) {
+	t.Parallel()
+	h := &recordHandler{}
+	newStdLogger(slog.New(h)).Printf("[ERR] memberlist: failed to receive: No installed keys could decrypt the message from=127.0.0.1:1")
+	if len(h.recs) != 1 {
+		t.Fatalf("records = %d", len(h.recs))
+	}
+	var hint string
+	h.recs[0].Attrs(func(a slog.Attr) bool {
+		if a.Key == "hint" {
+			hint = a.Value.String()
+		}
+		return true
+	})
+	if !strings.Contains(hint, "cluster.keys") {
+		t.Errorf("hint = %q, want it to point at cluster.keys", hint)
 	}
 }
