@@ -355,3 +355,73 @@ func TestProberMemory(t *testing.T) {
 	}
 	runtime.KeepAlive(probers)
 }
+
+// TestTLSHandshakeHangs probes an https URL whose server accepts the
+// connection and never answers: the probe times out, and the connection is
+// closed rather than left to a dial the transport detached from the probe.
+func TestTLSHandshakeHangs(t *testing.T) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprint("keep_alive=", keep), func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			accepted := make(chan net.Conn, 1)
+			go func() {
+				if c, err := ln.Accept(); err == nil {
+					accepted <- c
+				}
+			}()
+			res := run(t, spec("https://"+ln.Addr().String()+"/", &target.HTTPOptions{KeepAlive: keep}), probe.Options{}, 200*time.Millisecond)
+			checkResult(t, res, false, "timed out after 200ms")
+			c := <-accepted
+			defer c.Close()
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			// The client sent its hello; after it, the next read must see
+			// the connection closed, not the deadline.
+			_, err = io.Copy(io.Discard, c)
+			if err != nil {
+				t.Fatalf("server side: %v; the probe left its connection open", err)
+			}
+		})
+	}
+}
+
+// TestConcurrentProbers runs many probers at once over the shared
+// transports (the race detector watches), each getting its own answer.
+func TestConcurrentProbers(t *testing.T) {
+	srv := httptest.NewServer(newMux())
+	defer srv.Close()
+	var wg sync.WaitGroup
+	errs := make(chan string, 32)
+	for i := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			path, want, ok := "/ok", "HTTP 200", true
+			if i%3 == 0 {
+				path, want, ok = "/status/500", "HTTP 500, want 200-399", false
+			}
+			p, err := New(spec(srv.URL+path, &target.HTTPOptions{KeepAlive: i%2 == 0}), probe.Options{})
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			for range 10 {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				res := p.Probe(ctx)
+				cancel()
+				if res.OK != ok || res.Message != want || !strings.HasPrefix(res.Details.RemoteAddr, "127.0.0.1:") {
+					errs <- fmt.Sprintf("prober %d: %+v", i, res)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
