@@ -1,0 +1,355 @@
+// Package cli owns heck's command line: parsing each subcommand's flags,
+// running a node (serve), checking config files (validate), one-off probes
+// (check), and the clients of the REST API (targets, status), with help on
+// each and consistent exit codes.
+//
+// Exit codes: 0 success; 1 a check failed or a target is down; 2 a usage
+// error or any other error.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitFail  = 1 // a check failed, a target is down, a config has problems
+	ExitError = 2 // usage or other error
+)
+
+// command is one subcommand.
+type command struct {
+	name     string // "targets add"
+	synopsis string // one line for the overview
+	usage    string // "heck targets add --id ID ..."
+	help     string // paragraphs after the usage line
+	flags    func(fs *flag.FlagSet) any
+	run      func(ctx context.Context, e *env, opts any, args []string) int
+	// args bounds the positional arguments.
+	minArgs, maxArgs int
+}
+
+// env is one run's streams.
+type env struct {
+	stdout, stderr io.Writer
+	name           string // the command's name, for messages
+}
+
+func (e *env) errorf(format string, a ...any) int {
+	fmt.Fprintf(e.stderr, "heck %s: %s\n", e.name, fmt.Sprintf(format, a...))
+	return ExitError
+}
+
+func commands() []*command {
+	return []*command{
+		serveCmd(), validateCmd(), checkCmd(),
+		targetsLsCmd(), targetsAddCmd(), targetsRmCmd(),
+		statusCmd(), versionCmd(),
+	}
+}
+
+// Main runs the command line args (without the program name) and returns
+// the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 {
+		overview(stderr, cmds)
+		return ExitError
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 {
+			return Main(ctx, append(args[1:], "--help"), stdout, stderr)
+		}
+		overview(stdout, cmds)
+		return ExitOK
+	case "-v", "--version":
+		return Main(ctx, []string{"version"}, stdout, stderr)
+	}
+	// Two-word commands first ("targets ls"), then one-word.
+	var cmd *command
+	rest := args[1:]
+	for _, c := range cmds {
+		if len(args) > 1 && c.name == args[0]+" "+args[1] {
+			cmd, rest = c, args[2:]
+			break
+		}
+	}
+	if cmd == nil {
+		for _, c := range cmds {
+			if c.name == args[0] {
+				cmd = c
+				break
+			}
+		}
+	}
+	if cmd == nil {
+		if group := subcommands(cmds, args[0]); len(group) > 0 {
+			if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
+				fmt.Fprintf(stderr, "heck %s: unknown subcommand %q; use one of: %s\n", args[0], args[1], strings.Join(group, ", "))
+				return ExitError
+			}
+			w, code := stderr, ExitError
+			if len(args) > 1 && isHelp(args[1]) {
+				w, code = stdout, ExitOK
+			}
+			fmt.Fprintf(w, "Usage: heck %s <subcommand> [flags]\n\nSubcommands:\n", args[0])
+			for _, c := range cmds {
+				if strings.HasPrefix(c.name, args[0]+" ") {
+					fmt.Fprintf(w, "  %-14s %s\n", strings.TrimPrefix(c.name, args[0]+" "), c.synopsis)
+				}
+			}
+			return code
+		}
+		fmt.Fprintf(stderr, "heck: unknown command %q%s; run 'heck --help' for the list\n", args[0], suggest(args[0], cmds))
+		return ExitError
+	}
+	return cmd.execute(ctx, rest, stdout, stderr)
+}
+
+func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
+
+func subcommands(cmds []*command, group string) []string {
+	var out []string
+	for _, c := range cmds {
+		if sub, ok := strings.CutPrefix(c.name, group+" "); ok {
+			out = append(out, sub)
+		}
+	}
+	return out
+}
+
+func suggest(name string, cmds []*command) string {
+	for _, c := range cmds {
+		first, _, _ := strings.Cut(c.name, " ")
+		if strings.HasPrefix(first, name) || strings.HasPrefix(name, first) {
+			return fmt.Sprintf(" (did you mean %q?)", first)
+		}
+	}
+	return ""
+}
+
+func overview(w io.Writer, cmds []*command) {
+	fmt.Fprint(w, `heck is a distributed health checker.
+
+Usage: heck <command> [flags]
+
+Commands:
+`)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-14s %s\n", c.name, c.synopsis)
+	}
+	fmt.Fprint(w, `
+Run 'heck <command> --help' for a command's flags.
+Exit codes: 0 ok, 1 a check failed or a target is down, 2 usage or other error.
+`)
+}
+
+func (c *command) printUsage(w io.Writer, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: %s\n\n%s\n", c.usage, strings.TrimSpace(c.help))
+	var any bool
+	fs.VisitAll(func(*flag.Flag) { any = true })
+	if !any {
+		return
+	}
+	fmt.Fprint(w, "\nFlags:\n")
+	var lines []string
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		dash := "--"
+		if len(f.Name) == 1 {
+			dash = "-"
+		}
+		l := "  " + dash + f.Name
+		if name != "" {
+			l += " " + name
+		}
+		l += "\n      " + usage
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" && f.DefValue != "0s" && f.DefValue != "[]" {
+			l += fmt.Sprintf(" (default %s)", f.DefValue)
+		}
+		lines = append(lines, l)
+	})
+	sort.Strings(lines)
+	fmt.Fprintln(w, strings.Join(lines, "\n"))
+}
+
+func (c *command) execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{stdout: stdout, stderr: stderr, name: c.name}
+	fs := flag.NewFlagSet("heck "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var opts any
+	if c.flags != nil {
+		opts = c.flags(fs)
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		c.printUsage(stdout, fs)
+		return ExitOK
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "heck %s: %s\nRun 'heck %s --help' for usage.\n", c.name, flagError(err), c.name)
+		return ExitError
+	}
+	if len(pos) < c.minArgs || (c.maxArgs >= 0 && len(pos) > c.maxArgs) {
+		what := "too many arguments"
+		if len(pos) < c.minArgs {
+			what = "missing argument"
+		}
+		fmt.Fprintf(stderr, "heck %s: %s\nUsage: %s\nRun 'heck %s --help' for more.\n", c.name, what, c.usage, c.name)
+		return ExitError
+	}
+	return c.run(ctx, e, opts, pos)
+}
+
+// parseInterspersed parses flags found anywhere among args, returning the
+// positional arguments; "--" ends the flags.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		// fs.Parse stops at the first non-flag, or after "--".
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// flagError rewrites the flag package's errors to name the flag and say
+// the fix.
+func flagError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: "); ok {
+		return fmt.Sprintf("unknown flag %s", dashed(name))
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: "); ok {
+		name = dashed(name)
+		return fmt.Sprintf("flag %s needs a value; write %s VALUE", name, name)
+	}
+	// invalid value "x" for flag -timeout: parse error
+	for _, prefix := range []string{"invalid value ", "invalid boolean value "} {
+		rest, ok := strings.CutPrefix(msg, prefix)
+		if !ok {
+			continue
+		}
+		q, err := strconv.QuotedPrefix(rest)
+		if err != nil {
+			break
+		}
+		if r2, ok := strings.CutPrefix(rest[len(q):], " for flag -"); ok {
+			name, why, _ := strings.Cut(r2, ": ")
+			return fmt.Sprintf("flag %s: invalid value %s: %s", dashed(name), q, cleanWhy(why))
+		}
+	}
+	return msg
+}
+
+// dashed writes a flag name as users type it: -o, --timeout.
+func dashed(name string) string {
+	name = strings.TrimLeft(name, "-")
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+func cleanWhy(why string) string {
+	switch {
+	case strings.Contains(why, "parse error"):
+		return "want a number"
+	case strings.Contains(why, "value out of range"):
+		return "the number is out of range"
+	case why == "":
+		return "is not valid"
+	}
+	return why
+}
+
+// durationFlag is a duration flag that also takes "30d".
+type durationFlag struct{ d *time.Duration }
+
+func (f durationFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f durationFlag) Set(s string) error {
+	d, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*f.d = d
+	return nil
+}
+
+// listFlag collects a repeatable flag; each value may hold several items
+// separated by commas when split is set.
+type listFlag struct {
+	vals  *[]string
+	split bool
+}
+
+func (f listFlag) String() string {
+	if f.vals == nil {
+		return ""
+	}
+	return strings.Join(*f.vals, ",")
+}
+
+func (f listFlag) Set(s string) error {
+	if !f.split {
+		*f.vals = append(*f.vals, s)
+		return nil
+	}
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			*f.vals = append(*f.vals, p)
+		}
+	}
+	return nil
+}
+
+// output is the -o flag.
+type output string
+
+func (o *output) String() string { return string(*o) }
+
+func (o *output) Set(s string) error {
+	switch s {
+	case "table", "text", "":
+		*o = "table"
+	case "json":
+		*o = "json"
+	default:
+		return errors.New("use -o json or -o table")
+	}
+	return nil
+}
+
+func (o output) json() bool { return o == "json" }
+
+func outputFlag(fs *flag.FlagSet, o *output) {
+	*o = "table"
+	fs.Var(o, "o", "output `format`: table or json")
+	fs.Var(o, "output", "output `format`: table or json (same as -o)")
+}

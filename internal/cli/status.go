@@ -1,0 +1,197 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/client"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/history"
+)
+
+type statusOpts struct{ clientOpts }
+
+func statusCmd() *command {
+	return &command{
+		name:     "status",
+		synopsis: "show one target in detail, or a summary of all",
+		usage:    "heck status [ID] [-o json] [--server URL]",
+		help: `
+With an ID, shows that target: its state and why, its spec, uptime and recent
+results. Without, counts the targets per state and lists them. -o json prints
+the target object, or {"counts": {...}, "targets": [...]}. Exits 1 when a
+target shown is down.`,
+		maxArgs: 1,
+		flags: func(fs *flag.FlagSet) any {
+			o := &statusOpts{}
+			o.register(fs)
+			return o
+		},
+		run: runStatus,
+	}
+}
+
+// Summary is the JSON of heck status without an ID.
+type Summary struct {
+	Counts  map[string]int     `json:"counts"`
+	Total   int                `json:"total"`
+	Targets []api.TargetStatus `json:"targets"`
+}
+
+func runStatus(ctx context.Context, e *env, opts any, args []string) int {
+	o := opts.(*statusOpts)
+	c, err := o.client()
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	if len(args) == 1 {
+		return statusOne(ctx, e, o, c, args[0])
+	}
+	ts, err := c.Targets(ctx, client.ListOptions{})
+	if err != nil {
+		return e.apiError(c, err, nil)
+	}
+	sum := Summary{Counts: map[string]int{}, Total: len(ts), Targets: ts}
+	if sum.Targets == nil {
+		sum.Targets = []api.TargetStatus{}
+	}
+	down := false
+	for _, t := range ts {
+		sum.Counts[t.State.String()]++
+		down = down || t.State == health.Down
+	}
+	if o.out.json() {
+		if err := writeJSON(e.stdout, sum); err != nil {
+			return e.errorf("%v", err)
+		}
+	} else {
+		fmt.Fprintf(e.stdout, "%d targets%s\n", sum.Total, countsLine(sum.Counts))
+		if len(ts) > 0 {
+			fmt.Fprintln(e.stdout)
+			printTargetTable(e.stdout, ts, time.Now())
+		}
+	}
+	if down {
+		return ExitFail
+	}
+	return ExitOK
+}
+
+// countsLine is ": 2 up, 1 down" in the order of the states.
+func countsLine(counts map[string]int) string {
+	var parts []string
+	for s := health.Unknown; s <= health.Stale; s++ {
+		if n := counts[s.String()]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
+}
+
+// Detail is the JSON of heck status ID: the target and its uptime.
+type Detail struct {
+	api.TargetStatus
+	Uptime *history.Uptime `json:"uptime,omitempty"`
+}
+
+func statusOne(ctx context.Context, e *env, o *statusOpts, c *client.Client, id string) int {
+	t, err := c.Target(ctx, id)
+	if err != nil {
+		if client.IsNotFound(err) {
+			return e.errorf("no target has id %q; list them with 'heck targets ls'", id)
+		}
+		return e.apiError(c, err, nil)
+	}
+	d := Detail{TargetStatus: t}
+	if u, err := c.Uptime(ctx, id); err == nil {
+		d.Uptime = &u
+	}
+	if o.out.json() {
+		if err := writeJSON(e.stdout, d); err != nil {
+			return e.errorf("%v", err)
+		}
+	} else {
+		printDetail(e, d, time.Now())
+	}
+	if t.State == health.Down {
+		return ExitFail
+	}
+	return ExitOK
+}
+
+func printDetail(e *env, d Detail, now time.Time) {
+	t := d.TargetStatus
+	tw := newTable(e.stdout)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	row("ID", t.ID)
+	row("Name", t.Name)
+	row("Kind", string(t.Kind))
+	row("Target", where(t.Spec))
+	state := t.State.String()
+	if t.Stale {
+		state += " (stale)"
+	}
+	if !t.Since.IsZero() {
+		state += fmt.Sprintf(" since %s (%s)", t.Since.Local().Format(time.DateTime), ago(t.Since, now))
+	}
+	row("State", state)
+	row("Cause", t.Cause)
+	if len(t.Labels) > 0 {
+		keys := make([]string, 0, len(t.Labels))
+		for k := range t.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		var ls []string
+		for _, k := range keys {
+			ls = append(ls, k+"="+t.Labels[k])
+		}
+		row("Labels", strings.Join(ls, ", "))
+	}
+	sc := t.Spec.WithDefaults().Schedule
+	row("Schedule", fmt.Sprintf("every %s, timeout %s, rise %d, fall %d", sc.Interval, sc.Timeout, sc.Rise, sc.Fall))
+	row("Observer", t.Observer)
+	row("Owners", strings.Join(t.Owners, ", "))
+	if d.Uptime != nil {
+		row("Uptime", fmt.Sprintf("%s (24h), %s (7d), %s (30d)", pct(d.Uptime.Day), pct(d.Uptime.Week), pct(d.Uptime.Month)))
+	}
+	_ = tw.Flush()
+	recent := t.Recent
+	if len(recent) == 0 && t.Last != nil {
+		recent = []api.Result{*t.Last}
+	}
+	if len(recent) == 0 {
+		fmt.Fprintln(e.stdout, "\nNo results yet.")
+		return
+	}
+	fmt.Fprintln(e.stdout, "\nRecent results:")
+	tw = newTable(e.stdout)
+	fmt.Fprintln(tw, "AT\tRESULT\tLATENCY\tMESSAGE")
+	for _, r := range recent {
+		res := "ok"
+		if !r.OK {
+			res = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.At.Local().Format(time.TimeOnly), res, fmtLatency(r.Latency), oneLine(r.Message, 80))
+	}
+	_ = tw.Flush()
+}
+
+func pct(v float64) string {
+	if v < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f%%", v*100)
+}
