@@ -1,0 +1,24 @@
+// Command heck is a distributed health checker: run a node with
+// `heck serve`, check a config with `heck validate`, probe once with
+// `heck check`, and manage a node's targets with `heck targets` and
+// `heck status`. See `heck --help`.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/heckhq/heck/internal/cli"
+	"github.com/heckhq/heck/internal/node"
+	"github.com/heckhq/heck/internal/probe/kinds"
+)
+
+func main() {
+	cli.RunNode, cli.ParseCheckArg, cli.NewProber = node.Run, kinds.ParseArg, kinds.New
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
