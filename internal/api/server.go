@@ -116,10 +116,28 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/targets/{id}/uptime", s.read(http.HandlerFunc(s.uptime)))
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
+	for path, allow := range map[string]string{
+		"/api/v1/targets":                  "GET, POST",
+		"/api/v1/targets/{id}":             "GET, PUT, DELETE",
+		"/api/v1/targets/{id}/history":     "GET",
+		"/api/v1/targets/{id}/uptime":      "GET",
+		"/api/v1/targets/{id}/transitions": "GET",
+		"/api/v1/events":                   "GET",
+	} {
+		m.HandleFunc(path, methodNotAllowed(allow))
+	}
 	m.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(http.StatusNotFound, TypeNotFound, "Not found",
 			fmt.Sprintf("no API route %s %s; see /api/v1/targets", r.Method, r.URL.Path)))
 	})
+}
+
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		writeProblem(w, problem(http.StatusMethodNotAllowed, TypeMethodNotAllow, "Method not allowed",
+			fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, allow)))
+	}
 }
 
 // --- access ---

@@ -287,6 +287,8 @@ func TestErrors(t *testing.T) {
 		{"history missing", "GET", "/api/v1/targets/nope/history", "", 404, api.TypeNotFound, "", ""},
 		{"uptime missing", "GET", "/api/v1/targets/nope/uptime", "", 404, api.TypeNotFound, "", ""},
 		{"transitions missing", "GET", "/api/v1/targets/nope/transitions", "", 404, api.TypeNotFound, "", ""},
+		{"method not allowed", "PATCH", "/api/v1/targets/web", "", 405, api.TypeMethodNotAllow, "", "GET, PUT, DELETE"},
+		{"method not allowed on list", "DELETE", "/api/v1/targets", "", 405, api.TypeMethodNotAllow, "", "GET, POST"},
 		{"unknown route", "GET", "/api/v1/nothing", "", 404, api.TypeNotFound, "", "no API route"},
 		{"bad state", "GET", "/api/v1/targets?state=sideways", "", 400, api.TypeInvalidQuery, "state", "state"},
 		{"bad kind", "GET", "/api/v1/targets?kind=smtp", "", 400, api.TypeInvalidQuery, "kind", "kind"},

@@ -193,5 +193,5 @@ func pct(v float64) string {
 	if v < 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f%%", v*100)
+	return fmt.Sprintf("%.2f%%", v*100)
 }
