@@ -513,3 +513,33 @@ func TestStatusOfAndResultJSON(t *testing.T) {
 	}
 	_ = context.Background()
 }
+
+// stateBackend feeds the gauges through StateSource instead of Targets.
+type stateBackend struct {
+	*apitest.Backend
+	calls int
+}
+
+func (b *stateBackend) EachState(fn func(id string, s health.State)) {
+	b.calls++
+	fn("a", health.Up)
+	fn("b", health.Up)
+	fn("c", health.Stale)
+}
+
+func TestMetricsFromStateSource(t *testing.T) {
+	b := &stateBackend{Backend: apitest.New()}
+	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
+	r := do(t, s, "GET", "/metrics", "", "")
+	for _, want := range []string{`heck_targets{state="up"} 2`, `heck_targets{state="stale"} 1`} {
+		if !strings.Contains(r.body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if strings.Contains(r.body, "heck_target_up") {
+		t.Error("heck_target_up exported without PerTargetMetrics")
+	}
+	if b.calls != 1 {
+		t.Errorf("EachState called %d times per scrape", b.calls)
+	}
+}
