@@ -121,15 +121,18 @@ func TestNoDrift(t *testing.T) {
 			}
 		}
 		runs = jittered.runs()
-		var spread time.Duration
+		var lo, hi time.Duration
 		for k, r := range runs {
 			d := r.Sub(runs[0]) - time.Duration(k)*time.Second
 			if d < -200*time.Millisecond || d > 200*time.Millisecond {
 				t.Fatalf("jittered run %d off its grid by %v, want within the 200ms jitter", k, d)
 			}
-			spread = max(spread, d)
+			lo, hi = min(lo, d), max(hi, d)
 		}
-		if spread == 0 {
+		if hi-lo > 200*time.Millisecond {
+			t.Errorf("jittered runs spread over %v, want within the 200ms jitter", hi-lo)
+		}
+		if hi == lo {
 			t.Errorf("jitter never moved a run")
 		}
 	})
