@@ -1,0 +1,258 @@
+package history
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/store"
+)
+
+// MaxPoints bounds the points one History call returns.
+const MaxPoints = 100_000
+
+// readConsistent reads records that live partly in memory and partly in
+// the store so that each is counted once: snap copies the in-memory ones
+// (called with pmu held; it reports whether it found any), then read asks
+// the store. A write committed in between could be seen twice, so then the
+// read is done again; after a few tries it holds the write gate instead.
+func (rec *Recorder) readConsistent(snap func() bool, read func() error) error {
+	for attempt := 0; ; attempt++ {
+		gated := attempt >= 3
+		if gated {
+			rec.gate.RLock()
+		}
+		rec.pmu.Lock()
+		c0 := rec.commits
+		saw := snap()
+		rec.pmu.Unlock()
+		err := read()
+		rec.pmu.Lock()
+		c1 := rec.commits
+		rec.pmu.Unlock()
+		if gated {
+			rec.gate.RUnlock()
+		}
+		if err != nil || !saw || c0 == c1 || gated {
+			return err
+		}
+	}
+}
+
+// rollups returns the target's rollups with Minute in [from, to), stored
+// and in memory, merged by minute, oldest first.
+func (rec *Recorder) rollupsOf(ctx context.Context, id string, from, to time.Time) ([]store.Rollup, error) {
+	lo, hi := from.Unix(), to.Unix()
+	if to.Nanosecond() > 0 {
+		hi++
+	}
+	if from.Nanosecond() > 0 {
+		lo++
+	}
+	in := func(m int64) bool { return m >= lo && m < hi }
+	var mem, stored []store.Rollup
+	snap := func() bool {
+		mem = mem[:0]
+		sh := rec.shard(id)
+		sh.mu.Lock()
+		if a := sh.targets[id]; a != nil && a.cur.Count > 0 && in(a.minute) {
+			r := a.cur
+			r.Minute = minuteTime(a.minute)
+			mem = append(mem, r)
+		}
+		for _, r := range sh.closed {
+			if r.TargetID == id && in(r.Minute.Unix()) {
+				mem = append(mem, r)
+			}
+		}
+		sh.mu.Unlock()
+		for _, s := range [][]store.Rollup{rec.rollups.unsent, rec.rollups.inflight} {
+			for _, r := range s {
+				if r.TargetID == id && in(r.Minute.Unix()) {
+					mem = append(mem, r)
+				}
+			}
+		}
+		return len(mem) > 0
+	}
+	read := func() (err error) {
+		stored, err = rec.st.Rollups(ctx, id, from, to)
+		return err
+	}
+	if err := rec.readConsistent(snap, read); err != nil {
+		return nil, err
+	}
+	if len(mem) == 0 {
+		return stored, nil
+	}
+	all := append(stored, mem...)
+	slices.SortStableFunc(all, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
+	out := all[:0]
+	for _, r := range all {
+		if n := len(out); n > 0 && out[n-1].Minute.Equal(r.Minute) {
+			out[n-1].Merge(r)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// roundStep rounds step up to whole minutes, at least one.
+func roundStep(step time.Duration) time.Duration {
+	if step <= time.Minute {
+		return time.Minute
+	}
+	return (step + time.Minute - 1) / time.Minute * time.Minute
+}
+
+// History returns the target's results over [from, to) in points of step
+// (rounded up to whole minutes, at least one) aligned to multiples of step
+// since the Unix epoch; the first point holds from. Every step is present,
+// empty ones with a zero count. Open and unwritten minutes count too.
+func (rec *Recorder) History(ctx context.Context, targetID string, from, to time.Time, step time.Duration) ([]Point, error) {
+	if !from.Before(to) {
+		return nil, fmt.Errorf("history of %q: from %s is not before to %s: set from earlier than to",
+			targetID, from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	step = roundStep(step)
+	stepS := int64(step / time.Second)
+	start := from.Unix()
+	start -= ((start % stepS) + stepS) % stepS
+	span := to.Sub(time.Unix(start, 0))
+	n := int64((span + step - 1) / step)
+	if n > MaxPoints {
+		return nil, fmt.Errorf("history of %q: step %s over %s makes %d points, more than %d: use a larger step or a shorter range",
+			targetID, step, to.Sub(from), n, MaxPoints)
+	}
+	rs, err := rec.rollupsOf(ctx, targetID, time.Unix(start, 0), to)
+	if err != nil {
+		return nil, fmt.Errorf("history of %q: %w", targetID, err)
+	}
+	sums := make([]store.Rollup, n)
+	for _, r := range rs {
+		i := (r.Minute.Unix() - start) / stepS
+		if i >= 0 && i < n {
+			sums[i].Merge(r)
+		}
+	}
+	pts := make([]Point, n)
+	for i := range sums {
+		pts[i] = point(time.Unix(start+int64(i)*stepS, 0).UTC(), &sums[i])
+	}
+	return pts, nil
+}
+
+func point(start time.Time, r *store.Rollup) Point {
+	p := Point{Start: start, Count: r.Count, Failures: r.Failures}
+	if r.Count == 0 {
+		return p
+	}
+	p.Avg = time.Duration(r.LatencySum/uint64(r.Count)) * time.Microsecond
+	p.Max = time.Duration(r.LatencyMax) * time.Microsecond
+	p.P50, p.P95, p.P99 = r.Quantile(0.50), r.Quantile(0.95), r.Quantile(0.99)
+	return p
+}
+
+// Uptime returns the share of successful checks of the target over the 24
+// hours, 7 days and 30 days before now (minutes starting in the window),
+// -1 for a window with no checks.
+func (rec *Recorder) Uptime(ctx context.Context, targetID string, now time.Time) (Uptime, error) {
+	windows := [3]time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
+	rs, err := rec.rollupsOf(ctx, targetID, now.Add(-windows[2]), now.Add(1))
+	if err != nil {
+		return Uptime{}, fmt.Errorf("uptime of %q: %w", targetID, err)
+	}
+	var total, fails [3]uint64
+	for _, r := range rs {
+		for i, w := range windows {
+			if !r.Minute.Before(now.Add(-w)) {
+				total[i] += uint64(r.Count)
+				fails[i] += uint64(r.Failures)
+			}
+		}
+	}
+	share := func(i int) float64 {
+		if total[i] == 0 {
+			return -1
+		}
+		return float64(total[i]-fails[i]) / float64(total[i])
+	}
+	return Uptime{Day: share(0), Week: share(1), Month: share(2)}, nil
+}
+
+// Transitions returns the target's last transitions, newest first, at
+// most limit (0: all), those not yet written included.
+func (rec *Recorder) Transitions(ctx context.Context, targetID string, limit int) ([]events.Transition, error) {
+	var mem, stored []store.Transition
+	snap := func() bool {
+		mem = mem[:0]
+		for _, s := range [][]store.Transition{rec.trans.unsent, rec.trans.inflight} {
+			for _, t := range s {
+				if t.TargetID == targetID {
+					mem = append(mem, t)
+				}
+			}
+		}
+		return len(mem) > 0
+	}
+	read := func() (err error) {
+		stored, err = rec.st.Transitions(ctx, store.TransitionQuery{TargetID: targetID, Limit: max(limit, 0)})
+		return err
+	}
+	if err := rec.readConsistent(snap, read); err != nil {
+		return nil, fmt.Errorf("transitions of %q: %w", targetID, err)
+	}
+	// Unwritten ones are newer than stored ones of equal time.
+	slices.Reverse(mem)
+	all := append(mem, stored...)
+	slices.SortStableFunc(all, func(a, b store.Transition) int { return b.At.Compare(a.At) })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	out := make([]events.Transition, len(all))
+	for i, t := range all {
+		out[i] = events.Transition{TargetID: t.TargetID, From: t.From, To: t.To, At: t.At, Cause: t.Cause, Observer: t.Observer}
+	}
+	return out, nil
+}
+
+// RecentRaw returns the target's last kept raw results, newest first, at
+// most limit (0: all), those not yet written included.
+func (rec *Recorder) RecentRaw(ctx context.Context, targetID string, limit int) ([]store.Result, error) {
+	var mem, stored []store.Result
+	snap := func() bool {
+		mem = mem[:0]
+		sh := rec.shard(targetID)
+		sh.mu.Lock()
+		for _, r := range sh.raw {
+			if r.TargetID == targetID {
+				mem = append(mem, r)
+			}
+		}
+		sh.mu.Unlock()
+		for _, s := range [][]store.Result{rec.results.unsent, rec.results.inflight} {
+			for _, r := range s {
+				if r.TargetID == targetID {
+					mem = append(mem, r)
+				}
+			}
+		}
+		return len(mem) > 0
+	}
+	read := func() (err error) {
+		stored, err = rec.st.Results(ctx, targetID, time.Time{}, time.Time{}, max(limit, 0))
+		return err
+	}
+	if err := rec.readConsistent(snap, read); err != nil {
+		return nil, fmt.Errorf("recent results of %q: %w", targetID, err)
+	}
+	all := append(mem, stored...)
+	slices.SortStableFunc(all, func(a, b store.Result) int { return b.At.Compare(a.At) })
+	if limit > 0 && len(all) > limit {
+		all = all[:limit]
+	}
+	return all, nil
+}
