@@ -3,6 +3,8 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -511,3 +513,82 @@ func TestLifecycleErrors(t *testing.T) {
 }
 
 var _ memberlist.Transport = (*PartitionTransport)(nil)
+
+func TestCountingTransportCountsWhatIsSent(t *testing.T) {
+	t.Parallel()
+	counting := map[string]*CountingTransport{}
+	withCounter := func(name string) func(*Config) {
+		return func(cfg *Config) {
+			nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{
+				BindAddrs: []string{"127.0.0.1"}, Logger: newStdLogger(cfg.Logger),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			counting[name] = NewCountingTransport(nt)
+			cfg.Transport = counting[name]
+		}
+	}
+	a := newTestNode(t, nil, "a", nil, withCounter("a"))
+	b := newTestNode(t, nil, "b", nil, func(cfg *Config) {
+		withCounter("b")(cfg)
+		cfg.Join = []string{a.c.Addr()}
+	})
+	allSee(t, 10*time.Second, allAlive("a", "b"), a, b)
+	before := counting["a"].Traffic()
+	if before.StreamBytes == 0 {
+		t.Errorf("a answered b's join push/pull but counted no stream bytes: %+v", before)
+	}
+	// Random hex: memberlist compresses, so the stream must carry at least
+	// the 5000 bytes of entropy behind it.
+	raw := make([]byte, 5000)
+	_, _ = rand.Read(raw)
+	big := []byte(hex.EncodeToString(raw))
+	if err := a.c.Send(context.Background(), "b", append([]byte("big="), big...)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "b to get the big message", func() bool { _, _, ok := b.r.get("big"); return ok })
+	waitFor(t, 5*time.Second, "a to gossip", func() bool { return counting["a"].Traffic().Packets > before.Packets })
+	after := counting["a"].Traffic()
+	if d := after.StreamBytes - before.StreamBytes; d < int64(len(raw)) {
+		t.Errorf("a's stream bytes grew by %d after sending %d bytes of entropy", d, len(raw))
+	}
+	if after.Total() <= before.Total() || after.PacketBytes <= before.PacketBytes {
+		t.Errorf("traffic did not grow: before %+v after %+v", before, after)
+	}
+}
+
+// TestOverMockNetwork runs a cluster on memberlist's in-memory MockNetwork,
+// as the large-count benchmarks do: no sockets at all.
+func TestOverMockNetwork(t *testing.T) {
+	t.Parallel()
+	// MockNetwork's maps are not locked: every transport is made before
+	// any node starts.
+	var mn memberlist.MockNetwork
+	var nodes []*testNode
+	var names []string
+	transports := map[string]*memberlist.MockTransport{}
+	for i := range 5 {
+		name := fmt.Sprintf("m%d", i)
+		names = append(names, name)
+		transports[name] = mn.NewTransport(name)
+	}
+	for i, name := range names {
+		nodes = append(nodes, newTestNode(t, nil, name, nil, func(cfg *Config) {
+			cfg.Transport = transports[name]
+			cfg.RejoinInterval = -1
+			if i > 0 {
+				cfg.Join = []string{nodes[0].c.Addr()}
+			}
+		}))
+	}
+	allSee(t, 10*time.Second, allAlive(names...), nodes...)
+	nodes[4].c.Broadcast([]byte("hello=mock\n"))
+	for _, n := range nodes[:4] {
+		// By gossip from m4, or by anti-entropy from whoever had it.
+		waitFor(t, 10*time.Second, n.name+" to get the delta", func() bool {
+			v, _, _ := n.r.get("hello")
+			return v == "mock"
+		})
+	}
+}
