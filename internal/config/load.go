@@ -63,7 +63,7 @@ func parse(name string, data []byte, lookup target.LookupFunc) (*Config, error) 
 	}
 	d.root = root
 	if root != nil {
-		d.budget = 4*countNodes(root, 0) + 100_000
+		d.budget = 4*countNodes(root, 0) + 10_000
 		d.decode(root, reflect.ValueOf(c).Elem(), "", 0)
 	}
 	c.deriveStorePath()
@@ -120,6 +120,14 @@ type decoder struct {
 	// laughs" document would otherwise expand forever).
 	budget int
 }
+
+// ExtensionPrefix starts top-level keys the loader ignores, so that a file
+// can hold anchors to merge elsewhere:
+//
+//	x-fast: &fast {interval: 1s, timeout: 500ms}
+//	targets:
+//	  - {<<: *fast, id: web, kind: http, url: "http://127.0.0.1:8080/"}
+const ExtensionPrefix = "x-"
 
 // maxDepth bounds nesting, which also stops alias cycles.
 const maxDepth = 64
@@ -259,15 +267,21 @@ func secretField(path string) bool {
 	return path == "api.token" || strings.HasPrefix(path, "cluster.keys")
 }
 
+// spend takes one from the budget of nodes a document may make the decoder
+// visit; false once it is spent (reported once).
+func (d *decoder) spend(n *yaml.Node, path string) bool {
+	if d.budget--; d.budget >= 0 {
+		return true
+	}
+	if d.budget == -1 {
+		d.fail(n, path, "", "expands to too many values (aliases that refer to aliases?)", "write the values out instead of nesting aliases")
+	}
+	return false
+}
+
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) {
 	n = resolve(n)
-	if n == nil {
-		return
-	}
-	if d.budget--; d.budget < 0 {
-		if d.budget == -1 {
-			d.fail(n, path, "", "expands to too many values (aliases that refer to aliases?)", "write the values out instead of nesting aliases")
-		}
+	if n == nil || !d.spend(n, path) {
 		return
 	}
 	if depth > maxDepth {
@@ -432,6 +446,9 @@ func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path string, depth int)
 	d.badMerges(bad, path)
 	seen := map[string]*yaml.Node{}
 	for _, p := range pairs {
+		if !d.spend(p.key, path) {
+			return
+		}
 		key, ok := d.key(p, path, seen)
 		if !ok {
 			continue
@@ -490,11 +507,17 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, depth in
 	d.badMerges(bad, path)
 	seen := map[string]*yaml.Node{}
 	for _, p := range pairs {
+		if !d.spend(p.key, path) {
+			return
+		}
 		key, ok := d.key(p, path, seen)
 		if !ok {
 			continue
 		}
 		f, known := fields.byName[key]
+		if !known && path == "" && strings.HasPrefix(key, ExtensionPrefix) {
+			continue // a place for anchors, as in Compose files
+		}
 		if !known {
 			k := resolve(p.key)
 			d.fail(k, join(path, key), "", "is not a known setting", suggest(key, v.Type(), fields))
@@ -513,47 +536,51 @@ type pair struct {
 // mergedPairs lists the entries of mapping n: those written out, in order,
 // then those merged in with "<<" that are not written out (the first merged
 // mapping wins, as YAML's merge key says). bad lists merge values that are
-// not mappings.
+// not mappings. Each merged mapping is visited once, however many times
+// aliases name it, so merges of merges cannot blow up.
 func mergedPairs(n *yaml.Node, depth int) (pairs []pair, bad []*yaml.Node) {
-	var merges []*yaml.Node
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := resolve(n.Content[i])
-		if k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
-			merges = append(merges, n.Content[i+1])
-			continue
-		}
-		pairs = append(pairs, pair{key: n.Content[i], val: n.Content[i+1]})
-	}
-	if len(merges) == 0 || depth > maxDepth {
-		return pairs, nil
-	}
-	var sources []*yaml.Node
-	for _, m := range merges {
-		m = resolve(m)
-		switch {
-		case m == nil:
-		case m.Kind == yaml.MappingNode:
-			sources = append(sources, m)
-		case m.Kind == yaml.SequenceNode:
-			for _, e := range m.Content {
-				if e = resolve(e); e != nil && e.Kind == yaml.MappingNode {
-					sources = append(sources, e)
-				} else if e != nil {
-					bad = append(bad, e)
-				}
+	visited := map[*yaml.Node]bool{n: true}
+	var walk func(n *yaml.Node, depth int, merged bool)
+	walk = func(n *yaml.Node, depth int, merged bool) {
+		var merges []*yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := resolve(n.Content[i])
+			if k != nil && k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+				merges = append(merges, n.Content[i+1])
+				continue
 			}
-		default:
-			bad = append(bad, m)
+			pairs = append(pairs, pair{key: n.Content[i], val: n.Content[i+1], merged: merged})
+		}
+		if depth > maxDepth {
+			return
+		}
+		var sources []*yaml.Node
+		for _, m := range merges {
+			m = resolve(m)
+			switch {
+			case m == nil:
+			case m.Kind == yaml.MappingNode:
+				sources = append(sources, m)
+			case m.Kind == yaml.SequenceNode:
+				for _, e := range m.Content {
+					if e = resolve(e); e != nil && e.Kind == yaml.MappingNode {
+						sources = append(sources, e)
+					} else if e != nil {
+						bad = append(bad, e)
+					}
+				}
+			default:
+				bad = append(bad, m)
+			}
+		}
+		for _, src := range sources {
+			if !visited[src] {
+				visited[src] = true
+				walk(src, depth+1, true)
+			}
 		}
 	}
-	for _, s := range sources {
-		sub, subBad := mergedPairs(s, depth+1)
-		bad = append(bad, subBad...)
-		for _, p := range sub {
-			p.merged = true
-			pairs = append(pairs, p)
-		}
-	}
+	walk(n, depth, false)
 	return pairs, bad
 }
 

@@ -52,13 +52,14 @@ func orList(xs []string) string {
 // be a typo: the same once case, '-' and '_' are ignored, or within an edit
 // distance that grows with the key's length.
 func nearest(key string, candidates []string) string {
-	norm := func(s string) string {
-		return strings.NewReplacer("_", "", "-", "").Replace(strings.ToLower(s))
+	nk := normKey(key)
+	if len(nk) > maxKeyLen {
+		return "" // not a typo of a key heck knows
 	}
-	nk := norm(key)
 	best, bestDist := "", 1<<30
 	for _, c := range candidates {
-		if norm(c) == nk {
+		nc := normKey(c)
+		if nc == nk {
 			return c
 		}
 		limit := 1
@@ -68,22 +69,39 @@ func nearest(key string, candidates []string) string {
 		if len(c) >= 10 {
 			limit = 3
 		}
-		if dist := editDistance(nk, norm(c)); dist <= limit && dist < bestDist {
+		if dist := editDistance(nk, nc); dist <= limit && dist < bestDist {
 			best, bestDist = c, dist
 		}
 	}
 	return best
 }
 
-// editDistance is the Levenshtein distance between a and b, counting an
-// adjacent transposition as one edit.
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 1 << 30 // not a typo of a key heck knows
+// normKey lowercases s and drops '_' and '-'.
+func normKey(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '_' || c == '-':
+		case 'A' <= c && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
 	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
+	return string(b)
+}
+
+// maxKeyLen bounds the keys compared: heck's are far shorter.
+const maxKeyLen = 63
+
+// editDistance is the Levenshtein distance between a and b (each at most
+// maxKeyLen bytes), counting an adjacent transposition as one edit.
+func editDistance(a, b string) int {
+	if len(a) > maxKeyLen || len(b) > maxKeyLen {
+		return 1 << 30
+	}
+	var rows [3][maxKeyLen + 1]int
+	prev2, prev, cur := rows[0][:len(b)+1], rows[1][:len(b)+1], rows[2][:len(b)+1]
 	for j := range prev {
 		prev[j] = j
 	}
