@@ -611,7 +611,7 @@ func runHeck(ctx context.Context, bin, dir string, o options, urls []string, sc 
 	if o.verbose {
 		ms, _ := h.metrics(ctx)
 		for _, s := range ms {
-			if s.name == o.checksName {
+			if s.name == o.checksName && s.value != 0 {
 				logf("  %s%v = %v", s.name, s.labels, s.value)
 			}
 		}
