@@ -15,13 +15,24 @@ import (
 )
 
 // Budget is how long a probe started at start may run under ctx: the time
-// to ctx's deadline, rounded to the millisecond, or 0 without a deadline.
+// to ctx's deadline, or 0 without a deadline (or past it). It is rounded up
+// to two significant figures, so that the moments between making the
+// deadline and starting the probe do not show: a 2s timeout reads "2s",
+// not "1.999s".
 func Budget(ctx context.Context, start time.Time) time.Duration {
 	d, ok := ctx.Deadline()
 	if !ok {
 		return 0
 	}
-	return d.Sub(start).Round(time.Millisecond)
+	b := d.Sub(start)
+	if b <= 0 {
+		return 0
+	}
+	unit := time.Millisecond
+	for unit*100 <= b {
+		unit *= 10
+	}
+	return (b + unit - 1) / unit * unit
 }
 
 // TimedOut is the message of a probe that ran out of time.

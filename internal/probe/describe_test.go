@@ -48,10 +48,23 @@ func TestDescribeError(t *testing.T) {
 
 func TestBudget(t *testing.T) {
 	start := time.Now()
-	ctx, cancel := context.WithDeadline(context.Background(), start.Add(1500*time.Millisecond))
-	defer cancel()
-	if got := Budget(ctx, start); got != 1500*time.Millisecond {
-		t.Fatalf("Budget = %v", got)
+	tests := []struct {
+		left, want time.Duration
+	}{
+		{1500 * time.Millisecond, 1500 * time.Millisecond},
+		{2*time.Second - 400*time.Microsecond, 2 * time.Second},
+		{2*time.Second - 60*time.Millisecond, 2 * time.Second},
+		{200*time.Millisecond - 3*time.Millisecond, 200 * time.Millisecond},
+		{50*time.Millisecond - 300*time.Microsecond, 50 * time.Millisecond},
+		{90 * time.Second, 90 * time.Second},
+		{-time.Second, 0},
+	}
+	for _, tt := range tests {
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(tt.left))
+		if got := Budget(ctx, start); got != tt.want {
+			t.Errorf("Budget with %v left = %v, want %v", tt.left, got, tt.want)
+		}
+		cancel()
 	}
 	if got := Budget(context.Background(), start); got != 0 {
 		t.Fatalf("Budget without deadline = %v", got)

@@ -77,12 +77,12 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 
 // Probe sends the query and checks the response.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
-	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	m := new(dns.Msg)
 	m.SetQuestion(p.name, p.qtype)
 	m.RecursionDesired = true

@@ -68,7 +68,7 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 		// two, not after grpc's default backoff of up to two minutes.
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff:           backoff.Config{BaseDelay: 200 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 5 * time.Second},
-			MinConnectTimeout: time.Second,
+			MinConnectTimeout: 20 * time.Second, // as grpc: a slow handshake is not cut short; each probe is bounded by its own deadline
 		}),
 		grpc.WithUserAgent("heck-probe/1"),
 		grpc.WithDisableServiceConfig(),
@@ -90,12 +90,12 @@ func (p *Prober) Close() error { return p.conn.Close() }
 
 // Probe asks the health service for the status of the target's service.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
-	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	if p.conn.GetState() == connectivity.TransientFailure {
 		// Try again now rather than when the backoff says, and wait until
 		// the new attempt has started so the call sees its outcome.

@@ -115,12 +115,12 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 
 // Probe sends one request and checks the answer.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
-	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	st := &state{Context: ctx}
 	st.deadline, _ = ctx.Deadline()
 	if p.host != "" && p.https {

@@ -54,12 +54,12 @@ var seq atomic.Uint32
 
 // Probe sends one echo request and waits for its reply.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
-	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	fail := func(msg string) probe.Result { return probe.Fail(time.Since(start), msg) }
 	ip, err := p.resolve(ctx)
 	if err != nil {

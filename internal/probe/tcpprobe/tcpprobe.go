@@ -47,12 +47,12 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 
 // Probe connects, sends and reads as the target asks.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
-	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	budget := func() time.Duration { return probe.Budget(ctx, start) }
 	d := net.Dialer{Control: p.control, KeepAlive: -1}
 	conn, err := d.DialContext(ctx, "tcp", p.address)

@@ -53,12 +53,12 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 
 // Probe connects and completes a handshake.
 func (p *Prober) Probe(ctx context.Context) probe.Result {
-	start := time.Now()
 	if _, ok := ctx.Deadline(); !ok && p.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.timeout)
 		defer cancel()
 	}
+	start := time.Now()
 	d := net.Dialer{Control: p.control, KeepAlive: -1}
 	conn, err := d.DialContext(ctx, "tcp", p.address)
 	if err != nil {
