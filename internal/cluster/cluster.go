@@ -102,8 +102,11 @@ type Config struct {
 	// Tuning adjusts memberlist's configuration (LAN defaults) last; tests
 	// use it for faster timings.
 	Tuning func(*memberlist.Config)
-	// Transport replaces memberlist's UDP/TCP transport (tests: a
-	// PartitionTransport, or a memberlist.MockNetwork transport).
+	// Transport replaces memberlist's UDP/TCP transport (tests and
+	// benchmarks: a PartitionTransport or CountingTransport over loopback).
+	// memberlist.MockNetwork is not a good fit: its unbuffered channels let
+	// two nodes acknowledging each other deadlock, and its maps are not
+	// locked. The cluster owns the transport once New succeeds.
 	Transport memberlist.Transport
 	// Resolve looks up join names (default: the system resolver).
 	Resolve ResolveFunc

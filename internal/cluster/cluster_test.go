@@ -557,38 +557,3 @@ func TestCountingTransportCountsWhatIsSent(t *testing.T) {
 		t.Errorf("traffic did not grow: before %+v after %+v", before, after)
 	}
 }
-
-// TestOverMockNetwork runs a cluster on memberlist's in-memory MockNetwork,
-// as the large-count benchmarks do: no sockets at all.
-func TestOverMockNetwork(t *testing.T) {
-	t.Parallel()
-	// MockNetwork's maps are not locked: every transport is made before
-	// any node starts.
-	var mn memberlist.MockNetwork
-	var nodes []*testNode
-	var names []string
-	transports := map[string]*memberlist.MockTransport{}
-	for i := range 5 {
-		name := fmt.Sprintf("m%d", i)
-		names = append(names, name)
-		transports[name] = mn.NewTransport(name)
-	}
-	for i, name := range names {
-		nodes = append(nodes, newTestNode(t, nil, name, nil, func(cfg *Config) {
-			cfg.Transport = transports[name]
-			cfg.RejoinInterval = -1
-			if i > 0 {
-				cfg.Join = []string{nodes[0].c.Addr()}
-			}
-		}))
-	}
-	allSee(t, 10*time.Second, allAlive(names...), nodes...)
-	nodes[4].c.Broadcast([]byte("hello=mock\n"))
-	for _, n := range nodes[:4] {
-		// By gossip from m4, or by anti-entropy from whoever had it.
-		waitFor(t, 10*time.Second, n.name+" to get the delta", func() bool {
-			v, _, _ := n.r.get("hello")
-			return v == "mock"
-		})
-	}
-}
