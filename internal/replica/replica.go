@@ -38,8 +38,10 @@ const (
 	kindHealth   byte = 2
 
 	digestVersion byte = 1
-	buckets           = 256
 )
+
+// buckets is how many parts the registry digest splits keys into.
+const buckets = 256
 
 // Transport is what the replica needs of the cluster.
 type Transport interface {
