@@ -6,16 +6,250 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/config"
+	"github.com/heckhq/heck/internal/crdt"
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/registry"
+	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/store/sqlite"
+	"github.com/heckhq/heck/internal/target"
 )
+
+// Node is one running heck node.
+type Node struct {
+	cfg  *config.Config
+	log  *slog.Logger
+	name string
+
+	st      store.Store
+	reg     *registry.Registry
+	sched   *schedule.Scheduler
+	rec     *history.Recorder
+	bus     *events.Bus
+	metrics *api.Metrics
+	promReg *prometheus.Registry
+	guard   *probe.Guard
+	table   *health.Table
+	pub     *health.Publisher
+	started time.Time
+
+	addr      net.Addr
+	listening chan struct{}
+
+	// mu guards the bookkeeping of what this node schedules.
+	mu sync.Mutex
+	// running maps the id of each scheduled target to what it was built
+	// from, so an unchanged spec is not rebuilt.
+	running map[string]runningTarget
+	// kinds maps target ids to their kind for per-check metrics without
+	// a registry lookup; read by probe goroutines.
+	kinds sync.Map // id -> string
+}
+
+type runningTarget struct {
+	spec target.Spec
+}
 
 // Run runs a node until ctx is cancelled, then drains in-flight probes,
 // flushes the store and returns.
 func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	_ = cfg
-	_ = log
-	<-ctx.Done()
-	return errors.New("node: not yet wired")
+	n, err := New(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	return n.Run(ctx)
+}
+
+// New builds a node from cfg: opens the store, loads the registry and syncs
+// the config file's targets into it. Nothing is probed until Run.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	name := cfg.Node.Name
+	if name == "" {
+		h, _ := os.Hostname()
+		name = h
+	}
+	n := &Node{
+		cfg:       cfg,
+		log:       log,
+		name:      name,
+		bus:       events.NewBus(),
+		running:   map[string]runningTarget{},
+		started:   time.Now(),
+		listening: make(chan struct{}),
+	}
+	guard, err := probe.NewGuard(cfg.Probe.DenyNetworks)
+	if err != nil {
+		return nil, fmt.Errorf("probe.deny_networks: %w", err)
+	}
+	n.guard = guard
+
+	path := cfg.Store.Path
+	if path == "" {
+		path = filepath.Join(cfg.Node.DataDir, "heck.db")
+	}
+	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	n.st = st
+
+	n.promReg = prometheus.NewRegistry()
+	n.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	n.metrics = api.NewMetrics(n.promReg)
+
+	n.rec = history.NewRecorder(st, history.RecorderOptions{
+		Retention: store.Retention{
+			Results:     cfg.Store.Retention.Results.D(),
+			Rollups:     cfg.Store.Retention.Rollups.D(),
+			Transitions: cfg.Store.Retention.Transitions.D(),
+		},
+		Logger: log,
+	})
+	n.table = health.NewTable(health.TableOptions{})
+	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{})
+	n.sched = schedule.New(schedule.Options{
+		Sink:        n,
+		Concurrency: cfg.Probe.Concurrency,
+		Recent:      cfg.Store.Recent,
+		Logger:      log,
+	})
+
+	clock := crdt.NewClock(nil)
+	n.reg = registry.New(name, clock, st)
+	bad, err := n.reg.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored target that cannot be read; it is kept in the store untouched", "err", e)
+	}
+	if err := n.reg.SyncConfig(ctx, cfg.Targets); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load config targets: %w", err)
+	}
+	n.reg.Subscribe(n.onRegistryChange)
+	return n, nil
+}
+
+// Run probes, serves the API and records history until ctx is cancelled.
+func (n *Node) Run(ctx context.Context) error {
+	defer n.st.Close()
+
+	ln, err := net.Listen("tcp", n.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (set --listen or listen: to a free address)", n.cfg.Listen, err)
+	}
+	apiSrv := n.handler(ln.Addr())
+	srv := &http.Server{
+		Handler:           apiSrv,
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return ctx },
+	}
+	// Open event streams end at shutdown instead of holding it up.
+	srv.RegisterOnShutdown(apiSrv.Close)
+	n.addr = ln.Addr()
+	close(n.listening)
+
+	// Everything scheduled before the first dispatch.
+	n.reconcileAll()
+
+	recCtx, recStop := context.WithCancel(context.WithoutCancel(ctx))
+	defer recStop()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		if err := n.rec.Run(recCtx); err != nil {
+			errc <- fmt.Errorf("history recorder: %w", err)
+		}
+	}()
+	schedDone := make(chan struct{})
+	go func() {
+		defer wg.Done()
+		defer close(schedDone)
+		if err := n.sched.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			errc <- fmt.Errorf("scheduler: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("api server: %w", err)
+		}
+	}()
+
+	n.log.Info("heck node running", "node", n.name, "listen", ln.Addr().String(),
+		"targets", n.reg.Len(), "store", n.cfg.Store.Path)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		n.log.Error("stopping after a failure", "err", runErr)
+	}
+
+	n.log.Info("shutting down: draining probes and flushing the store")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(shutCtx)
+	<-schedDone // in-flight probes finished and recorded
+	recStop()   // the recorder flushes everything and returns
+	n.bus.Close()
+	wg.Wait()
+	n.log.Info("heck node stopped")
+	return runErr
+}
+
+// Addr returns the API's address once the node listens (for tests that
+// listen on port 0), or nil if ctx ends first.
+func (n *Node) Addr(ctx context.Context) net.Addr {
+	select {
+	case <-n.listening:
+		return n.addr
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// handler builds the API server for a listener at addr.
+func (n *Node) handler(addr net.Addr) *api.Server {
+	perTarget := true
+	if p := n.cfg.API.PerTargetMetrics; p != nil {
+		perTarget = *p
+	}
+	return api.New(n, api.Options{
+		Token:            n.cfg.API.Token,
+		OpenReads:        n.cfg.API.OpenReads,
+		LoopbackOnly:     isLoopback(addr),
+		Registry:         n.promReg,
+		Logger:           n.log,
+		PerTargetMetrics: perTarget,
+	})
+}
+
+func isLoopback(addr net.Addr) bool {
+	ta, ok := addr.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
 }

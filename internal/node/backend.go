@@ -1,0 +1,156 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// The node is the API's backend.
+var (
+	_ api.Backend     = (*Node)(nil)
+	_ api.StateSource = (*Node)(nil)
+)
+
+// Targets returns the status of every live target.
+func (n *Node) Targets(ctx context.Context) []api.TargetStatus {
+	local := make(map[string]schedule.Status, n.sched.Len())
+	n.sched.Each(func(id string, st *schedule.Status) bool {
+		local[id] = *st
+		return true
+	})
+	now := time.Now()
+	specs := n.reg.List()
+	out := make([]api.TargetStatus, 0, len(specs))
+	for _, spec := range specs {
+		st, ok := local[spec.ID]
+		out = append(out, n.status(spec, st, ok, now))
+	}
+	return out
+}
+
+// Target returns one target's status with its recent results.
+func (n *Node) Target(ctx context.Context, id string) (api.TargetStatus, bool) {
+	spec, ok := n.reg.Get(id)
+	if !ok {
+		return api.TargetStatus{}, false
+	}
+	st, local := n.sched.Status(id)
+	ts := n.status(spec, st, local, time.Now())
+	if local {
+		ts.Recent = make([]api.Result, 0, len(st.Recent))
+		for i := len(st.Recent) - 1; i >= 0; i-- {
+			r := st.Recent[i]
+			ts.Recent = append(ts.Recent, api.Result{At: r.At, OK: r.OK, Latency: r.Latency, Message: r.Message})
+		}
+	}
+	return ts, true
+}
+
+// status builds a target's status: from this node's scheduler when it
+// probes the target, else from the replicated observations.
+func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time.Time) api.TargetStatus {
+	ts := api.StatusOf(spec)
+	ts.Owners = n.owners(spec.ID)
+	if local {
+		ts.State, ts.Since, ts.Cause, ts.Observer = st.State, st.Since, st.Cause, n.name
+		if !st.LastAt.IsZero() {
+			r := api.ResultFrom(st.LastAt, st.Last)
+			ts.Last = &r
+		}
+		return ts
+	}
+	v := n.table.Verdict(spec.ID, ts.Owners, now)
+	ts.State, ts.Stale, ts.Observer = v.State, v.Stale, v.Observer
+	for _, o := range v.Observations {
+		if o.Observer == v.Observer {
+			ts.Since, ts.Cause = o.Since, o.Message
+			r := api.Result{At: o.At, OK: o.State == health.Up, Latency: o.Latency, Message: o.Message}
+			ts.Last = &r
+		}
+	}
+	return ts
+}
+
+// owners returns the nodes that probe id, in order.
+func (n *Node) owners(id string) []string { return []string{n.name} }
+
+// EachState feeds the heck_targets gauges on scrape.
+func (n *Node) EachState(fn func(id string, s health.State)) {
+	n.sched.Each(func(id string, st *schedule.Status) bool {
+		fn(id, st.State)
+		return true
+	})
+}
+
+// PutTarget adds or replaces a target through the API.
+func (n *Node) PutTarget(ctx context.Context, spec target.Spec) (bool, error) {
+	spec.Origin = "" // only the config file writes config targets
+	if errs := spec.Validate(); len(errs) > 0 {
+		return false, errs
+	}
+	return n.reg.Put(ctx, spec)
+}
+
+// DeleteTarget removes a target through the API.
+func (n *Node) DeleteTarget(ctx context.Context, id string) error {
+	return n.reg.Delete(ctx, id)
+}
+
+func (n *Node) mustExist(id string) error {
+	if _, ok := n.reg.Get(id); !ok {
+		return fmt.Errorf("target %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
+// History returns a target's history in steps.
+func (n *Node) History(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]history.Point, error) {
+	if err := n.mustExist(id); err != nil {
+		return nil, err
+	}
+	return n.rec.History(ctx, id, from, to, step)
+}
+
+// Uptime returns a target's uptime over 24h, 7d and 30d.
+func (n *Node) Uptime(ctx context.Context, id string) (history.Uptime, error) {
+	if err := n.mustExist(id); err != nil {
+		return history.Uptime{}, err
+	}
+	return n.rec.Uptime(ctx, id, time.Now())
+}
+
+// Transitions returns a target's last transitions, newest first.
+func (n *Node) Transitions(ctx context.Context, id string, limit int) ([]events.Transition, error) {
+	if err := n.mustExist(id); err != nil {
+		return nil, err
+	}
+	ts, err := n.rec.Transitions(ctx, id, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]events.Transition, len(ts))
+	for i, t := range ts {
+		out[i] = events.Transition{TargetID: t.TargetID, From: t.From, To: t.To, At: t.At, Cause: t.Cause, Observer: t.Observer}
+	}
+	return out, nil
+}
+
+// Subscribe streams transitions as they happen.
+func (n *Node) Subscribe() *events.Subscription { return n.bus.Subscribe(256) }
+
+// Ready reports whether the node can serve.
+func (n *Node) Ready(ctx context.Context) error {
+	if err := n.st.Ping(ctx); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	return nil
+}

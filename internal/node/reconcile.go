@@ -1,0 +1,177 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/probe/kinds"
+	"github.com/heckhq/heck/internal/registry"
+	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// owns reports whether this node should probe the target id. A single node
+// owns everything; the cluster narrows it to the ring's owners.
+func (n *Node) owns(id string) bool { return true }
+
+// onRegistryChange is called by the registry, in order, with every batch of
+// entries that changed it.
+func (n *Node) onRegistryChange(changed []registry.Entry) {
+	for _, e := range changed {
+		n.reconcile(e.Key)
+		if e.Deleted {
+			n.rec.Forget(e.Key)
+			n.table.Forget(e.Key)
+		}
+	}
+}
+
+// reconcileAll brings the scheduler in line with the registry and ownership.
+func (n *Node) reconcileAll() {
+	seen := map[string]bool{}
+	for _, s := range n.reg.List() {
+		seen[s.ID] = true
+		n.reconcile(s.ID)
+	}
+	n.mu.Lock()
+	var gone []string
+	for id := range n.running {
+		if !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	n.mu.Unlock()
+	for _, id := range gone {
+		n.reconcile(id)
+	}
+}
+
+// reconcile schedules id when it is live and owned here, with a prober
+// built from its current spec, and unschedules it otherwise.
+func (n *Node) reconcile(id string) {
+	spec, live := n.reg.Get(id)
+	want := live && n.owns(id)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	cur, running := n.running[id]
+	switch {
+	case !want && running:
+		n.sched.Remove(id)
+		delete(n.running, id)
+		n.kinds.Delete(id)
+	case want && (!running || !sameSpec(cur.spec, spec)):
+		n.kinds.Store(id, string(spec.Kind))
+		if err := n.sched.Upsert(n.buildJob(spec)); err != nil {
+			// Validation upstream makes this unreachable; never crash on it.
+			n.log.Error("cannot schedule target", "target", id, "err", err)
+			return
+		}
+		n.running[id] = runningTarget{spec: spec}
+	}
+}
+
+// effective returns the spec as it is probed: the config's defaults block
+// and then the built-in defaults fill what the spec leaves unset.
+func (n *Node) effective(spec target.Spec) target.Spec {
+	d := n.cfg.Defaults
+	sc := &spec.Schedule
+	if sc.Interval == 0 {
+		sc.Interval = d.Interval
+	}
+	if sc.Timeout == 0 {
+		sc.Timeout = d.Timeout
+	}
+	if sc.Rise == 0 {
+		sc.Rise = d.Rise
+	}
+	if sc.Fall == 0 {
+		sc.Fall = d.Fall
+	}
+	if sc.InitialDelay == 0 {
+		sc.InitialDelay = d.InitialDelay
+	}
+	if sc.Jitter == 0 {
+		sc.Jitter = d.Jitter
+	}
+	if sc.FastInterval == 0 {
+		sc.FastInterval = d.FastInterval
+	}
+	if sc.DownInterval == 0 {
+		sc.DownInterval = d.DownInterval
+	}
+	// A defaults timeout that does not fit a target's own short interval
+	// yields to the built-in rule (2s or 80% of the interval).
+	if sc.Timeout >= sc.Interval && spec.Timeout == 0 {
+		sc.Timeout = 0
+	}
+	return spec.WithDefaults()
+}
+
+// buildJob makes the scheduler job of a spec. A spec that cannot become a
+// prober (an unset environment variable, say) still gets scheduled, with a
+// prober that fails with the reason, so the problem shows as the target's
+// state and message instead of vanishing into a log.
+func (n *Node) buildJob(spec target.Spec) schedule.Job {
+	eff := n.effective(spec)
+	var p probe.Prober
+	x, err := eff.Expand(nil)
+	if err == nil {
+		p, err = kinds.New(x, probe.Options{Guard: n.guard})
+	}
+	if err != nil {
+		n.log.Warn("target cannot be probed as configured", "target", spec.ID, "err", err)
+		p = failing{msg: "cannot probe: " + err.Error()}
+	}
+	return schedule.Job{ID: spec.ID, Schedule: eff.Schedule, Prober: p}
+}
+
+type failing struct{ msg string }
+
+func (f failing) Probe(context.Context) probe.Result { return probe.Fail(0, f.msg) }
+
+func sameSpec(a, b target.Spec) bool {
+	ja, err1 := json.Marshal(a)
+	jb, err2 := json.Marshal(b)
+	return err1 == nil && err2 == nil && string(ja) == string(jb)
+}
+
+// Observe receives every probe outcome from the scheduler (on probe
+// goroutines): metrics, history, transitions and the health table.
+func (n *Node) Observe(o *schedule.Outcome) {
+	kind := "unknown"
+	if k, ok := n.kinds.Load(o.TargetID); ok {
+		kind = k.(string)
+	}
+	n.metrics.ObserveCheck(kind, o.Result.OK, o.Result.Latency, o.Lateness)
+	n.rec.Record(o.TargetID, o.Start, o.Result, o.Changed)
+	if o.Changed {
+		t := events.Transition{
+			TargetID: o.TargetID,
+			From:     o.Prev,
+			To:       o.State,
+			At:       o.Start.Add(o.Result.Latency),
+			Cause:    o.Result.Message,
+			Observer: n.name,
+		}
+		n.rec.RecordTransition(t)
+		n.metrics.ObserveTransition(t)
+		n.bus.Publish(t)
+	}
+	if obs, ok := n.pub.Record(health.Outcome{
+		TargetID: o.TargetID,
+		State:    o.State,
+		Since:    o.Since,
+		At:       o.Start,
+		Latency:  o.Result.Latency,
+		Message:  o.Result.Message,
+		Interval: o.Interval,
+	}); ok {
+		n.gossip(obs)
+	}
+}
+
+// gossip hands a new local observation to the cluster, if any.
+func (n *Node) gossip(obs health.Observation) { _ = obs }
