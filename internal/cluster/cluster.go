@@ -36,6 +36,18 @@
 // every RejoinInterval, the join addresses (re-resolved each time) that are
 // not the address of a live member, and the last address of every member
 // that died less than ReconnectTimeout ago.
+//
+// # Membership view
+//
+// Members and Events come from the cluster's own table, fed by memberlist's
+// event callbacks: memberlist's Node structs are rewritten in place under
+// its lock (reading them afterwards races) and their State field is never
+// updated. Consequences: a member is alive, dead or left (memberlist's
+// suspicion is not visible race-free, so a suspect stays alive until it is
+// declared dead); "left" is known from the member's own leave announcement
+// (a msgLeave frame sent reliably to each member by Leave), and a member
+// whose announcement did not reach us is listed as dead. Events include
+// this node's own join at Start.
 package cluster
 
 import (
@@ -721,7 +733,9 @@ func (c *Cluster) Leave(ctx context.Context) error {
 }
 
 // Close stops gossip (without a leave: others will find this node dead),
-// stops the background loops and closes Events. Safe to call more than once.
+// stops the background loops and closes Events. A rejoin attempt in flight
+// cannot be interrupted, so Close may wait up to memberlist's TCPTimeout
+// for it. Safe to call more than once.
 func (c *Cluster) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
@@ -903,16 +917,28 @@ func (c *Cluster) rejoinCandidates(ctx context.Context) []string {
 	return out
 }
 
+// rejoinParallel bounds the join attempts of one rejoin round in flight
+// (each may wait TCPTimeout on an unreachable address).
+const rejoinParallel = 4
+
 func (c *Cluster) rejoinOnce(ctx context.Context) {
 	ml := c.ml.Load()
+	sem := make(chan struct{}, rejoinParallel)
+	var wg sync.WaitGroup
 	for _, a := range c.rejoinCandidates(ctx) {
-		if ctx.Err() != nil {
-			return
+		select {
+		case <-ctx.Done():
+		case sem <- struct{}{}:
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if _, err := ml.Join([]string{a}); err != nil {
+					c.log.Debug("cluster: rejoin failed", "addr", a, "err", err)
+					return
+				}
+				c.log.Info("cluster: rejoined", "addr", a)
+			}()
 		}
-		if _, err := ml.Join([]string{a}); err != nil {
-			c.log.Debug("cluster: rejoin failed", "addr", a, "err", err)
-			continue
-		}
-		c.log.Info("cluster: rejoined", "addr", a)
 	}
+	wg.Wait()
 }
