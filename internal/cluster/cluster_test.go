@@ -326,10 +326,28 @@ func TestKeyRotationKeepsClusterTogether(t *testing.T) {
 
 func TestPartitionHeals(t *testing.T) {
 	t.Parallel()
-	run := func(t *testing.T, rejoin time.Duration) (healed bool) {
+	// run forms a 4-node cluster, partitions it 2/2 past the dead-gossip
+	// window, heals, and reports whether the halves met again. With
+	// runtimeJoin the nodes join by Cluster.Join, so no join address is
+	// configured and only the dead members' addresses can be retried.
+	run := func(t *testing.T, rejoin time.Duration, runtimeJoin bool) (healed bool) {
 		start := time.Now()
 		p := NewPartitioner()
-		nodes := startCluster(t, p, 4, func(_ int, cfg *Config) { cfg.RejoinInterval = rejoin })
+		var nodes []*testNode
+		if runtimeJoin {
+			for i := range 4 {
+				n := newTestNode(t, p, fmt.Sprintf("n%d", i), nil, func(cfg *Config) { cfg.RejoinInterval = rejoin })
+				if i > 0 {
+					if _, err := n.c.Join(context.Background(), nodes[0].c.Addr()); err != nil {
+						t.Fatal(err)
+					}
+				}
+				nodes = append(nodes, n)
+			}
+			allSee(t, 15*time.Second, allAlive("n0", "n1", "n2", "n3"), nodes...)
+		} else {
+			nodes = startCluster(t, p, 4, func(_ int, cfg *Config) { cfg.RejoinInterval = rejoin })
+		}
 		t.Logf("%v: cluster formed", time.Since(start))
 		names := []string{"n0", "n1", "n2", "n3"}
 		p.Partition([]string{"n0", "n1"}, []string{"n2", "n3"})
@@ -370,13 +388,19 @@ func TestPartitionHeals(t *testing.T) {
 	}
 	t.Run("with rejoin loop", func(t *testing.T) {
 		t.Parallel()
-		if !run(t, 200*time.Millisecond) {
+		if !run(t, 200*time.Millisecond, false) {
+			t.Fatal("not healed")
+		}
+	})
+	t.Run("with rejoin loop, dead members only", func(t *testing.T) {
+		t.Parallel()
+		if !run(t, 200*time.Millisecond, true) {
 			t.Fatal("not healed")
 		}
 	})
 	t.Run("memberlist alone stays apart", func(t *testing.T) {
 		t.Parallel()
-		if run(t, -1) {
+		if run(t, -1, false) {
 			t.Fatal("healed without the rejoin loop: the test no longer proves the loop is needed")
 		}
 	})
