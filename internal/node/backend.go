@@ -80,8 +80,14 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 	return ts
 }
 
-// owners returns the nodes that probe id, in order.
-func (n *Node) owners(id string) []string { return []string{n.name} }
+// owners returns the ring owners of id, in order.
+func (n *Node) owners(id string) []string {
+	r := n.members.get()
+	if r == nil || r.Len() == 0 {
+		return []string{n.name}
+	}
+	return r.Owners(id, max(n.cfg.Cluster.Replicas, 1))
+}
 
 // EachState feeds the heck_targets gauges on scrape.
 func (n *Node) EachState(fn func(id string, s health.State)) {

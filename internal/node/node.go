@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/cluster"
 	"github.com/heckhq/heck/internal/config"
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/events"
@@ -26,10 +27,10 @@ import (
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/registry"
+	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/store/sqlite"
-	"github.com/heckhq/heck/internal/target"
 )
 
 // Node is one running heck node.
@@ -61,10 +62,17 @@ type Node struct {
 	// kinds maps target ids to their kind for per-check metrics without
 	// a registry lookup; read by probe goroutines.
 	kinds sync.Map // id -> string
+
+	members membership
+	cl      *cluster.Cluster
+	rep     *replica.Replica
 }
 
 type runningTarget struct {
-	spec target.Spec
+	// ts and node identify the registry write it was built from.
+	ts       crdt.Timestamp
+	node     string
+	interval time.Duration
 }
 
 // Run runs a node until ctx is cancelled, then drains in-flight probes,
@@ -94,6 +102,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		name:      name,
 		bus:       events.NewBus(),
 		running:   map[string]runningTarget{},
+		members:   membership{firstSeen: map[string]time.Time{}},
 		started:   time.Now(),
 		listening: make(chan struct{}),
 	}
@@ -171,6 +180,13 @@ func (n *Node) Run(ctx context.Context) error {
 	n.addr = ln.Addr()
 	close(n.listening)
 
+	if n.cfg.Cluster.Enabled() {
+		if err := n.startCluster(ctx, ln.Addr().String()); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	n.refreshMembership(time.Now())
 	// Everything scheduled before the first dispatch.
 	n.reconcileAll()
 
@@ -179,6 +195,17 @@ func (n *Node) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
 	wg.Add(3)
+	if n.cl != nil {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			n.clusterLoop(ctx)
+		}()
+		go func() {
+			defer wg.Done()
+			n.rep.Run(ctx)
+		}()
+	}
 	go func() {
 		defer wg.Done()
 		if err := n.rec.Run(recCtx); err != nil {
@@ -213,6 +240,7 @@ func (n *Node) Run(ctx context.Context) error {
 	n.log.Info("shutting down: draining probes and flushing the store")
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	n.leave(shutCtx)
 	_ = srv.Shutdown(shutCtx)
 	<-schedDone // in-flight probes finished and recorded
 	recStop()   // the recorder flushes everything and returns

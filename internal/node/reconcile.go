@@ -2,7 +2,7 @@ package node
 
 import (
 	"context"
-	"encoding/json"
+	"time"
 
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
@@ -13,28 +13,29 @@ import (
 	"github.com/heckhq/heck/internal/target"
 )
 
-// owns reports whether this node should probe the target id. A single node
-// owns everything; the cluster narrows it to the ring's owners.
-func (n *Node) owns(id string) bool { return true }
-
 // onRegistryChange is called by the registry, in order, with every batch of
 // entries that changed it.
-func (n *Node) onRegistryChange(changed []registry.Entry) {
+func (n *Node) onRegistryChange(changed []registry.Entry, remote bool) {
+	n.broadcastRegistry(changed, remote)
 	for _, e := range changed {
-		n.reconcile(e.Key)
+		n.reconcile(e.Key, time.Now())
 		if e.Deleted {
 			n.rec.Forget(e.Key)
 			n.table.Forget(e.Key)
+			n.pub.Forget(e.Key)
 		}
 	}
 }
 
 // reconcileAll brings the scheduler in line with the registry and ownership.
 func (n *Node) reconcileAll() {
+	now := time.Now()
 	seen := map[string]bool{}
-	for _, s := range n.reg.List() {
-		seen[s.ID] = true
-		n.reconcile(s.ID)
+	for _, e := range n.reg.Entries() {
+		if !e.Deleted {
+			seen[e.Key] = true
+			n.reconcile(e.Key, now)
+		}
 	}
 	n.mu.Lock()
 	var gone []string
@@ -45,31 +46,53 @@ func (n *Node) reconcileAll() {
 	}
 	n.mu.Unlock()
 	for _, id := range gone {
-		n.reconcile(id)
+		n.reconcile(id, now)
 	}
 }
 
 // reconcile schedules id when it is live and owned here, with a prober
 // built from its current spec, and unschedules it otherwise.
-func (n *Node) reconcile(id string) {
-	spec, live := n.reg.Get(id)
-	want := live && n.owns(id)
+func (n *Node) reconcile(id string, now time.Time) {
+	e, ok := n.reg.Entry(id)
+	live := ok && !e.Deleted
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cur, running := n.running[id]
+	want := false
+	if live {
+		interval := cur.interval
+		if !running || cur.ts != e.TS || cur.node != e.Node {
+			interval = n.effective(e.Value).Interval.D()
+		}
+		want = n.ownsTarget(id, interval, now)
+	}
 	switch {
 	case !want && running:
 		n.sched.Remove(id)
 		delete(n.running, id)
 		n.kinds.Delete(id)
-	case want && (!running || !sameSpec(cur.spec, spec)):
-		n.kinds.Store(id, string(spec.Kind))
-		if err := n.sched.Upsert(n.buildJob(spec)); err != nil {
+	case want && (!running || cur.ts != e.TS || cur.node != e.Node):
+		job := n.buildJob(e.Value)
+		if !running {
+			// Taking over (or starting): carry the last known state so a
+			// handover is not a transition through unknown.
+			v := n.table.Verdict(id, n.owners(id), now)
+			if v.Last != health.Unknown {
+				job.Initial = v.Last
+				for _, o := range v.Observations {
+					if o.Observer == v.Observer {
+						job.Since = o.Since
+					}
+				}
+			}
+		}
+		n.kinds.Store(id, string(e.Value.Kind))
+		if err := n.sched.Upsert(job); err != nil {
 			// Validation upstream makes this unreachable; never crash on it.
 			n.log.Error("cannot schedule target", "target", id, "err", err)
 			return
 		}
-		n.running[id] = runningTarget{spec: spec}
+		n.running[id] = runningTarget{ts: e.TS, node: e.Node, interval: job.Schedule.Interval.D()}
 	}
 }
 
@@ -132,12 +155,6 @@ type failing struct{ msg string }
 
 func (f failing) Probe(context.Context) probe.Result { return probe.Fail(0, f.msg) }
 
-func sameSpec(a, b target.Spec) bool {
-	ja, err1 := json.Marshal(a)
-	jb, err2 := json.Marshal(b)
-	return err1 == nil && err2 == nil && string(ja) == string(jb)
-}
-
 // Observe receives every probe outcome from the scheduler (on probe
 // goroutines): metrics, history, transitions and the health table.
 func (n *Node) Observe(o *schedule.Outcome) {
@@ -174,4 +191,8 @@ func (n *Node) Observe(o *schedule.Outcome) {
 }
 
 // gossip hands a new local observation to the cluster, if any.
-func (n *Node) gossip(obs health.Observation) { _ = obs }
+func (n *Node) gossip(obs health.Observation) {
+	if n.rep != nil {
+		n.rep.BroadcastHealth(health.Delta{Observations: []health.Observation{obs}})
+	}
+}

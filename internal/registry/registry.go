@@ -45,7 +45,7 @@ type Registry struct {
 	// mu serialises writes so that persist-then-merge is atomic with
 	// respect to other writers and subscribers see changes in order.
 	mu   sync.Mutex
-	subs []func([]Entry)
+	subs []func(changed []Entry, remote bool)
 }
 
 // New returns an empty registry for node, stamping writes with clock.
@@ -54,9 +54,10 @@ func New(node string, clock *crdt.Clock, st Persister) *Registry {
 }
 
 // Subscribe registers f to be called, in order and under the registry's
-// write lock, with every batch of entries that changed the map. f must
-// not call back into the registry's write methods.
-func (r *Registry) Subscribe(f func([]Entry)) {
+// write lock, with every batch of entries that changed the map; remote is
+// set when they came from another node (Merge) rather than a local write.
+// f must not call back into the registry's write methods.
+func (r *Registry) Subscribe(f func(changed []Entry, remote bool)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.subs = append(r.subs, f)
@@ -98,7 +99,7 @@ func (r *Registry) Put(ctx context.Context, spec target.Spec) (created bool, err
 		return false, nil
 	}
 	e := Entry{Key: spec.ID, Value: spec.Clone(), TS: r.clock.Now(), Node: r.node}
-	if err := r.apply(ctx, []Entry{e}); err != nil {
+	if err := r.apply(ctx, []Entry{e}, false); err != nil {
 		return false, err
 	}
 	return !ok || cur.Deleted, nil
@@ -113,7 +114,7 @@ func (r *Registry) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("delete target %s: %w", id, ErrNotFound)
 	}
 	e := Entry{Key: id, TS: r.clock.Now(), Node: r.node, Deleted: true}
-	return r.apply(ctx, []Entry{e})
+	return r.apply(ctx, []Entry{e}, false)
 }
 
 // Merge folds in entries from another node and returns those that changed
@@ -132,14 +133,14 @@ func (r *Registry) Merge(ctx context.Context, entries []Entry) ([]Entry, error) 
 	if len(winners) == 0 {
 		return nil, nil
 	}
-	if err := r.apply(ctx, winners); err != nil {
+	if err := r.apply(ctx, winners, true); err != nil {
 		return nil, err
 	}
 	return winners, nil
 }
 
 // apply persists entries, merges them and notifies. Called with mu held.
-func (r *Registry) apply(ctx context.Context, entries []Entry) error {
+func (r *Registry) apply(ctx context.Context, entries []Entry, remote bool) error {
 	recs := make([]store.TargetRecord, len(entries))
 	for i, e := range entries {
 		rec, err := toRecord(e)
@@ -154,11 +155,14 @@ func (r *Registry) apply(ctx context.Context, entries []Entry) error {
 	changed := r.m.Merge(entries...)
 	if len(changed) > 0 {
 		for _, f := range r.subs {
-			f(changed)
+			f(changed, remote)
 		}
 	}
 	return nil
 }
+
+// Entry returns the entry of id, tombstone included.
+func (r *Registry) Entry(id string) (Entry, bool) { return r.m.Entry(id) }
 
 // Get returns the live spec of id.
 func (r *Registry) Get(id string) (target.Spec, bool) { return r.m.Get(id) }

@@ -50,7 +50,7 @@ func TestPutDeleteAndNotify(t *testing.T) {
 	ctx := context.Background()
 	r := New("n1", crdt.NewClock(nil), newMem())
 	var got [][]Entry
-	r.Subscribe(func(es []Entry) { got = append(got, es) })
+	r.Subscribe(func(es []Entry, _ bool) { got = append(got, es) })
 
 	created, err := r.Put(ctx, spec("a", "http://127.0.0.1:1/"))
 	if err != nil || !created {

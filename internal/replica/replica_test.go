@@ -131,7 +131,11 @@ func TestBroadcastReachesPeersAndRelays(t *testing.T) {
 	n := newNet()
 	a, b, c := newNode(n, "a", true), newNode(n, "b", true), newNode(n, "c", true)
 	ctx := context.Background()
-	a.reg.Subscribe(func(es []registry.Entry) { a.rep.BroadcastEntries(es) })
+	a.reg.Subscribe(func(es []registry.Entry, remote bool) {
+		if !remote {
+			a.rep.BroadcastEntries(es)
+		}
+	})
 	if _, err := a.reg.Put(ctx, spec("t1")); err != nil {
 		t.Fatal(err)
 	}

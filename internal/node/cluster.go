@@ -1,0 +1,237 @@
+package node
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/heckhq/heck/internal/cluster"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/registry"
+	"github.com/heckhq/heck/internal/replica"
+	"github.com/heckhq/heck/internal/ring"
+	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/version"
+)
+
+// membership is what the node knows of the cluster: the ring over the
+// live members, and since when each has been seen alive, so a member that
+// just joined is not judged stale before it could publish anything.
+type membership struct {
+	mu        sync.RWMutex
+	ring      *ring.Ring
+	names     string // the ring's members, joined: a cheap "did it change"
+	firstSeen map[string]time.Time
+}
+
+func (m *membership) get() *ring.Ring {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.ring
+}
+
+func (m *membership) seen(name string) time.Time {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.firstSeen[name]
+}
+
+// set installs a new view and reports whether its members changed.
+func (m *membership) set(members []ring.Member, spread bool, now time.Time) bool {
+	names := make([]string, len(members))
+	for i, mb := range members {
+		names[i] = mb.Name + "/" + mb.Zone + fmt.Sprintf("/%g", mb.Weight)
+	}
+	sort.Strings(names)
+	key := fmt.Sprint(names)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	alive := make(map[string]bool, len(members))
+	for _, mb := range members {
+		alive[mb.Name] = true
+		if _, ok := m.firstSeen[mb.Name]; !ok {
+			m.firstSeen[mb.Name] = now
+		}
+	}
+	for name := range m.firstSeen {
+		if !alive[name] {
+			delete(m.firstSeen, name)
+		}
+	}
+	if key == m.names && m.ring != nil {
+		return false
+	}
+	m.names = key
+	m.ring = ring.New(members).WithSpreadZones(spread)
+	return true
+}
+
+// startCluster joins the cluster when one is configured. It wires the
+// replica between the registry, the health table and memberlist.
+func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
+	cc := n.cfg.Cluster
+	keys := make([][]byte, 0, len(cc.Keys))
+	for i, k := range cc.Keys {
+		b, err := base64.StdEncoding.DecodeString(k)
+		if err != nil {
+			return fmt.Errorf("cluster.keys[%d]: not base64: %w", i, err)
+		}
+		keys = append(keys, b)
+	}
+	n.rep = replica.New(n.reg, n.table, n.log)
+	cl, err := cluster.New(cluster.Config{
+		NodeName:  n.name,
+		Bind:      cc.BindAddr(),
+		Advertise: cc.Advertise,
+		Join:      cc.JoinAddrs(),
+		Zone:      cc.Zone,
+		Weight:    cc.Weight,
+		APIAddr:   apiAddr,
+		Version:   version.Version,
+		Keys:      keys,
+		Logger:    n.log.With("component", "cluster"),
+	}, n.rep)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	n.rep.SetTransport(cl)
+	if err := cl.Start(ctx); err != nil {
+		cl.Close()
+		return fmt.Errorf("join cluster: %w", err)
+	}
+	n.cl = cl
+	n.log.Info("joined cluster", "gossip", cl.Addr(), "members", len(cl.Members()))
+	return nil
+}
+
+// onLocalRegistryChange broadcasts this node's own registry writes; remote
+// ones are relayed by the replica itself.
+func (n *Node) broadcastRegistry(changed []registry.Entry, remote bool) {
+	if n.rep != nil && !remote {
+		n.rep.BroadcastEntries(changed)
+	}
+}
+
+// refreshMembership rebuilds the ring from the live members and
+// reconciles ownership when it changed.
+func (n *Node) refreshMembership(now time.Time) {
+	var members []ring.Member
+	if n.cl == nil {
+		members = []ring.Member{{Name: n.name, Zone: n.cfg.Cluster.Zone, Weight: 1}}
+	} else {
+		for _, m := range n.cl.Members() {
+			if m.State == cluster.StateAlive {
+				members = append(members, ring.Member{Name: m.Name, Zone: m.Zone, Weight: m.Weight})
+			}
+		}
+	}
+	if n.members.set(members, n.cfg.Cluster.Spread == "zone", now) {
+		n.log.Info("membership changed", "members", len(members))
+	}
+}
+
+// clusterLoop keeps ownership current: it follows membership events, and
+// every tick publishes this node's watermark and re-checks fallback
+// ownership (a silent owner's targets are taken over within about two of
+// their intervals, before memberlist declares it dead).
+func (n *Node) clusterLoop(ctx context.Context) {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	events := n.cl.Events()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case _, ok := <-events:
+			if !ok {
+				events = nil
+				continue
+			}
+			n.refreshMembership(time.Now())
+			n.reconcileAll()
+		case now := <-tick.C:
+			n.refreshMembership(now)
+			n.publishWatermark(now)
+			n.reconcileAll()
+		}
+	}
+}
+
+// publishWatermark says "everything I own was probed as of now" unless
+// some owned target is overdue by more than its interval (a stalled
+// scheduler must not vouch for itself).
+func (n *Node) publishWatermark(now time.Time) {
+	asOf := now
+	n.sched.Each(func(id string, st *schedule.Status) bool {
+		if !st.Next.IsZero() && now.Sub(st.Next) > st.Interval {
+			if t := st.Next.Add(-st.Interval); t.Before(asOf) {
+				asOf = t
+			}
+		}
+		return true
+	})
+	if wm, ok := n.pub.Tick(now, asOf); ok && n.rep != nil {
+		n.rep.BroadcastHealth(health.Delta{Watermarks: []health.Watermark{wm}})
+	}
+}
+
+// owns reports whether this node should probe the target: it is one of
+// the target's owners on the ring, or every node ranked ahead of it has
+// gone silent on the target for more than two of its intervals.
+func (n *Node) ownsTarget(id string, interval time.Duration, now time.Time) bool {
+	r := n.members.get()
+	if r == nil || r.Len() <= 1 {
+		return true
+	}
+	replicas := max(n.cfg.Cluster.Replicas, 1)
+	rank := r.Rank(id)
+	healthyAhead := 0
+	for _, name := range rank {
+		if name == n.name {
+			return healthyAhead < replicas
+		}
+		if n.fresh(name, id, interval, now) {
+			healthyAhead++
+			if healthyAhead >= replicas {
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// fresh reports whether node has shown, within two intervals, that it
+// probes target: by an observation, a watermark, or having just joined.
+func (n *Node) fresh(node, targetID string, interval time.Duration, now time.Time) bool {
+	limit := 2 * interval
+	if limit < 2*time.Second {
+		limit = 2 * time.Second // never less than two watermark periods
+	}
+	last := n.members.seen(node)
+	if wm, ok := n.table.Watermark(node); ok && wm.At.After(last) {
+		last = wm.At
+	}
+	if last.IsZero() || now.Sub(last) <= limit {
+		return true
+	}
+	for _, o := range n.table.Get(targetID) {
+		if o.Observer == node && now.Sub(o.At) <= limit {
+			return true
+		}
+	}
+	return false
+}
+
+// leave hands off gracefully: stop probing, tell the others, stop gossip.
+func (n *Node) leave(ctx context.Context) {
+	if n.cl == nil {
+		return
+	}
+	if err := n.cl.Leave(ctx); err != nil {
+		n.log.Warn("graceful leave incomplete", "err", err)
+	}
+	n.cl.Close()
+}
