@@ -475,7 +475,9 @@ func writeAll[T any](ctx context.Context, rec *Recorder, p *pending[T], write fu
 		rec.pmu.Unlock()
 		rec.gate.Unlock()
 		if err != nil {
-			rec.writeErrors.Add(1)
+			if ctx.Err() == nil { // a write cut short by shutdown is no store error
+				rec.writeErrors.Add(1)
+			}
 			return err
 		}
 		rec.rowsWritten.Add(uint64(n))

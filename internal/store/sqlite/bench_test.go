@@ -79,8 +79,8 @@ func diskPerTargetDay(tb testing.TB, targets, minutes int) (perTargetDay float64
 // second must cost well under 100 KB a day of minute rollups (a row per
 // check would be tens of megabytes).
 func TestDiskBytesPerTargetDay(t *testing.T) {
-	per, _ := diskPerTargetDay(t, 100, 120)
-	t.Logf("%.0f bytes per target per day (100 targets, 2 h of minute rollups)", per)
+	per, _ := diskPerTargetDay(t, 100, 60)
+	t.Logf("%.0f bytes per target per day (100 targets, 1 h of minute rollups)", per)
 	if per > 100_000 {
 		t.Errorf("%.0f bytes per target per day, want under 100 KB", per)
 	}
