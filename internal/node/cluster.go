@@ -93,6 +93,10 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		Version:   version.Version,
 		Keys:      keys,
 		Logger:    n.log.With("component", "cluster"),
+
+		Tuning:         n.opts.clusterTuning,
+		Transport:      n.opts.clusterTransport,
+		RejoinInterval: n.opts.rejoinInterval,
 	}, n.rep)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)

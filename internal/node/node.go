@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -64,6 +65,7 @@ type Node struct {
 	kinds sync.Map // id -> string
 
 	members membership
+	opts    options
 	cl      *cluster.Cluster
 	rep     *replica.Replica
 }
@@ -73,6 +75,32 @@ type runningTarget struct {
 	ts       crdt.Timestamp
 	node     string
 	interval time.Duration
+}
+
+// Option adjusts a node for tests and benchmarks.
+type Option func(*options)
+
+type options struct {
+	clusterTuning    func(*memberlist.Config)
+	clusterTransport memberlist.Transport
+	rejoinInterval   time.Duration
+}
+
+// WithClusterTuning adjusts memberlist's configuration (faster timings in
+// tests).
+func WithClusterTuning(f func(*memberlist.Config)) Option {
+	return func(o *options) { o.clusterTuning = f }
+}
+
+// WithClusterTransport replaces memberlist's network transport (partition
+// tests).
+func WithClusterTransport(t memberlist.Transport) Option {
+	return func(o *options) { o.clusterTransport = t }
+}
+
+// WithRejoinInterval sets how often missing members are retried.
+func WithRejoinInterval(d time.Duration) Option {
+	return func(o *options) { o.rejoinInterval = d }
 }
 
 // Run runs a node until ctx is cancelled, then drains in-flight probes,
@@ -87,7 +115,7 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 
 // New builds a node from cfg: opens the store, loads the registry and syncs
 // the config file's targets into it. Nothing is probed until Run.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, error) {
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -105,6 +133,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Node, erro
 		members:   membership{firstSeen: map[string]time.Time{}},
 		started:   time.Now(),
 		listening: make(chan struct{}),
+	}
+	for _, o := range opts {
+		o(&n.opts)
 	}
 	guard, err := probe.NewGuard(cfg.Probe.DenyNetworks)
 	if err != nil {
