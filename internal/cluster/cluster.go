@@ -56,7 +56,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"slices"
 	"strings"
@@ -194,7 +193,7 @@ type Cluster struct {
 	log     *slog.Logger
 	replica Replica
 	mlConf  *memberlist.Config
-	meta    []byte
+	meta    atomic.Pointer[[]byte] // encoded local Meta, read by memberlist
 	keyring *memberlist.Keyring
 	maxBcst int
 
@@ -209,6 +208,7 @@ type Cluster struct {
 	state lifecycle
 	// members is fed by the event delegate: every member ever seen, with
 	// dead and left ones kept for ReconnectTimeout.
+	local   Meta // guarded by mu
 	members map[string]*memberEntry
 	// leaving: members that announced a graceful leave, and when.
 	leaving map[string]time.Time
@@ -246,9 +246,6 @@ func New(cfg Config, r Replica) (*Cluster, error) {
 	if cfg.Weight == 0 {
 		cfg.Weight = 1
 	}
-	if cfg.Weight < 0 || math.IsNaN(cfg.Weight) || math.IsInf(cfg.Weight, 0) {
-		return nil, fmt.Errorf("cluster.weight %v: must be a positive number (default 1)", cfg.Weight)
-	}
 	if cfg.Bind == "" {
 		cfg.Bind = DefaultBind
 	}
@@ -284,10 +281,10 @@ func New(cfg Config, r Replica) (*Cluster, error) {
 			return nil, fmt.Errorf("cluster.keys: %w", err)
 		}
 	}
-	meta := nodeMeta{Zone: cfg.Zone, APIAddr: cfg.APIAddr, Version: cfg.Version, Weight: cfg.Weight}.encode()
-	if len(meta) > memberlist.MetaMaxSize {
-		return nil, fmt.Errorf("cluster: node metadata is %d bytes, memberlist allows %d: shorten cluster.zone (%d bytes), the API address (%d) or the version (%d)",
-			len(meta), memberlist.MetaMaxSize, len(cfg.Zone), len(cfg.APIAddr), len(cfg.Version))
+	localMeta := Meta{Zone: cfg.Zone, APIAddr: cfg.APIAddr, Version: cfg.Version, Weight: cfg.Weight}
+	meta, err := localMeta.check()
+	if err != nil {
+		return nil, err
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -295,7 +292,7 @@ func New(cfg Config, r Replica) (*Cluster, error) {
 		cfg:     cfg,
 		log:     cfg.Logger,
 		replica: r,
-		meta:    meta,
+		local:   localMeta,
 		keyring: keyring,
 		large:   make(chan []byte, largeQueueDepth),
 		members: map[string]*memberEntry{},
@@ -305,6 +302,8 @@ func New(cfg Config, r Replica) (*Cluster, error) {
 		ctx:     ctx,
 		cancel:  cancel,
 	}
+
+	c.meta.Store(&meta)
 
 	conf := memberlist.DefaultLANConfig()
 	conf.Name = cfg.NodeName
@@ -757,6 +756,42 @@ func (c *Cluster) Close() error {
 		c.events.close()
 	})
 	return err
+}
+
+// LocalMeta is what this node currently advertises.
+func (c *Cluster) LocalMeta() Meta {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.local
+}
+
+// SetMeta changes what this node advertises (say, its API address once
+// known, or its weight) and gossips it: other nodes get an EventUpdate.
+// It waits, bounded by ctx (5 s without a deadline), until the update has
+// been sent to the cluster.
+func (c *Cluster) SetMeta(ctx context.Context, m Meta) error {
+	b, err := m.check()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	running := c.state == stateRunning
+	if running {
+		c.local = m
+		c.meta.Store(&b)
+	}
+	c.mu.Unlock()
+	if !running {
+		return fmt.Errorf("cluster: set meta: %w", ErrNotRunning)
+	}
+	timeout := 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = time.Until(dl)
+	}
+	if err := c.ml.Load().UpdateNode(timeout); err != nil {
+		return fmt.Errorf("cluster: set meta: %w", err)
+	}
+	return nil
 }
 
 // ParseKeys decodes base64 gossip keys as written in the config

@@ -581,3 +581,36 @@ func TestCountingTransportCountsWhatIsSent(t *testing.T) {
 		t.Errorf("traffic did not grow: before %+v after %+v", before, after)
 	}
 }
+
+func TestSetMetaIsSeenAsUpdate(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, nil, 2, func(_ int, cfg *Config) { cfg.Zone = "a" })
+	want := Meta{Zone: "b", APIAddr: "127.0.0.1:7999", Version: "v2", Weight: 3}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := nodes[1].c.SetMeta(ctx, want); err != nil {
+		t.Fatal(err)
+	}
+	if got := nodes[1].c.LocalMeta(); got != want {
+		t.Errorf("LocalMeta = %+v, want %+v", got, want)
+	}
+	drainEvents(t, nodes[0].c.Events(), 5*time.Second, "an update carrying the new zone", func(es []Event) bool {
+		for _, e := range es {
+			if e.Type == EventUpdate && e.Member.Name == "n1" && e.Member.Zone == "b" && e.Member.Weight == 3 {
+				return true
+			}
+		}
+		return false
+	})
+	waitFor(t, 5*time.Second, "n0 to list n1's new metadata", func() bool {
+		for _, m := range nodes[0].c.Members() {
+			if m.Name == "n1" {
+				return m.Zone == want.Zone && m.APIAddr == want.APIAddr && m.Version == want.Version && m.Weight == want.Weight
+			}
+		}
+		return false
+	})
+	if err := nodes[1].c.SetMeta(ctx, Meta{Weight: 0}); err == nil || !strings.Contains(err.Error(), "cluster.weight") {
+		t.Errorf("SetMeta with weight 0: %v, want a cluster.weight error", err)
+	}
+}

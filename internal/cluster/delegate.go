@@ -16,10 +16,11 @@ var _ memberlist.Delegate = (*delegate)(nil)
 
 // NodeMeta returns the encoded metadata (checked against MetaMaxSize in New).
 func (d *delegate) NodeMeta(limit int) []byte {
-	if len(d.c.meta) > limit {
+	b := *d.c.meta.Load()
+	if len(b) > limit {
 		return nil
 	}
-	return d.c.meta
+	return b
 }
 
 // NotifyMsg receives gossiped broadcasts and reliable messages. b is reused

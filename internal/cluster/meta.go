@@ -17,15 +17,28 @@ import (
 // older nodes.
 const metaVersion = 1
 
-// nodeMeta is what a node advertises about itself through memberlist.
-type nodeMeta struct {
+// Meta is what a node advertises about itself through memberlist.
+type Meta struct {
 	Zone    string
 	APIAddr string
 	Version string
-	Weight  float64
+	Weight  float64 // > 0
 }
 
-func (m nodeMeta) encode() []byte {
+// check validates m and returns its encoding.
+func (m Meta) check() ([]byte, error) {
+	if m.Weight <= 0 || math.IsNaN(m.Weight) || math.IsInf(m.Weight, 0) {
+		return nil, fmt.Errorf("cluster.weight %v: must be a positive number (default 1)", m.Weight)
+	}
+	b := m.encode()
+	if len(b) > memberlist.MetaMaxSize {
+		return nil, fmt.Errorf("cluster: node metadata is %d bytes, memberlist allows %d: shorten cluster.zone (%d bytes), the API address (%d) or the version (%d)",
+			len(b), memberlist.MetaMaxSize, len(m.Zone), len(m.APIAddr), len(m.Version))
+	}
+	return b, nil
+}
+
+func (m Meta) encode() []byte {
 	b := make([]byte, 0, 1+3*binary.MaxVarintLen16+len(m.Zone)+len(m.APIAddr)+len(m.Version)+8)
 	b = append(b, metaVersion)
 	for _, s := range []string{m.Zone, m.APIAddr, m.Version} {
@@ -37,8 +50,8 @@ func (m nodeMeta) encode() []byte {
 
 var errBadMeta = errors.New("bad node metadata")
 
-func decodeMeta(b []byte) (nodeMeta, error) {
-	var m nodeMeta
+func decodeMeta(b []byte) (Meta, error) {
+	var m Meta
 	if len(b) == 0 {
 		return m, fmt.Errorf("%w: empty", errBadMeta)
 	}

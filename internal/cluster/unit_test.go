@@ -46,7 +46,7 @@ func TestFrameRoundTrip(t *testing.T) {
 
 func TestMetaRoundTripAndLimits(t *testing.T) {
 	t.Parallel()
-	m := nodeMeta{Zone: "eu-west-1a", APIAddr: "10.0.0.1:7800", Version: "v0.1.0", Weight: 2.5}
+	m := Meta{Zone: "eu-west-1a", APIAddr: "10.0.0.1:7800", Version: "v0.1.0", Weight: 2.5}
 	b := m.encode()
 	got, err := decodeMeta(b)
 	if err != nil || got != m {
