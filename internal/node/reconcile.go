@@ -77,6 +77,11 @@ func (n *Node) reconcile(id string, now time.Time) {
 			// Taking over (or starting): carry the last known state so a
 			// handover is not a transition through unknown.
 			v := n.table.Verdict(id, n.owners(id), now)
+			if !v.At.IsZero() && now.Sub(v.At) > job.Schedule.Interval.D() {
+				// Nobody has probed it for over an interval (its owner
+				// failed): probe soon instead of spreading over an interval.
+				job.SpreadFirst = job.Schedule.Interval.D() / 10
+			}
 			if v.Last != health.Unknown {
 				job.Initial = v.Last
 				for _, o := range v.Observations {

@@ -68,6 +68,11 @@ type Job struct {
 	Initial health.State
 	// Since is when Initial began (zero: now). Ignored on replace.
 	Since time.Time
+	// SpreadFirst narrows the window the first run is spread over (zero:
+	// one interval). A node taking over a failed owner's target uses a
+	// short window so the target is probed again promptly. Ignored on
+	// replace.
+	SpreadFirst time.Duration
 }
 
 // Outcome is one result of one target, handed to the Sink.
@@ -403,7 +408,11 @@ func (s *Scheduler) Upsert(job Job) error {
 		if !job.Since.IsZero() {
 			e.since = s.mono(job.Since)
 		}
-		e.base = now + int64(sc.InitialDelay) + rand.Int64N(int64(sc.Interval))
+		spread := int64(sc.Interval)
+		if job.SpreadFirst > 0 && int64(job.SpreadFirst) < spread {
+			spread = int64(job.SpreadFirst)
+		}
+		e.base = now + int64(sc.InitialDelay) + rand.Int64N(spread)
 		e.due = e.base + e.jitter()
 		s.jobs[job.ID] = e
 		s.heap.push(e)
