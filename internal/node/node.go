@@ -162,6 +162,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 			Results:     cfg.Store.Retention.Results.D(),
 			Rollups:     cfg.Store.Retention.Rollups.D(),
 			Transitions: cfg.Store.Retention.Transitions.D(),
+			Tombstones:  tombstoneHorizon(cfg),
 		},
 		Logger: log,
 	})
@@ -225,7 +226,11 @@ func (n *Node) Run(ctx context.Context) error {
 	defer recStop()
 	var wg sync.WaitGroup
 	errc := make(chan error, 3)
-	wg.Add(3)
+	wg.Add(4)
+	go func() {
+		defer wg.Done()
+		n.collectTombstones(ctx)
+	}()
 	if n.cl != nil {
 		wg.Add(2)
 		go func() {
@@ -311,4 +316,29 @@ func (n *Node) handler(addr net.Addr) *api.Server {
 func isLoopback(addr net.Addr) bool {
 	ta, ok := addr.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
+}
+
+func tombstoneHorizon(cfg *config.Config) time.Duration {
+	if h := cfg.Cluster.TombstoneHorizon.D(); h > 0 {
+		return h
+	}
+	return config.DefaultTombstoneHorizon
+}
+
+// collectTombstones forgets deleted targets' tombstones once they are older
+// than the horizon (the store prunes its copies on the same horizon).
+func (n *Node) collectTombstones(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if keys := n.reg.CollectTombstones(now, tombstoneHorizon(n.cfg)); len(keys) > 0 {
+				n.table.ForgetTombstones(keys...)
+				n.log.Info("collected tombstones of deleted targets", "count", len(keys))
+			}
+		}
+	}
 }
