@@ -186,6 +186,9 @@ func (n *Node) publishWatermark(now time.Time) {
 // the target's owners on the ring, or every node ranked ahead of it has
 // gone silent on the target for more than two of its intervals.
 func (n *Node) ownsTarget(id string, interval time.Duration, now time.Time) bool {
+	if n.left.Load() {
+		return false
+	}
 	r := n.members.get()
 	if r == nil || r.Len() <= 1 {
 		return true
@@ -232,6 +235,10 @@ func (n *Node) fresh(node, targetID string, interval time.Duration, now time.Tim
 // leave hands off gracefully: stop probing, tell the others, stop gossip.
 func (n *Node) leave(ctx context.Context) {
 	if n.cl == nil {
+		return
+	}
+	if n.left.Swap(true) {
+		n.cl.Close()
 		return
 	}
 	if err := n.cl.Leave(ctx); err != nil {

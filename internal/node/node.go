@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -66,6 +67,7 @@ type Node struct {
 
 	members membership
 	opts    options
+	left    atomic.Bool // set by Leave: this node owns nothing any more
 	cl      *cluster.Cluster
 	rep     *replica.Replica
 }
