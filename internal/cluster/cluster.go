@@ -172,6 +172,7 @@ type lifecycle int
 
 const (
 	stateNew lifecycle = iota
+	stateStarting
 	stateRunning
 	stateLeft
 	stateClosed
@@ -369,11 +370,22 @@ func (c *Cluster) Events() <-chan Event { return c.events.out }
 // failed Start.
 func (c *Cluster) Start(ctx context.Context) error {
 	c.mu.Lock()
-	if c.state != stateNew || c.ml.Load() != nil {
+	if c.state != stateNew {
 		c.mu.Unlock()
 		return fmt.Errorf("cluster: start: %w (already started or closed)", ErrNotRunning)
 	}
+	c.state = stateStarting
 	c.mu.Unlock()
+	started := false
+	defer func() {
+		if !started {
+			c.mu.Lock()
+			if c.state == stateStarting {
+				c.state = stateNew
+			}
+			c.mu.Unlock()
+		}
+	}()
 	if c.cfg.Advertise != "" {
 		host, port, _ := splitHostPort(c.cfg.Advertise, 0)
 		ip := net.ParseIP(host)
@@ -401,8 +413,15 @@ func (c *Cluster) Start(ctx context.Context) error {
 		c.life.Unlock()
 		return fmt.Errorf("cluster: start gossip on %s: %w", c.cfg.Bind, err)
 	}
-	c.ml.Store(ml)
 	c.mu.Lock()
+	if c.state != stateStarting { // closed during Create
+		c.mu.Unlock()
+		_ = ml.Shutdown()
+		c.life.Unlock()
+		return fmt.Errorf("cluster: start: %w (closed)", ErrNotRunning)
+	}
+	c.ml.Store(ml)
+	started = true
 	c.state = stateRunning
 	rctx, rcancel := context.WithCancel(c.ctx)
 	c.rejoinCancel = rcancel
