@@ -26,7 +26,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {
 		mt = strings.TrimSpace(strings.ToLower(mt))
 		if mt != "application/json" && !strings.HasSuffix(mt, "+json") {
 			return nil, problem(http.StatusUnsupportedMediaType, TypeUnsupported, "Unsupported media type",
-				fmt.Sprintf("Content-Type %q is not JSON; send the target as application/json", ct))
+				fmt.Sprintf("Content-Type %q is not JSON; send the body as application/json", ct))
 		}
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
@@ -34,7 +34,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return nil, problem(http.StatusRequestEntityTooLarge, TypeTooLarge, "Request body too large",
-				fmt.Sprintf("the body is over %d bytes; send one target of at most 1 MiB", MaxBodyBytes))
+				fmt.Sprintf("the body is over %d bytes; send at most 1 MiB", MaxBodyBytes))
 		}
 		return nil, problem(http.StatusBadRequest, TypeInvalidJSON, "Unreadable request body", err.Error())
 	}

@@ -1,12 +1,15 @@
 // Package api owns heck's REST API: the /api/v1 routes over targets, their
 // history, uptime and transitions; the server-sent event stream of
-// transitions; /metrics, /livez and /readyz; bearer-token authorisation;
-// RFC 9457 problem details for every error; and the Prometheus metrics a
-// node records on every check (see Metrics).
+// transitions; the cluster's members, join and leave; /metrics, /livez and
+// /readyz; bearer-token authorisation; RFC 9457 problem details for every
+// error; and the Prometheus metrics a node records on every check (see
+// Metrics).
 //
 // The API reads and writes through Backend, an interface defined here and
 // implemented by internal/node, so the handlers can be tested against a
-// fake.
+// fake. The cluster routes use ClusterBackend when the Backend implements
+// it; otherwise the node is a single node: GET /api/v1/members lists it
+// alone (named by Options.NodeName) and join and leave answer 409.
 //
 // Access: reads are open when the server listens only on loopback or when
 // OpenReads is set; otherwise they need the token. Mutations need the token

@@ -27,6 +27,10 @@ const (
 	TypeNotReady       = problemBase + "not-ready"
 	TypeInternal       = problemBase + "internal"
 	TypeMethodNotAllow = problemBase + "method-not-allowed"
+	TypeInvalidRequest = problemBase + "invalid-request"
+	TypeNotClustered   = problemBase + "not-clustered"
+	TypeJoinFailed     = problemBase + "join-failed"
+	TypeNodeLeft       = problemBase + "node-left"
 )
 
 // Problem is an RFC 9457 problem details object.

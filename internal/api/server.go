@@ -54,6 +54,9 @@ type Options struct {
 	// Heartbeat is the interval of comments on the event stream (default
 	// 15s).
 	Heartbeat time.Duration
+	// NodeName names this node in GET /api/v1/members when the Backend is
+	// not a ClusterBackend (default: the host name).
+	NodeName string
 }
 
 // Server serves the API. It is an http.Handler.
@@ -66,6 +69,8 @@ type Server struct {
 	hasTok  bool
 	done    chan struct{}
 	closeMu sync.Once
+	// nodeName is Options.NodeName or the host name.
+	nodeName string
 }
 
 // New returns a server over b.
@@ -82,7 +87,10 @@ func New(b Backend, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{b: b, opts: opts, log: log, mux: http.NewServeMux(), done: make(chan struct{})}
+	s := &Server{b: b, opts: opts, log: log, mux: http.NewServeMux(), done: make(chan struct{}), nodeName: opts.NodeName}
+	if s.nodeName == "" {
+		s.nodeName = hostName()
+	}
 	if opts.Token != "" {
 		s.token = sha256.Sum256([]byte(opts.Token))
 		s.hasTok = true
@@ -116,6 +124,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/targets/{id}/uptime", s.read(http.HandlerFunc(s.uptime)))
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
+	m.Handle("GET /api/v1/members", s.read(http.HandlerFunc(s.members)))
+	m.Handle("POST /api/v1/members/join", s.mutate(http.HandlerFunc(s.join)))
+	m.Handle("POST /api/v1/leave", s.mutate(http.HandlerFunc(s.leave)))
 	for path, allow := range map[string]string{
 		"/api/v1/targets":                  "GET, POST",
 		"/api/v1/targets/{id}":             "GET, PUT, DELETE",
@@ -123,6 +134,9 @@ func (s *Server) routes() {
 		"/api/v1/targets/{id}/uptime":      "GET",
 		"/api/v1/targets/{id}/transitions": "GET",
 		"/api/v1/events":                   "GET",
+		"/api/v1/members":                  "GET",
+		"/api/v1/members/join":             "POST",
+		"/api/v1/leave":                    "POST",
 	} {
 		m.HandleFunc(path, methodNotAllowed(allow))
 	}

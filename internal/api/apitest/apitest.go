@@ -179,3 +179,115 @@ func (b *Backend) Ready(context.Context) error {
 }
 
 var _ api.Backend = (*Backend)(nil)
+
+// Cluster is a Backend that is also an api.ClusterBackend: a node named
+// Self in a cluster of fake members. Join adds one alive member per
+// address (named after it); Leave marks Self left, after which Join and a
+// second Leave return api.ErrLeft.
+type Cluster struct {
+	*Backend
+
+	cmu      sync.Mutex
+	self     string
+	members  map[string]api.Member
+	joinErr  error
+	leaveErr error
+	joins    [][]string
+	leaves   int
+}
+
+// NewCluster returns a cluster backend whose own member is self (alive,
+// owning every target).
+func NewCluster(self string) *Cluster {
+	c := &Cluster{Backend: New(), self: self, members: map[string]api.Member{}}
+	c.members[self] = api.Member{Name: self, Addr: "127.0.0.1:7946", APIAddr: "127.0.0.1:7800",
+		State: api.MemberAlive, Weight: 1, Self: true}
+	return c
+}
+
+// SetMember adds or replaces a member as is.
+func (c *Cluster) SetMember(m api.Member) {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	c.members[m.Name] = m
+}
+
+// SetJoinError sets the error Join returns; SetLeaveError that of Leave.
+func (c *Cluster) SetJoinError(err error) {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	c.joinErr = err
+}
+
+// SetLeaveError sets the error Leave returns.
+func (c *Cluster) SetLeaveError(err error) {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	c.leaveErr = err
+}
+
+// Joins returns the addresses of every Join call, in order.
+func (c *Cluster) Joins() [][]string {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	return append([][]string(nil), c.joins...)
+}
+
+// Leaves returns how many times Leave was called.
+func (c *Cluster) Leaves() int {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	return c.leaves
+}
+
+// Members implements api.ClusterBackend. Self owns every target; the
+// others own what SetMember said.
+func (c *Cluster) Members(ctx context.Context) []api.Member {
+	n := len(c.Targets(ctx))
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	out := make([]api.Member, 0, len(c.members))
+	for _, m := range c.members {
+		if m.Self {
+			m.Targets = n
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Join implements api.ClusterBackend.
+func (c *Cluster) Join(_ context.Context, addrs []string) (int, error) {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	c.joins = append(c.joins, append([]string(nil), addrs...))
+	if c.members[c.self].State == api.MemberLeft {
+		return 0, api.ErrLeft
+	}
+	if c.joinErr != nil {
+		return 0, c.joinErr
+	}
+	for _, a := range addrs {
+		c.members[a] = api.Member{Name: a, Addr: a, State: api.MemberAlive, Weight: 1}
+	}
+	return len(addrs), nil
+}
+
+// Leave implements api.ClusterBackend.
+func (c *Cluster) Leave(context.Context) error {
+	c.cmu.Lock()
+	defer c.cmu.Unlock()
+	c.leaves++
+	if c.leaveErr != nil {
+		return c.leaveErr
+	}
+	m := c.members[c.self]
+	if m.State == api.MemberLeft {
+		return api.ErrLeft
+	}
+	m.State = api.MemberLeft
+	c.members[c.self] = m
+	return nil
+}
+
+var _ api.ClusterBackend = (*Cluster)(nil)
