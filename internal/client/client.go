@@ -1,7 +1,8 @@
 // Package client is a typed Go client of heck's REST API (internal/api):
-// targets, history, uptime, transitions, the event stream and the health
-// endpoints. Every call takes a context; every error from the server
-// carries its RFC 9457 problem details (see Error).
+// targets, history, uptime, transitions, the event stream, the cluster's
+// members (join, leave) and the health endpoints. Every call takes a
+// context; every error from the server carries its RFC 9457 problem
+// details (see Error).
 package client
 
 import (
@@ -256,6 +257,33 @@ func (c *Client) Transitions(ctx context.Context, id string, limit int) ([]event
 	var l api.TransitionList
 	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/transitions", q, nil, &l)
 	return l.Transitions, err
+}
+
+// Members lists the cluster's members as the node sees them, sorted by
+// name (a node without clustering lists itself alone).
+func (c *Client) Members(ctx context.Context) ([]api.Member, error) {
+	var l api.MemberList
+	if _, err := c.do(ctx, http.MethodGet, "/api/v1/members", nil, nil, &l); err != nil {
+		return nil, err
+	}
+	return l.Members, nil
+}
+
+// Join asks the node to join the members at addrs (gossip host:port, a
+// host, or a DNS name). The answer says how many answered and lists the
+// members afterwards.
+func (c *Client) Join(ctx context.Context, addrs ...string) (api.JoinResponse, error) {
+	var jr api.JoinResponse
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/members/join", nil, api.JoinRequest{Addrs: addrs}, &jr)
+	return jr, err
+}
+
+// Leave asks the node to leave the cluster gracefully; it keeps serving
+// the API until stopped.
+func (c *Client) Leave(ctx context.Context) (api.LeaveResponse, error) {
+	var lr api.LeaveResponse
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/leave", nil, nil, &lr)
+	return lr, err
 }
 
 // Live checks /livez.
