@@ -201,6 +201,9 @@ type Cluster struct {
 	ml         atomic.Pointer[memberlist.Memberlist]
 	broadcasts *memberlist.TransmitLimitedQueue
 	large      chan []byte
+	stats      struct {
+		largeSent, largeDropped, pruned atomic.Uint64
+	}
 
 	// life serialises memberlist's Leave and Shutdown (Leave after
 	// Shutdown panics).
@@ -653,14 +656,16 @@ func (c *Cluster) Broadcast(msg []byte) {
 	frame := appendFrame(make([]byte, 0, frameSize(c.cfg.NodeName, msg)), msgDelta, c.cfg.NodeName, msg)
 	if len(frame) <= c.maxBcst {
 		c.broadcasts.QueueBroadcast(deltaBroadcast(frame))
-		if c.broadcasts.NumQueued() > maxQueuedBroadcasts {
+		if n := c.broadcasts.NumQueued(); n > maxQueuedBroadcasts {
 			c.broadcasts.Prune(maxQueuedBroadcasts)
+			c.stats.pruned.Add(uint64(n - maxQueuedBroadcasts))
 		}
 		return
 	}
 	select {
 	case c.large <- frame:
 	default:
+		c.stats.largeDropped.Add(1)
 		c.log.Warn("cluster: large delta dropped, reliable sender behind (anti-entropy will repair)", "bytes", len(msg))
 	}
 }
@@ -904,7 +909,28 @@ func (c *Cluster) runLarge() {
 				}(n)
 			}
 			wg.Wait()
+			c.stats.largeSent.Add(1)
 		}
+	}
+}
+
+// Stats are counters of the delta paths, for metrics.
+type Stats struct {
+	QueuedBroadcasts int    // deltas waiting in the gossip queue
+	Pruned           uint64 // deltas dropped from a full gossip queue
+	LargeQueued      int    // large deltas waiting for reliable sends
+	LargeSent        uint64 // large deltas sent to every member
+	LargeDropped     uint64 // large deltas dropped: reliable sender behind
+}
+
+// Stats returns the current counters.
+func (c *Cluster) Stats() Stats {
+	return Stats{
+		QueuedBroadcasts: c.broadcasts.NumQueued(),
+		Pruned:           c.stats.pruned.Load(),
+		LargeQueued:      len(c.large),
+		LargeSent:        c.stats.largeSent.Load(),
+		LargeDropped:     c.stats.largeDropped.Load(),
 	}
 }
 

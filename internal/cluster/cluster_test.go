@@ -154,6 +154,10 @@ func TestBroadcastReachesAll(t *testing.T) {
 			t.Errorf("%s: large delta of %d bytes from %q, want %d bytes from n0", n.name, len(v), from, len(large))
 		}
 	}
+	waitFor(t, 5*time.Second, "n0 to count one large delta sent", func() bool { return nodes[0].c.Stats().LargeSent == 1 })
+	if st := nodes[0].c.Stats(); st.LargeDropped != 0 || st.Pruned != 0 {
+		t.Errorf("n0 stats = %+v, want nothing dropped", st)
+	}
 }
 
 func itemRange(prefix string, from, to int) map[string]string {
