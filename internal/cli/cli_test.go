@@ -96,7 +96,7 @@ func TestTopLevel(t *testing.T) {
 }
 
 func TestEveryCommandHasHelp(t *testing.T) {
-	for _, c := range [][]string{{"serve"}, {"validate"}, {"check"}, {"targets", "ls"}, {"targets", "add"}, {"targets", "rm"}, {"status"}, {"version"}} {
+	for _, c := range [][]string{{"serve"}, {"validate"}, {"check"}, {"targets", "ls"}, {"targets", "add"}, {"targets", "rm"}, {"status"}, {"members"}, {"join"}, {"leave"}, {"version"}} {
 		r := heck(t, append(c, "--help")...)
 		if r.code != 0 || !strings.Contains(r.stdout, "Usage: heck "+strings.Join(c, " ")) {
 			t.Errorf("%v --help: exit %d\n%s%s", c, r.code, r.stdout, r.stderr)
