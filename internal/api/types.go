@@ -69,6 +69,9 @@ type TargetStatus struct {
 	Observer string `json:"observer,omitempty"`
 	// Owners are the nodes that probe the target, in order (cluster).
 	Owners []string `json:"owners,omitempty"`
+	// Fallback is the order in which other nodes take over when the owners
+	// fall silent (cluster).
+	Fallback []string `json:"fallback,omitempty"`
 	// Stale is true when the freshest observation is too old to trust.
 	Stale bool `json:"stale"`
 	// Spec is the target's spec, always redacted by the API.

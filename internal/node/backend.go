@@ -59,7 +59,7 @@ func (n *Node) Target(ctx context.Context, id string) (api.TargetStatus, bool) {
 // probes the target, else from the replicated observations.
 func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time.Time) api.TargetStatus {
 	ts := api.StatusOf(spec)
-	ts.Owners = n.owners(spec.ID)
+	ts.Owners, ts.Fallback = n.owners(&spec)
 	if local {
 		ts.State, ts.Since, ts.Cause, ts.Observer = st.State, st.Since, st.Cause, n.name
 		if !st.LastAt.IsZero() {
@@ -78,15 +78,6 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 		}
 	}
 	return ts
-}
-
-// owners returns the ring owners of id, in order.
-func (n *Node) owners(id string) []string {
-	r := n.members.get()
-	if r == nil || r.Len() == 0 {
-		return []string{n.name}
-	}
-	return r.Owners(id, max(n.cfg.Cluster.Replicas, 1))
 }
 
 // EachState feeds the heck_targets gauges on scrape.

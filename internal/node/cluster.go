@@ -14,6 +14,7 @@ import (
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/ring"
 	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/target"
 	"github.com/heckhq/heck/internal/version"
 )
 
@@ -182,25 +183,44 @@ func (n *Node) publishWatermark(now time.Time) {
 	}
 }
 
-// owns reports whether this node should probe the target: it is one of
-// the target's owners on the ring, or every node ranked ahead of it has
+// placement returns how many nodes probe spec's target and whether they
+// spread over zones: the target's own settings, else the cluster's.
+func (n *Node) placement(spec *target.Spec) (replicas int, spread bool) {
+	replicas = spec.Replicas
+	if replicas <= 0 {
+		replicas = max(n.cfg.Cluster.Replicas, 1)
+	}
+	spread = spec.Spread == target.SpreadZone || (spec.Spread == "" && n.cfg.Cluster.Spread == target.SpreadZone)
+	return replicas, spread
+}
+
+// ringFor returns the current ring, zone-spread when asked.
+func (n *Node) ringFor(spread bool) *ring.Ring {
+	r := n.members.get()
+	if r != nil && spread {
+		r = r.WithSpreadZones(true)
+	}
+	return r
+}
+
+// ownsTarget reports whether this node should probe the target: it is one
+// of the target's owners on the ring, or every node ranked ahead of it has
 // gone silent on the target for more than two of its intervals.
-func (n *Node) ownsTarget(id string, interval time.Duration, now time.Time) bool {
+func (n *Node) ownsTarget(spec *target.Spec, interval time.Duration, now time.Time) bool {
 	if n.left.Load() {
 		return false
 	}
-	r := n.members.get()
+	replicas, spread := n.placement(spec)
+	r := n.ringFor(spread)
 	if r == nil || r.Len() <= 1 {
 		return true
 	}
-	replicas := max(n.cfg.Cluster.Replicas, 1)
-	rank := r.Rank(id)
 	healthyAhead := 0
-	for _, name := range rank {
+	for _, name := range r.Rank(spec.ID) {
 		if name == n.name {
 			return healthyAhead < replicas
 		}
-		if n.fresh(name, id, interval, now) {
+		if n.fresh(name, spec.ID, interval, now) {
 			healthyAhead++
 			if healthyAhead >= replicas {
 				return false
@@ -208,6 +228,21 @@ func (n *Node) ownsTarget(id string, interval time.Duration, now time.Time) bool
 		}
 	}
 	return false
+}
+
+// owners returns the ring owners of spec's target, in order, and the rest
+// of the ranking: the fallback order.
+func (n *Node) owners(spec *target.Spec) (owners, fallback []string) {
+	replicas, spread := n.placement(spec)
+	r := n.ringFor(spread)
+	if r == nil || r.Len() == 0 {
+		return []string{n.name}, nil
+	}
+	rank := r.Rank(spec.ID)
+	if replicas > len(rank) {
+		replicas = len(rank)
+	}
+	return rank[:replicas], rank[replicas:]
 }
 
 // fresh reports whether node has shown, within two intervals, that it

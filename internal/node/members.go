@@ -14,12 +14,10 @@ var _ api.ClusterBackend = (*Node)(nil)
 // owns in this node's view.
 func (n *Node) Members(ctx context.Context) []api.Member {
 	owned := map[string]int{}
-	replicas := max(n.cfg.Cluster.Replicas, 1)
-	if r := n.members.get(); r != nil {
-		for _, s := range n.reg.List() {
-			for _, o := range r.Owners(s.ID, replicas) {
-				owned[o]++
-			}
+	for _, s := range n.reg.List() {
+		owners, _ := n.owners(&s)
+		for _, o := range owners {
+			owned[o]++
 		}
 	}
 	if n.cl == nil {

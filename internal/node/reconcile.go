@@ -64,7 +64,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if !running || cur.ts != e.TS || cur.node != e.Node {
 			interval = n.effective(e.Value).Interval.D()
 		}
-		want = n.ownsTarget(id, interval, now)
+		want = n.ownsTarget(&e.Value, interval, now)
 	}
 	switch {
 	case !want && running:
@@ -76,7 +76,8 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if !running {
 			// Taking over (or starting): carry the last known state so a
 			// handover is not a transition through unknown.
-			v := n.table.Verdict(id, n.owners(id), now)
+			owners, _ := n.owners(&e.Value)
+			v := n.table.Verdict(id, owners, now)
 			if !v.At.IsZero() && now.Sub(v.At) > job.Schedule.Interval.D() {
 				// Nobody has probed it for over an interval (its owner
 				// failed): probe soon instead of spreading over an interval.

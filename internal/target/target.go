@@ -58,6 +58,12 @@ type Spec struct {
 
 	Schedule `yaml:",inline"`
 
+	// Replicas is how many cluster nodes probe the target, for several
+	// vantage points (0: the cluster's default, cluster.replicas).
+	Replicas int `json:"replicas,omitempty" yaml:"replicas,omitempty"`
+	// Spread "zone" puts the target's replicas in distinct zones.
+	Spread string `json:"spread,omitempty" yaml:"spread,omitempty"`
+
 	HTTP *HTTPOptions `json:"http,omitempty" yaml:"http,omitempty"`
 	TCP  *TCPOptions  `json:"tcp,omitempty" yaml:"tcp,omitempty"`
 	DNS  *DNSOptions  `json:"dns,omitempty" yaml:"dns,omitempty"`

@@ -51,6 +51,9 @@ func TestValidate(t *testing.T) {
 			s.DNS = &DNSOptions{Name: "x.test", Type: "BOGUS"}
 		}, "dns.type", "AAAA"},
 		{"icmp with port", func(s *Spec) { s.Kind, s.URL, s.Address = KindICMP, "", "127.0.0.1/8" }, "address", "without a port"},
+		{"replicas negative", func(s *Spec) { s.Replicas = -1 }, "replicas", "1 to 16"},
+		{"replicas too many", func(s *Spec) { s.Replicas = 17 }, "replicas", "1 to 16"},
+		{"bad spread", func(s *Spec) { s.Spread = "region" }, "spread", "spread: zone"},
 		{"env ref in url accepted", func(s *Spec) { s.URL = "${TARGET_URL}" }, "", ""},
 	}
 	for _, tc := range tests {

@@ -11,6 +11,12 @@ import (
 	"strings"
 )
 
+// MaxReplicas bounds Spec.Replicas.
+const MaxReplicas = 16
+
+// SpreadZone spreads a target's replicas over distinct zones.
+const SpreadZone = "zone"
+
 // FieldError is one problem with one field: which field, the value found,
 // what is wrong and how to fix it.
 type FieldError struct {
@@ -85,6 +91,12 @@ func (s *Spec) Validate() FieldErrors {
 		}
 	}
 	v.schedule(&s.Schedule)
+	if s.Replicas < 0 || s.Replicas > MaxReplicas {
+		v.add("replicas", strconv.Itoa(s.Replicas), "is out of range", fmt.Sprintf("set 1 to %d nodes, or leave it out for the cluster's default", MaxReplicas))
+	}
+	if s.Spread != "" && s.Spread != SpreadZone {
+		v.add("spread", s.Spread, "is not a known spread", "set spread: zone, or leave it out")
+	}
 	switch s.Kind {
 	case KindHTTP:
 		v.http(s)
