@@ -18,6 +18,10 @@ import (
 	"github.com/heckhq/heck/internal/version"
 )
 
+// defaultRejoinInterval is how often a clustered node retries its join
+// addresses and the members it lost.
+const defaultRejoinInterval = 5 * time.Second
+
 // membership is what the node knows of the cluster: the ring over the
 // live members, and since when each has been seen alive, so a member that
 // just joined is not judged stale before it could publish anything.
@@ -83,6 +87,11 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		keys = append(keys, b)
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
+	rejoin := n.opts.rejoinInterval
+	if rejoin == 0 {
+		// Heal partitions within seconds, not memberlist's 30 s default.
+		rejoin = defaultRejoinInterval
+	}
 	cl, err := cluster.New(cluster.Config{
 		NodeName:  n.name,
 		Bind:      cc.BindAddr(),
@@ -97,7 +106,7 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 
 		Tuning:         n.opts.clusterTuning,
 		Transport:      n.opts.clusterTransport,
-		RejoinInterval: n.opts.rejoinInterval,
+		RejoinInterval: rejoin,
 	}, n.rep)
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
