@@ -170,6 +170,8 @@ type result struct {
 	LatenessP50ms   float64  `json:"lateness_p50_ms"`
 	LatenessP99ms   float64  `json:"lateness_p99_ms"`
 	LatenessCount   float64  `json:"lateness_observations"`
+	LatenessP50Over bool     `json:"lateness_p50_beyond_buckets"` // p50 above the largest finite bucket: a lower bound
+	LatenessP99Over bool     `json:"lateness_p99_beyond_buckets"`
 	StoreBytes      int64    `json:"store_bytes_end"`
 	StorePerTgtHour float64  `json:"store_bytes_per_target_hour"`
 	IOWritePerTgtH  float64  `json:"io_write_bytes_per_target_hour"`
@@ -649,6 +651,8 @@ func fill(r *result, o options, n int, s0, s1 snapshot) {
 	d := deltaBuckets(s0.lateness, s1.lateness)
 	r.LatenessP50ms = 1000 * quantile(0.50, d)
 	r.LatenessP99ms = 1000 * quantile(0.99, d)
+	r.LatenessP50Over = beyondBuckets(0.50, d)
+	r.LatenessP99Over = beyondBuckets(0.99, d)
 	if len(d) > 0 {
 		r.LatenessCount = d[len(d)-1].count
 	}
@@ -694,6 +698,15 @@ func num(v float64, prec int) string {
 	return strconv.FormatFloat(v, 'f', prec, 64)
 }
 
+// lateness formats a lateness quantile in ms; ">" marks a quantile beyond
+// the histogram's largest finite bucket (a lower bound).
+func lateness(ms float64, over bool) string {
+	if over {
+		return ">" + num(ms, 0) + "ms"
+	}
+	return num(ms, 1) + "ms"
+}
+
 const tableHeader = "%7s %8s %8s %8s %6s %8s %8s %6s %9s %10s %8s %8s %10s %10s %6s\n"
 
 func printResult(w io.Writer, asJSON, first bool, r result) {
@@ -730,7 +743,7 @@ func printResult(w io.Writer, asJSON, first bool, r result) {
 	}
 	fmt.Fprintf(w, tableHeader, strconv.Itoa(r.N), num(r.AskedPerSec, 0), ach, num(r.HitsPerSec, 0),
 		num(r.CPUPercent, 0), num(r.CPUusPerCheck, 1), base, ratio, human(r.RSSPerTarget),
-		human(r.RSSAbovePerTgt), num(r.LatenessP50ms, 1)+"ms", num(r.LatenessP99ms, 1)+"ms",
+		human(r.RSSAbovePerTgt), lateness(r.LatenessP50ms, r.LatenessP50Over), lateness(r.LatenessP99ms, r.LatenessP99Over),
 		human(r.StorePerTgtHour), human(r.IOWritePerTgtH), num(r.Load1End, 2))
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)

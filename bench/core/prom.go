@@ -207,6 +207,16 @@ func deltaBuckets(start, end []bucket) []bucket {
 	return out
 }
 
+// beyondBuckets reports whether the q-quantile falls in the +Inf bucket, so
+// quantile's answer (the largest finite bound) is only a lower bound.
+func beyondBuckets(q float64, bs []bucket) bool {
+	if len(bs) < 2 || !math.IsInf(bs[len(bs)-1].upper, +1) {
+		return false
+	}
+	total := bs[len(bs)-1].count
+	return total > 0 && q*total > bs[len(bs)-2].count
+}
+
 // quantile estimates the q-quantile (0 <= q <= 1) of cumulative buckets
 // sorted by upper bound, the last one +Inf, by linear interpolation within
 // the bucket holding the rank, as Prometheus's histogram_quantile does: the

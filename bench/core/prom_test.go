@@ -119,6 +119,22 @@ func TestQuantile(t *testing.T) {
 	}
 }
 
+func TestBeyondBuckets(t *testing.T) {
+	inf := math.Inf(1)
+	bs := []bucket{{0.01, 50}, {0.1, 90}, {inf, 100}}
+	for _, c := range []struct {
+		q    float64
+		want bool
+	}{{0.5, false}, {0.9, false}, {0.95, true}, {0.99, true}} {
+		if got := beyondBuckets(c.q, bs); got != c.want {
+			t.Errorf("beyondBuckets(%v) = %v, want %v", c.q, got, c.want)
+		}
+	}
+	if beyondBuckets(0.99, []bucket{{1, 0}, {inf, 0}}) {
+		t.Error("empty histogram reported beyond its buckets")
+	}
+}
+
 func TestDeltaBuckets(t *testing.T) {
 	inf := math.Inf(1)
 	start := []bucket{{0.01, 50}, {0.1, 80}, {inf, 100}}
