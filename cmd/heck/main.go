@@ -1,7 +1,8 @@
 // Command heck is a distributed health checker: run a node with
 // `heck serve`, check a config with `heck validate`, probe once with
-// `heck check`, and manage a node's targets with `heck targets` and
-// `heck status`. See `heck --help`.
+// `heck check`, manage a node's targets with `heck targets` and
+// `heck status`, and its cluster with `heck members`, `heck join` and
+// `heck leave`. See `heck --help`.
 package main
 
 import (
