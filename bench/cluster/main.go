@@ -1,56 +1,56 @@
-// Command cluster benchmarks how heck shares checks over many nodes (issue 3).
+// Command cluster benchmarks how heck shares checks over many nodes (issue
+// 3). Results and the exact commands are recorded in RESULTS.md here.
 //
-//	go run ./bench/cluster -targets 10000 -nodes 5,10,20
+//	go run ./bench/cluster                       # ring figures only (no network)
+//	go run ./bench/cluster -run live,conv,gossip  # running nodes (minutes)
 //
-// What it measures today, from internal/ring alone (pure functions, no
-// network): ownership balance (max/mean owned targets over nodes; goal <=
-// 1.10 with 10,000 targets on 10 nodes), the share of targets that move when
-// one node joins or leaves (goal <= 1.2/N), and the cost of an ownership
-// query.
+// Scenarios (-run, comma separated):
 //
-// TODO(cluster harness): the figures that need running nodes, once
-// internal/cluster and `heck serve --node-name --gossip --join` work:
-//   - probe amplification (probes per target per interval, steady state and in
-//     the minute after a join or a SIGKILL), counted at loopback target
-//     servers as bench/core does (reuse its -serve mode: go run ./bench/core
-//     -serve prints the listeners and a /count endpoint);
-//   - convergence p50/p99 at 5, 20 and 50 nodes (flip a target server to
-//     failing, poll GET /api/v1/targets/{id} on every node until all say down);
-//   - failover time from SIGKILL to the dead node's targets being hit again;
-//   - gossip bytes per node per second at 20 nodes x 20,000 targets (steady,
-//     and with 1% flapping), from /proc/PID/net or memberlist's metrics.
+//   - ring: from internal/ring alone (pure functions): ownership balance
+//     (max/mean owned targets over nodes; goal <= 1.10 with 10,000 targets
+//     on 10 nodes), the share of targets that move when one node joins or
+//     leaves (goal <= 1.2/N), and the cost of an ownership query.
+//   - live: -live-nodes in-process nodes probing -live-targets counting
+//     loopback HTTP targets. Prints probe amplification (hits counted per
+//     target at the target servers, per interval) in steady state and in
+//     the window after a node joins, dies (its gossip cut both ways, then
+//     stopped: no leave reaches anyone) and leaves gracefully; balance
+//     from the ring, from what each node schedules and from the checks
+//     each node ran; the share of targets whose prober changed on join,
+//     death and leave; failover time from the kill to each of the dead
+//     node's targets being probed by another node.
+//   - conv: for each of -conv-nodes, flips counting targets between up and
+//     down and measures the time from the transition at the owner (its
+//     state's Since) to every other node reporting the new state (each
+//     node's target status polled in-process every -conv-poll).
+//   - gossip: -gossip-nodes nodes, -gossip-targets cheap targets; bytes
+//     sent per node per second through a cluster.CountingTransport (UDP
+//     gossip and TCP streams, memberlist's own probes and push/pull
+//     included), steady and with -flap of the targets flapping.
 //
-// In-process nodes over loopback (or memberlist's mock transport for 50
-// nodes) are acceptable for convergence and gossip bytes; amplification and
-// failover should use real `heck serve` processes, like bench/core.
+// Nodes are in-process (internal/node) over loopback UDP/TCP (real
+// memberlist transports, LAN timings unless -ml fast). Every wait is
+// bounded, the whole run by -timeout; everything listens on 127.0.0.1 and
+// is torn down on exit, Ctrl-C included. Node logs go to <tmp>/nodes.log
+// (kept with -keep).
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
-	"slices"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
-	"github.com/heckhq/heck/internal/ring"
+	"github.com/hashicorp/memberlist"
 )
-
-type row struct {
-	Nodes        int     `json:"nodes"`
-	Targets      int     `json:"targets"`
-	Replicas     int     `json:"replicas"`
-	BalanceMax   float64 `json:"balance_max_over_mean"`
-	BalanceMin   float64 `json:"balance_min_over_mean"`
-	MovedJoin    float64 `json:"moved_share_on_join"`
-	MovedLeave   float64 `json:"moved_share_on_leave"`
-	MoveGoal     float64 `json:"moved_share_goal"` // 1.2/N
-	NsPerOwners  float64 `json:"ns_per_owners_query"`
-	OwnersPerSec float64 `json:"owners_queries_per_s"`
-}
 
 func main() {
 	if err := run(os.Args[1:]); err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -59,36 +59,191 @@ func main() {
 	}
 }
 
+func parseCounts(name, v string, minimum int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < minimum {
+			return nil, fmt.Errorf("-%s %q: %q is not an integer >= %d; use e.g. -%s 5,10", name, v, f, minimum, name)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
 func run(args []string) error {
 	fs := flag.NewFlagSet("cluster", flag.ContinueOnError)
-	targets := fs.Int("targets", 10000, "targets to place")
-	nodesFlag := fs.String("nodes", "5,10,20", "node counts, comma separated")
-	replicas := fs.Int("replicas", 1, "owners per target")
-	asJSON := fs.Bool("json", false, "JSON lines instead of the table")
+	runFlag := fs.String("run", "ring", "scenarios, comma separated: ring, live, conv, gossip")
+	timeout := fs.Duration("timeout", 30*time.Minute, "bound on the whole run")
+	keep := fs.Bool("keep", false, "keep the temp dir (node data and nodes.log)")
+	logLevel := fs.String("log-level", "warn", "level of the nodes' log (written to <tmp>/nodes.log): debug, info, warn, error")
+	ml := fs.String("ml", "lan", "memberlist timings: lan (memberlist.DefaultLANConfig, what heck runs) or fast (DefaultLocalConfig's gossip/probe/push-pull timings)")
+	settle := fs.Duration("settle", 5*time.Minute, "bound on waiting for membership and ownership to settle")
+	listeners := fs.Int("listeners", 16, "loopback listeners of the counting HTTP target servers")
+
+	// ring
+	targets := fs.Int("targets", 10000, "ring: targets to place")
+	nodesFlag := fs.String("nodes", "5,10,20", "ring: node counts, comma separated")
+	replicas := fs.Int("replicas", 1, "ring: owners per target")
+	asJSON := fs.Bool("json", false, "ring: JSON lines instead of the table")
+
+	// live
+	lo := liveOpts{}
+	fs.IntVar(&lo.nodes, "live-nodes", 10, "live: nodes (one more joins, then one dies and one leaves)")
+	fs.IntVar(&lo.targets, "live-targets", 10000, "live: http targets")
+	fs.DurationVar(&lo.interval, "live-interval", 10*time.Second, "live: interval of every target")
+	fs.DurationVar(&lo.window, "window", 60*time.Second, "live: each measuring window (steady, after join, after kill, after leave)")
+	fs.DurationVar(&lo.grace, "grace", 200*time.Millisecond, "live: hits this soon after a kill are the victim's own in-flight probes, not failover")
+
+	// conv
+	co := convOpts{}
+	convNodes := fs.String("conv-nodes", "5,20,50", "conv: node counts, comma separated")
+	fs.IntVar(&co.targets, "conv-targets", 20, "conv: http targets")
+	fs.DurationVar(&co.interval, "conv-interval", time.Second, "conv: interval of every target")
+	fs.IntVar(&co.rounds, "conv-rounds", 25, "conv: rounds of flips")
+	fs.IntVar(&co.batch, "conv-batch", 4, "conv: targets flipped at once per round")
+	fs.DurationVar(&co.poll, "conv-poll", 5*time.Millisecond, "conv: how often every node's view is polled")
+	fs.DurationVar(&co.roundMax, "conv-round-max", 20*time.Second, "conv: give up on a round's stragglers after this")
+
+	// gossip
+	gopt := gossipOpts{}
+	fs.IntVar(&gopt.nodes, "gossip-nodes", 20, "gossip: nodes")
+	fs.IntVar(&gopt.targets, "gossip-targets", 20000, "gossip: targets")
+	fs.DurationVar(&gopt.interval, "gossip-interval", time.Second, "gossip: interval of every target")
+	fs.DurationVar(&gopt.window, "gossip-window", 60*time.Second, "gossip: each measuring window")
+	fs.DurationVar(&gopt.warm, "gossip-warm", 30*time.Second, "gossip: wait after ownership settles before measuring")
+	fs.Float64Var(&gopt.flap, "flap", 0.01, "gossip: share of targets flapping in the second window")
+	fs.DurationVar(&gopt.flapEvery, "flap-every", 2*time.Second, "gossip: a flapping target changes state this often")
+	fs.IntVar(&gopt.listeners, "tcp-listeners", 16, "gossip: loopback listeners for the tcp targets")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *targets < 1 || *replicas < 1 {
-		return fmt.Errorf("-targets %d and -replicas %d must be positive", *targets, *replicas)
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q; every setting is a flag (see -h)", fs.Args())
 	}
-	var counts []int
-	for _, f := range strings.Split(*nodesFlag, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 2 {
-			return fmt.Errorf("-nodes %q: %q is not an integer >= 2; use e.g. -nodes 5,10", *nodesFlag, f)
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level %q: use debug, info, warn or error", *logLevel)
+	}
+	var tuning func(*memberlist.Config)
+	switch *ml {
+	case "lan":
+		tuning = lanTuning
+	case "fast":
+		tuning = func(c *memberlist.Config) {
+			l := memberlist.DefaultLocalConfig()
+			c.GossipInterval, c.ProbeInterval, c.ProbeTimeout = l.GossipInterval, l.ProbeInterval, l.ProbeTimeout
+			c.PushPullInterval, c.SuspicionMult, c.TCPTimeout = l.PushPullInterval, l.SuspicionMult, l.TCPTimeout
 		}
-		counts = append(counts, n)
+	default:
+		return fmt.Errorf("-ml %q: use lan or fast", *ml)
 	}
-	ids := make([]string, *targets)
+	scen := map[string]bool{}
+	for _, s := range strings.Split(*runFlag, ",") {
+		s = strings.TrimSpace(s)
+		switch s {
+		case "ring", "live", "conv", "gossip":
+			scen[s] = true
+		default:
+			return fmt.Errorf("-run %q: unknown scenario %q; use ring, live, conv and/or gossip", *runFlag, s)
+		}
+	}
+	var err error
+	if co.nodes, err = parseCounts("conv-nodes", *convNodes, 2); err != nil {
+		return err
+	}
+	counts, err := parseCounts("nodes", *nodesFlag, 2)
+	if err != nil {
+		return err
+	}
+	if lo.nodes < 3 || lo.targets < 1 || gopt.nodes < 2 || gopt.targets < 0 || co.targets < 1 || co.batch < 1 || co.batch > co.targets {
+		return errors.New("need -live-nodes >= 3, -live-targets >= 1, -gossip-nodes >= 2, -conv-targets >= 1 and 1 <= -conv-batch <= -conv-targets")
+	}
+	if gopt.flap < 0 || gopt.flap > 1 {
+		return fmt.Errorf("-flap %g: want a share between 0 and 1, e.g. 0.01", gopt.flap)
+	}
+	lo.listeners, co.listeners = *listeners, *listeners
+	lo.settle, co.settle, gopt.settle = *settle, *settle, *settle
+
+	if scen["ring"] {
+		if err := runRing(*targets, counts, *replicas, *asJSON); err != nil {
+			return err
+		}
+	}
+	if !scen["live"] && !scen["conv"] && !scen["gossip"] {
+		return nil
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+
+	dir, err := os.MkdirTemp("", "heck-bench-cluster-")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	if *keep {
+		fmt.Println("keeping", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
+	logf, err := os.Create(dir + "/nodes.log")
+	if err != nil {
+		return fmt.Errorf("node log: %w", err)
+	}
+	defer logf.Close()
+	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: lvl}))
+	sub := 0
+	newF := func() *fleet {
+		sub++
+		d := fmt.Sprintf("%s/run%d", dir, sub)
+		return newFleet(d, log, tuning)
+	}
+	start := time.Now()
+	fmt.Printf("bench/cluster: memberlist timings %q, GOMAXPROCS %d, started %s\n", *ml, runtimeProcs(), start.UTC().Format(time.RFC3339))
+
+	step := func(name string, fn func(f *fleet) error) error {
+		f := newF()
+		defer f.stop()
+		if err := fn(f); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
+	}
+	if scen["live"] {
+		if err := step("live", func(f *fleet) error { return runLive(ctx, f, lo) }); err != nil {
+			return err
+		}
+	}
+	if scen["conv"] {
+		if err := runConv(ctx, co, newF); err != nil {
+			return err
+		}
+	}
+	if scen["gossip"] {
+		if err := step("gossip", func(f *fleet) error { return runGossip(ctx, f, gopt) }); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("\ndone in %v\n", time.Since(start).Round(time.Second))
+	return nil
+}
+
+func runRing(targets int, counts []int, replicas int, asJSON bool) error {
+	if targets < 1 || replicas < 1 {
+		return fmt.Errorf("-targets %d and -replicas %d must be positive", targets, replicas)
+	}
+	ids := make([]string, targets)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("t%d", i)
 	}
-	if !*asJSON {
+	if !asJSON {
 		fmt.Printf("%6s %8s %4s %9s %9s %9s %9s %9s %10s\n", "nodes", "targets", "k", "max/mean", "min/mean", "moved+1", "moved-1", "goal", "ns/owners")
 	}
 	for _, n := range counts {
-		r := measure(n, ids, *replicas)
-		if *asJSON {
+		r := measure(n, ids, replicas)
+		if asJSON {
 			b, _ := json.Marshal(r)
 			fmt.Println(string(b))
 			continue
@@ -97,66 +252,4 @@ func run(args []string) error {
 			r.BalanceMax, r.BalanceMin, r.MovedJoin, r.MovedLeave, r.MoveGoal, r.NsPerOwners)
 	}
 	return nil
-}
-
-func members(n int) []ring.Member {
-	ms := make([]ring.Member, n)
-	for i := range ms {
-		ms[i] = ring.Member{Name: fmt.Sprintf("node-%02d", i), Weight: 1}
-	}
-	return ms
-}
-
-// owners maps each target to its sorted owner set under ring r.
-func owners(r *ring.Ring, ids []string, k int) [][]string {
-	out := make([][]string, len(ids))
-	for i, id := range ids {
-		o := r.Owners(id, k)
-		slices.Sort(o)
-		out[i] = o
-	}
-	return out
-}
-
-func moved(a, b [][]string) float64 {
-	m := 0
-	for i := range a {
-		if !slices.Equal(a[i], b[i]) {
-			m++
-		}
-	}
-	return float64(m) / float64(len(a))
-}
-
-func measure(n int, ids []string, k int) row {
-	ms := members(n)
-	r := ring.New(ms)
-	start := time.Now()
-	base := owners(r, ids, k)
-	el := time.Since(start)
-
-	load := map[string]int{}
-	for _, o := range base {
-		for _, name := range o {
-			load[name]++
-		}
-	}
-	mean := float64(len(ids)*min(k, n)) / float64(n)
-	maxL, minL := 0, len(ids)
-	for _, m := range ms {
-		maxL = max(maxL, load[m.Name])
-		minL = min(minL, load[m.Name])
-	}
-	joined := ring.New(append(members(n), ring.Member{Name: "node-new", Weight: 1}))
-	left := ring.New(ms[1:])
-	return row{
-		Nodes: n, Targets: len(ids), Replicas: k,
-		BalanceMax:   float64(maxL) / mean,
-		BalanceMin:   float64(minL) / mean,
-		MovedJoin:    moved(base, owners(joined, ids, k)),
-		MovedLeave:   moved(base, owners(left, ids, k)),
-		MoveGoal:     1.2 / float64(n),
-		NsPerOwners:  float64(el.Nanoseconds()) / float64(len(ids)),
-		OwnersPerSec: float64(len(ids)) / el.Seconds(),
-	}
 }
