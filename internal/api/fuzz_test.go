@@ -5,7 +5,10 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/api/apitest"
 )
 
 func FuzzDecodeTarget(f *testing.F) {
@@ -32,6 +35,35 @@ func FuzzDecodeTarget(f *testing.F) {
 		}
 		if _, err := json.Marshal(p); err != nil {
 			t.Fatalf("problem does not marshal: %v", err)
+		}
+	})
+}
+
+// FuzzJoin: any join body is answered with 200 or a problem, never a
+// panic, and only valid requests reach the backend.
+func FuzzJoin(f *testing.F) {
+	for _, s := range []string{
+		`{"addrs":["127.0.0.1:7946"]}`, `{"addrs":["[::1]:7946","heck.default.svc"]}`, `{"addrs":[]}`, `{"addrs":null}`,
+		`{"addrs":[1]}`, `{"addrs":"x"}`, `{"adrs":[]}`, `[]`, `null`, ``, `{"addrs":["a:b:c"]}`, `{"addrs":[":0"]}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		b := apitest.NewCluster("n1")
+		s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
+		r := do(t, s, "POST", "/api/v1/members/join", string(data), "")
+		reached := len(b.Joins()) > 0
+		if r.code == http.StatusOK {
+			if !reached {
+				t.Fatalf("200 without a join: %s", r.body)
+			}
+			return
+		}
+		if reached {
+			t.Fatalf("a rejected body (%d) reached the backend", r.code)
+		}
+		if p := r.problem(t); p.Status != http.StatusBadRequest && p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("problem %+v is not a 400 or 422", p)
 		}
 	})
 }
