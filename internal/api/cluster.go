@@ -179,8 +179,7 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) {
 		default:
 			s.log.Warn("api: join failed", "addrs", req.Addrs, "err", err)
 			writeProblem(w, problem(http.StatusBadGateway, TypeJoinFailed, "Join failed",
-				fmt.Sprintf("no address of %s answered: %v; check they are gossip addresses (cluster.bind, port 7946 by default, not the API port), that the nodes run, and that cluster.keys match",
-					strings.Join(req.Addrs, ", "), err)))
+				err.Error()+"; check that each address is a member's gossip address (its cluster.bind, port 7946 by default, not the API port), that the member runs, and that cluster.keys match"))
 		}
 		return
 	}
