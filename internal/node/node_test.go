@@ -1,0 +1,745 @@
+package node
+
+// In-process tests of one node, end to end through its public surfaces: a
+// node built by New from a config and run by Run on 127.0.0.1:0, driven and
+// read only through the REST API (internal/client) and the test servers its
+// targets point at. Every wait polls a condition with a deadline; probe
+// intervals are 200 ms so the file stays fast under -race.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/client"
+	"github.com/heckhq/heck/internal/config"
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// ntInterval is every test target's probe interval.
+const ntInterval = 200 * time.Millisecond
+
+// ntPatience bounds every wait: generous, for -race on two busy cores.
+const ntPatience = 15 * time.Second
+
+// ntServer is a loopback HTTP target that counts its hits and answers
+// with a status the test can change.
+type ntServer struct {
+	srv    *httptest.Server
+	hits   atomic.Int64
+	code   atomic.Int32
+	mu     sync.Mutex
+	header http.Header // of the last request
+}
+
+func ntNewServer(t *testing.T) *ntServer {
+	t.Helper()
+	s := &ntServer{}
+	s.code.Store(http.StatusOK)
+	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		s.mu.Lock()
+		s.header = r.Header.Clone()
+		s.mu.Unlock()
+		w.WriteHeader(int(s.code.Load()))
+		io.WriteString(w, "ok")
+	}))
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *ntServer) url() string  { return s.srv.URL + "/health" }
+func (s *ntServer) addr() string { return s.srv.Listener.Addr().String() }
+
+func (s *ntServer) lastHeader(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.header.Get(name)
+}
+
+// ntClosedAddr returns a loopback address where nothing listens.
+func ntClosedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// ntSyncBuffer collects a node's log, shown when a test fails.
+type ntSyncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *ntSyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *ntSyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// ntConfig is a node config on 127.0.0.1:0 with its data in dir, probing
+// every ntInterval with rise and fall 1 unless a target says otherwise.
+func ntConfig(dir string, targets ...target.Spec) *config.Config {
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Node.Name = "nt"
+	cfg.Node.DataDir = dir
+	cfg.Store.Path = filepath.Join(dir, config.DefaultStoreFile)
+	cfg.Defaults = target.Schedule{
+		Interval: target.Duration(ntInterval),
+		Timeout:  target.Duration(150 * time.Millisecond),
+		Rise:     1,
+		Fall:     1,
+	}
+	cfg.Targets = targets
+	return cfg
+}
+
+func ntHTTP(id, url string) target.Spec {
+	return target.Spec{ID: id, Kind: target.KindHTTP, URL: url}
+}
+
+func ntTCP(id, addr string) target.Spec {
+	return target.Spec{ID: id, Kind: target.KindTCP, Address: addr}
+}
+
+// ntNode is a node running in this process.
+type ntNode struct {
+	n      *Node
+	c      *client.Client
+	base   string
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// ntStart builds and runs a node on cfg; it is stopped at the end of the
+// test if the test has not stopped it.
+func ntStart(t *testing.T, cfg *config.Config) *ntNode {
+	t.Helper()
+	logs := &ntSyncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := New(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		t.Fatalf("node.New: %v", err)
+	}
+	nn := &ntNode{n: n, cancel: cancel, done: make(chan error, 1)}
+	go func() { nn.done <- n.Run(ctx) }()
+	t.Cleanup(func() {
+		if err := nn.stop(); err != nil {
+			t.Errorf("stopping the node: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("node log:\n%s", logs.String())
+		}
+	})
+	actx, acancel := context.WithTimeout(ctx, ntPatience)
+	defer acancel()
+	addr := n.Addr(actx)
+	if addr == nil {
+		select {
+		case err := <-nn.done:
+			nn.done <- err
+			t.Fatalf("node did not listen: Run returned %v", err)
+		default:
+			t.Fatal("node did not listen in time")
+		}
+	}
+	nn.base = "http://" + addr.String()
+	nn.c, err = client.New(nn.base, "", &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nn
+}
+
+// stop cancels the node's context and waits for Run to return its error.
+func (nn *ntNode) stop() error {
+	nn.once.Do(func() {
+		nn.cancel()
+		select {
+		case nn.err = <-nn.done:
+		case <-time.After(ntPatience):
+			nn.err = errors.New("Run did not return within the deadline after its context was cancelled")
+		}
+	})
+	return nn.err
+}
+
+// ntWait polls cond until it returns nil, failing the test at the deadline
+// with cond's last error.
+func ntWait(t *testing.T, what string, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(ntPatience)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s still waiting for %s: %v", ntPatience, what, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitState waits for target id to be in state want and returns its status.
+func (nn *ntNode) waitState(t *testing.T, id string, want health.State) api.TargetStatus {
+	t.Helper()
+	var st api.TargetStatus
+	ntWait(t, fmt.Sprintf("%s to be %s", id, want), func() error {
+		var err error
+		st, err = nn.c.Target(context.Background(), id)
+		if err != nil {
+			return err
+		}
+		if st.State != want {
+			return fmt.Errorf("state %s (cause %q)", st.State, st.Cause)
+		}
+		return nil
+	})
+	return st
+}
+
+// waitHits waits until s has had n more hits than it has now; tests use a
+// steady target's hits as a clock to wait for probes that must not happen.
+func (s *ntServer) waitHits(t *testing.T, n int64) {
+	t.Helper()
+	want := s.hits.Load() + n
+	ntWait(t, fmt.Sprintf("%d hits at %s", n, s.url()), func() error {
+		if got := s.hits.Load(); got < want {
+			return fmt.Errorf("%d hits, want %d", got, want)
+		}
+		return nil
+	})
+}
+
+func ntGet(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("GET %s: read body: %v", url, err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// TestNodeStatesAndCauses runs one node over targets of every outcome and
+// checks each settles in the right state with the right cause, and that
+// the health endpoints and metrics answer.
+func TestNodeStatesAndCauses(t *testing.T) {
+	t.Parallel()
+	ok := ntNewServer(t)
+	failing := ntNewServer(t)
+	failing.code.Store(http.StatusServiceUnavailable)
+	closed := ntClosedAddr(t)
+
+	cases := []struct {
+		spec  target.Spec
+		state health.State
+		cause string
+	}{
+		{ntHTTP("http-ok", ok.url()), health.Up, "HTTP 200"},
+		{ntHTTP("http-503", failing.url()), health.Down, "503"},
+		{ntTCP("tcp-open", ok.addr()), health.Up, "connected"},
+		{ntTCP("tcp-closed", closed), health.Down, "refused"},
+		{ntHTTP("http-closed", "http://"+closed+"/"), health.Down, "refused"},
+	}
+	var specs []target.Spec
+	for _, c := range cases {
+		specs = append(specs, c.spec)
+	}
+	nn := ntStart(t, ntConfig(t.TempDir(), specs...))
+	for _, c := range cases {
+		t.Run(c.spec.ID, func(t *testing.T) {
+			st := nn.waitState(t, c.spec.ID, c.state)
+			if !strings.Contains(st.Cause, c.cause) {
+				t.Errorf("cause %q, want it to contain %q", st.Cause, c.cause)
+			}
+			if st.Last == nil || st.Last.OK != (c.state == health.Up) {
+				t.Errorf("last result %+v, want ok=%v", st.Last, c.state == health.Up)
+			}
+			if st.Since.IsZero() {
+				t.Error("since is zero after a transition")
+			}
+			if st.Kind != c.spec.Kind || st.Spec.Origin != config.TargetOrigin {
+				t.Errorf("kind %q origin %q, want %q and %q", st.Kind, st.Spec.Origin, c.spec.Kind, config.TargetOrigin)
+			}
+			ts, err := nn.c.Transitions(context.Background(), c.spec.ID, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ts) == 0 || ts[0].From != health.Unknown || ts[0].To != c.state || !strings.Contains(ts[0].Cause, c.cause) {
+				t.Errorf("transitions %+v, want unknown -> %s with a cause containing %q", ts, c.state, c.cause)
+			}
+		})
+	}
+
+	// The listing filters by state.
+	downs, err := nn.c.Targets(context.Background(), client.ListOptions{State: "down"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, d := range downs {
+		ids = append(ids, d.ID)
+	}
+	if want := []string{"http-503", "http-closed", "tcp-closed"}; !slices.Equal(ids, want) {
+		t.Errorf("down targets %v, want %v", ids, want)
+	}
+
+	for _, path := range []string{"/livez", "/readyz"} {
+		if code, body := ntGet(t, nn.base+path); code != http.StatusOK || !strings.Contains(body, "ok") {
+			t.Errorf("GET %s: %d %q, want 200 ok", path, code, body)
+		}
+	}
+	code, body := ntGet(t, nn.base+"/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d", code)
+	}
+	for _, want := range []string{api.MetricChecks, api.MetricTransitions, `heck_target_up{id="http-ok"} 1`, `heck_target_up{id="tcp-closed"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics has no %q", want)
+		}
+	}
+}
+
+// TestNodeRiseFall checks HAProxy's rise and fall: a target turns up only
+// after rise successes in a row and down only after fall failures in a row,
+// as its recent results show at every moment.
+func TestNodeRiseFall(t *testing.T) {
+	t.Parallel()
+	srv := ntNewServer(t)
+	spec := ntHTTP("flappy", srv.url())
+	spec.Rise, spec.Fall = 3, 3
+	nn := ntStart(t, ntConfig(t.TempDir(), spec))
+	ctx := context.Background()
+
+	// streak counts the newest results in a row that have ok.
+	streak := func(rs []api.Result, ok bool) int {
+		n := 0
+		for _, r := range rs {
+			if r.OK != ok {
+				break
+			}
+			n++
+		}
+		return n
+	}
+	// check asserts the state agrees with the results at this moment; it
+	// returns the state.
+	check := func(before health.State) health.State {
+		t.Helper()
+		st, err := nn.c.Target(ctx, "flappy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case st.State != before && st.State == health.Up && streak(st.Recent, true) < 3:
+			t.Fatalf("up after %d successes in a row, want 3: %+v", streak(st.Recent, true), st.Recent)
+		case st.State != before && st.State == health.Down && streak(st.Recent, false) < 3:
+			t.Fatalf("down after %d failures in a row, want 3: %+v", streak(st.Recent, false), st.Recent)
+		case st.State == before && before == health.Unknown && streak(st.Recent, true) >= 4:
+			// One more result than rise may land between the state and the
+			// results being read; two more cannot.
+			t.Fatalf("still unknown after %d successes in a row, want up at 3", streak(st.Recent, true))
+		case st.State == before && before == health.Up && streak(st.Recent, false) >= 4:
+			t.Fatalf("still up after %d failures in a row, want down at 3", streak(st.Recent, false))
+		}
+		return st.State
+	}
+
+	state := health.Unknown
+	sawPending := false
+	ntWait(t, "flappy to rise", func() error {
+		if state = check(state); state != health.Up {
+			return fmt.Errorf("state %s", state)
+		}
+		return nil
+	})
+	srv.code.Store(http.StatusInternalServerError)
+	ntWait(t, "flappy to fall", func() error {
+		st, err := nn.c.Target(ctx, "flappy")
+		if err == nil && st.State == health.Up && len(st.Recent) > 0 && !st.Recent[0].OK {
+			sawPending = true // a failure seen while still up
+		}
+		if state = check(state); state != health.Down {
+			return fmt.Errorf("state %s", state)
+		}
+		return nil
+	})
+	if !sawPending {
+		t.Log("never caught the target up with a failure pending (fall happened between polls)")
+	}
+	ts, err := nn.c.Transitions(ctx, "flappy", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 2 || ts[0].To != health.Down || ts[1].To != health.Up || !strings.Contains(ts[0].Cause, "500") {
+		t.Errorf("transitions %+v, want up then down (cause HTTP 500)", ts)
+	}
+	// Three failing probes at least: one per failure to fall.
+	if srv.hits.Load() < 6 {
+		t.Errorf("%d hits, want at least 3 to rise and 3 to fall", srv.hits.Load())
+	}
+}
+
+// TestNodeRuntimeChanges adds, updates and deletes a target through the
+// API while another runs, and checks each change reaches the probes at
+// once without disturbing the other target.
+func TestNodeRuntimeChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	steady := ntNewServer(t) // also the clock of "no more hits"
+	first := ntNewServer(t)
+	second := ntNewServer(t)
+	nn := ntStart(t, ntConfig(t.TempDir(), ntHTTP("steady", steady.url())))
+	before := nn.waitState(t, "steady", health.Up)
+
+	// Add.
+	added := ntHTTP("added", first.url())
+	added.Labels = map[string]string{"via": "api"}
+	st, err := nn.c.AddTarget(ctx, added)
+	if err != nil {
+		t.Fatalf("add: %v", err)
+	}
+	if st.ID != "added" || st.Spec.Origin != "" {
+		t.Errorf("add answered %+v, want id added with no origin", st)
+	}
+	if _, err := nn.c.AddTarget(ctx, added); !client.IsConflict(err) {
+		t.Errorf("adding the same id again: %v, want a conflict", err)
+	}
+	nn.waitState(t, "added", health.Up)
+	first.waitHits(t, 2)
+
+	// Update: a new URL; probes move from first to second.
+	updated := ntHTTP("added", second.url())
+	updated.Labels = map[string]string{"via": "api", "v": "2"}
+	if _, created, err := nn.c.PutTarget(ctx, updated); err != nil || created {
+		t.Fatalf("update: created=%v err=%v, want a replacement", created, err)
+	}
+	second.waitHits(t, 2)
+	steady.waitHits(t, 1) // a probe with the old spec may have been in flight
+	firstAfterUpdate := first.hits.Load()
+	steady.waitHits(t, 4)
+	if got := first.hits.Load(); got != firstAfterUpdate {
+		t.Errorf("the old URL got %d hits after the update", got-firstAfterUpdate)
+	}
+	got, err := nn.c.Target(ctx, "added")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Spec.URL != second.url() || got.Labels["v"] != "2" {
+		t.Errorf("after update: url %q labels %v", got.Spec.URL, got.Labels)
+	}
+
+	// Delete: probing stops.
+	if err := nn.c.DeleteTarget(ctx, "added"); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if _, err := nn.c.Target(ctx, "added"); !client.IsNotFound(err) {
+		t.Errorf("get after delete: %v, want not found", err)
+	}
+	if err := nn.c.DeleteTarget(ctx, "added"); !client.IsNotFound(err) {
+		t.Errorf("deleting again: %v, want not found", err)
+	}
+	steady.waitHits(t, 1)
+	secondAfterDelete := second.hits.Load()
+	steady.waitHits(t, 4)
+	if got := second.hits.Load(); got != secondAfterDelete {
+		t.Errorf("a deleted target got %d more hits", got-secondAfterDelete)
+	}
+
+	// The steady target never noticed: same state since the start, one
+	// transition, probes all along.
+	after, err := nn.c.Target(ctx, "steady")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.State != health.Up || !after.Since.Equal(before.Since) {
+		t.Errorf("steady went from up since %v to %s since %v", before.Since, after.State, after.Since)
+	}
+	ts, err := nn.c.Transitions(ctx, "steady", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ts) != 1 {
+		t.Errorf("steady has %d transitions, want 1: %+v", len(ts), ts)
+	}
+	list, err := nn.c.Targets(ctx, client.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || list[0].ID != "steady" {
+		t.Errorf("targets %+v, want steady alone", list)
+	}
+}
+
+// TestNodeSecrets checks ${VAR} expansion: the probe gets the value, the
+// API shows the reference and never the value, and a reference to an unset
+// variable turns the target down with a message naming the variable.
+func TestNodeSecrets(t *testing.T) {
+	const secret = "s3cret-value-that-must-not-leak"
+	t.Setenv("NT_TEST_SECRET", secret)
+	ctx := context.Background()
+	srv := ntNewServer(t)
+
+	withHeader := func(id, name, value string) target.Spec {
+		s := ntHTTP(id, srv.url())
+		s.HTTP = &target.HTTPOptions{Headers: map[string]string{name: value}}
+		return s
+	}
+	nn := ntStart(t, ntConfig(t.TempDir(),
+		withHeader("cfg-secret", "X-Api-Key", "${NT_TEST_SECRET}"),
+		withHeader("cfg-unset", "Authorization", "Bearer ${NT_TEST_UNSET_VAR}"),
+		withHeader("cfg-literal", "Authorization", "Bearer literal-"+secret),
+	))
+	if _, err := nn.c.AddTarget(ctx, withHeader("api-unset", "X-Token", "${NT_TEST_UNSET_OTHER}")); err != nil {
+		t.Fatalf("adding a target with an unset variable: %v", err)
+	}
+
+	nn.waitState(t, "cfg-secret", health.Up)
+	ntWait(t, "the secret header at the server", func() error {
+		if got := srv.lastHeader("X-Api-Key"); got != secret {
+			return fmt.Errorf("X-Api-Key %q", got)
+		}
+		return nil
+	})
+	for id, name := range map[string]string{"cfg-unset": "NT_TEST_UNSET_VAR", "api-unset": "NT_TEST_UNSET_OTHER"} {
+		st := nn.waitState(t, id, health.Down)
+		if !strings.Contains(st.Cause, name) || !strings.Contains(st.Cause, "not set") {
+			t.Errorf("%s: cause %q, want it to name %s as not set", id, st.Cause, name)
+		}
+	}
+
+	for _, path := range []string{"/api/v1/targets", "/api/v1/targets/cfg-secret", "/api/v1/targets/cfg-literal", "/metrics"} {
+		code, body := ntGet(t, nn.base+path)
+		if code != http.StatusOK {
+			t.Errorf("GET %s: %d", path, code)
+		}
+		if strings.Contains(body, secret) {
+			t.Errorf("GET %s shows the secret value:\n%s", path, body)
+		}
+	}
+	st, err := nn.c.Target(ctx, "cfg-secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Spec.HTTP.Headers["X-Api-Key"]; got != "${NT_TEST_SECRET}" {
+		t.Errorf("spec shows X-Api-Key %q, want the reference as written", got)
+	}
+	st, err = nn.c.Target(ctx, "cfg-literal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := st.Spec.HTTP.Headers["Authorization"]; got != target.Redacted {
+		t.Errorf("spec shows a literal Authorization as %q, want %q", got, target.Redacted)
+	}
+}
+
+// TestNodeDenyNetworks checks probe.deny_networks: targets at a denied
+// address, directly or through a redirect, go down with a clear message,
+// and the denied address never sees a connection.
+func TestNodeDenyNetworks(t *testing.T) {
+	t.Parallel()
+	denied, err := net.Listen("tcp", "127.0.0.2:0")
+	if err != nil {
+		t.Skipf("cannot listen on 127.0.0.2 (this system routes only 127.0.0.1 to loopback): %v", err)
+	}
+	var accepted atomic.Int64
+	go func() {
+		for {
+			c, err := denied.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { denied.Close() })
+	deniedAddr := denied.Addr().String()
+
+	redirects := 0
+	var mu sync.Mutex
+	redirector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		redirects++
+		mu.Unlock()
+		http.Redirect(w, r, "http://"+deniedAddr+"/metadata", http.StatusFound)
+	}))
+	t.Cleanup(redirector.Close)
+	allowed := ntNewServer(t)
+
+	cfg := ntConfig(t.TempDir(),
+		ntHTTP("http-denied", "http://"+deniedAddr+"/"),
+		ntTCP("tcp-denied", deniedAddr),
+		ntHTTP("redirect-denied", redirector.URL+"/"),
+		ntHTTP("allowed", allowed.url()),
+	)
+	cfg.Probe.DenyNetworks = append(cfg.Probe.DenyNetworks, "127.0.0.2/32")
+	nn := ntStart(t, cfg)
+
+	nn.waitState(t, "allowed", health.Up)
+	for _, id := range []string{"http-denied", "tcp-denied", "redirect-denied"} {
+		st := nn.waitState(t, id, health.Down)
+		if !strings.Contains(st.Cause, "denied network 127.0.0.2/32") {
+			t.Errorf("%s: cause %q, want a refusal naming the denied network 127.0.0.2/32", id, st.Cause)
+		}
+	}
+	// A few more rounds of refusals before counting connections.
+	allowed.waitHits(t, 3)
+	mu.Lock()
+	r := redirects
+	mu.Unlock()
+	if r == 0 {
+		t.Error("the redirecting server was never asked; the redirect case proved nothing")
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the denied address accepted %d connections, want none", n)
+	}
+}
+
+// TestNodeRestart stops a node and starts a new one on the same data
+// directory: targets (the API's too) and their history survive, and a
+// config target removed from the file is gone while the API's stays.
+func TestNodeRestart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	srv := ntNewServer(t)
+	apiSrv := ntNewServer(t)
+	closed := ntClosedAddr(t)
+	keep := ntHTTP("cfg-keep", srv.url())
+	drop := ntTCP("cfg-drop", closed)
+
+	nn := ntStart(t, ntConfig(dir, keep, drop))
+	added := ntHTTP("api-added", apiSrv.url())
+	added.Name = "added through the API"
+	if _, err := nn.c.AddTarget(ctx, added); err != nil {
+		t.Fatal(err)
+	}
+	nn.waitState(t, "cfg-keep", health.Up)
+	nn.waitState(t, "cfg-drop", health.Down)
+	nn.waitState(t, "api-added", health.Up)
+	srv.waitHits(t, 2)
+
+	type saved struct {
+		transitions []events.Transition
+		checks      uint32
+	}
+	before := map[string]saved{}
+	for _, id := range []string{"cfg-keep", "api-added"} {
+		ts, err := nn.c.Transitions(ctx, id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[id] = saved{ts, ntChecks(t, nn, id)}
+	}
+	if err := nn.stop(); err != nil {
+		t.Fatalf("Run returned %v after its context was cancelled, want nil", err)
+	}
+	hitsAtStop := srv.hits.Load()
+
+	// The same data directory, and the config without cfg-drop.
+	nn2 := ntStart(t, ntConfig(dir, keep))
+	list, err := nn2.c.Targets(ctx, client.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, st := range list {
+		ids = append(ids, st.ID)
+	}
+	if want := []string{"api-added", "cfg-keep"}; !slices.Equal(ids, want) {
+		t.Errorf("targets after restart %v, want %v", ids, want)
+	}
+	st, err := nn2.c.Target(ctx, "api-added")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Spec.URL != added.URL || st.Name != added.Name || st.Spec.Origin != "" {
+		t.Errorf("api-added after restart: %+v", st.Spec)
+	}
+	if _, err := nn2.c.Target(ctx, "cfg-drop"); !client.IsNotFound(err) {
+		t.Errorf("cfg-drop after it left the config: %v, want not found", err)
+	}
+	for id, b := range before {
+		ts, err := nn2.c.Transitions(ctx, id, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, old := range b.transitions {
+			if !slices.ContainsFunc(ts, func(n events.Transition) bool {
+				return n.From == old.From && n.To == old.To && n.At.Equal(old.At) && n.Cause == old.Cause
+			}) {
+				t.Errorf("%s: transition %+v lost in the restart; now %+v", id, old, ts)
+			}
+		}
+		if got := ntChecks(t, nn2, id); got < b.checks {
+			t.Errorf("%s: history holds %d checks after the restart, %d before", id, got, b.checks)
+		}
+		u, err := nn2.c.Uptime(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Day <= 0 {
+			t.Errorf("%s: uptime over 24h %v after restart, want above 0", id, u.Day)
+		}
+	}
+	// And probing resumes.
+	ntWait(t, "probes after the restart", func() error {
+		if srv.hits.Load() <= hitsAtStop {
+			return errors.New("no hit yet")
+		}
+		return nil
+	})
+	nn2.waitState(t, "cfg-keep", health.Up)
+}
+
+// ntChecks sums the checks of id's history over the last hour.
+func ntChecks(t *testing.T, nn *ntNode, id string) uint32 {
+	t.Helper()
+	h, err := nn.c.History(context.Background(), id, client.HistoryQuery{From: "-1h", Step: time.Minute})
+	if err != nil {
+		t.Fatalf("history of %s: %v", id, err)
+	}
+	var n uint32
+	for _, p := range h.Points {
+		n += p.Count
+	}
+	return n
+}
