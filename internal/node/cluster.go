@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"sort"
 	"sync"
@@ -78,13 +77,27 @@ func (m *membership) set(members []ring.Member, spread bool, now time.Time) bool
 // replica between the registry, the health table and memberlist.
 func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 	cc := n.cfg.Cluster
-	keys := make([][]byte, 0, len(cc.Keys))
-	for i, k := range cc.Keys {
-		b, err := base64.StdEncoding.DecodeString(k)
-		if err != nil {
-			return fmt.Errorf("cluster.keys[%d]: not base64: %w", i, err)
+	encoded := cc.Keys
+	saved, err := n.loadKeyring()
+	if err != nil {
+		return err
+	}
+	if len(saved) > 0 && len(cc.Keys) > 0 {
+		// A rotation done at runtime wins; keys the config adds are kept too.
+		seen := map[string]bool{}
+		for _, k := range saved {
+			seen[k] = true
 		}
-		keys = append(keys, b)
+		encoded = saved
+		for _, k := range cc.Keys {
+			if !seen[k] {
+				encoded = append(encoded, k)
+			}
+		}
+	}
+	keys, err := cluster.ParseKeys(encoded)
+	if err != nil {
+		return fmt.Errorf("cluster.keys: %w", err)
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
 	rejoin := n.opts.rejoinInterval

@@ -68,6 +68,7 @@ type Node struct {
 	members membership
 	opts    options
 	left    atomic.Bool // set by Leave: this node owns nothing any more
+	keyMu   sync.Mutex  // serialises keyring changes and their saving
 	cl      *cluster.Cluster
 	rep     *replica.Replica
 }
