@@ -197,8 +197,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 }
 
 // Run probes, serves the API and records history until ctx is cancelled.
-func (n *Node) Run(ctx context.Context) error {
+func (n *Node) Run(parent context.Context) error {
 	defer n.st.Close()
+	// ctx ends on the caller's cancel or on a part's failure.
+	ctx, cancelRun := context.WithCancel(parent)
+	defer cancelRun()
 
 	ln, err := net.Listen("tcp", n.cfg.Listen)
 	if err != nil {
@@ -228,7 +231,7 @@ func (n *Node) Run(ctx context.Context) error {
 	recCtx, recStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer recStop()
 	var wg sync.WaitGroup
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	wg.Add(4)
 	go func() {
 		defer wg.Done()
@@ -274,6 +277,7 @@ func (n *Node) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case runErr = <-errc:
 		n.log.Error("stopping after a failure", "err", runErr)
+		cancelRun()
 	}
 
 	n.log.Info("shutting down: draining probes and flushing the store")
@@ -285,6 +289,13 @@ func (n *Node) Run(ctx context.Context) error {
 	recStop()   // the recorder flushes everything and returns
 	n.bus.Close()
 	wg.Wait()
+	close(errc)
+	for err := range errc {
+		n.log.Error("while stopping", "err", err)
+		if runErr == nil {
+			runErr = err
+		}
+	}
 	n.log.Info("heck node stopped")
 	return runErr
 }
