@@ -1,6 +1,7 @@
 // Package api owns heck's REST API: the /api/v1 routes over targets, their
 // history, uptime and transitions; the server-sent event stream of
-// transitions; the cluster's members, join and leave; /metrics, /livez and
+// transitions; the cluster's members, join and leave; the gossip keyring
+// (list, install, use, remove: runtime key rotation); /metrics, /livez and
 // /readyz; bearer-token authorisation; RFC 9457 problem details for every
 // error; and the Prometheus metrics a node records on every check (see
 // Metrics).
@@ -9,7 +10,10 @@
 // implemented by internal/node, so the handlers can be tested against a
 // fake. The cluster routes use ClusterBackend when the Backend implements
 // it; otherwise the node is a single node: GET /api/v1/members lists it
-// alone (named by Options.NodeName) and join and leave answer 409.
+// alone (named by Options.NodeName) and join and leave answer 409. The
+// keyring routes use KeyringBackend the same way; keys are accepted in
+// request bodies only and never written back or logged: answers and logs
+// name a key by its Fingerprint.
 //
 // Access: reads are open when the server listens only on loopback or when
 // OpenReads is set; otherwise they need the token. Mutations need the token

@@ -127,6 +127,10 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/members", s.read(http.HandlerFunc(s.members)))
 	m.Handle("POST /api/v1/members/join", s.mutate(http.HandlerFunc(s.join)))
 	m.Handle("POST /api/v1/leave", s.mutate(http.HandlerFunc(s.leave)))
+	m.Handle("GET /api/v1/keys", s.read(http.HandlerFunc(s.listKeys)))
+	m.Handle("POST /api/v1/keys/install", s.mutate(http.HandlerFunc(s.installKey)))
+	m.Handle("POST /api/v1/keys/use", s.mutate(http.HandlerFunc(s.useKey)))
+	m.Handle("POST /api/v1/keys/remove", s.mutate(http.HandlerFunc(s.removeKey)))
 	for path, allow := range map[string]string{
 		"/api/v1/targets":                  "GET, POST",
 		"/api/v1/targets/{id}":             "GET, PUT, DELETE",
@@ -137,6 +141,10 @@ func (s *Server) routes() {
 		"/api/v1/members":                  "GET",
 		"/api/v1/members/join":             "POST",
 		"/api/v1/leave":                    "POST",
+		"/api/v1/keys":                     "GET",
+		"/api/v1/keys/install":             "POST",
+		"/api/v1/keys/use":                 "POST",
+		"/api/v1/keys/remove":              "POST",
 	} {
 		m.HandleFunc(path, methodNotAllowed(allow))
 	}

@@ -3,7 +3,10 @@
 package apitest
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -291,3 +294,142 @@ func (c *Cluster) Leave(context.Context) error {
 }
 
 var _ api.ClusterBackend = (*Cluster)(nil)
+
+// Keyring is a Cluster that is also an api.KeyringBackend, with the
+// semantics of memberlist's keyring: installing a key already installed
+// and removing one that is not installed change nothing; using a key that
+// is not installed and removing the primary key fail. With no keys,
+// gossip encryption is off and every change fails.
+type Keyring struct {
+	*Cluster
+
+	kmu     sync.Mutex
+	keys    [][]byte // the primary first
+	keysErr error
+	opErr   error
+	ops     []string
+}
+
+// NewKeyring returns a keyring backend whose own member is self, with
+// keys installed, the first one primary (none: encryption off).
+func NewKeyring(self string, keys ...[]byte) *Keyring {
+	k := &Keyring{Cluster: NewCluster(self)}
+	for _, key := range keys {
+		k.keys = append(k.keys, append([]byte(nil), key...))
+	}
+	return k
+}
+
+// SetKeyErrors sets the error Keys returns and the error the changes
+// (InstallKey, UseKey, RemoveKey) return.
+func (k *Keyring) SetKeyErrors(keysErr, opErr error) {
+	k.kmu.Lock()
+	defer k.kmu.Unlock()
+	k.keysErr, k.opErr = keysErr, opErr
+}
+
+// RawKeys returns the installed keys, the primary first.
+func (k *Keyring) RawKeys() [][]byte {
+	k.kmu.Lock()
+	defer k.kmu.Unlock()
+	out := make([][]byte, len(k.keys))
+	for i, key := range k.keys {
+		out[i] = append([]byte(nil), key...)
+	}
+	return out
+}
+
+// Ops returns the changes tried, in order: "install", "use" or "remove",
+// a space and the key's fingerprint.
+func (k *Keyring) Ops() []string {
+	k.kmu.Lock()
+	defer k.kmu.Unlock()
+	return append([]string(nil), k.ops...)
+}
+
+// Keys implements api.KeyringBackend.
+func (k *Keyring) Keys(context.Context) ([]api.KeyInfo, error) {
+	k.kmu.Lock()
+	defer k.kmu.Unlock()
+	if k.keysErr != nil {
+		return nil, k.keysErr
+	}
+	out := make([]api.KeyInfo, len(k.keys))
+	for i, key := range k.keys {
+		out[i] = api.KeyInfo{Fingerprint: api.Fingerprint(key), Primary: i == 0}
+	}
+	return out, nil
+}
+
+// index returns where key is in the keyring, or -1. k.kmu is held.
+func (k *Keyring) index(key []byte) int {
+	for i, have := range k.keys {
+		if bytes.Equal(have, key) {
+			return i
+		}
+	}
+	return -1
+}
+
+// begin records a change and returns the error it fails with before it
+// is made, or nil. k.kmu is held.
+func (k *Keyring) begin(op string, key []byte) error {
+	k.ops = append(k.ops, op+" "+api.Fingerprint(key))
+	if k.opErr != nil {
+		return k.opErr
+	}
+	if len(k.keys) == 0 {
+		return errors.New("gossip encryption is off on this node: start it with cluster.keys to use a keyring")
+	}
+	return nil
+}
+
+// InstallKey implements api.KeyringBackend.
+func (k *Keyring) InstallKey(_ context.Context, key []byte) error {
+	k.kmu.Lock()
+	defer k.kmu.Unlock()
+	if err := k.begin("install", key); err != nil {
+		return err
+	}
+	if n := len(key); n != 16 && n != 24 && n != 32 {
+		return fmt.Errorf("install key: %d bytes: want 16, 24 or 32", n)
+	}
+	if k.index(key) < 0 {
+		k.keys = append(k.keys, append([]byte(nil), key...))
+	}
+	return nil
+}
+
+// UseKey implements api.KeyringBackend.
+func (k *Keyring) UseKey(_ context.Context, key []byte) error {
+	k.kmu.Lock()
+	defer k.kmu.Unlock()
+	if err := k.begin("use", key); err != nil {
+		return err
+	}
+	i := k.index(key)
+	if i < 0 {
+		return errors.New("cluster: use key: requested key is not in the keyring (install it first)")
+	}
+	k.keys[0], k.keys[i] = k.keys[i], k.keys[0]
+	return nil
+}
+
+// RemoveKey implements api.KeyringBackend.
+func (k *Keyring) RemoveKey(_ context.Context, key []byte) error {
+	k.kmu.Lock()
+	defer k.kmu.Unlock()
+	if err := k.begin("remove", key); err != nil {
+		return err
+	}
+	i := k.index(key)
+	switch {
+	case i == 0:
+		return errors.New("cluster: remove key: removing the primary key is not allowed (use another key first)")
+	case i > 0:
+		k.keys = append(k.keys[:i], k.keys[i+1:]...)
+	}
+	return nil
+}
+
+var _ api.KeyringBackend = (*Keyring)(nil)
