@@ -44,6 +44,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"syscall"
@@ -79,6 +80,7 @@ func run(args []string) error {
 	logLevel := fs.String("log-level", "warn", "level of the nodes' log (written to <tmp>/nodes.log): debug, info, warn, error")
 	ml := fs.String("ml", "lan", "memberlist timings: lan (memberlist.DefaultLANConfig, what heck runs) or fast (DefaultLocalConfig's gossip/probe/push-pull timings)")
 	settle := fs.Duration("settle", 5*time.Minute, "bound on waiting for membership and ownership to settle")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the running scenarios (everything is in-process) to this file")
 	listeners := fs.Int("listeners", 16, "loopback listeners of the counting HTTP target servers")
 
 	// ring
@@ -199,6 +201,17 @@ func run(args []string) error {
 		sub++
 		d := fmt.Sprintf("%s/run%d", dir, sub)
 		return newFleet(d, log, tuning)
+	}
+	if *cpuprofile != "" {
+		pf, err := os.Create(*cpuprofile)
+		if err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	fmt.Printf("bench/cluster: memberlist timings %q, GOMAXPROCS %d, started %s\n", *ml, runtimeProcs(), start.UTC().Format(time.RFC3339))
