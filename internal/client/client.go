@@ -1,14 +1,15 @@
 // Package client is a typed Go client of heck's REST API (internal/api):
 // targets, history, uptime, transitions, the event stream, the cluster's
-// members (join, leave) and the health endpoints. Every call takes a
-// context; every error from the server carries its RFC 9457 problem
-// details (see Error).
+// members (join, leave), the gossip keyring and the health endpoints.
+// Every call takes a context; every error from the server carries its
+// RFC 9457 problem details (see Error).
 package client
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -284,6 +285,51 @@ func (c *Client) Leave(ctx context.Context) (api.LeaveResponse, error) {
 	var lr api.LeaveResponse
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/leave", nil, nil, &lr)
 	return lr, err
+}
+
+// Keys lists the node's gossip encryption keys by fingerprint, the
+// primary (encrypting) one first; empty when the node gossips without
+// encryption.
+func (c *Client) Keys(ctx context.Context) ([]api.KeyInfo, error) {
+	var l api.KeyList
+	if _, err := c.do(ctx, http.MethodGet, "/api/v1/keys", nil, nil, &l); err != nil {
+		return nil, err
+	}
+	return l.Keys, nil
+}
+
+// InstallKey installs a gossip key (16, 24 or 32 bytes) on the node: it
+// decrypts at once. The key travels only in the request body.
+func (c *Client) InstallKey(ctx context.Context, key []byte) (api.KeyResponse, error) {
+	return c.keyOp(ctx, "install", key)
+}
+
+// UseKey makes an installed gossip key the one the node encrypts with.
+func (c *Client) UseKey(ctx context.Context, key []byte) (api.KeyResponse, error) {
+	return c.keyOp(ctx, "use", key)
+}
+
+// RemoveKey removes a gossip key that is not the primary one.
+func (c *Client) RemoveKey(ctx context.Context, key []byte) (api.KeyResponse, error) {
+	return c.keyOp(ctx, "remove", key)
+}
+
+func (c *Client) keyOp(ctx context.Context, op string, key []byte) (api.KeyResponse, error) {
+	var kr api.KeyResponse
+	req := api.KeyRequest{Key: base64.StdEncoding.EncodeToString(key)}
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/keys/"+op, nil, req, &kr)
+	return kr, err
+}
+
+// At returns a client of the node whose API listens at addr (host:port,
+// as a member's api_addr), with this client's scheme, token and HTTP
+// client.
+func (c *Client) At(addr string) (*Client, error) {
+	if addr == "" || strings.Contains(addr, "/") {
+		return nil, fmt.Errorf("API address %q: want host:port", addr)
+	}
+	u := url.URL{Scheme: c.base.Scheme, Host: addr}
+	return New(u.String(), c.token, c.http)
 }
 
 // Live checks /livez.
