@@ -7,7 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heckhq/heck/internal/ring"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -78,10 +77,7 @@ func runLive(ctx context.Context, f *fleet, o liveOpts) error {
 	printAmp("steady", steady)
 
 	// Balance: from the ring, from the schedulers, from the checks run.
-	names := make([]ring.Member, 0, o.nodes)
-	for _, m := range f.alive() {
-		names = append(names, ring.Member{Name: m.name, Weight: 1})
-	}
+	// The ring figure uses the same member names (node-00...) as the fleet.
 	ids := make([]string, o.targets)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("t%d", i)
