@@ -639,6 +639,52 @@ func TestNodeDenyNetworks(t *testing.T) {
 	}
 }
 
+// TestNodeDenyByName checks the deny-list applies to the addresses a name
+// resolves to: "localhost" with all of loopback denied is refused before
+// any connection is made.
+func TestNodeDenyByName(t *testing.T) {
+	t.Parallel()
+	if addrs, err := net.DefaultResolver.LookupHost(context.Background(), "localhost"); err != nil || len(addrs) == 0 {
+		t.Skipf("localhost does not resolve here (%v); nothing to test", err)
+	}
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	port := srv.Listener.Addr().(*net.TCPAddr).Port
+
+	cfg := ntConfig(t.TempDir(),
+		ntHTTP("by-name", fmt.Sprintf("http://localhost:%d/", port)),
+		ntTCP("tcp-by-name", fmt.Sprintf("localhost:%d", port)),
+	)
+	cfg.Probe.DenyNetworks = append(cfg.Probe.DenyNetworks, "127.0.0.0/8", "::1/128")
+	nn := ntStart(t, cfg)
+	for _, id := range []string{"by-name", "tcp-by-name"} {
+		st := nn.waitState(t, id, health.Down)
+		if !strings.Contains(st.Cause, "denied network") {
+			t.Errorf("%s: cause %q, want a refusal naming the denied network", id, st.Cause)
+		}
+		ntWait(t, "three refusals of "+id, func() error {
+			st, err := nn.c.Target(context.Background(), id)
+			if err != nil {
+				return err
+			}
+			if len(st.Recent) < 3 {
+				return fmt.Errorf("%d results", len(st.Recent))
+			}
+			return nil
+		})
+	}
+	if n := conns.Load(); n != 0 {
+		t.Errorf("the server behind the denied name got %d connections, want none", n)
+	}
+}
+
 // TestNodeRestart stops a node and starts a new one on the same data
 // directory: targets (the API's too) and their history survive, and a
 // config target removed from the file is gone while the API's stays.
@@ -680,7 +726,9 @@ func TestNodeRestart(t *testing.T) {
 	}
 	hitsAtStop := srv.hits.Load()
 
-	// The same data directory, and the config without cfg-drop.
+	// The same data directory, and the config without cfg-drop and with
+	// cfg-keep changed.
+	keep.Labels = map[string]string{"changed": "yes"}
 	nn2 := ntStart(t, ntConfig(dir, keep))
 	list, err := nn2.c.Targets(ctx, client.ListOptions{})
 	if err != nil {
@@ -699,6 +747,9 @@ func TestNodeRestart(t *testing.T) {
 	}
 	if st.Spec.URL != added.URL || st.Name != added.Name || st.Spec.Origin != "" {
 		t.Errorf("api-added after restart: %+v", st.Spec)
+	}
+	if st, err := nn2.c.Target(ctx, "cfg-keep"); err != nil || st.Labels["changed"] != "yes" {
+		t.Errorf("cfg-keep after its config changed: labels %v (err %v), want changed=yes", st.Labels, err)
 	}
 	if _, err := nn2.c.Target(ctx, "cfg-drop"); !client.IsNotFound(err) {
 		t.Errorf("cfg-drop after it left the config: %v, want not found", err)

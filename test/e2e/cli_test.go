@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // TestQuickstart runs the README's first command on examples/quickstart.yaml
@@ -100,8 +101,14 @@ func TestQuickstart(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data", "heck.db")); err != nil {
 		t.Errorf("the quickstart's store is not at ./data/heck.db: %v", err)
 	}
-	if code, took := n.stop(t); code != 0 {
-		t.Errorf("SIGTERM: exit %d after %s, want 0", code, took)
+	// Ctrl-C in the terminal the README runs it in.
+	if code, took := n.signal(t, os.Interrupt); code != 0 || took > 5*time.Second {
+		t.Errorf("SIGINT: exit %d after %s, want 0 within seconds", code, took)
+	}
+	// With the node gone, the clients say where they looked and what to do.
+	r = heck(t, dir, nil, "status", "--server", n.url)
+	if r.code != 2 || !strings.Contains(r.stderr, n.url) || !strings.Contains(r.stderr, "heck serve") {
+		t.Errorf("heck status with no node: want exit 2 naming %s and suggesting heck serve\n%s", n.url, r)
 	}
 }
 

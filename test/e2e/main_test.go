@@ -205,9 +205,16 @@ func (p *proc) wait(t *testing.T, d time.Duration) int {
 // took to exit.
 func (p *proc) stop(t *testing.T) (int, time.Duration) {
 	t.Helper()
+	return p.signal(t, syscall.SIGTERM)
+}
+
+// signal sends sig and returns the exit code and how long the process took
+// to exit.
+func (p *proc) signal(t *testing.T, sig os.Signal) (int, time.Duration) {
+	t.Helper()
 	at := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatalf("SIGTERM: %v", err)
+	if err := p.cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("%v: %v", sig, err)
 	}
 	code := p.wait(t, patience)
 	return code, time.Since(at)
