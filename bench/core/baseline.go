@@ -25,7 +25,9 @@ import (
 
 // baselineMain is the -baseline mode. It reads one URL a line from -urls,
 // spreads their first runs evenly over one interval, and GETs each once per
-// interval until stdin closes, a signal arrives or -max elapses.
+// interval until stdin closes, a signal arrives or -max elapses. Every line
+// read from stdin is answered on stdout with the checks that succeeded and
+// failed so far.
 func baselineMain(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("baseline", flag.ContinueOnError)
 	urlsPath := fs.String("urls", "", "file with one target URL a line")
@@ -49,8 +51,14 @@ func baselineMain(ctx context.Context, args []string) error {
 
 	ctx, cancel := context.WithTimeout(ctx, *maxRun)
 	defer cancel()
+	var ok, failed atomic.Int64
 	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
+		// Each line on stdin asks for the counters ("ok failed" on
+		// stdout); EOF means the harness is done with us.
+		sc := bufio.NewScanner(os.Stdin)
+		for sc.Scan() {
+			fmt.Fprintf(os.Stdout, "%d %d\n", ok.Load(), failed.Load())
+		}
 		cancel()
 	}()
 
@@ -62,7 +70,6 @@ func baselineMain(ctx context.Context, args []string) error {
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	var ok, failed atomic.Int64
 	var kindsMu sync.Mutex
 	kinds := map[string]int{} // failure kind -> count, for the exit summary
 	fail := func(err error) {

@@ -150,39 +150,41 @@ func parseFlags(args []string) (options, error) {
 
 // result is one row: one run of heck with N targets.
 type result struct {
-	N               int      `json:"n"`
-	Interval        string   `json:"interval"`
-	WindowSeconds   float64  `json:"window_s"`
-	AskedPerSec     float64  `json:"checks_per_s_asked"`
-	AchievedPerSec  float64  `json:"checks_per_s_achieved"` // heck_checks_total delta
-	FailedPerSec    float64  `json:"checks_failed_per_s"`
-	ChecksMetric    bool     `json:"checks_metric_found"`
-	HitsPerSec      float64  `json:"target_hits_per_s"` // counted at the servers
-	ServerErrors    int64    `json:"target_server_errors"`
-	ServerCPUPct    float64  `json:"target_server_cpu_percent"`
-	CPUPercent      float64  `json:"cpu_percent"` // of one core
-	CPUusPerCheck   float64  `json:"cpu_us_per_check"`
-	RSSBytes        int64    `json:"rss_bytes"`
-	RSSPeakBytes    int64    `json:"rss_peak_bytes"`
-	IdleRSSBytes    int64    `json:"idle_rss_bytes"`
-	RSSPerTarget    float64  `json:"rss_bytes_per_target"`
-	RSSAbovePerTgt  float64  `json:"rss_above_idle_bytes_per_target"`
-	LatenessP50ms   float64  `json:"lateness_p50_ms"`
-	LatenessP99ms   float64  `json:"lateness_p99_ms"`
-	LatenessCount   float64  `json:"lateness_observations"`
-	LatenessP50Over bool     `json:"lateness_p50_beyond_buckets"` // p50 above the largest finite bucket: a lower bound
-	LatenessP99Over bool     `json:"lateness_p99_beyond_buckets"`
-	StoreBytes      int64    `json:"store_bytes_end"`
-	StorePerTgtHour float64  `json:"store_bytes_per_target_hour"`
-	IOWritePerTgtH  float64  `json:"io_write_bytes_per_target_hour"`
-	BaseAchieved    float64  `json:"baseline_checks_per_s"`
-	BaseCPUusCheck  float64  `json:"baseline_cpu_us_per_check"`
-	Ratio           float64  `json:"cpu_ratio_to_baseline"`
-	Load1Start      float64  `json:"load1_start"`
-	Load1End        float64  `json:"load1_end"`
-	Nofile          uint64   `json:"rlimit_nofile"`
-	Nproc           int      `json:"nproc"`
-	Notes           []string `json:"notes"`
+	N                int      `json:"n"`
+	Interval         string   `json:"interval"`
+	WindowSeconds    float64  `json:"window_s"`
+	AskedPerSec      float64  `json:"checks_per_s_asked"`
+	AchievedPerSec   float64  `json:"checks_per_s_achieved"` // heck_checks_total delta
+	FailedPerSec     float64  `json:"checks_failed_per_s"`
+	ChecksMetric     bool     `json:"checks_metric_found"`
+	HitsPerSec       float64  `json:"target_hits_per_s"` // counted at the servers
+	ServerErrors     int64    `json:"target_server_errors"`
+	ServerCPUPct     float64  `json:"target_server_cpu_percent"`
+	CPUPercent       float64  `json:"cpu_percent"` // of one core
+	CPUusPerCheck    float64  `json:"cpu_us_per_check"`
+	RSSBytes         int64    `json:"rss_bytes"`
+	RSSPeakBytes     int64    `json:"rss_peak_bytes"`
+	IdleRSSBytes     int64    `json:"idle_rss_bytes"`
+	RSSPerTarget     float64  `json:"rss_bytes_per_target"`
+	RSSAbovePerTgt   float64  `json:"rss_above_idle_bytes_per_target"`
+	LatenessP50ms    float64  `json:"lateness_p50_ms"`
+	LatenessP99ms    float64  `json:"lateness_p99_ms"`
+	LatenessCount    float64  `json:"lateness_observations"`
+	LatenessP50Over  bool     `json:"lateness_p50_beyond_buckets"` // p50 above the largest finite bucket: a lower bound
+	LatenessP99Over  bool     `json:"lateness_p99_beyond_buckets"`
+	StoreBytes       int64    `json:"store_bytes_end"`
+	StorePerTgtHour  float64  `json:"store_bytes_per_target_hour"`
+	IOWritePerTgtH   float64  `json:"io_write_bytes_per_target_hour"`
+	BaseAchieved     float64  `json:"baseline_checks_per_s"`
+	BaseOKPerSec     float64  `json:"baseline_ok_per_s"`
+	BaseFailedPerSec float64  `json:"baseline_failed_per_s"`
+	BaseCPUusCheck   float64  `json:"baseline_cpu_us_per_check"`
+	Ratio            float64  `json:"cpu_ratio_to_baseline"`
+	Load1Start       float64  `json:"load1_start"`
+	Load1End         float64  `json:"load1_end"`
+	Nofile           uint64   `json:"rlimit_nofile"`
+	Nproc            int      `json:"nproc"`
+	Notes            []string `json:"notes"`
 }
 
 func run(ctx context.Context, o options) error {
@@ -366,11 +368,41 @@ func runBaseline(ctx context.Context, self, dir string, o options, urls []string
 	cmd := exec.Command(self, "-baseline", "-urls", path, "-interval", o.interval.String(),
 		"-timeout", o.timeout.String(), "-concurrency", strconv.Itoa(o.concurrency), "-max", maxRun.String())
 	logf("N=%d: baseline (bare net/http loop) warming up %v", len(urls), o.warmup)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return fmt.Errorf("baseline stdout: %w", err)
+	}
 	c, err := startChild("baseline", filepath.Join(dir, fmt.Sprintf("baseline-%d.log", len(urls))), cmd, true)
 	if err != nil {
 		return err
 	}
 	defer c.stop(5 * time.Second)
+	answers := make(chan string)
+	go func() {
+		br := bufio.NewScanner(out)
+		for br.Scan() {
+			answers <- br.Text()
+		}
+		close(answers)
+	}()
+	// counts asks the baseline for its succeeded and failed checks.
+	counts := func() (okN, failN int64, err error) {
+		if _, err := io.WriteString(c.stdin, "count\n"); err != nil {
+			return 0, 0, fmt.Errorf("ask baseline for counts: %w", err)
+		}
+		select {
+		case line, open := <-answers:
+			if !open {
+				return 0, 0, fmt.Errorf("baseline exited\n%s", c.logTail(2000))
+			}
+			if _, err := fmt.Sscanf(line, "%d %d", &okN, &failN); err != nil {
+				return 0, 0, fmt.Errorf("baseline counts %q: %w", line, err)
+			}
+			return okN, failN, nil
+		case <-time.After(10 * time.Second):
+			return 0, 0, errors.New("baseline did not answer for its counts within 10s")
+		}
+	}
 	if err := sleepCtx(ctx, o.warmup, c); err != nil {
 		return fmt.Errorf("baseline warm-up: %w", err)
 	}
@@ -379,6 +411,10 @@ func runBaseline(ctx context.Context, self, dir string, o options, urls []string
 		return err
 	}
 	p0, err := readProc(c.pid())
+	if err != nil {
+		return err
+	}
+	ok0, fail0, err := counts()
 	if err != nil {
 		return err
 	}
@@ -394,7 +430,13 @@ func runBaseline(ctx context.Context, self, dir string, o options, urls []string
 	if err != nil {
 		return err
 	}
+	ok1, fail1, err := counts()
+	if err != nil {
+		return err
+	}
 	win := time.Since(t0).Seconds()
+	r.BaseOKPerSec = float64(ok1-ok0) / win
+	r.BaseFailedPerSec = float64(fail1-fail0) / win
 	checks := float64(h1 - h0)
 	r.BaseAchieved = checks / win
 	if checks > 0 {
@@ -645,6 +687,7 @@ func fill(r *result, o options, n int, s0, s1 snapshot) {
 	r.RSSBytes = s1.proc.rss
 	r.RSSPeakBytes = s1.proc.hwm
 	r.RSSPerTarget = float64(s1.proc.rss) / float64(n)
+	r.RSSAbovePerTgt = math.NaN() // unknown without the idle run
 	if r.IdleRSSBytes > 0 {
 		r.RSSAbovePerTgt = float64(s1.proc.rss-r.IdleRSSBytes) / float64(n)
 	}
@@ -749,11 +792,12 @@ func printResult(w io.Writer, asJSON, first bool, r result) {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	if r.BaseAchieved > 0 {
-		fmt.Fprintf(w, "  baseline achieved %.0f checks/s. ", r.BaseAchieved)
+		fmt.Fprintf(w, "  baseline answered %.0f checks/s (%.0f/s ok, %.1f/s failed in the client). ",
+			r.BaseAchieved, r.BaseOKPerSec, r.BaseFailedPerSec)
 	} else {
 		fmt.Fprintf(w, "  ")
 	}
-	fmt.Fprintf(w, "failed checks %.1f/s; heck RSS %s (peak %s, idle %s); target servers: %.0f%% CPU, %d dropped connections\n",
+	fmt.Fprintf(w, "heck failed checks %.1f/s; heck RSS %s (peak %s, idle %s); target servers: %.0f%% CPU, %d dropped connections\n",
 		r.FailedPerSec, human(float64(r.RSSBytes)), human(float64(r.RSSPeakBytes)), human(float64(r.IdleRSSBytes)), r.ServerCPUPct, r.ServerErrors)
 }
 
