@@ -174,8 +174,19 @@ func TestTargetsAddRm(t *testing.T) {
 		}
 	}
 
+	// --replace swaps a target in place.
+	r := heck(t, dir, nil, append([]string{"targets", "add", "--replace", "--server", n.url, "--id", "db", "--kind", "tcp",
+		"--address", closed, "--label", "tier=db", "--label", "v=2"}, fast...)...)
+	if r.code != 0 || !strings.Contains(r.stdout, "replaced db") {
+		t.Errorf("heck targets add --replace: want exit 0 and \"replaced db\"\n%s", r)
+	}
+	db := n.lsJSON(t)["db"]
+	if labels, _ := db["labels"].(map[string]any); labels["v"] != "2" {
+		t.Errorf("db after --replace: %v, want label v=2", db)
+	}
+
 	// rm stops the probes.
-	r := heck(t, dir, nil, "targets", "rm", "web", "--server", n.url)
+	r = heck(t, dir, nil, "targets", "rm", "web", "--server", n.url)
 	if r.code != 0 || !strings.Contains(r.stdout, "removed web") {
 		t.Fatalf("heck targets rm web: %s", r)
 	}

@@ -318,8 +318,16 @@ targets:
 				t.Fatalf("transition %+v, want web up -> down because the connection was refused", tr)
 			}
 			// The stream ends cleanly when heck stops.
-			if code, _ := n.stop(t); code != 0 {
-				t.Errorf("heck serve with an open event stream exited %d on SIGTERM", code)
+			if code, took := n.stop(t); code != 0 || took > 5*time.Second {
+				t.Errorf("heck serve with an open event stream exited %d after %s on SIGTERM, want 0 within seconds", code, took)
+			}
+			select {
+			case _, ok := <-evc:
+				for ok {
+					_, ok = <-evc
+				}
+			case <-time.After(patience):
+				t.Error("the event stream stayed open after heck stopped")
 			}
 			return
 		case <-timeout:
