@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -182,6 +183,16 @@ func TestServeBadConfig(t *testing.T) {
 	r := heck(t, dir, nil, "serve", "--config", "missing.yaml")
 	if r.code != 2 || !strings.Contains(r.stderr, "missing.yaml") {
 		t.Errorf("heck serve --config missing.yaml: want exit 2 naming the file\n%s", r)
+	}
+	// A port in use is an error that says which address and how to fix it.
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	r = heck(t, dir, nil, "serve", "--listen", held.Addr().String(), "--data-dir", "d")
+	if r.code != 2 || !strings.Contains(r.stderr, held.Addr().String()) || !strings.Contains(r.stderr, "--listen") {
+		t.Errorf("heck serve on a port in use: want exit 2 naming the address and --listen\n%s", r)
 	}
 	r = heck(t, dir, nil, "serve", "--listen", "127.0.0.1:notaport", "--data-dir", "d")
 	if r.code != 2 || !strings.Contains(r.stderr, "--listen") {
