@@ -248,7 +248,8 @@ func (f *fleet) waitSettled(ctx context.Context, targets int, timeout time.Durat
 // pollUntil calls cond every step until it holds, ctx ends or timeout
 // passes; the error carries cond's last explanation.
 func pollUntil(ctx context.Context, timeout, step time.Duration, cond func() (bool, string)) error {
-	deadline := time.Now().Add(timeout)
+	start := time.Now()
+	deadline, lastSaid := start.Add(timeout), start
 	why := ""
 	for {
 		ok, w := cond()
@@ -256,6 +257,10 @@ func pollUntil(ctx context.Context, timeout, step time.Duration, cond func() (bo
 			return nil
 		}
 		why = w
+		if time.Since(lastSaid) >= 20*time.Second {
+			lastSaid = time.Now()
+			fmt.Printf("  still waiting after %v: %s\n", time.Since(start).Round(time.Second), why)
+		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("not reached within %v: %s", timeout, why)
 		}
