@@ -61,9 +61,6 @@ type Node struct {
 	// running maps the id of each scheduled target to what it was built
 	// from, so an unchanged spec is not rebuilt.
 	running map[string]runningTarget
-	// kinds maps target ids to their kind for per-check metrics without
-	// a registry lookup; read by probe goroutines.
-	kinds sync.Map // id -> string
 
 	members membership
 	opts    options
@@ -117,7 +114,9 @@ func Run(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 }
 
 // New builds a node from cfg: opens the store, loads the registry and syncs
-// the config file's targets into it. Nothing is probed until Run.
+// the config file's targets into it. Nothing is probed until Run. The node
+// owns cfg from then on (it drops cfg.Targets once they are in the
+// registry).
 func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Option) (*Node, error) {
 	if log == nil {
 		log = slog.Default()
@@ -192,6 +191,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		st.Close()
 		return nil, fmt.Errorf("load config targets: %w", err)
 	}
+	// The registry holds the targets now; drop the config's copy so a large
+	// fleet is not kept in memory twice (New owns cfg).
+	cfg.Targets = nil
 	n.reg.Subscribe(n.onRegistryChange)
 	return n, nil
 }

@@ -70,7 +70,6 @@ func (n *Node) reconcile(id string, now time.Time) {
 	case !want && running:
 		n.sched.Remove(id)
 		delete(n.running, id)
-		n.kinds.Delete(id)
 	case want && (!running || cur.ts != e.TS || cur.node != e.Node):
 		job := n.buildJob(e.Value)
 		if !running {
@@ -92,7 +91,6 @@ func (n *Node) reconcile(id string, now time.Time) {
 				}
 			}
 		}
-		n.kinds.Store(id, string(e.Value.Kind))
 		if err := n.sched.Upsert(job); err != nil {
 			// Validation upstream makes this unreachable; never crash on it.
 			n.log.Error("cannot schedule target", "target", id, "err", err)
@@ -154,7 +152,7 @@ func (n *Node) buildJob(spec target.Spec) schedule.Job {
 		n.log.Warn("target cannot be probed as configured", "target", spec.ID, "err", err)
 		p = failing{msg: "cannot probe: " + err.Error()}
 	}
-	return schedule.Job{ID: spec.ID, Schedule: eff.Schedule, Prober: p}
+	return schedule.Job{ID: spec.ID, Kind: string(spec.Kind), Schedule: eff.Schedule, Prober: p}
 }
 
 type failing struct{ msg string }
@@ -164,11 +162,7 @@ func (f failing) Probe(context.Context) probe.Result { return probe.Fail(0, f.ms
 // Observe receives every probe outcome from the scheduler (on probe
 // goroutines): metrics, history, transitions and the health table.
 func (n *Node) Observe(o *schedule.Outcome) {
-	kind := "unknown"
-	if k, ok := n.kinds.Load(o.TargetID); ok {
-		kind = k.(string)
-	}
-	n.metrics.ObserveCheck(kind, o.Result.OK, o.Result.Latency, o.Lateness)
+	n.metrics.ObserveCheck(o.Kind, o.Result.OK, o.Result.Latency, o.Lateness)
 	n.rec.Record(o.TargetID, o.Start, o.Result, o.Changed)
 	if o.Changed {
 		t := events.Transition{
@@ -182,6 +176,11 @@ func (n *Node) Observe(o *schedule.Outcome) {
 		n.rec.RecordTransition(t)
 		n.metrics.ObserveTransition(t)
 		n.bus.Publish(t)
+	}
+	if n.cl == nil {
+		// A single node answers from its scheduler; observations matter
+		// only to other nodes.
+		return
 	}
 	if obs, ok := n.pub.Record(health.Outcome{
 		TargetID: o.TargetID,

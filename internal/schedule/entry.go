@@ -26,6 +26,7 @@ const noTime = math.MinInt64
 // small: 50,000 of them must fit well under 4 KiB each.
 type entry struct {
 	id     string
+	kind   string
 	sched  target.Schedule
 	prober probe.Prober
 
@@ -170,6 +171,7 @@ func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.R
 	}
 
 	o.TargetID = e.id
+	o.Kind = e.kind
 	o.Due = s.at(r.due)
 	o.Start = s.at(start)
 	o.Lateness = time.Duration(start - r.due)

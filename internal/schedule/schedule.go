@@ -68,6 +68,9 @@ type Job struct {
 	Initial health.State
 	// Since is when Initial began (zero: now). Ignored on replace.
 	Since time.Time
+	// Kind is handed back in every Outcome (the probe kind, for the sink's
+	// metrics), so the sink needs no lookup per result.
+	Kind string
 	// SpreadFirst narrows the window the first run is spread over (zero:
 	// one interval). A node taking over a failed owner's target uses a
 	// short window so the target is probed again promptly. Ignored on
@@ -78,6 +81,8 @@ type Job struct {
 // Outcome is one result of one target, handed to the Sink.
 type Outcome struct {
 	TargetID string
+	// Kind is the job's Kind.
+	Kind string
 	// Due is when the run was meant to start; Start when it did.
 	Due, Start time.Time
 	// Lateness is Start - Due.
@@ -403,7 +408,7 @@ func (s *Scheduler) Upsert(job Job) error {
 	s.mu.Lock()
 	e, ok := s.jobs[job.ID]
 	if !ok {
-		e = &entry{id: job.ID, sched: sc, prober: job.Prober, state: job.Initial, hidx: -1, lastAt: noTime}
+		e = &entry{id: job.ID, kind: job.Kind, sched: sc, prober: job.Prober, state: job.Initial, hidx: -1, lastAt: noTime}
 		e.since = now
 		if !job.Since.IsZero() {
 			e.since = s.mono(job.Since)
@@ -429,6 +434,7 @@ func (s *Scheduler) Upsert(job Job) error {
 		old := e.sched
 		oldIv := e.interval()
 		e.sched = sc
+		e.kind = job.Kind
 		if e.phase != phaseRunning {
 			s.rescheduleLocked(e, now, old, oldIv)
 		}
