@@ -628,7 +628,9 @@ func raceEnabled() bool {
 func (c *clCluster) settle(what string, ids []string) map[string]string {
 	c.t.Helper()
 	var prober map[string]string
-	took := waitFor(c.t, what, 15*time.Second, 2*clInterval, func() (err error) {
+	// One interval of stability: the measurement windows that follow
+	// catch any second prober.
+	took := waitFor(c.t, what, 15*time.Second, clInterval, func() (err error) {
 		prober, err = partitioned(c.live(), ids)
 		return err
 	})
