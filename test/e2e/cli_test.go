@@ -152,7 +152,7 @@ func TestTargetsAddRm(t *testing.T) {
 		}
 	}
 	got := n.waitStates(t, map[string]string{"web": "up", "clock": "up", "db": "down"})
-	if got["db"].str("kind") != "tcp" || !strings.Contains(got["db"].str("cause"), "refused") {
+	if cause := got["db"].str("cause"); got["db"].str("kind") != "tcp" || !(strings.Contains(cause, "refused") || strings.Contains(cause, "timed out")) {
 		t.Errorf("db: %v, want a tcp target down with connection refused", got["db"])
 	}
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -86,11 +87,15 @@ targets:
 	ctx := context.Background()
 	before := map[string][]events.Transition{}
 	for id := range want {
-		ts, err := n.c.Transitions(ctx, id, 0)
-		if err != nil || len(ts) == 0 {
-			t.Fatalf("transitions of %s before the stop: %v %v", id, ts, err)
-		}
-		before[id] = ts
+		// A new state shows a moment before its transition is recorded.
+		waitFor(t, "a transition of "+id, func() error {
+			ts, err := n.c.Transitions(ctx, id, 0)
+			if err == nil && len(ts) == 0 {
+				err = errors.New("none yet")
+			}
+			before[id] = ts
+			return err
+		})
 	}
 
 	// SIGTERM while the slow probe is in its handler.
