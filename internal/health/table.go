@@ -62,12 +62,17 @@ type TableOptions struct {
 	// its observer's watermark is no longer covered by it (its observer
 	// has stopped owning the target).
 	RefreshEvery int
+	// MinStale is the shortest age at which an observation is stale,
+	// whatever its interval (default 3 s: three watermark periods), so a
+	// target probed every 200 ms does not flap to stale between watermarks.
+	MinStale time.Duration
 }
 
 // Defaults of TableOptions and PublisherOptions.
 const (
 	DefaultStaleAfter   = 3
 	DefaultRefreshEvery = 30
+	DefaultMinStale     = 3 * time.Second
 	// DefaultInterval is assumed for observations that carry none.
 	DefaultInterval = 10 * time.Second
 )
@@ -78,6 +83,9 @@ func (o TableOptions) withDefaults() TableOptions {
 	}
 	if o.RefreshEvery <= 0 {
 		o.RefreshEvery = DefaultRefreshEvery
+	}
+	if o.MinStale <= 0 {
+		o.MinStale = DefaultMinStale
 	}
 	return o
 }

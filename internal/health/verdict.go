@@ -98,7 +98,7 @@ func (t *Table) Verdict(targetID string, owners []string, now time.Time) Verdict
 	judge := func(o *Observation) cand {
 		iv := intervalOf(o)
 		at := t.freshness(o, iv)
-		return cand{o: o, at: at, fresh: now.Sub(at) <= time.Duration(t.opts.StaleAfter)*iv}
+		return cand{o: o, at: at, fresh: now.Sub(at) <= max(time.Duration(t.opts.StaleAfter)*iv, t.opts.MinStale)}
 	}
 	var owned []cand
 	for i := range v.Observations {

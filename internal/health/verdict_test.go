@@ -113,3 +113,19 @@ func TestVerdictDefaultsInterval(t *testing.T) {
 		t.Error("beyond StaleAfter intervals should be stale")
 	}
 }
+
+func TestMinStaleFloorsShortIntervals(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	for _, tc := range []struct {
+		age   time.Duration
+		stale bool
+	}{{time.Second, false}, {2900 * time.Millisecond, false}, {4 * time.Second, true}} {
+		tb := NewTable(TableOptions{})
+		tb.Apply(Observation{TargetID: "t", Observer: "a", Seq: MakeSeq(1, 1), State: Up,
+			At: now.Add(-tc.age), Since: now.Add(-time.Hour), Interval: 200 * time.Millisecond})
+		v := tb.Verdict("t", []string{"a"}, now)
+		if v.Stale != tc.stale {
+			t.Errorf("200ms interval, observation %v old: stale=%v, want %v (floor %v)", tc.age, v.Stale, tc.stale, DefaultMinStale)
+		}
+	}
+}
