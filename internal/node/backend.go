@@ -68,7 +68,10 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 		}
 		return ts
 	}
-	v := n.table.Verdict(spec.ID, ts.Owners, now)
+	// Judge by who probes it now: after a failover that is the fallback
+	// node, not the silent ring owner.
+	eff := n.effectiveOwners(&spec, n.effective(spec).Interval.D(), now)
+	v := n.table.Verdict(spec.ID, eff, now)
 	ts.State, ts.Stale, ts.Observer = v.State, v.Stale, v.Observer
 	for _, o := range v.Observations {
 		if o.Observer == v.Observer {

@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -160,14 +161,18 @@ func (n *Node) refreshMembership(now time.Time) {
 	}
 }
 
+// tickEvery is the period of the cluster loop.
+const tickEvery = 500 * time.Millisecond
+
 // clusterLoop keeps ownership current: it follows membership events, and
 // every tick publishes this node's watermark and re-checks fallback
 // ownership (a silent owner's targets are taken over within about two of
 // their intervals, before memberlist declares it dead).
 func (n *Node) clusterLoop(ctx context.Context) {
-	tick := time.NewTicker(500 * time.Millisecond)
+	tick := time.NewTicker(tickEvery)
 	defer tick.Stop()
 	events := n.cl.Events()
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -180,6 +185,14 @@ func (n *Node) clusterLoop(ctx context.Context) {
 			n.refreshMembership(time.Now())
 			n.reconcileAll()
 		case now := <-tick.C:
+			if gap := now.Sub(last); gap > 3*tickEvery {
+				// This process was paused (GC, a starved CPU, a suspended
+				// VM): what it hears from others is late for the same
+				// reason, so hold fallback decisions until it has caught up.
+				n.holdUntil.Store(now.Add(gap + 2*time.Second).UnixNano())
+				n.log.Warn("cluster loop was paused; holding takeovers", "paused", gap)
+			}
+			last = now
 			n.refreshMembership(now)
 			n.publishWatermark(now)
 			n.reconcileAll()
@@ -188,22 +201,30 @@ func (n *Node) clusterLoop(ctx context.Context) {
 }
 
 // publishWatermark says "everything I own was probed as of now" unless
-// some owned target is overdue by more than its interval (a stalled
-// scheduler must not vouch for itself).
+// some owned target is overdue by more than two of its intervals (a
+// stalled or saturated scheduler must not vouch for itself).
 func (n *Node) publishWatermark(now time.Time) {
 	asOf := now
 	n.sched.Each(func(id string, st *schedule.Status) bool {
-		if !st.Next.IsZero() && now.Sub(st.Next) > st.Interval {
+		if !st.Next.IsZero() && now.Sub(st.Next) > 2*st.Interval {
 			if t := st.Next.Add(-st.Interval); t.Before(asOf) {
 				asOf = t
 			}
 		}
 		return true
 	})
+	if now.Sub(asOf) > time.Second {
+		// Behind on its own targets: take over nobody else's.
+		n.holdUntil.Store(max(n.holdUntil.Load(), now.Add(2*time.Second).UnixNano()))
+	}
 	if wm, ok := n.pub.Tick(now, asOf); ok && n.rep != nil {
 		n.rep.BroadcastHealth(health.Delta{Watermarks: []health.Watermark{wm}})
 	}
 }
+
+// holding reports whether fallback takeovers are on hold (see clusterLoop
+// and publishWatermark).
+func (n *Node) holding(now time.Time) bool { return now.UnixNano() < n.holdUntil.Load() }
 
 // placement returns how many nodes probe spec's target and whether they
 // spread over zones: the target's own settings, else the cluster's.
@@ -225,31 +246,48 @@ func (n *Node) ringFor(spread bool) *ring.Ring {
 	return r
 }
 
-// ownsTarget reports whether this node should probe the target: it is one
-// of the target's owners on the ring, or every node ranked ahead of it has
-// gone silent on the target for more than two of its intervals.
-func (n *Node) ownsTarget(spec *target.Spec, interval time.Duration, now time.Time) bool {
+// ownsTarget reports whether this node should probe the target: it is
+// among the target's effective owners. running says whether it probes it
+// now: while takeovers are on hold, a node keeps what it has and takes
+// nothing new beyond its ring share.
+func (n *Node) ownsTarget(spec *target.Spec, interval time.Duration, running bool, now time.Time) bool {
 	if n.left.Load() {
 		return false
 	}
-	replicas, spread := n.placement(spec)
-	r := n.ringFor(spread)
+	r := n.ringFor(n.spreadOf(spec))
 	if r == nil || r.Len() <= 1 {
 		return true
 	}
-	healthyAhead := 0
+	owners, _ := n.owners(spec)
+	if slices.Contains(owners, n.name) {
+		return true
+	}
+	if n.holding(now) {
+		return running
+	}
+	return slices.Contains(n.effectiveOwners(spec, interval, now), n.name)
+}
+
+// effectiveOwners are the nodes that probe the target now: walking its
+// ranking, the first replicas nodes that are not silent on it (this node
+// always counts as speaking). A silent owner's place goes to the next in
+// the fallback order; when it speaks again it takes its place back.
+func (n *Node) effectiveOwners(spec *target.Spec, interval time.Duration, now time.Time) []string {
+	replicas, spread := n.placement(spec)
+	r := n.ringFor(spread)
+	if r == nil || r.Len() == 0 {
+		return []string{n.name}
+	}
+	out := make([]string, 0, replicas)
 	for _, name := range r.Rank(spec.ID) {
-		if name == n.name {
-			return healthyAhead < replicas
-		}
-		if n.fresh(name, spec.ID, interval, now) {
-			healthyAhead++
-			if healthyAhead >= replicas {
-				return false
+		if name == n.name || n.fresh(name, spec.ID, interval, now) {
+			out = append(out, name)
+			if len(out) == replicas {
+				break
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // owners returns the ring owners of spec's target, in order, and the rest
@@ -265,6 +303,11 @@ func (n *Node) owners(spec *target.Spec) (owners, fallback []string) {
 		replicas = len(rank)
 	}
 	return rank[:replicas], rank[replicas:]
+}
+
+func (n *Node) spreadOf(spec *target.Spec) bool {
+	_, spread := n.placement(spec)
+	return spread
 }
 
 // fresh reports whether node has shown, within two intervals, that it

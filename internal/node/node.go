@@ -66,8 +66,11 @@ type Node struct {
 	opts    options
 	left    atomic.Bool // set by Leave: this node owns nothing any more
 	keyMu   sync.Mutex  // serialises keyring changes and their saving
-	cl      *cluster.Cluster
-	rep     *replica.Replica
+	// holdUntil (unix ns) holds fallback takeovers after this node was
+	// paused or fell behind (see clusterLoop).
+	holdUntil atomic.Int64
+	cl        *cluster.Cluster
+	rep       *replica.Replica
 }
 
 type runningTarget struct {

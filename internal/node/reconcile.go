@@ -64,7 +64,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if !running || cur.ts != e.TS || cur.node != e.Node {
 			interval = n.effective(e.Value).Interval.D()
 		}
-		want = n.ownsTarget(&e.Value, interval, now)
+		want = n.ownsTarget(&e.Value, interval, running, now)
 	}
 	switch {
 	case !want && running:
