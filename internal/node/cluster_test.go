@@ -598,7 +598,6 @@ func clIDs(prefix string, n, down int) []string {
 
 // --- tests ---
 
-
 // raceEnabled reports whether the test binary was built with -race.
 func raceEnabled() bool {
 	bi, ok := debug.ReadBuildInfo()
