@@ -817,3 +817,16 @@ func TestGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestPortZeroPicksAFreePort(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte("listen: 127.0.0.1:0\ncluster:\n  bind: 127.0.0.1:0\n"))
+	if err != nil {
+		t.Fatalf("port 0 for listen and cluster.bind should be accepted: %v", err)
+	}
+	if cfg.Listen != "127.0.0.1:0" || cfg.Cluster.Bind != "127.0.0.1:0" {
+		t.Fatalf("got listen %q bind %q", cfg.Listen, cfg.Cluster.Bind)
+	}
+	if _, err := Parse("p.yaml", []byte("cluster:\n  advertise: 10.0.0.5:0\n")); err == nil {
+		t.Fatal("an advertised port 0 cannot be reached and must be refused")
+	}
+}

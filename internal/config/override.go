@@ -44,7 +44,7 @@ func (c *Config) Apply(o Overrides) error {
 	}
 	if o.Gossip != "" {
 		n.Cluster.Bind = o.Gossip
-		if problem, fix := hostPortProblem(o.Gossip, "127.0.0.1:7946", true); problem != "" {
+		if problem, fix := bindProblem(o.Gossip, "127.0.0.1:7946"); problem != "" {
 			ch.add("--gossip", o.Gossip, problem, fix)
 		} else if host, _, _ := net.SplitHostPort(o.Gossip); concreteHost(host) {
 			n.Cluster.Advertise = o.Gossip

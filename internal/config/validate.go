@@ -138,7 +138,7 @@ func networkOK(s string) bool {
 func (c *Config) checkCluster(ch *checker) {
 	cl := &c.Cluster
 	if cl.Bind != "" {
-		if problem, fix := hostPortProblem(cl.Bind, "127.0.0.1:7946", true); problem != "" {
+		if problem, fix := bindProblem(cl.Bind, "127.0.0.1:7946"); problem != "" {
 			ch.add("cluster.bind", cl.Bind, problem, fix)
 		}
 	}
@@ -190,18 +190,28 @@ func keyProblem(k string) string {
 // hostPortProblem checks a host:port address; emptyHost allows ":7946"
 // (every interface).
 func hostPortProblem(addr, example string, emptyHost bool) (problem, fix string) {
+	return addrProblem(addr, example, emptyHost, 1)
+}
+
+// bindProblem checks an address to listen on: port 0 asks the kernel for
+// a free port (tests and benchmarks use it).
+func bindProblem(addr, example string) (problem, fix string) {
+	return addrProblem(addr, example, true, 0)
+}
+
+func addrProblem(addr, example string, emptyHost bool, minPort int) (problem, fix string) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || (host == "" && !emptyHost) || strings.ContainsAny(host, " /") {
 		return "is not host:port", "write an address such as \"" + example + "\""
 	}
-	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+	if p, err := strconv.Atoi(port); err != nil || p < minPort || p > 65535 {
 		return "has no valid port", "set a port from 1 to 65535, such as \"" + example + "\""
 	}
 	return "", ""
 }
 
 func listenProblem(addr string) (problem, fix string) {
-	return hostPortProblem(addr, DefaultListen, true)
+	return bindProblem(addr, DefaultListen)
 }
 
 // tokenProblem says why api.token is needed, when it is: the API listens
