@@ -57,7 +57,8 @@ type TargetStatus struct {
 	Labels map[string]string `json:"labels,omitempty"`
 	// State is unknown, up, down (later degraded, impacted, late, stale).
 	State health.State `json:"state"`
-	// Since is when the target entered State (zero when never changed).
+	// Since is when the target entered State: its last transition, or when
+	// probing began if it never changed (zero before that).
 	Since time.Time `json:"since,omitzero"`
 	// Cause is the message of the result that tipped the state.
 	Cause string `json:"cause,omitempty"`
