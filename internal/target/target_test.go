@@ -80,6 +80,90 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestValidateWritten: a key of ZeroMeansDefault written as zero is an
+// error naming the field, the value and the fix; left out, zero still means
+// the default; initial_delay and jitter may be written as 0.
+func TestValidateWritten(t *testing.T) {
+	tests := []struct {
+		name    string
+		edit    func(*Spec)
+		written []string
+		want    []string // full messages of the errors, in order; none means valid
+	}{
+		{"zeros left out take the defaults", func(*Spec) {}, nil, nil},
+		{"interval 0", func(*Spec) {}, []string{"interval"},
+			[]string{`interval: "0s" is too short; set an interval of 100ms or more`}},
+		{"interval 0 with a timeout above the default interval", func(s *Spec) { s.Timeout = Duration(20 * time.Second) },
+			[]string{"interval", "timeout"}, []string{`interval: "0s" is too short; set an interval of 100ms or more`}},
+		{"timeout 0", func(*Spec) {}, []string{"timeout"},
+			[]string{`timeout: "0s" is not positive; set a timeout such as "1s", below the interval`}},
+		{"rise 0", func(*Spec) {}, []string{"rise"},
+			[]string{`rise: "0" is out of range; set 1 to 100 consecutive successes`}},
+		{"fall 0", func(*Spec) {}, []string{"fall"},
+			[]string{`fall: "0" is out of range; set 1 to 100 consecutive failures`}},
+		{"fast_interval 0", func(*Spec) {}, []string{"fast_interval"},
+			[]string{`fast_interval: "0s" is too short; set 100ms or more, or leave it out to use the interval`}},
+		{"down_interval 0", func(*Spec) {}, []string{"down_interval"},
+			[]string{`down_interval: "0s" is too short; set 100ms or more, or leave it out to use the interval`}},
+		{"replicas 0", func(*Spec) {}, []string{"replicas"},
+			[]string{`replicas: "0" is out of range; set 1 to 16 nodes, or leave it out for the cluster's default`}},
+		{"initial_delay and jitter 0 are meaningful", func(*Spec) {}, []string{"initial_delay", "jitter"}, nil},
+		{"every zero at once", func(*Spec) {}, ZeroMeansDefault, []string{
+			`interval: "0s" is too short; set an interval of 100ms or more`,
+			`timeout: "0s" is not positive; set a timeout such as "1s", below the interval`,
+			`rise: "0" is out of range; set 1 to 100 consecutive successes`,
+			`fall: "0" is out of range; set 1 to 100 consecutive failures`,
+			`fast_interval: "0s" is too short; set 100ms or more, or leave it out to use the interval`,
+			`down_interval: "0s" is too short; set 100ms or more, or leave it out to use the interval`,
+			`replicas: "0" is out of range; set 1 to 16 nodes, or leave it out for the cluster's default`,
+		}},
+		{"written non-zero values are fine", func(s *Spec) {
+			s.Interval, s.Timeout, s.Rise, s.Fall, s.Replicas = Duration(time.Second), Duration(500*time.Millisecond), 1, 1, 1
+			s.FastInterval, s.DownInterval = Duration(time.Second), Duration(time.Minute)
+		}, ZeroMeansDefault, nil},
+		{"negative interval is one error, not a timeout too", func(s *Spec) { s.Interval = Duration(-time.Second) },
+			[]string{"interval"}, []string{`interval: "-1s" is too short; set an interval of 100ms or more`}},
+		{"negative interval with a timeout", func(s *Spec) { s.Interval, s.Timeout = Duration(-time.Second), Duration(time.Second) },
+			[]string{"interval", "timeout"}, []string{`interval: "-1s" is too short; set an interval of 100ms or more`}},
+		{"negative timeout", func(s *Spec) { s.Timeout = Duration(-time.Second) }, []string{"timeout"},
+			[]string{`timeout: "-1s" is not positive; set a timeout such as "1s", below the interval`}},
+		{"negative fall", func(s *Spec) { s.Fall = -2 }, []string{"fall"},
+			[]string{`fall: "-2" is out of range; set 1 to 100 consecutive failures`}},
+		{"negative down_interval", func(s *Spec) { s.DownInterval = Duration(-time.Second) }, []string{"down_interval"},
+			[]string{`down_interval: "-1s" is too short; set 100ms or more, or leave it out to use the interval`}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := httpSpec()
+			tc.edit(&s)
+			written := map[string]bool{}
+			for _, k := range tc.written {
+				written[k] = true
+			}
+			var got []string
+			for _, e := range s.ValidateWritten(func(k string) bool { return written[k] }) {
+				got = append(got, e.Error())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Fatalf("errors:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
+	}
+}
+
+func TestValidateAllWritten(t *testing.T) {
+	specs := []Spec{httpSpec(), httpSpec()}
+	specs[1].ID = "web-2"
+	written := func(i int, key string) bool { return i == 1 && key == "rise" }
+	errs := ValidateAllWritten(specs, written)
+	if len(errs) != 1 || errs[0].Error() != `targets[1].rise: "0" is out of range; set 1 to 100 consecutive successes` {
+		t.Fatalf("errors %v, want targets[1].rise alone", errs)
+	}
+	if errs := ValidateAll(specs); len(errs) != 0 {
+		t.Fatalf("ValidateAll takes zeros as defaults, got %v", errs)
+	}
+}
+
 func TestValidateAllReportsEverythingAndDuplicates(t *testing.T) {
 	a := httpSpec()
 	b := httpSpec()

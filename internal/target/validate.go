@@ -77,9 +77,28 @@ func ValidID(id string) bool { return idPattern.MatchString(id) }
 
 // Validate checks s as written by a user (defaults not yet applied) and
 // returns every problem found. The Value of a field holding a secret is
-// never echoed.
+// never echoed. A zero schedule field or replicas means "use the default";
+// when the source knows which fields were written out, ValidateWritten
+// rejects written zeros instead.
 func (s *Spec) Validate() FieldErrors {
-	v := &validator{}
+	return s.ValidateWritten(nil)
+}
+
+// ZeroMeansDefault lists the keys of a spec whose zero value stands for
+// "use the default", so that a zero written out is an error rather than a
+// default: interval, timeout, rise, fall, fast_interval, down_interval and
+// replicas. (initial_delay and jitter are not among them: 0 is a
+// meaningful value there.)
+var ZeroMeansDefault = []string{"interval", "timeout", "rise", "fall", "fast_interval", "down_interval", "replicas"}
+
+// ValidateWritten is Validate for a spec whose source (a config file, a
+// JSON body) knows which keys it wrote out: written("interval") reports
+// whether the key was given a value. A key of ZeroMeansDefault written as
+// zero is reported like any other out-of-range value, naming the field,
+// the value and the fix, instead of silently taking the default. A nil
+// written is Validate.
+func (s *Spec) ValidateWritten(written func(key string) bool) FieldErrors {
+	v := &validator{written: written}
 	if s.ID == "" {
 		v.add("id", "", "is missing", "give the target a unique id such as \"web-1\"")
 	} else if !ValidID(s.ID) {
@@ -91,7 +110,7 @@ func (s *Spec) Validate() FieldErrors {
 		}
 	}
 	v.schedule(&s.Schedule)
-	if s.Replicas < 0 || s.Replicas > MaxReplicas {
+	if s.Replicas < 0 || s.Replicas > MaxReplicas || v.writtenZero("replicas", s.Replicas == 0) {
 		v.add("replicas", strconv.Itoa(s.Replicas), "is out of range", fmt.Sprintf("set 1 to %d nodes, or leave it out for the cluster's default", MaxReplicas))
 	}
 	if s.Spread != "" && s.Spread != SpreadZone {
@@ -140,7 +159,17 @@ func kindList() string {
 	return strings.Join(names, ", ")
 }
 
-type validator struct{ errs FieldErrors }
+type validator struct {
+	errs FieldErrors
+	// written reports whether a key was written out (nil: unknown).
+	written func(key string) bool
+}
+
+// writtenZero reports whether key holds zero (isZero) because the user
+// wrote a zero, not because they left it out.
+func (v *validator) writtenZero(key string, isZero bool) bool {
+	return isZero && v.written != nil && v.written(key)
+}
 
 func (v *validator) add(field, value, problem, fix string) {
 	v.errs = append(v.errs, FieldError{Field: field, Value: value, Problem: problem, Fix: fix})
@@ -148,18 +177,23 @@ func (v *validator) add(field, value, problem, fix string) {
 
 func (v *validator) schedule(sc *Schedule) {
 	d := Spec{Schedule: *sc}.WithDefaults().Schedule
-	if sc.Interval < 0 || (sc.Interval != 0 && sc.Interval.D() < MinInterval) {
+	badInterval := false
+	if sc.Interval < 0 || (sc.Interval != 0 && sc.Interval.D() < MinInterval) || v.writtenZero("interval", sc.Interval == 0) {
 		v.add("interval", sc.Interval.String(), "is too short", "set an interval of "+MinInterval.String()+" or more")
+		badInterval = true
 	}
-	if sc.Timeout < 0 || (sc.Timeout == 0 && sc.Interval != 0 && d.Timeout <= 0) {
+	switch {
+	case sc.Timeout < 0 || v.writtenZero("timeout", sc.Timeout == 0):
 		v.add("timeout", sc.Timeout.String(), "is not positive", "set a timeout such as \"1s\", below the interval")
-	} else if d.Timeout >= d.Interval {
+	case d.Timeout >= d.Interval && !(badInterval && sc.Interval <= 0):
+		// A zero or negative interval is reported; comparing with an
+		// interval it will not have would only confuse.
 		v.add("timeout", d.Timeout.String(), "is not below the interval ("+d.Interval.String()+")", "set a timeout shorter than the interval, or a longer interval")
 	}
-	if sc.Rise < 0 || sc.Rise > 100 {
+	if sc.Rise < 0 || sc.Rise > 100 || v.writtenZero("rise", sc.Rise == 0) {
 		v.add("rise", strconv.Itoa(sc.Rise), "is out of range", "set 1 to 100 consecutive successes")
 	}
-	if sc.Fall < 0 || sc.Fall > 100 {
+	if sc.Fall < 0 || sc.Fall > 100 || v.writtenZero("fall", sc.Fall == 0) {
 		v.add("fall", strconv.Itoa(sc.Fall), "is out of range", "set 1 to 100 consecutive failures")
 	}
 	if sc.InitialDelay < 0 {
@@ -172,7 +206,7 @@ func (v *validator) schedule(sc *Schedule) {
 		name string
 		val  Duration
 	}{{"fast_interval", sc.FastInterval}, {"down_interval", sc.DownInterval}} {
-		if f.val < 0 || (f.val != 0 && f.val.D() < MinInterval) {
+		if f.val < 0 || (f.val != 0 && f.val.D() < MinInterval) || v.writtenZero(f.name, f.val == 0) {
 			v.add(f.name, f.val.String(), "is too short", "set "+MinInterval.String()+" or more, or leave it out to use the interval")
 		} else if f.val != 0 && f.val <= d.Timeout {
 			v.add(f.name, f.val.String(), "is not above the timeout ("+d.Timeout.String()+")", "set it longer than the timeout")
@@ -362,11 +396,22 @@ func ParseStatusRange(s string) (lo, hi int, err error) {
 // ValidateAll validates a set of specs together: each on its own, plus
 // duplicate ids. Field paths are prefixed with "targets[i]".
 func ValidateAll(specs []Spec) FieldErrors {
+	return ValidateAllWritten(specs, nil)
+}
+
+// ValidateAllWritten is ValidateAll for specs whose written keys are known:
+// written(i, key) reports whether specs[i] wrote key out (see
+// ValidateWritten). A nil written is ValidateAll.
+func ValidateAllWritten(specs []Spec, written func(i int, key string) bool) FieldErrors {
 	var errs FieldErrors
 	seen := map[string]int{}
 	for i, s := range specs {
 		prefix := fmt.Sprintf("targets[%d]", i)
-		for _, e := range s.Validate() {
+		var w func(string) bool
+		if written != nil {
+			w = func(key string) bool { return written(i, key) }
+		}
+		for _, e := range s.ValidateWritten(w) {
 			errs = append(errs, e.Prefixed(prefix))
 		}
 		if s.ID == "" {
