@@ -320,6 +320,9 @@ func New(cfg Config, r Replica) (*Cluster, error) {
 	conf.Conflict = &conflictDelegate{c: c}
 	conf.Logger = newStdLogger(c.log)
 	conf.Transport = cfg.Transport
+	// Deltas arrive in bursts (a flapping fleet, a join's first sync);
+	// memberlist's default of 1024 queued messages drops them under load.
+	conf.HandoffQueueDepth = 8192
 	if cfg.Tuning != nil {
 		cfg.Tuning(conf)
 	}

@@ -139,7 +139,7 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 // ones are relayed by the replica itself.
 func (n *Node) broadcastRegistry(changed []registry.Entry, remote bool) {
 	if n.rep != nil && !remote {
-		n.rep.BroadcastEntries(changed)
+		n.rep.PublishEntries(changed)
 	}
 }
 
@@ -160,6 +160,11 @@ func (n *Node) refreshMembership(now time.Time) {
 		n.log.Info("membership changed", "members", len(members))
 	}
 }
+
+// minSilence is the shortest silence after which a node is judged to have
+// stopped probing a target: two and a half watermark periods, so a late
+// watermark or a dropped packet is not a failover.
+const minSilence = 2500 * time.Millisecond
 
 // tickEvery is the period of the cluster loop.
 const tickEvery = 500 * time.Millisecond
@@ -218,7 +223,7 @@ func (n *Node) publishWatermark(now time.Time) {
 		n.holdUntil.Store(max(n.holdUntil.Load(), now.Add(2*time.Second).UnixNano()))
 	}
 	if wm, ok := n.pub.Tick(now, asOf); ok && n.rep != nil {
-		n.rep.BroadcastHealth(health.Delta{Watermarks: []health.Watermark{wm}})
+		n.rep.Publish(health.Delta{Watermarks: []health.Watermark{wm}})
 	}
 }
 
@@ -314,8 +319,8 @@ func (n *Node) spreadOf(spec *target.Spec) bool {
 // probes target: by an observation, a watermark, or having just joined.
 func (n *Node) fresh(node, targetID string, interval time.Duration, now time.Time) bool {
 	limit := 2 * interval
-	if limit < 2*time.Second {
-		limit = 2 * time.Second // never less than two watermark periods
+	if limit < minSilence {
+		limit = minSilence
 	}
 	last := n.members.seen(node)
 	if wm, ok := n.table.Watermark(node); ok && wm.At.After(last) {

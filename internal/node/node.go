@@ -80,6 +80,10 @@ type runningTarget struct {
 	interval time.Duration
 }
 
+// refreshEvery is how many intervals an unchanged observation goes
+// without being republished (see health.PublisherOptions).
+const refreshEvery = 120
+
 // Option adjusts a node for tests and benchmarks.
 type Option func(*options)
 
@@ -171,8 +175,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		},
 		Logger: log,
 	})
-	n.table = health.NewTable(health.TableOptions{})
-	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{})
+	// Watermarks carry freshness, so an unchanged observation is
+	// republished only every refreshEvery intervals: gossip follows
+	// changes, not the probe rate.
+	n.table = health.NewTable(health.TableOptions{RefreshEvery: refreshEvery})
+	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{RefreshEvery: refreshEvery})
 	n.sched = schedule.New(schedule.Options{
 		Sink:        n,
 		Concurrency: cfg.Probe.Concurrency,

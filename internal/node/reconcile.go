@@ -77,10 +77,25 @@ func (n *Node) reconcile(id string, now time.Time) {
 			// handover is not a transition through unknown.
 			owners, _ := n.owners(&e.Value)
 			v := n.table.Verdict(id, owners, now)
-			if !v.At.IsZero() && now.Sub(v.At) > job.Schedule.Interval.D() {
+			iv := job.Schedule.Interval.D()
+			switch {
+			case v.At.IsZero():
+				// Never probed by anyone: spread the first run.
+			case now.Sub(v.At) > iv:
 				// Nobody has probed it for over an interval (its owner
 				// failed): probe soon instead of spreading over an interval.
-				job.SpreadFirst = job.Schedule.Interval.D() / 10
+				job.SpreadFirst = iv / 10
+			default:
+				// A handover from a live owner (a join, a leave): keep the
+				// owner's rhythm, probing when it would have probed next,
+				// so the target is not probed twice in one interval.
+				for _, o := range v.Observations {
+					if o.Observer == v.Observer && !o.At.IsZero() && o.Interval == iv {
+						next := o.At.Add(iv * (now.Sub(o.At)/iv + 1))
+						job.Schedule.InitialDelay = target.Duration(next.Sub(now))
+						job.SpreadFirst = time.Millisecond
+					}
+				}
 			}
 			if v.Last != health.Unknown {
 				job.Initial = v.Last
@@ -198,6 +213,6 @@ func (n *Node) Observe(o *schedule.Outcome) {
 // gossip hands a new local observation to the cluster, if any.
 func (n *Node) gossip(obs health.Observation) {
 	if n.rep != nil {
-		n.rep.BroadcastHealth(health.Delta{Observations: []health.Observation{obs}})
+		n.rep.Publish(health.Delta{Observations: []health.Observation{obs}})
 	}
 }

@@ -1,13 +1,20 @@
 // Package replica owns how a node's replicated state crosses the cluster:
 // the target registry (a last-writer-wins map) and the health table
-// (observations and watermarks). It implements cluster.Replica: deltas are
-// broadcast when they happen and relayed once by each node they are new to;
-// anti-entropy exchanges small digests at every push/pull and each side
-// sends only what the other lacks.
+// (observations and watermarks). It implements cluster.Replica.
+//
+// Local changes are queued and sent every 100 ms in batches. A small batch
+// rides memberlist's gossip, which only reaches some members, so every node
+// relays what was new to it, once. A large batch (a burst: a config with
+// thousands of targets, a flapping fleet) is too big for gossip and goes to
+// every member directly; it is not relayed. Anti-entropy exchanges small
+// digests at every push/pull and each side answers with only what the other
+// lacks, as a repair that is never relayed. So a burst costs one copy per
+// member, not one per member per relay.
 //
 // Wire format of a payload: one kind byte, then the kind's encoding:
-//   - kindRegistry: crdt.AppendEntries of target specs (JSON values);
-//   - kindHealth: health.AppendDelta;
+//   - kindRegistry, kindRegistryRepair: crdt.AppendEntries of target specs
+//     (JSON values);
+//   - kindHealth, kindHealthRepair: health.AppendDelta;
 //   - digest (LocalDigest): a version byte, 256 registry bucket hashes, then
 //     a health.Delta carrying only the health table's version vector.
 //
@@ -34,8 +41,10 @@ import (
 )
 
 const (
-	kindRegistry byte = 1
-	kindHealth   byte = 2
+	kindRegistry       byte = 1
+	kindHealth         byte = 2
+	kindRegistryRepair byte = 3
+	kindHealthRepair   byte = 4
 
 	digestVersion byte = 1
 )
@@ -45,8 +54,12 @@ const buckets = 256
 
 // Transport is what the replica needs of the cluster.
 type Transport interface {
+	// Broadcast sends msg to every other member: by gossip when it fits
+	// MaxBroadcastSize (reaching some members, who relay), else directly
+	// to each.
 	Broadcast(msg []byte)
 	Send(ctx context.Context, node string, msg []byte) error
+	MaxBroadcastSize() int
 }
 
 // Replica carries a node's registry and health table over a Transport.
@@ -59,10 +72,25 @@ type Replica struct {
 	mu sync.RWMutex
 	tr Transport
 
-	in   chan inbound
-	stop chan struct{}
-	done chan struct{}
+	in chan inbound
+
+	// pending observations and watermarks, sent together every flushEvery
+	// so a burst of changes is a few packets, not one per change.
+	pmu            sync.Mutex
+	pending        health.Delta
+	pendingEntries []registry.Entry
 }
+
+// flushEvery is how long local health changes wait to be batched.
+const flushEvery = 100 * time.Millisecond
+
+// maxBatch bounds the observations in one broadcast so it fits a gossip
+// packet (about 50 bytes each encoded).
+const maxBatch = 20
+
+// burst is the number of pending observations above which they are sent
+// as one large message to every member instead of gossiped.
+const burst = 5 * maxBatch
 
 type inbound struct {
 	from string
@@ -75,8 +103,7 @@ func New(reg *registry.Registry, table *health.Table, log *slog.Logger) *Replica
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Replica{reg: reg, table: table, log: log,
-		in: make(chan inbound, 4096), stop: make(chan struct{}), done: make(chan struct{})}
+	return &Replica{reg: reg, table: table, log: log, in: make(chan inbound, 4096)}
 }
 
 // SetTransport sets the cluster the replica talks through.
@@ -93,15 +120,72 @@ func (r *Replica) transport() Transport {
 }
 
 // Run applies incoming deltas on its own goroutine (so memberlist's
-// receive path never waits on the store) until ctx is done.
+// receive path never waits on the store) and sends batched local health
+// changes, until ctx is done.
 func (r *Replica) Run(ctx context.Context) {
+	t := time.NewTicker(flushEvery)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
+			r.flush()
 			return
 		case m := <-r.in:
 			r.apply(ctx, m.from, m.msg)
+		case <-t.C:
+			r.flush()
 		}
+	}
+}
+
+// Publish queues this node's new observations and watermarks; Run sends
+// them in batches.
+func (r *Replica) Publish(d health.Delta) {
+	r.pmu.Lock()
+	r.pending.Observations = append(r.pending.Observations, d.Observations...)
+	r.pending.Watermarks = append(r.pending.Watermarks, d.Watermarks...)
+	r.pmu.Unlock()
+}
+
+// PublishEntries queues registry changes; Run sends them in batches.
+func (r *Replica) PublishEntries(es []registry.Entry) {
+	r.pmu.Lock()
+	r.pendingEntries = append(r.pendingEntries, es...)
+	r.pmu.Unlock()
+}
+
+func (r *Replica) flush() {
+	r.pmu.Lock()
+	d := r.pending
+	r.pending = health.Delta{}
+	es := r.pendingEntries
+	r.pendingEntries = nil
+	r.pmu.Unlock()
+	r.BroadcastEntries(es)
+	if len(d.Watermarks) > 1 {
+		// Only the newest watermark of each observer matters.
+		newest := map[string]int{}
+		for i, w := range d.Watermarks {
+			if j, ok := newest[w.Observer]; !ok || w.Seq > d.Watermarks[j].Seq {
+				newest[w.Observer] = i
+			}
+		}
+		keep := d.Watermarks[:0:0]
+		for i, w := range d.Watermarks {
+			if newest[w.Observer] == i {
+				keep = append(keep, w)
+			}
+		}
+		d.Watermarks = keep
+	}
+	// A few changes go by gossip in packet-sized batches; a burst goes as
+	// one message straight to every member.
+	for len(d.Observations) > maxBatch && len(d.Observations) <= burst {
+		r.BroadcastHealth(health.Delta{Observations: d.Observations[:maxBatch]})
+		d.Observations = d.Observations[maxBatch:]
+	}
+	if !d.Empty() {
+		r.BroadcastHealth(d)
 	}
 }
 
@@ -119,8 +203,12 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 	if len(msg) == 0 {
 		return
 	}
+	t := r.transport()
+	// Relay only what came by gossip: a small broadcast. Repairs and large
+	// broadcasts reached their receivers directly.
+	relay := t != nil && len(msg) <= t.MaxBroadcastSize()
 	switch msg[0] {
-	case kindRegistry:
+	case kindRegistry, kindRegistryRepair:
 		entries, err := crdt.DecodeEntries(msg[1:], r.codec)
 		if err != nil {
 			r.log.Warn("bad registry delta", "from", from, "err", err)
@@ -132,18 +220,18 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 			r.log.Error("merge registry delta", "from", from, "err", err)
 			return
 		}
-		if len(changed) > 0 {
-			r.BroadcastEntries(changed) // relay what was new here
+		if len(changed) > 0 && relay && msg[0] == kindRegistry {
+			r.PublishEntries(changed) // relay what was new here
 		}
-	case kindHealth:
+	case kindHealth, kindHealthRepair:
 		d, err := health.DecodeDelta(msg[1:])
 		if err != nil {
 			r.log.Warn("bad health delta", "from", from, "err", err)
 			return
 		}
 		changed := r.table.Merge(d)
-		if !changed.Empty() {
-			r.BroadcastHealth(changed)
+		if !changed.Empty() && relay && msg[0] == kindHealth {
+			r.Publish(changed) // relay what was new here
 		}
 	default:
 		r.log.Warn("unknown replication message", "from", from, "kind", msg[0])
@@ -231,7 +319,7 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 			}
 		}
 		if len(send) > 0 {
-			msg, err := crdt.AppendEntries([]byte{kindRegistry}, r.codec, send)
+			msg, err := crdt.AppendEntries([]byte{kindRegistryRepair}, r.codec, send)
 			if err == nil {
 				err = t.Send(ctx, from, msg)
 			}
@@ -242,7 +330,7 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 	}
 	d := r.table.Delta(vv)
 	if len(d.Observations) > 0 || len(d.Watermarks) > 0 {
-		if err := t.Send(ctx, from, health.AppendDelta([]byte{kindHealth}, &d)); err != nil {
+		if err := t.Send(ctx, from, health.AppendDelta([]byte{kindHealthRepair}, &d)); err != nil {
 			r.log.Debug("send health repair", "to", from, "err", err)
 		}
 	}

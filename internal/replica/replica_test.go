@@ -76,6 +76,8 @@ func (e endpoint) Broadcast(msg []byte) {
 	}
 }
 
+func (e endpoint) MaxBroadcastSize() int { return 1400 }
+
 func (e endpoint) Send(_ context.Context, node string, msg []byte) error {
 	e.n.mu.Lock()
 	defer e.n.mu.Unlock()
@@ -226,4 +228,70 @@ func TestInvalidPeerTargetIgnored(t *testing.T) {
 	b.rep.apply(context.Background(), "a", []byte{kindRegistry, 0xff, 0xff}) // garbage: no panic
 	b.rep.apply(context.Background(), "a", []byte{99})
 	b.rep.MergeDigest("a", []byte{1, 2, 3})
+}
+
+func TestPublishBatchesAndRelays(t *testing.T) {
+	n := newNet()
+	a, b := newNode(n, "a", true), newNode(n, "b", true)
+	now := time.Now()
+	for i := 0; i < 50; i++ {
+		a.table.Apply(health.Observation{TargetID: fmt.Sprintf("t%d", i), Observer: "a",
+			Seq: health.MakeSeq(1, uint32(i+1)), State: health.Up, At: now, Since: now, Interval: time.Second})
+	}
+	var obs []health.Observation
+	for _, id := range a.table.Targets() {
+		obs = append(obs, a.table.Get(id)...)
+	}
+	a.rep.Publish(health.Delta{Observations: obs,
+		Watermarks: []health.Watermark{{Observer: "a", Seq: health.MakeSeq(1, 51), At: now}, {Observer: "a", Seq: health.MakeSeq(1, 52), At: now}}})
+	before := len(n.pending)
+	a.rep.flush()
+	if got := len(n.pending) - before; got != 3 {
+		t.Fatalf("50 observations went out in %d broadcasts, want 3 (batches of %d)", got, maxBatch)
+	}
+	n.flush()
+	if b.table.Len() != 50 {
+		t.Fatalf("b holds %d observations, want 50", b.table.Len())
+	}
+	if wm, ok := b.table.Watermark("a"); !ok || wm.Seq != health.MakeSeq(1, 52) {
+		t.Fatalf("b's watermark of a: %+v, want the newest", wm)
+	}
+	// b queued its relay of what was new to it; flushing sends it on.
+	b.rep.flush()
+	n.flush()
+}
+
+func TestRepairsAndLargeBroadcastsAreNotRelayed(t *testing.T) {
+	n := newNet()
+	a, b, _ := newNode(n, "a", true), newNode(n, "b", true), newNode(n, "c", true)
+	ctx := context.Background()
+	var many []registry.Entry
+	for i := 0; i < 200; i++ {
+		many = append(many, registry.Entry{Key: fmt.Sprintf("t%03d", i), Value: spec(fmt.Sprintf("t%03d", i)), TS: crdt.Timestamp(i + 1), Node: "a"})
+	}
+	a.rep.BroadcastEntries(many) // far larger than a gossip packet
+	n.flush()
+	b.rep.flush() // anything b queued to relay goes out now
+	before := n.sent["b"]
+	n.flush()
+	if b.reg.Len() != 200 {
+		t.Fatalf("b has %d targets, want 200", b.reg.Len())
+	}
+	if n.sent["b"] != before || n.sent["b"] != 0 {
+		t.Fatalf("b relayed a large broadcast (%d bytes): every member got it directly", n.sent["b"])
+	}
+	// A repair answering b's digest is not relayed either.
+	if _, err := a.reg.Put(ctx, spec("late")); err != nil {
+		t.Fatal(err)
+	}
+	a.rep.MergeDigest("b", b.rep.LocalDigest())
+	n.flush()
+	b.rep.flush()
+	n.flush()
+	if _, ok := b.reg.Get("late"); !ok {
+		t.Fatal("the repair did not reach b")
+	}
+	if n.sent["b"] != 0 {
+		t.Fatalf("b relayed a repair meant for it alone (%d bytes)", n.sent["b"])
+	}
 }
