@@ -769,6 +769,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("targets: [{id: a, kind: http, url: \"http://127.0.0.1/\", http: {expect_status: [200, 2xx]}}]"))
 	f.Add([]byte("a: &a {<<: *a}"))
 	f.Add([]byte("defaults: {interval: 1e300}"))
+	f.Add([]byte("defaults: {interval: 0s, rise: 0}\ntargets: [{id: a, kind: tcp, address: \"127.0.0.1:1\", timeout: 0, replicas: 0, jitter: 0}]"))
 	lookup := env("HECK_API_TOKEN", "t", "HECK_GOSSIP_KEY", validKey)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := parse("fuzz.yaml", data, lookup)

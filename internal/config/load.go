@@ -46,7 +46,7 @@ func Parse(name string, data []byte) (*Config, error) {
 }
 
 func parse(name string, data []byte, lookup target.LookupFunc) (*Config, error) {
-	d := &decoder{file: name, lookup: lookup, bad: map[string]bool{}}
+	d := &decoder{file: name, lookup: lookup, bad: map[string]bool{}, written: map[string]bool{}}
 	c := Default()
 	c.Path = name
 	c.Store.Path = ""
@@ -68,15 +68,16 @@ func parse(name string, data []byte, lookup target.LookupFunc) (*Config, error) 
 	}
 	c.deriveStorePath()
 	for i := range c.Targets {
-		fillSchedule(&c.Targets[i].Schedule, &c.Defaults)
+		fillSchedule(&c.Targets[i].Schedule, &c.Defaults, d.written, targetPath(i))
 		c.Targets[i].Origin = TargetOrigin
 	}
 
 	ch := &checker{
-		file:  name,
-		pos:   d.position,
-		isSet: d.isSet,
-		skip:  d.isBad,
+		file:    name,
+		pos:     d.position,
+		isSet:   d.isSet,
+		skip:    d.isBad,
+		written: d.written,
 	}
 	c.check(ch, lookup)
 	if len(d.problems)+len(ch.problems) > 0 {
@@ -85,23 +86,33 @@ func parse(name string, data []byte, lookup target.LookupFunc) (*Config, error) 
 	return c, nil
 }
 
-// fillSchedule sets each unset field of sc from defaults.
-func fillSchedule(sc, defaults *target.Schedule) {
-	set := func(v *target.Duration, d target.Duration) {
-		if *v == 0 {
+// targetPath is the path of targets[i] with a trailing dot, ready for a
+// key.
+func targetPath(i int) string { return "targets[" + strconv.Itoa(i) + "]." }
+
+// fillSchedule sets each field of sc the target leaves out from defaults.
+// A field the target writes keeps its value, zero included: "jitter: 0"
+// means no jitter whatever the defaults say, and "interval: 0s" stays zero
+// for validation to reject.
+//
+// written holds the paths the file writes (see decoder.written); prefix is
+// the target's path with a trailing dot ("targets[3].").
+func fillSchedule(sc, defaults *target.Schedule, written map[string]bool, prefix string) {
+	set := func(key string, v *target.Duration, d target.Duration) {
+		if *v == 0 && !written[prefix+key] {
 			*v = d
 		}
 	}
-	set(&sc.InitialDelay, defaults.InitialDelay)
-	set(&sc.Interval, defaults.Interval)
-	set(&sc.Timeout, defaults.Timeout)
-	set(&sc.Jitter, defaults.Jitter)
-	set(&sc.FastInterval, defaults.FastInterval)
-	set(&sc.DownInterval, defaults.DownInterval)
-	if sc.Rise == 0 {
+	set("initial_delay", &sc.InitialDelay, defaults.InitialDelay)
+	set("interval", &sc.Interval, defaults.Interval)
+	set("timeout", &sc.Timeout, defaults.Timeout)
+	set("jitter", &sc.Jitter, defaults.Jitter)
+	set("fast_interval", &sc.FastInterval, defaults.FastInterval)
+	set("down_interval", &sc.DownInterval, defaults.DownInterval)
+	if sc.Rise == 0 && !written[prefix+"rise"] {
 		sc.Rise = defaults.Rise
 	}
-	if sc.Fall == 0 {
+	if sc.Fall == 0 && !written[prefix+"fall"] {
 		sc.Fall = defaults.Fall
 	}
 }
@@ -119,6 +130,10 @@ type decoder struct {
 	// budget bounds the nodes visited, aliases included (a "billion
 	// laughs" document would otherwise expand forever).
 	budget int
+	// written holds the paths of the schedule keys and replicas that the
+	// targets and the defaults block give a value ("targets[3].rise"), so
+	// that a zero written out is told apart from a key left out.
+	written map[string]bool
 }
 
 // ExtensionPrefix starts top-level keys the loader ignores, so that a file
@@ -223,6 +238,28 @@ func (d *decoder) position(field string) (int, int) {
 	return n.Line, n.Column
 }
 
+// presenceKeys are the keys whose presence the decoder records: those
+// whose zero value otherwise means "use the default".
+var presenceKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, k := range fieldsOf(scheduleType).names {
+		m[k] = true
+	}
+	m["replicas"] = true
+	return m
+}()
+
+// recordWritten notes that key of the struct at path has a non-null value,
+// when the struct is a target or the defaults block.
+func (d *decoder) recordWritten(t reflect.Type, path, key string, val *yaml.Node) {
+	if (t != specType && t != scheduleType) || !presenceKeys[key] {
+		return
+	}
+	if val = resolve(val); val != nil && val.ShortTag() != "!!null" {
+		d.written[join(path, key)] = true
+	}
+}
+
 // isSet reports whether the file gives field a (non-null) value.
 func (d *decoder) isSet(field string) bool {
 	n, exact := findNode(d.root, field)
@@ -260,6 +297,7 @@ func countNodes(n *yaml.Node, depth int) int {
 var (
 	durationType = reflect.TypeFor[target.Duration]()
 	stringType   = reflect.TypeFor[string]()
+	specType     = reflect.TypeFor[target.Spec]()
 )
 
 // secretField reports whether the value at path must never be echoed.
@@ -523,6 +561,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, depth in
 			d.fail(k, join(path, key), "", "is not a known setting", suggest(key, v.Type(), fields))
 			continue
 		}
+		d.recordWritten(v.Type(), path, key, p.val)
 		d.decode(p.val, v.FieldByIndex(f), join(path, key), depth+1)
 	}
 }

@@ -21,10 +21,13 @@ type checker struct {
 	file string
 	// pos gives the line and column of a field (or its nearest written
 	// ancestor); isSet whether the file writes the field; skip whether the
-	// field already failed to decode. All may be nil.
+	// field already failed to decode; written whether the file writes a
+	// schedule key or replicas (of a target or the defaults block) out, so
+	// that a zero written out is an error, not the default. All may be nil.
 	pos      func(field string) (int, int)
 	isSet    func(field string) bool
 	skip     func(field string) bool
+	written  map[string]bool
 	problems []Problem
 }
 
@@ -45,6 +48,10 @@ func (ch *checker) addAt(at, field, value, problem, fix string) {
 }
 
 func (ch *checker) set(field string) bool { return ch.isSet != nil && ch.isSet(field) }
+
+// wrote reports whether the file writes field, a schedule key or replicas,
+// out; always false for a config not read from a file.
+func (ch *checker) wrote(field string) bool { return ch.written[field] }
 
 // Validate checks c as it stands (after Default, Parse or Apply) and
 // returns a *LoadError listing every problem, or nil. ${VAR} references in
@@ -291,16 +298,28 @@ func validIP(s string) bool {
 }
 
 // checkTargets validates the defaults block and the targets (duplicate ids
-// included), and that every ${VAR} a target refers to is set.
+// included), and that every ${VAR} a target refers to is set. A schedule
+// key or replicas written out as zero (or less) is an error there, while
+// a key left out takes the default.
 func (c *Config) checkTargets(ch *checker, lookup target.LookupFunc) {
 	dummy := target.Spec{ID: "defaults", Kind: target.KindTCP, Address: "127.0.0.1:1", Schedule: c.Defaults}
 	badDefault := map[string]bool{}
-	for _, fe := range dummy.Validate() {
+	for _, fe := range dummy.ValidateWritten(func(key string) bool { return ch.wrote("defaults." + key) }) {
 		badDefault[fe.Field] = true
 		ch.add("defaults."+fe.Field, fe.Value, fe.Problem, fe.Fix)
 	}
 	schedKeys := fieldsOf(scheduleType).byName
-	for _, fe := range target.ValidateAll(c.Targets) {
+	var written func(i int, key string) bool
+	if ch.written != nil {
+		at, prefix := -1, ""
+		written = func(i int, key string) bool {
+			if i != at { // asked key by key, target by target
+				at, prefix = i, targetPath(i)
+			}
+			return ch.written[prefix+key]
+		}
+	}
+	for _, fe := range target.ValidateAllWritten(c.Targets, written) {
 		problem := fe.Problem
 		if key, ok := scheduleField(fe.Field, schedKeys); ok && !ch.set(fe.Field) && ch.set("defaults."+key) {
 			if badDefault[key] {
