@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -44,8 +45,45 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, *Problem) {
 // DecodeTarget decodes the JSON of one target strictly: malformed JSON is
 // answered with the byte offset of the error, and every unknown field or
 // value of the wrong type is named with its full path ("http.methd"). It
-// does not validate the spec.
+// does not validate the spec, and cannot tell "interval":"0s" from no
+// interval at all; DecodeTargetWritten can.
 func DecodeTarget(body []byte) (target.Spec, *Problem) {
+	spec, _, p := DecodeTargetWritten(body)
+	return spec, p
+}
+
+// DecodeTargetWritten is DecodeTarget that also says which of the keys
+// whose zero means "use the default" (target.ZeroMeansDefault: interval,
+// rise, replicas...) the JSON gives a non-null value, matched as
+// encoding/json matches them (case-insensitively). Pass written to
+// Spec.ValidateWritten so that {"interval":"0s"} is an error instead of
+// the default interval. written is never nil.
+func DecodeTargetWritten(body []byte) (spec target.Spec, written func(key string) bool, p *Problem) {
+	none := func(string) bool { return false }
+	spec, p = decodeTarget(body)
+	if p != nil {
+		return spec, none, p
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(body, &members); err != nil {
+		// decodeTarget read an object out of body: not reached.
+		return spec, none, nil
+	}
+	var set []string
+	for k, v := range members {
+		if bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			continue // null leaves the field alone, as if left out
+		}
+		for _, z := range target.ZeroMeansDefault {
+			if strings.EqualFold(k, z) && !slices.Contains(set, z) {
+				set = append(set, z)
+			}
+		}
+	}
+	return spec, func(key string) bool { return slices.Contains(set, key) }, nil
+}
+
+func decodeTarget(body []byte) (target.Spec, *Problem) {
 	var spec target.Spec
 	if len(bytes.TrimSpace(body)) == 0 {
 		return spec, problem(http.StatusBadRequest, TypeInvalidJSON, "Invalid JSON",

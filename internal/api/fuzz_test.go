@@ -19,16 +19,23 @@ func FuzzDecodeTarget(f *testing.F) {
 		`{"id":"h","kind":"http","url":"http://127.0.0.1/","http":{"json":[{"path":"status","equals":"ok"},{"path":"x","exists":true}],"headers":{"A":"b"}}}`,
 		`{"id":"x",}`, `{"id":`, `[]`, `null`, `{"interval":3}`, `{"http":{"json":{}}}`, `{"labels":{"a":1}}`,
 		`{"ID":"case"}`, `{} {}`, `"str"`, ``, `{"http":null}`, `{"http":{"json":[null]}}`,
+		`{"id":"z","kind":"tcp","address":"127.0.0.1:9","interval":"0s","rise":0,"Replicas":0,"fall":null}`,
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		spec, p := api.DecodeTarget(data)
+		spec, written, p := api.DecodeTargetWritten(data)
 		if p == nil {
-			// What decodes can be validated and shown without panicking.
-			_ = spec.Validate()
+			// What decodes can be validated and shown without panicking;
+			// knowing the written keys only adds problems.
+			if strict, loose := spec.ValidateWritten(written), spec.Validate(); len(strict) < len(loose) {
+				t.Fatalf("ValidateWritten found %v, fewer than Validate's %v", strict, loose)
+			}
 			_ = spec.Redact()
 			return
+		}
+		if written == nil || written("interval") || written("rise") {
+			t.Fatal("a body that does not decode reports written keys")
 		}
 		if p.Status != http.StatusBadRequest || p.Type != api.TypeInvalidJSON || p.Title == "" {
 			t.Fatalf("problem %+v is not a 400 invalid-json", p)

@@ -349,7 +349,7 @@ func (s *Server) specFromRequest(w http.ResponseWriter, r *http.Request, pathID 
 		writeProblem(w, p)
 		return target.Spec{}, false
 	}
-	spec, p := DecodeTarget(body)
+	spec, written, p := DecodeTargetWritten(body)
 	if p != nil {
 		writeProblem(w, p)
 		return spec, false
@@ -365,7 +365,7 @@ func (s *Server) specFromRequest(w http.ResponseWriter, r *http.Request, pathID 
 		}
 	}
 	spec.Origin = ""
-	fes = append(fes, spec.Validate()...)
+	fes = append(fes, spec.ValidateWritten(written)...)
 	fes = append(fes, redactedPlaceholders(&spec)...)
 	if len(fes) > 0 {
 		writeValidation(w, fes)
