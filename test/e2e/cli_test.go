@@ -175,6 +175,22 @@ func TestTargetsAddRm(t *testing.T) {
 		}
 	}
 
+	// The API refuses zeros written out in JSON as the config refuses
+	// them in YAML, naming each field; the target is not added.
+	code, body := get(t, "POST", n.url+"/api/v1/targets", "",
+		`{"id":"zeros","kind":"tcp","address":"`+closed+`","interval":"0s","rise":0}`)
+	var p struct {
+		Errors []struct{ Field, Value, Problem, Fix string } `json:"errors"`
+	}
+	if err := json.Unmarshal([]byte(body), &p); err != nil || code != http.StatusUnprocessableEntity || len(p.Errors) != 2 ||
+		p.Errors[0].Field != "interval" || p.Errors[0].Value != "0s" || !strings.Contains(p.Errors[0].Fix, "100ms or more") ||
+		p.Errors[1].Field != "rise" || p.Errors[1].Value != "0" || !strings.Contains(p.Errors[1].Fix, "1 to 100") {
+		t.Errorf("POST a target with interval 0s and rise 0: got %d %s, want 422 naming interval and rise", code, body)
+	}
+	if _, added := n.lsJSON(t)["zeros"]; added {
+		t.Error("a target with interval 0s and rise 0 was added")
+	}
+
 	// --replace swaps a target in place.
 	r := heck(t, dir, nil, append([]string{"targets", "add", "--replace", "--server", n.url, "--id", "db", "--kind", "tcp",
 		"--address", closed, "--label", "tier=db", "--label", "v=2"}, fast...)...)
@@ -282,13 +298,18 @@ func TestValidate(t *testing.T) {
 		t.Errorf("heck validate missing.yaml: want exit 2 naming the file\n%s", r)
 	}
 
-	// Zero values written out are nonsense the issue asks to reject.
+	// Zero values written out are nonsense the issue asks to reject: each
+	// is named with its line, value and fix, not silently defaulted.
 	t.Run("explicit zeros", func(t *testing.T) {
 		writeFile(t, dir, "zeros.yaml", zerosConfig)
 		r := heck(t, dir, nil, "validate", "zeros.yaml")
-		if r.code != 1 || !strings.Contains(r.stdout, "zeros.yaml:6") || !strings.Contains(r.stdout, "zeros.yaml:8") {
-			t.Skipf("known bug (internal/config): an explicit \"interval: 0s\" or \"rise: 0\" is taken as unset and "+
-				"silently defaulted instead of rejected; want exit 1 naming zeros.yaml:6 and :8\n%s", r)
+		if r.code != 1 {
+			t.Errorf("heck validate zeros.yaml: exit %d, want 1\n%s", r.code, r)
+		}
+		for _, want := range append(zerosProblems, "zeros.yaml: 2 problem(s)") {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("heck validate zeros.yaml does not report %q\n%s", want, r)
+			}
 		}
 	})
 }
@@ -325,6 +346,11 @@ targets:
     timeout: 1s
     rise: 0
 `
+
+var zerosProblems = []string{
+	`zeros.yaml:6:15: targets[0].interval: "0s" is too short; set an interval of 100ms or more`,
+	`zeros.yaml:8:11: targets[0].rise: "0" is out of range; set 1 to 100 consecutive successes`,
+}
 
 // TestCheck runs heck check against live and closed loopback targets.
 func TestCheck(t *testing.T) {
