@@ -84,7 +84,7 @@ cluster:
 		want []string
 	}{
 		{[]string{"--gossip", "nowhere"}, []string{"--gossip", `"nowhere"`, "is not host:port", "127.0.0.1:7946"}},
-		{[]string{"--gossip", "127.0.0.1:0"}, []string{"--gossip", "has no valid port"}},
+		{[]string{"--gossip", "127.0.0.1:70000"}, []string{"--gossip", "has no valid port"}},
 		{[]string{"--join", "http://127.0.0.1:7946"}, []string{"--join", "is not host:port", "7946"}},
 		{[]string{"--join", "127.0.0.1:7946,bad host"}, []string{"--join", `"bad host"`}},
 		{[]string{"--node-name", " "}, []string{"--node-name", "is blank"}},

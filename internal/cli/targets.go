@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -129,6 +130,8 @@ type addOpts struct {
 	grpcTLS                               bool
 	interval, timeout, initialDelay       time.Duration
 	jitter, fastInterval, downInterval    time.Duration
+	// fs tells which flags were given, so a zero given is not a default.
+	fs *flag.FlagSet
 }
 
 // flagFields maps spec fields to the flags that set them, for messages.
@@ -203,7 +206,7 @@ Example:
   heck targets add --id web --kind http --url http://127.0.0.1:8080/healthz --interval 1s --timeout 500ms`,
 		maxArgs: 0,
 		flags: func(fs *flag.FlagSet) any {
-			o := &addOpts{}
+			o := &addOpts{fs: fs}
 			o.register(fs)
 			s := &o.spec
 			fs.BoolVar(&o.replace, "replace", false, "replace the target if its id exists (PUT) instead of failing")
@@ -255,6 +258,9 @@ func runTargetsAdd(ctx context.Context, e *env, opts any, _ []string) int {
 	o := opts.(*addOpts)
 	spec, err := o.buildSpec()
 	if err != nil {
+		return e.errorf("%v", err)
+	}
+	if err := o.zeroFlags(spec); err != nil {
 		return e.errorf("%v", err)
 	}
 	c, err := o.client()
@@ -441,4 +447,31 @@ func targetsRmCmd() *command {
 			return code
 		},
 	}
+}
+
+// zeroFlags refuses a schedule flag given as zero (--interval 0s, --rise
+// 0): the API would read the left-out field as "use the default".
+func (o *addOpts) zeroFlags(spec target.Spec) error {
+	if o.fs == nil {
+		return nil
+	}
+	given := map[string]bool{}
+	o.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	written := func(key string) bool {
+		name, ok := flagFields[key]
+		return ok && given[strings.TrimPrefix(name, "--")]
+	}
+	var msgs []string
+	for _, fe := range spec.ValidateWritten(written) {
+		for _, k := range target.ZeroMeansDefault {
+			zero := fe.Value == "0" || fe.Value == "0s" || strings.HasPrefix(fe.Value, "-")
+			if fe.Field == k && written(k) && zero {
+				msgs = append(msgs, fmt.Sprintf("flag %s: %q %s; %s", flagFields[k], fe.Value, fe.Problem, fe.Fix))
+			}
+		}
+	}
+	if len(msgs) > 0 {
+		return errors.New(strings.Join(msgs, "\n"))
+	}
+	return nil
 }

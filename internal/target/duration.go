@@ -22,8 +22,12 @@ func (d Duration) String() string { return time.Duration(d).String() }
 // MarshalJSON writes the duration as a string such as "1.5s".
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
-// UnmarshalJSON accepts a duration string ("1s") or a number of seconds.
+// UnmarshalJSON accepts a duration string ("1s") or a number of seconds;
+// null leaves d as it is (a field left out).
 func (d *Duration) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
 	var s string
 	if err := json.Unmarshal(b, &s); err == nil {
 		return d.parse(s)

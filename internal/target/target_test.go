@@ -264,6 +264,10 @@ func TestDurationEncoding(t *testing.T) {
 			t.Errorf("%s: %v %v", in, v.D, err)
 		}
 	}
+	v.D = Duration(time.Second)
+	if err := json.Unmarshal([]byte(`{"d":null}`), &v); err != nil || v.D.D() != time.Second {
+		t.Errorf("null should leave the duration as it was: %v %v", v.D, err)
+	}
 	if err := json.Unmarshal([]byte(`{"d":"soon"}`), &v); err == nil || !strings.Contains(err.Error(), "500ms") {
 		t.Errorf("bad duration error: %v", err)
 	}
