@@ -2,7 +2,7 @@
 // the target registry (a last-writer-wins map) and the health table
 // (observations and watermarks). It implements cluster.Replica.
 //
-// Local changes are queued and sent every 100 ms in batches. A small batch
+// Local changes are queued and sent every 50 ms in batches. A small batch
 // rides memberlist's gossip, which only reaches some members, so every node
 // relays what was new to it, once. A large batch (a burst: a config with
 // thousands of targets, a flapping fleet) is too big for gossip and goes to
@@ -82,7 +82,7 @@ type Replica struct {
 }
 
 // flushEvery is how long local health changes wait to be batched.
-const flushEvery = 100 * time.Millisecond
+const flushEvery = 50 * time.Millisecond
 
 // maxBatch bounds the observations in one broadcast so it fits a gossip
 // packet (about 50 bytes each encoded).
