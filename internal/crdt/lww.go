@@ -91,6 +91,20 @@ func (m *LWWMap[V]) Entries() []Entry[V] {
 	return out
 }
 
+// LiveKeys returns the keys that are not deleted, in no order: cheaper
+// than Entries when only the keys are wanted.
+func (m *LWWMap[V]) LiveKeys() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.entries))
+	for k, e := range m.entries {
+		if !e.Deleted {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // Len returns the number of live (not deleted) keys.
 func (m *LWWMap[V]) Len() int {
 	m.mu.RLock()

@@ -215,3 +215,11 @@ func TestLWWGetLenCollect(t *testing.T) {
 		t.Error("Collect removed a tombstone newer than the horizon")
 	}
 }
+
+func TestLiveKeysSkipsTombstones(t *testing.T) {
+	m := NewLWWMap[int]()
+	m.Merge(Entry[int]{Key: "a", Value: 1, TS: 1}, Entry[int]{Key: "b", TS: 2, Deleted: true})
+	if keys := m.LiveKeys(); len(keys) != 1 || keys[0] != "a" {
+		t.Fatalf("LiveKeys = %v, want [a]", keys)
+	}
+}

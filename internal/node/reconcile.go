@@ -31,11 +31,9 @@ func (n *Node) onRegistryChange(changed []registry.Entry, remote bool) {
 func (n *Node) reconcileAll() {
 	now := time.Now()
 	seen := map[string]bool{}
-	for _, e := range n.reg.Entries() {
-		if !e.Deleted {
-			seen[e.Key] = true
-			n.reconcile(e.Key, now)
-		}
+	for _, id := range n.reg.IDs() {
+		seen[id] = true
+		n.reconcile(id, now)
 	}
 	n.mu.Lock()
 	var gone []string

@@ -180,6 +180,9 @@ func (r *Registry) List() []target.Spec {
 	return out
 }
 
+// IDs returns the ids of the live targets, in no order.
+func (r *Registry) IDs() []string { return r.m.LiveKeys() }
+
 // Entries returns every entry, tombstones included (for anti-entropy).
 func (r *Registry) Entries() []Entry { return r.m.Entries() }
 
