@@ -156,7 +156,7 @@ func (n *Node) refreshMembership(now time.Time) {
 			}
 		}
 	}
-	if n.members.set(members, n.cfg.Cluster.Spread == "zone", now) {
+	if n.members.set(members, n.cfg.Cluster.Spread == "zone", now) && n.cl != nil {
 		n.log.Info("membership changed", "members", len(members))
 	}
 }
