@@ -143,9 +143,9 @@ func (n *Node) broadcastRegistry(changed []registry.Entry, remote bool) {
 	}
 }
 
-// refreshMembership rebuilds the ring from the live members and
-// reconciles ownership when it changed.
-func (n *Node) refreshMembership(now time.Time) {
+// refreshMembership rebuilds the ring from the live members and reports
+// whether they changed.
+func (n *Node) refreshMembership(now time.Time) bool {
 	var members []ring.Member
 	if n.cl == nil {
 		members = []ring.Member{{Name: n.name, Zone: n.cfg.Cluster.Zone, Weight: 1}}
@@ -156,9 +156,33 @@ func (n *Node) refreshMembership(now time.Time) {
 			}
 		}
 	}
-	if n.members.set(members, n.cfg.Cluster.Spread == "zone", now) && n.cl != nil {
+	changed := n.members.set(members, n.cfg.Cluster.Spread == "zone", now)
+	if changed && n.cl != nil {
 		n.log.Info("membership changed", "members", len(members))
 	}
+	return changed
+}
+
+// anySilent reports whether some other live member has been silent (no
+// watermark) for minSilence, the shortest silence that can move a target.
+func (n *Node) anySilent(now time.Time) bool {
+	r := n.members.get()
+	if r == nil {
+		return false
+	}
+	for _, name := range r.Members() {
+		if name == n.name {
+			continue
+		}
+		last := n.members.seen(name)
+		if wm, ok := n.table.Watermark(name); ok && wm.At.After(last) {
+			last = wm.At
+		}
+		if !last.IsZero() && now.Sub(last) > minSilence {
+			return true
+		}
+	}
+	return false
 }
 
 // minSilence is the shortest silence after which a node is judged to have
@@ -198,9 +222,17 @@ func (n *Node) clusterLoop(ctx context.Context) {
 				n.log.Warn("cluster loop was paused; holding takeovers", "paused", gap)
 			}
 			last = now
-			n.refreshMembership(now)
+			changed := n.refreshMembership(now)
 			n.publishWatermark(now)
-			n.reconcileAll()
+			// Ownership only moves when membership changes, some member
+			// falls silent, or this node probes for a silent owner (which
+			// may be back): otherwise skip the walk over every target.
+			n.mu.Lock()
+			fallbacks := n.fallbacks
+			n.mu.Unlock()
+			if changed || fallbacks > 0 || n.anySilent(now) {
+				n.reconcileAll()
+			}
 		}
 	}
 }

@@ -61,6 +61,8 @@ type Node struct {
 	// running maps the id of each scheduled target to what it was built
 	// from, so an unchanged spec is not rebuilt.
 	running map[string]runningTarget
+	// fallbacks counts the running targets with fallback set.
+	fallbacks int
 
 	members membership
 	opts    options
@@ -78,6 +80,8 @@ type runningTarget struct {
 	ts       crdt.Timestamp
 	node     string
 	interval time.Duration
+	// fallback: probed here for a silent owner, not as a ring owner.
+	fallback bool
 }
 
 // refreshEvery is how many intervals an unchanged observation goes

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/heckhq/heck/internal/events"
@@ -68,6 +69,9 @@ func (n *Node) reconcile(id string, now time.Time) {
 	case !want && running:
 		n.sched.Remove(id)
 		delete(n.running, id)
+		if cur.fallback {
+			n.fallbacks--
+		}
 	case want && (!running || cur.ts != e.TS || cur.node != e.Node):
 		job := n.buildJob(e.Value)
 		if !running {
@@ -109,7 +113,15 @@ func (n *Node) reconcile(id string, now time.Time) {
 			n.log.Error("cannot schedule target", "target", id, "err", err)
 			return
 		}
-		n.running[id] = runningTarget{ts: e.TS, node: e.Node, interval: job.Schedule.Interval.D()}
+		owners, _ := n.owners(&e.Value)
+		fb := !slices.Contains(owners, n.name)
+		if running && cur.fallback {
+			n.fallbacks--
+		}
+		if fb {
+			n.fallbacks++
+		}
+		n.running[id] = runningTarget{ts: e.TS, node: e.Node, interval: job.Schedule.Interval.D(), fallback: fb}
 	}
 }
 
