@@ -98,23 +98,7 @@ func targetPath(i int) string { return "targets[" + strconv.Itoa(i) + "]." }
 // written holds the paths the file writes (see decoder.written); prefix is
 // the target's path with a trailing dot ("targets[3].").
 func fillSchedule(sc, defaults *target.Schedule, written map[string]bool, prefix string) {
-	set := func(key string, v *target.Duration, d target.Duration) {
-		if *v == 0 && !written[prefix+key] {
-			*v = d
-		}
-	}
-	set("initial_delay", &sc.InitialDelay, defaults.InitialDelay)
-	set("interval", &sc.Interval, defaults.Interval)
-	set("timeout", &sc.Timeout, defaults.Timeout)
-	set("jitter", &sc.Jitter, defaults.Jitter)
-	set("fast_interval", &sc.FastInterval, defaults.FastInterval)
-	set("down_interval", &sc.DownInterval, defaults.DownInterval)
-	if sc.Rise == 0 && !written[prefix+"rise"] {
-		sc.Rise = defaults.Rise
-	}
-	if sc.Fall == 0 && !written[prefix+"fall"] {
-		sc.Fall = defaults.Fall
-	}
+	sc.Fill(*defaults, func(key string) bool { return written[prefix+key] })
 }
 
 // decoder walks a YAML node tree and the Go value it fills together, so

@@ -128,36 +128,12 @@ func (n *Node) reconcile(id string, now time.Time) {
 // effective returns the spec as it is probed: the config's defaults block
 // and then the built-in defaults fill what the spec leaves unset.
 func (n *Node) effective(spec target.Spec) target.Spec {
-	d := n.cfg.Defaults
-	sc := &spec.Schedule
-	if sc.Interval == 0 {
-		sc.Interval = d.Interval
-	}
-	if sc.Timeout == 0 {
-		sc.Timeout = d.Timeout
-	}
-	if sc.Rise == 0 {
-		sc.Rise = d.Rise
-	}
-	if sc.Fall == 0 {
-		sc.Fall = d.Fall
-	}
-	if sc.InitialDelay == 0 {
-		sc.InitialDelay = d.InitialDelay
-	}
-	if sc.Jitter == 0 {
-		sc.Jitter = d.Jitter
-	}
-	if sc.FastInterval == 0 {
-		sc.FastInterval = d.FastInterval
-	}
-	if sc.DownInterval == 0 {
-		sc.DownInterval = d.DownInterval
-	}
+	ownTimeout := spec.Timeout
+	spec.Schedule.Fill(n.cfg.Defaults, nil)
 	// A defaults timeout that does not fit a target's own short interval
 	// yields to the built-in rule (2s or 80% of the interval).
-	if sc.Timeout >= sc.Interval && spec.Timeout == 0 {
-		sc.Timeout = 0
+	if ownTimeout == 0 && spec.Timeout >= spec.Interval {
+		spec.Timeout = 0
 	}
 	return spec.WithDefaults()
 }

@@ -268,3 +268,27 @@ func cloneMap(m map[string]string) map[string]string {
 	}
 	return c
 }
+
+// Fill sets every zero field of s from d, except the keys for which
+// written reports true (a zero a user wrote out stays zero, for validation
+// to judge). A nil written fills every zero field.
+func (s *Schedule) Fill(d Schedule, written func(key string) bool) {
+	fill := func(key string) bool { return written == nil || !written(key) }
+	dur := func(key string, v *Duration, dv Duration) {
+		if *v == 0 && fill(key) {
+			*v = dv
+		}
+	}
+	dur("initial_delay", &s.InitialDelay, d.InitialDelay)
+	dur("interval", &s.Interval, d.Interval)
+	dur("timeout", &s.Timeout, d.Timeout)
+	dur("jitter", &s.Jitter, d.Jitter)
+	dur("fast_interval", &s.FastInterval, d.FastInterval)
+	dur("down_interval", &s.DownInterval, d.DownInterval)
+	if s.Rise == 0 && fill("rise") {
+		s.Rise = d.Rise
+	}
+	if s.Fall == 0 && fill("fall") {
+		s.Fall = d.Fall
+	}
+}
