@@ -11,6 +11,7 @@
 package ring
 
 import (
+	"iter"
 	"math"
 	"slices"
 	"strings"
@@ -274,6 +275,46 @@ func (r *Ring) Rank(targetID string) []string {
 		out[i] = r.members[c.idx].name
 	}
 	return out
+}
+
+// Walk yields the members for targetID in Rank order, lazily: finding the
+// next member costs one pass over the members not yet yielded, so a caller
+// that stops after the first few (the usual case: the owner is alive) pays
+// O(members) with no sort and no allocation for rings of up to 64 members.
+// With zone spreading on it ranks everything first.
+func (r *Ring) Walk(targetID string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		if r.spread && r.zones > 1 {
+			for _, c := range r.ranked(targetID) {
+				if !yield(r.members[c.idx].name) {
+					return
+				}
+			}
+			return
+		}
+		var buf [64]cand
+		cs := buf[:0]
+		if len(r.members) > len(buf) {
+			cs = make([]cand, 0, len(r.members))
+		}
+		th := hashString(targetID)
+		for i := range r.members {
+			cs = append(cs, r.cand(th, i))
+		}
+		// Selection: move the best remaining candidate to the front.
+		for k := range cs {
+			b := k
+			for j := k + 1; j < len(cs); j++ {
+				if before(cs[j], cs[b]) {
+					b = j
+				}
+			}
+			cs[k], cs[b] = cs[b], cs[k]
+			if !yield(r.members[cs[k].idx].name) {
+				return
+			}
+		}
+	}
 }
 
 // maxFast bounds the replica count served without sorting every member.

@@ -406,3 +406,56 @@ func TestLn(t *testing.T) {
 		}
 	}
 }
+
+func TestWalkMatchesRank(t *testing.T) {
+	ms := equalMembers(9)
+	ms[2].Weight, ms[5].Weight = 3, 0.5
+	zoned := slices.Clone(ms)
+	for i := range zoned {
+		zoned[i].Zone = fmt.Sprintf("z%d", i%3)
+	}
+	big := equalMembers(70) // more than Walk's stack buffer
+	for name, r := range map[string]*Ring{
+		"weighted": New(ms), "equal": New(equalMembers(9)), "spread": New(zoned).WithSpreadZones(true),
+		"big": New(big), "one": New(equalMembers(1)), "empty": New(nil),
+	} {
+		for _, id := range targets(200) {
+			got := slices.Collect(r.Walk(id))
+			if want := r.Rank(id); !slices.Equal(got, want) {
+				t.Fatalf("%s: Walk(%s) = %v, Rank = %v", name, id, got, want)
+			}
+			// Stopping early yields a prefix.
+			var first []string
+			for m := range r.Walk(id) {
+				first = append(first, m)
+				if len(first) == 2 {
+					break
+				}
+			}
+			if want := r.Rank(id); len(want) >= 2 && !slices.Equal(first, want[:2]) {
+				t.Fatalf("%s: first two of Walk(%s) = %v, want %v", name, id, first, want[:2])
+			}
+		}
+	}
+}
+
+func BenchmarkWalkFirst(b *testing.B) {
+	r := New(equalMembers(20))
+	ts := targets(1024)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for m := range r.Walk(ts[i%len(ts)]) {
+			_ = m
+			break
+		}
+	}
+}
+
+func BenchmarkRank20(b *testing.B) {
+	r := New(equalMembers(20))
+	ts := targets(1024)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		_ = r.Rank(ts[i%len(ts)])
+	}
+}
