@@ -275,41 +275,59 @@ func pollUntil(ctx context.Context, timeout, step time.Duration, cond func() (bo
 // checksTotal reads heck_checks_total (all labels summed) from a node's
 // /metrics.
 func checksTotal(ctx context.Context, apiAddr string) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+apiAddr+"/metrics", nil)
+	m, err := scrape(ctx, apiAddr)
 	if err != nil {
 		return 0, err
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("metrics of %s: %w", apiAddr, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, resp.Body)
-		return 0, fmt.Errorf("metrics of %s: %s", apiAddr, resp.Status)
-	}
 	sum, found := 0.0, false
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.HasPrefix(line, "heck_checks_total") {
-			continue
-		}
-		f := strings.Fields(line)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if err == nil {
+	for series, v := range m {
+		if series == "heck_checks_total" || strings.HasPrefix(series, "heck_checks_total{") {
 			sum += v
 			found = true
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, fmt.Errorf("metrics of %s: %w", apiAddr, err)
 	}
 	if !found {
 		return 0, errors.New("heck_checks_total not found in /metrics")
 	}
 	return sum, nil
+}
+
+// scrape reads a node's /metrics: every series (name and labels, as
+// written) to its value.
+func scrape(ctx context.Context, apiAddr string) (map[string]float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+apiAddr+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("metrics of %s: %w", apiAddr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return nil, fmt.Errorf("metrics of %s: %s", apiAddr, resp.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		sp := strings.LastIndexByte(line, ' ')
+		if sp < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[sp+1:], 64); err == nil {
+			out[line[:sp]] = v
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("metrics of %s: %w", apiAddr, err)
+	}
+	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/heckhq/heck/internal/cluster"
@@ -86,6 +87,7 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 	measureWindow := func(phase string) error {
 		b0 := perNodeSent(f)
 		c0 := nodeChecks(ctx, f)
+		r0 := replicationSent(ctx, f)
 		acc0, hits0 := tcp.accepts.Load(), sumHits(hts)
 		cpu0, w0 := cpuTime(), time.Now()
 		if err := sleepCtx(ctx, o.window); err != nil {
@@ -94,6 +96,7 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 		el := time.Since(w0)
 		b1 := perNodeSent(f)
 		c1 := nodeChecks(ctx, f)
+		r1 := replicationSent(ctx, f)
 		checks := 0.0
 		for name, v := range c1 {
 			checks += v - c0[name]
@@ -119,6 +122,24 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 			phase, mean/1e3, rates[len(rates)/2]/1e3, rates[len(rates)-1]/1e3,
 			pkb/n/el.Seconds()/1e3, pk/n/el.Seconds(), st/n/el.Seconds()/1e3,
 			probes, checks/el.Seconds(), float64(o.targets)/o.interval.Seconds(), float64(cpuTime()-cpu0)/float64(el))
+		var flows []string
+		for k := range r1 {
+			if !strings.Contains(k, "{") {
+				flows = append(flows, k)
+			}
+		}
+		slices.Sort(flows)
+		line := "  replication payload handed to memberlist per node per second (before its retransmits):"
+		for _, k := range flows {
+			line += fmt.Sprintf(" %s %.1f KB/s", k, (r1[k]-r0[k])/n/el.Seconds()/1e3)
+		}
+		fmt.Println(line)
+		line = "  observations per second over the cluster:"
+		for _, k := range []string{"changed", "latency", "released", "suppressed"} {
+			key := `heck_observations_total{outcome="` + k + `"}`
+			line += fmt.Sprintf(" %s %.1f", k, (r1[key]-r0[key])/el.Seconds())
+		}
+		fmt.Println(line)
 		return nil
 	}
 	if err := measureWindow("steady"); err != nil {
@@ -156,6 +177,29 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 			nflap, o.flapEvery, float64(nflap)/o.flapEvery.Seconds())
 	}
 	return err
+}
+
+// replicationSent sums heck_replication_sent_bytes_total over the alive
+// nodes, per flow.
+func replicationSent(ctx context.Context, f *fleet) map[string]float64 {
+	out := map[string]float64{}
+	const prefix = `heck_replication_sent_bytes_total{flow="`
+	for _, m := range f.alive() {
+		series, err := scrape(ctx, m.api)
+		if err != nil {
+			fmt.Printf("  (metrics of %s unreadable: %v)\n", m.name, err)
+			continue
+		}
+		for k, v := range series {
+			if rest, ok := strings.CutPrefix(k, prefix); ok {
+				out[strings.TrimSuffix(rest, `"}`)] += v
+			}
+			if strings.HasPrefix(k, "heck_observations_total{") {
+				out[k] += v
+			}
+		}
+	}
+	return out
 }
 
 func perNodeSent(f *fleet) map[string]cluster.Traffic {

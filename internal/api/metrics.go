@@ -23,6 +23,10 @@ const (
 	MetricTransitions      = "heck_transitions_total"
 	MetricStoreWriteErrors = "heck_store_write_errors_total"
 	MetricTargetUp         = "heck_target_up"
+	// Cluster nodes only.
+	MetricReplicationMessages = "heck_replication_sent_messages_total"
+	MetricReplicationBytes    = "heck_replication_sent_bytes_total"
+	MetricObservations        = "heck_observations_total"
 )
 
 // Metrics are the counters a node updates on every check and transition.

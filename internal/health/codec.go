@@ -15,6 +15,7 @@ const deltaVersion = 1
 const (
 	flagSinceZero = 1 << iota
 	flagAtZero
+	flagReleased
 )
 
 // AppendDelta appends a compact binary encoding of d to dst: observer
@@ -55,6 +56,9 @@ func AppendDelta(dst []byte, d *Delta) []byte {
 		}
 		if o.At.IsZero() {
 			flags |= flagAtZero
+		}
+		if o.Released {
+			flags |= flagReleased
 		}
 		dst = append(dst, flags, byte(o.State))
 		dst = crdt.AppendString(dst, o.TargetID)
@@ -169,7 +173,8 @@ func DecodeDelta(b []byte) (Delta, error) {
 		if r.Err() != nil {
 			return Delta{}, fmt.Errorf("observation %d: %w", i, r.Err())
 		}
-		if flags&^(flagSinceZero|flagAtZero) != 0 || State(st) > Stale {
+		o.Released = flags&flagReleased != 0
+		if flags&^(flagSinceZero|flagAtZero|flagReleased) != 0 || State(st) > Stale {
 			return Delta{}, fmt.Errorf("%w: observation %d: flags %#x state %d", crdt.ErrCorrupt, i, flags, st)
 		}
 		o.State = State(st)

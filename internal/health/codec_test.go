@@ -16,6 +16,7 @@ func sampleDelta() Delta {
 				Latency: 12345 * time.Microsecond, Message: "200 OK", Interval: 10 * time.Second},
 			{TargetID: "db", Observer: "node-b", Seq: 1, State: Down, At: t0.Add(time.Nanosecond), Message: "connection refused: ünïcode"},
 			{TargetID: "", Observer: "node-a", Seq: 1<<64 - 1, State: Stale, Since: t0.Add(time.Hour), Latency: -1},
+			{TargetID: "api", Observer: "node-c", Seq: 4, State: Down, Since: t0, At: t0, Released: true},
 		},
 		Watermarks: []Watermark{{Observer: "node-c", Seq: 9, At: t0}, {Observer: "node-a", Seq: 3}},
 		Digest:     crdt.VersionVector{"node-a": 12, "node-z": 1 << 40},
@@ -30,7 +31,8 @@ func equalDelta(a, b Delta) bool {
 	for i, x := range a.Observations {
 		y := b.Observations[i]
 		if x.TargetID != y.TargetID || x.Observer != y.Observer || x.Seq != y.Seq || x.State != y.State ||
-			!x.Since.Equal(y.Since) || !x.At.Equal(y.At) || x.Latency != y.Latency || x.Message != y.Message || x.Interval != y.Interval {
+			!x.Since.Equal(y.Since) || !x.At.Equal(y.At) || x.Latency != y.Latency || x.Message != y.Message || x.Interval != y.Interval ||
+			x.Released != y.Released {
 			return false
 		}
 	}

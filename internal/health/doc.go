@@ -14,9 +14,13 @@
 //     gossip leaves. Sequences are epoch<<32|counter; a publisher starts a
 //     new epoch at each start, so a restarted node's observations win.
 //   - Publisher turns local probe outcomes into observations only when a
-//     reader would see a difference (state, its start, the interval, the
-//     coarse latency bucket) or a slow refresh is due, and publishes
-//     watermarks, so gossip follows changes and not the probe rate.
+//     reader would see a difference (state, its start, the interval, or,
+//     within a per-node budget, the coarse latency bucket), releases the
+//     observations of targets the node stops probing, and publishes
+//     watermarks, so gossip follows changes and not the probe rate or the
+//     number of targets. A watermark vouches for its observer's unreleased
+//     observations of the same life (sequence epoch), so an unchanged
+//     observation needs no refresh.
 //   - Table.Verdict judges a target from its owners' observations: fresh
 //     within StaleAfter intervals (watermarks extend freshness), majority
 //     among owners, ties to the worse state, Stale when nothing fresh.

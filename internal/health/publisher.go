@@ -19,10 +19,17 @@ type Outcome struct {
 
 // PublisherOptions tune a Publisher. Zero values take the defaults.
 type PublisherOptions struct {
-	// RefreshEvery is how many intervals an unchanged observation may go
-	// without being republished (default 30); keep it equal to the
-	// tables' TableOptions.RefreshEvery.
-	RefreshEvery int
+	// LatencyPerSecond bounds how many observations per second this node
+	// publishes only because a target's coarse latency bucket moved
+	// (default 1), with bursts of up to LatencyBurst (default 10). State
+	// changes are never held back; a latency change that finds the budget
+	// spent is published by a later probe, if the latency is still moved.
+	LatencyPerSecond float64
+	LatencyBurst     int
+	// LatencyEvery is how many intervals a target's latency-only
+	// publications are apart at least (default 10), so one jittery target
+	// cannot spend the budget of all.
+	LatencyEvery int
 	// WatermarkEvery is the shortest time between two watermarks
 	// (default 1s). Fallback owners notice a silent owner within
 	// StaleAfter intervals of its last watermark.
@@ -31,19 +38,30 @@ type PublisherOptions struct {
 	Now func() time.Time
 }
 
+// Defaults of PublisherOptions.
+const (
+	DefaultLatencyPerSecond = 1
+	DefaultLatencyBurst     = 10
+	DefaultLatencyEvery     = 10
+)
+
 // PublisherStats counts a Publisher's decisions.
 type PublisherStats struct {
-	Published  uint64 // observations published
-	Suppressed uint64 // outcomes that changed nothing a reader sees
+	Published  uint64 // observations published (all reasons below)
+	Changed    uint64 // ... because the state, its start or the interval changed, or first seen
+	Latency    uint64 // ... because only the latency bucket moved
+	Released   uint64 // ... because this node stopped probing the target
+	Suppressed uint64 // outcomes that changed nothing a reader sees, or waited for the budget
 	Watermarks uint64 // watermarks published
 }
 
 // Publisher turns the local node's probe outcomes into observations for
-// the table, publishing only when what a reader sees changes (the state,
-// when it began, the interval, or the coarse latency bucket) or a slow
-// refresh is due, so gossip follows changes rather than the probe rate. It
-// assigns the node's sequence numbers and its watermarks. Safe for
-// concurrent use.
+// the table, publishing only when what a reader sees changes: the state,
+// when it began, the interval, or (within a budget) the coarse latency
+// bucket. There is no periodic refresh: an observation stays fresh through
+// its observer's watermark, so gossip follows changes, not the probe rate
+// or the number of targets. It assigns the node's sequence numbers and its
+// watermarks. Safe for concurrent use.
 type Publisher struct {
 	observer string
 	table    *Table
@@ -54,8 +72,10 @@ type Publisher struct {
 	counter uint32
 	last    map[string]published
 	lastWM  time.Time
+	tokens  float64   // latency budget left
+	filled  time.Time // when tokens were last topped up
 
-	published, suppressed, watermarks atomic.Uint64
+	changed, latency, released, suppressed, watermarks atomic.Uint64
 }
 
 // published is what readers last saw of a target from this node.
@@ -65,6 +85,7 @@ type published struct {
 	interval time.Duration
 	state    State
 	bucket   int8
+	released bool
 }
 
 // NewPublisher returns the publisher of observer (this node's name) into
@@ -72,8 +93,14 @@ type published struct {
 // already holds from observer, and at least the current Unix second, so a
 // restarted node's observations win over those of its former life.
 func NewPublisher(observer string, table *Table, opts PublisherOptions) *Publisher {
-	if opts.RefreshEvery <= 0 {
-		opts.RefreshEvery = DefaultRefreshEvery
+	if opts.LatencyPerSecond <= 0 {
+		opts.LatencyPerSecond = DefaultLatencyPerSecond
+	}
+	if opts.LatencyBurst <= 0 {
+		opts.LatencyBurst = DefaultLatencyBurst
+	}
+	if opts.LatencyEvery <= 0 {
+		opts.LatencyEvery = DefaultLatencyEvery
 	}
 	if opts.WatermarkEvery <= 0 {
 		opts.WatermarkEvery = time.Second
@@ -85,7 +112,8 @@ func NewPublisher(observer string, table *Table, opts PublisherOptions) *Publish
 	if held := table.highestSeq(observer); SeqEpoch(held) >= epoch {
 		epoch = SeqEpoch(held) + 1
 	}
-	return &Publisher{observer: observer, table: table, opts: opts, epoch: epoch, last: map[string]published{}}
+	return &Publisher{observer: observer, table: table, opts: opts, epoch: epoch, last: map[string]published{},
+		tokens: float64(opts.LatencyBurst)}
 }
 
 // highestSeq returns the highest sequence the table holds from observer.
@@ -119,10 +147,9 @@ func (p *Publisher) nextSeq() uint64 {
 	return MakeSeq(p.epoch, p.counter)
 }
 
-// Record takes one probe outcome. When readers would see a difference, or
-// the slow refresh is due, it applies a new observation to the table and
-// returns it (for the caller to gossip) with true; otherwise it counts a
-// suppression and returns false.
+// Record takes one probe outcome. When readers would see a difference it
+// applies a new observation to the table and returns it (for the caller to
+// gossip) with true; otherwise it counts a suppression and returns false.
 func (p *Publisher) Record(o Outcome) (Observation, bool) {
 	b := latencyBucket(o.Latency)
 	p.mu.Lock()
@@ -131,10 +158,9 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 	if iv <= 0 {
 		iv = DefaultInterval
 	}
-	due := !seen || o.State != prev.state || !o.Since.Equal(prev.since) || o.Interval != prev.interval ||
-		bucketMoved(prev.bucket, o.Latency) ||
-		o.At.Sub(prev.at) >= time.Duration(p.opts.RefreshEvery)*iv
-	if !due {
+	changed := !seen || prev.released || o.State != prev.state || !o.Since.Equal(prev.since) || o.Interval != prev.interval
+	if !changed && (!bucketMoved(prev.bucket, o.Latency) ||
+		o.At.Sub(prev.at) < time.Duration(p.opts.LatencyEvery)*iv || !p.spendLatency(o.At)) {
 		p.mu.Unlock()
 		p.suppressed.Add(1)
 		return Observation{}, false
@@ -148,7 +174,52 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 	// order, which keeps its digest contiguous.
 	p.table.Apply(obs)
 	p.mu.Unlock()
-	p.published.Add(1)
+	if changed {
+		p.changed.Add(1)
+	} else {
+		p.latency.Add(1)
+	}
+	return obs, true
+}
+
+// spendLatency takes one token of the latency budget at now, if there is
+// one; p.mu must be held.
+func (p *Publisher) spendLatency(now time.Time) bool {
+	if !p.filled.IsZero() && now.After(p.filled) {
+		p.tokens = min(p.tokens+now.Sub(p.filled).Seconds()*p.opts.LatencyPerSecond, float64(p.opts.LatencyBurst))
+	}
+	if p.filled.IsZero() || now.After(p.filled) {
+		p.filled = now
+	}
+	if p.tokens < 1 {
+		return false
+	}
+	p.tokens--
+	return true
+}
+
+// Release publishes that this node no longer probes targetID (it stopped
+// owning it, or stopped standing in for a silent owner), so that its last
+// observation is not taken as current: readers ignore a released
+// observation, and this node's watermark no longer vouches for it. It
+// returns the observation to gossip, with true, when this node had
+// published something of the target.
+func (p *Publisher) Release(targetID string, at time.Time) (Observation, bool) {
+	p.mu.Lock()
+	prev, seen := p.last[targetID]
+	if !seen || prev.released {
+		p.mu.Unlock()
+		return Observation{}, false
+	}
+	obs := Observation{
+		TargetID: targetID, Observer: p.observer, Seq: p.nextSeq(), State: prev.state,
+		Since: prev.since, At: at, Interval: prev.interval, Released: true,
+	}
+	prev.released = true
+	p.last[targetID] = prev
+	p.table.Apply(obs)
+	p.mu.Unlock()
+	p.released.Add(1)
 	return obs, true
 }
 
@@ -179,7 +250,10 @@ func (p *Publisher) Forget(targetID string) {
 
 // Stats returns the publisher's counters.
 func (p *Publisher) Stats() PublisherStats {
-	return PublisherStats{Published: p.published.Load(), Suppressed: p.suppressed.Load(), Watermarks: p.watermarks.Load()}
+	st := PublisherStats{Changed: p.changed.Load(), Latency: p.latency.Load(), Released: p.released.Load(),
+		Suppressed: p.suppressed.Load(), Watermarks: p.watermarks.Load()}
+	st.Published = st.Changed + st.Latency + st.Released
+	return st
 }
 
 // latencyBounds are the upper bounds of the coarse latency buckets a

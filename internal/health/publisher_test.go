@@ -8,7 +8,7 @@ import (
 
 func TestPublisherSuppresses(t *testing.T) {
 	tb := NewTable(TableOptions{})
-	p := NewPublisher("self", tb, PublisherOptions{RefreshEvery: 30, Now: func() time.Time { return t0 }})
+	p := NewPublisher("self", tb, PublisherOptions{LatencyEvery: 2, Now: func() time.Time { return t0 }})
 	iv := time.Second
 	out := func(at int, st State, lat time.Duration) Outcome {
 		return Outcome{TargetID: "x", State: st, Since: t0, At: t0.Add(time.Duration(at) * iv), Latency: lat, Interval: iv, Message: fmt.Sprint("probe ", at)}
@@ -22,12 +22,13 @@ func TestPublisherSuppresses(t *testing.T) {
 		{out(1, Up, 13*time.Millisecond), false, "same state and bucket, new message"},
 		{out(2, Up, 21*time.Millisecond), false, "next bucket but within 25% of the boundary"},
 		{out(3, Up, 30*time.Millisecond), true, "left the bucket by a margin"},
-		{out(4, Up, 28*time.Millisecond), false, "same bucket"},
-		{out(5, Up, 17*time.Millisecond), false, "previous bucket but within 20% of the boundary"},
-		{out(6, Down, 2*time.Second), true, "state change"},
-		{out(7, Down, 2*time.Second), false, "unchanged"},
-		{out(36, Down, 2*time.Second), true, "refresh due after 30 intervals"},
-		{out(37, Down, 2*time.Second), false, "refreshed"},
+		{out(4, Up, 70*time.Millisecond), false, "left it again, but within LatencyEvery intervals of the last"},
+		{out(5, Up, 70*time.Millisecond), true, "still moved, LatencyEvery later"},
+		{out(6, Up, 65*time.Millisecond), false, "same bucket"},
+		{out(7, Up, 45*time.Millisecond), false, "previous bucket but within 20% of the boundary"},
+		{out(8, Down, 2*time.Second), true, "state change, whatever the latency rules"},
+		{out(9, Down, 2*time.Second), false, "unchanged"},
+		{out(3600, Down, 2*time.Second), false, "unchanged an hour later: no periodic refresh"},
 	}
 	var lastSeq uint64
 	for i, s := range steps {
@@ -47,21 +48,96 @@ func TestPublisherSuppresses(t *testing.T) {
 		}
 	}
 	st := p.Stats()
-	if st.Published != 4 || st.Suppressed != 6 {
-		t.Errorf("Stats = %+v, want 4 published, 6 suppressed", st)
+	if st.Published != 4 || st.Changed != 2 || st.Latency != 2 || st.Suppressed != 7 {
+		t.Errorf("Stats = %+v, want 4 published (2 changes, 2 latency), 7 suppressed", st)
 	}
 	if SeqEpoch(lastSeq) != uint32(t0.Unix()) || tb.Digest()["self"] != lastSeq {
 		t.Errorf("seq %#x: epoch %d, digest %#x", lastSeq, SeqEpoch(lastSeq), tb.Digest()["self"])
 	}
 	// A new episode of the same state (Since moved) is published.
-	o := out(38, Down, 2*time.Second)
-	o.Since = t0.Add(38 * iv)
+	o := out(3601, Down, 2*time.Second)
+	o.Since = t0.Add(3601 * iv)
 	if _, ok := p.Record(o); !ok {
 		t.Error("a new Since should publish")
 	}
 	p.Forget("x")
-	if _, ok := p.Record(out(39, Down, 2*time.Second)); !ok {
+	if _, ok := p.Record(out(3602, Down, 2*time.Second)); !ok {
 		t.Error("after Forget the next outcome should publish")
+	}
+}
+
+// Latency-only publications share a per-node budget; state changes do not
+// wait for it.
+func TestPublisherLatencyBudget(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	p := NewPublisher("self", tb, PublisherOptions{LatencyPerSecond: 2, LatencyBurst: 3, LatencyEvery: 1, Now: func() time.Time { return t0 }})
+	rec := func(id string, at time.Duration, st State, lat time.Duration) bool {
+		_, ok := p.Record(Outcome{TargetID: id, State: st, Since: t0, At: t0.Add(at), Latency: lat, Interval: time.Second})
+		return ok
+	}
+	for i := range 10 {
+		rec(fmt.Sprint("t", i), 0, Up, time.Millisecond) // first: published, free
+	}
+	moved := 0
+	for i := range 10 { // all move bucket at once, 2 s later
+		if rec(fmt.Sprint("t", i), 2*time.Second, Up, 100*time.Millisecond) {
+			moved++
+		}
+	}
+	if moved != 3 {
+		t.Errorf("latency moves published from a full bucket of 3: %d", moved)
+	}
+	if !rec("t9", 2*time.Second, Down, 100*time.Millisecond) {
+		t.Error("a state change waited for the latency budget")
+	}
+	// Half a second refills one token (2/s): one more of the waiting ones.
+	moved = 0
+	for i := 3; i < 9; i++ {
+		if rec(fmt.Sprint("t", i), 2500*time.Millisecond, Up, 100*time.Millisecond) {
+			moved++
+		}
+	}
+	if moved != 1 {
+		t.Errorf("after 0.5 s at 2/s: %d published, want 1", moved)
+	}
+	if st := p.Stats(); st.Latency != 4 || st.Changed != 11 {
+		t.Errorf("Stats = %+v, want 4 latency, 11 changed", st)
+	}
+}
+
+// A node that stops probing a target releases its observation: readers
+// ignore it, its watermark no longer vouches for it, and the next outcome
+// (the node probes it again) is published whatever it is.
+func TestPublisherRelease(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	p := NewPublisher("self", tb, PublisherOptions{Now: func() time.Time { return t0 }})
+	if _, ok := p.Release("x", t0); ok {
+		t.Error("released a target never published")
+	}
+	out := Outcome{TargetID: "x", State: Up, Since: t0, At: t0, Interval: time.Second}
+	if _, ok := p.Record(out); !ok {
+		t.Fatal("first outcome not published")
+	}
+	r, ok := p.Release("x", t0.Add(5*time.Second))
+	if !ok || !r.Released || r.State != Up || !r.At.Equal(t0.Add(5*time.Second)) {
+		t.Fatalf("Release = %+v, %v", r, ok)
+	}
+	if _, ok := p.Release("x", t0.Add(6*time.Second)); ok {
+		t.Error("released twice")
+	}
+	w, _ := p.Tick(t0.Add(6*time.Second), t0.Add(6*time.Second))
+	if v := tb.Verdict("x", []string{"self"}, w.At); v.State != Stale || !v.Stale || v.Last != Up {
+		t.Errorf("verdict on a released observation = %+v, want stale (last up)", v)
+	}
+	out.At = t0.Add(7 * time.Second)
+	if o, ok := p.Record(out); !ok || o.Released {
+		t.Fatalf("outcome after release = %+v, %v; want published, not released", o, ok)
+	}
+	if v := tb.Verdict("x", []string{"self"}, t0.Add(7*time.Second)); v.State != Up {
+		t.Errorf("verdict after probing again = %+v", v)
+	}
+	if st := p.Stats(); st.Released != 1 || st.Published != 3 {
+		t.Errorf("Stats = %+v", st)
 	}
 }
 
@@ -107,7 +183,7 @@ func TestPublisherRestartWins(t *testing.T) {
 
 // The figure that matters: targets probed every second for a minute, state
 // flapping on 1% of them, publish a small fraction: each steady target
-// once and then once per refresh period (30 intervals).
+// once, and the flapping ones at every change.
 func TestPublisherGossipFollowsChanges(t *testing.T) {
 	tb := NewTable(TableOptions{})
 	p := NewPublisher("self", tb, PublisherOptions{Now: func() time.Time { return t0 }})
@@ -132,9 +208,9 @@ func TestPublisherGossipFollowsChanges(t *testing.T) {
 	perSec := float64(st.Published) / seconds
 	t.Logf("%d targets x %ds at 1s, 1%% flapping: %d published, %d suppressed (%.0f/s for %d probes/s), %d watermarks",
 		targets, seconds, st.Published, st.Suppressed, perSec, targets, st.Watermarks)
-	// Steady targets publish at 0, 30 and 60 s; flapping ones every second.
+	// Steady targets publish once; flapping ones every second.
 	flapping := targets / 100
-	if want := uint64((targets-flapping)*3 + flapping*seconds); st.Published != want {
+	if want := uint64((targets - flapping) + flapping*seconds); st.Published != want {
 		t.Errorf("published %d, want %d", st.Published, want)
 	}
 	if st.Published+st.Suppressed != targets*seconds {

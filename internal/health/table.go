@@ -23,6 +23,10 @@ type Observation struct {
 	Latency  time.Duration // of that probe
 	Message  string
 	Interval time.Duration // the target's probe interval, to judge staleness
+	// Released says the observer has stopped probing the target (it no
+	// longer owns it); readers ignore the observation, which stays only so
+	// that older copies of it cannot come back.
+	Released bool
 }
 
 // Watermark is an observer's claim that everything it owns was probed as
@@ -55,24 +59,16 @@ type TableOptions struct {
 	// StaleAfter is how many intervals an observation stays fresh
 	// (default 3).
 	StaleAfter int
-	// RefreshEvery is how many intervals may pass between two
-	// publications of an unchanged observation (default 30); it must match
-	// the publishers'. It bounds how long a watermark may vouch for an
-	// observation: one older than RefreshEvery+StaleAfter intervals behind
-	// its observer's watermark is no longer covered by it (its observer
-	// has stopped owning the target).
-	RefreshEvery int
 	// MinStale is the shortest age at which an observation is stale,
 	// whatever its interval (default 3 s: three watermark periods), so a
 	// target probed every 200 ms does not flap to stale between watermarks.
 	MinStale time.Duration
 }
 
-// Defaults of TableOptions and PublisherOptions.
+// Defaults of TableOptions.
 const (
-	DefaultStaleAfter   = 3
-	DefaultRefreshEvery = 30
-	DefaultMinStale     = 3 * time.Second
+	DefaultStaleAfter = 3
+	DefaultMinStale   = 3 * time.Second
 	// DefaultInterval is assumed for observations that carry none.
 	DefaultInterval = 10 * time.Second
 )
@@ -80,9 +76,6 @@ const (
 func (o TableOptions) withDefaults() TableOptions {
 	if o.StaleAfter <= 0 {
 		o.StaleAfter = DefaultStaleAfter
-	}
-	if o.RefreshEvery <= 0 {
-		o.RefreshEvery = DefaultRefreshEvery
 	}
 	if o.MinStale <= 0 {
 		o.MinStale = DefaultMinStale

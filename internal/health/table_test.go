@@ -294,7 +294,7 @@ func TestTableConvergence(t *testing.T) {
 		for i := range tables {
 			tables[i] = NewTable(TableOptions{})
 			now := func() time.Time { return t0 }
-			pubs[i] = NewPublisher(fmt.Sprint("n", i), tables[i], PublisherOptions{Now: now, RefreshEvery: 2})
+			pubs[i] = NewPublisher(fmt.Sprint("n", i), tables[i], PublisherOptions{Now: now})
 		}
 		type msg struct {
 			to int
@@ -319,6 +319,12 @@ func TestTableConvergence(t *testing.T) {
 							inflight = append(inflight, msg{j, Delta{Observations: []Observation{o}}})
 						}
 					}
+				}
+			case k < 5 && r.IntN(3) == 0:
+				i := r.IntN(n)
+				if o, ok := pubs[i].Release(fmt.Sprint("t", r.IntN(6)), at); ok {
+					all.obs = append(all.obs, o)
+					inflight = append(inflight, msg{r.IntN(n), Delta{Observations: []Observation{o}}})
 				}
 			case k < 5:
 				i := r.IntN(n)

@@ -44,18 +44,15 @@ func worse(a, b State) bool {
 }
 
 // freshness returns when o was last vouched for: its probe time, or its
-// observer's watermark when that is later and still covers o.
-func (t *Table) freshness(o *Observation, interval time.Duration) time.Time {
+// observer's watermark when that is later and covers o. A watermark
+// ("everything I probe was probed as of At") covers the observer's
+// observations of the same life (sequence epoch) that it has not released:
+// an observer that stops probing a target releases it, and a restarted one
+// republishes what it probes under a new epoch.
+func (t *Table) freshness(o *Observation) time.Time {
 	at := o.At
 	l := t.observers[o.Observer]
-	if l == nil || !l.hasWM || !l.wm.At.After(at) {
-		return at
-	}
-	cover := time.Duration(t.opts.RefreshEvery+t.opts.StaleAfter) * interval
-	if l.wm.At.Sub(at) > cover {
-		// The observer has not republished this target for longer than
-		// its refresh period: it no longer owns it, and its watermark
-		// says nothing about it.
+	if o.Released || l == nil || !l.hasWM || !l.wm.At.After(at) || SeqEpoch(l.wm.Seq) != SeqEpoch(o.Seq) {
 		return at
 	}
 	return l.wm.At
@@ -82,6 +79,9 @@ func intervalOf(o *Observation) time.Duration {
 //   - When no owner has observed the target at all (new owners, or a view
 //     change), the freshest observation of any observer stands in alone,
 //     with Fallback set, and Stale as above.
+//   - A released observation (its observer stopped probing the target)
+//     never votes and is never fresh; it stands in, as Stale, only when
+//     there is nothing else.
 func (t *Table) Verdict(targetID string, owners []string, now time.Time) Verdict {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
@@ -97,26 +97,29 @@ func (t *Table) Verdict(targetID string, owners []string, now time.Time) Verdict
 	}
 	judge := func(o *Observation) cand {
 		iv := intervalOf(o)
-		at := t.freshness(o, iv)
-		return cand{o: o, at: at, fresh: now.Sub(at) <= max(time.Duration(t.opts.StaleAfter)*iv, t.opts.MinStale)}
+		at := t.freshness(o)
+		return cand{o: o, at: at, fresh: !o.Released && now.Sub(at) <= max(time.Duration(t.opts.StaleAfter)*iv, t.opts.MinStale)}
 	}
 	var owned []cand
 	for i := range v.Observations {
 		o := &v.Observations[i]
-		if slices.Contains(owners, o.Observer) {
+		if !o.Released && slices.Contains(owners, o.Observer) {
 			owned = append(owned, judge(o))
 		}
 	}
 	if len(owned) == 0 {
-		// No owner has a word: the freshest observation of anyone.
+		// No owner has a word: the freshest observation of anyone, one
+		// still probed before one released.
 		v.Fallback = true
-		best := judge(&v.Observations[0])
-		for i := 1; i < len(v.Observations); i++ {
-			if c := judge(&v.Observations[i]); c.at.After(best.at) {
-				best = c
+		var best *cand
+		for i := range v.Observations {
+			c := judge(&v.Observations[i])
+			if best == nil || best.o.Released && !c.o.Released ||
+				best.o.Released == c.o.Released && c.at.After(best.at) {
+				best = &c
 			}
 		}
-		owned = append(owned, best)
+		owned = append(owned, *best)
 	}
 
 	// Votes among fresh observations.

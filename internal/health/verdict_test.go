@@ -45,9 +45,29 @@ func TestVerdict(t *testing.T) {
 			want: Verdict{State: Stale, Last: Up, Observer: "a", At: now.Add(-10 * sec), Stale: true},
 		},
 		{
-			name: "watermark does not vouch beyond the refresh period",
-			obs:  []Observation{ob("a", 1, Up, 40*sec)}, wms: []Watermark{wm("a", 2, 0)}, owners: []string{"a"},
+			name: "watermark vouches for an old observation of the same life",
+			obs:  []Observation{ob("a", 1, Up, time.Hour)}, wms: []Watermark{wm("a", 2, 0)}, owners: []string{"a"},
+			want: Verdict{State: Up, Last: Up, Observer: "a", At: now},
+		},
+		{
+			name: "watermark of a later life does not vouch",
+			obs:  []Observation{ob("a", MakeSeq(1, 9), Up, 40*sec)}, wms: []Watermark{wm("a", MakeSeq(2, 1), 0)}, owners: []string{"a"},
 			want: Verdict{State: Stale, Last: Up, Observer: "a", At: now.Add(-40 * sec), Stale: true},
+		},
+		{
+			name: "released observation neither votes nor is vouched for",
+			obs:  []Observation{released(ob("a", 5, Down, 0)), ob("b", 1, Up, 2*sec)}, wms: []Watermark{wm("a", 6, 0)}, owners: []string{"a", "b"},
+			want: Verdict{State: Up, Last: Up, Observer: "b", At: now.Add(-2 * sec)},
+		},
+		{
+			name: "released owner: fallback to a non-owner still probing",
+			obs:  []Observation{released(ob("a", 5, Down, 0)), ob("z", 1, Up, 2*sec)}, owners: []string{"a"},
+			want: Verdict{State: Up, Last: Up, Observer: "z", At: now.Add(-2 * sec), Fallback: true},
+		},
+		{
+			name: "only released observations: stale, last state kept",
+			obs:  []Observation{released(ob("a", 5, Down, 0)), released(ob("z", 1, Up, sec))}, owners: []string{"a"},
+			want: Verdict{State: Stale, Last: Down, Observer: "a", At: now, Stale: true, Fallback: true},
 		},
 		{
 			name: "majority of three owners",
@@ -101,6 +121,11 @@ func TestVerdict(t *testing.T) {
 			}
 		})
 	}
+}
+
+func released(o Observation) Observation {
+	o.Released = true
+	return o
 }
 
 func TestVerdictDefaultsInterval(t *testing.T) {

@@ -76,7 +76,9 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 	for _, o := range v.Observations {
 		if o.Observer == v.Observer {
 			ts.Since, ts.Cause = o.Since, o.Message
-			r := api.Result{At: o.At, OK: o.State == health.Up, Latency: o.Latency, Message: o.Message}
+			// As of the verdict's time: the observer's watermark says the
+			// result still held then (unchanged results are not gossiped).
+			r := api.Result{At: v.At, OK: o.State == health.Up, Latency: o.Latency, Message: o.Message}
 			ts.Last = &r
 		}
 	}

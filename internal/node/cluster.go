@@ -3,11 +3,13 @@ package node
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/cluster"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/registry"
@@ -101,6 +103,9 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		return fmt.Errorf("cluster.keys: %w", err)
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
+	if err := n.promReg.Register(newReplicationCollector(n.rep, n.pub)); err != nil {
+		return fmt.Errorf("register replication metrics: %w", err)
+	}
 	rejoin := n.opts.rejoinInterval
 	if rejoin == 0 {
 		// Heal partitions within seconds, not memberlist's 30 s default.
@@ -295,14 +300,28 @@ func (n *Node) ownsTarget(spec *target.Spec, interval time.Duration, running boo
 	if r == nil || r.Len() <= 1 {
 		return true
 	}
-	owners, _ := n.owners(spec)
-	if slices.Contains(owners, n.name) {
+	replicas, _ := n.placement(spec)
+	if r.Owns(n.name, spec.ID, replicas) {
 		return true
 	}
 	if n.holding(now) {
 		return running
 	}
-	return slices.Contains(n.effectiveOwners(spec, interval, now), n.name)
+	// Walk the ranking until replicas speaking nodes are found: this node
+	// is an effective owner when it comes before that. The walk usually
+	// stops at the first (live) owner.
+	found := 0
+	for name := range r.Walk(spec.ID) {
+		if name == n.name {
+			return true
+		}
+		if n.fresh(name, spec.ID, interval, now) {
+			if found++; found == replicas {
+				return false
+			}
+		}
+	}
+	return false
 }
 
 // effectiveOwners are the nodes that probe the target now: walking its
@@ -316,7 +335,7 @@ func (n *Node) effectiveOwners(spec *target.Spec, interval time.Duration, now ti
 		return []string{n.name}
 	}
 	out := make([]string, 0, replicas)
-	for _, name := range r.Rank(spec.ID) {
+	for name := range r.Walk(spec.ID) {
 		if name == n.name || n.fresh(name, spec.ID, interval, now) {
 			out = append(out, name)
 			if len(out) == replicas {
@@ -325,6 +344,16 @@ func (n *Node) effectiveOwners(spec *target.Spec, interval time.Duration, now ti
 		}
 	}
 	return out
+}
+
+// ringOwners returns the ring owners of spec's target, in order.
+func (n *Node) ringOwners(spec *target.Spec) []string {
+	replicas, spread := n.placement(spec)
+	r := n.ringFor(spread)
+	if r == nil || r.Len() == 0 {
+		return []string{n.name}
+	}
+	return r.Owners(spec.ID, replicas)
 }
 
 // owners returns the ring owners of spec's target, in order, and the rest
@@ -382,4 +411,49 @@ func (n *Node) leave(ctx context.Context) {
 		n.log.Warn("graceful leave incomplete", "err", err)
 	}
 	n.cl.Close()
+}
+
+// replicationCollector exports what the replica has sent, per flow, as
+// heck_replication_sent_messages_total and heck_replication_sent_bytes_total,
+// and what the publisher decided, as heck_observations_total.
+type replicationCollector struct {
+	rep         *replica.Replica
+	pub         *health.Publisher
+	msgs, bytes *prometheus.Desc
+	obs         *prometheus.Desc
+}
+
+func newReplicationCollector(rep *replica.Replica, pub *health.Publisher) *replicationCollector {
+	return &replicationCollector{
+		rep: rep,
+		pub: pub,
+		obs: prometheus.NewDesc(api.MetricObservations,
+			"Probe outcomes by what the publisher did with them: published because the state changed (changed), because only the latency moved (latency), released targets (released), or not published (suppressed).",
+			[]string{"outcome"}, nil),
+		msgs: prometheus.NewDesc(api.MetricReplicationMessages,
+			"Replication messages handed to the cluster, by flow: gossip (own and relayed changes, each then retransmitted by memberlist), direct (too large to gossip: one copy per member), health_repair and registry_repair (anti-entropy answers).",
+			[]string{"flow"}, nil),
+		bytes: prometheus.NewDesc(api.MetricReplicationBytes,
+			"Payload bytes of those messages, by flow.", []string{"flow"}, nil),
+	}
+}
+
+func (c *replicationCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.msgs
+	ch <- c.bytes
+	ch <- c.obs
+}
+
+func (c *replicationCollector) Collect(ch chan<- prometheus.Metric) {
+	for f, s := range c.rep.Stats() {
+		ch <- prometheus.MustNewConstMetric(c.msgs, prometheus.CounterValue, float64(s.Messages), f.String())
+		ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.CounterValue, float64(s.Bytes), f.String())
+	}
+	st := c.pub.Stats()
+	for _, x := range []struct {
+		label string
+		v     uint64
+	}{{"changed", st.Changed}, {"latency", st.Latency}, {"released", st.Released}, {"suppressed", st.Suppressed}} {
+		ch <- prometheus.MustNewConstMetric(c.obs, prometheus.CounterValue, float64(x.v), x.label)
+	}
 }

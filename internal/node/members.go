@@ -15,8 +15,7 @@ var _ api.ClusterBackend = (*Node)(nil)
 func (n *Node) Members(ctx context.Context) []api.Member {
 	owned := map[string]int{}
 	for _, s := range n.reg.List() {
-		owners, _ := n.owners(&s)
-		for _, o := range owners {
+		for _, o := range n.ringOwners(&s) {
 			owned[o]++
 		}
 	}

@@ -84,10 +84,6 @@ type runningTarget struct {
 	fallback bool
 }
 
-// refreshEvery is how many intervals an unchanged observation goes
-// without being republished (see health.PublisherOptions).
-const refreshEvery = 120
-
 // Option adjusts a node for tests and benchmarks.
 type Option func(*options)
 
@@ -179,11 +175,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		},
 		Logger: log,
 	})
-	// Watermarks carry freshness, so an unchanged observation is
-	// republished only every refreshEvery intervals: gossip follows
-	// changes, not the probe rate.
-	n.table = health.NewTable(health.TableOptions{RefreshEvery: refreshEvery})
-	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{RefreshEvery: refreshEvery})
+	// Watermarks carry freshness, so an unchanged observation is never
+	// republished: gossip follows changes, not the probe rate.
+	n.table = health.NewTable(health.TableOptions{})
+	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{})
 	n.sched = schedule.New(schedule.Options{
 		Sink:        n,
 		Concurrency: cfg.Probe.Concurrency,

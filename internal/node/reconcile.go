@@ -31,21 +31,20 @@ func (n *Node) onRegistryChange(changed []registry.Entry, remote bool) {
 // reconcileAll brings the scheduler in line with the registry and ownership.
 func (n *Node) reconcileAll() {
 	now := time.Now()
-	seen := map[string]bool{}
 	for _, id := range n.reg.IDs() {
-		seen[id] = true
 		n.reconcile(id, now)
 	}
+	// Targets running here that the registry no longer lists.
 	n.mu.Lock()
-	var gone []string
+	running := make([]string, 0, len(n.running))
 	for id := range n.running {
-		if !seen[id] {
-			gone = append(gone, id)
-		}
+		running = append(running, id)
 	}
 	n.mu.Unlock()
-	for _, id := range gone {
-		n.reconcile(id, now)
+	for _, id := range running {
+		if e, ok := n.reg.Entry(id); !ok || e.Deleted {
+			n.reconcile(id, now)
+		}
 	}
 }
 
@@ -72,13 +71,19 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if cur.fallback {
 			n.fallbacks--
 		}
+		if live && n.cl != nil && !n.left.Load() {
+			// Tell readers this node's word on the target is no longer
+			// current (its watermark stops vouching for it).
+			if obs, ok := n.pub.Release(id, now); ok {
+				n.gossip(obs)
+			}
+		}
 	case want && (!running || cur.ts != e.TS || cur.node != e.Node):
 		job := n.buildJob(e.Value)
 		if !running {
 			// Taking over (or starting): carry the last known state so a
 			// handover is not a transition through unknown.
-			owners, _ := n.owners(&e.Value)
-			v := n.table.Verdict(id, owners, now)
+			v := n.table.Verdict(id, n.ringOwners(&e.Value), now)
 			iv := job.Schedule.Interval.D()
 			switch {
 			case v.At.IsZero():
@@ -113,8 +118,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 			n.log.Error("cannot schedule target", "target", id, "err", err)
 			return
 		}
-		owners, _ := n.owners(&e.Value)
-		fb := !slices.Contains(owners, n.name)
+		fb := !slices.Contains(n.ringOwners(&e.Value), n.name)
 		if running && cur.fallback {
 			n.fallbacks--
 		}

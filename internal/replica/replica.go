@@ -32,6 +32,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heckhq/heck/internal/crdt"
@@ -79,6 +80,64 @@ type Replica struct {
 	pmu            sync.Mutex
 	pending        health.Delta
 	pendingEntries []registry.Entry
+
+	sent [numFlows]flowCounter
+}
+
+// Flow names what a replica sends, for its Stats.
+type Flow int
+
+// The flows of Stats: what a node gossips (its own changes and those it
+// relays) through memberlist's broadcast queue, what it sends to every member directly
+// because it is too large to gossip (Direct), and the anti-entropy answers
+// (HealthRepair, RegistryRepair) it sends a peer after a push/pull.
+const (
+	FlowGossip Flow = iota
+	FlowDirect
+	FlowHealthRepair
+	FlowRegistryRepair
+	numFlows
+)
+
+// String names the flow as metrics label it.
+func (f Flow) String() string {
+	switch f {
+	case FlowGossip:
+		return "gossip"
+	case FlowDirect:
+		return "direct"
+	case FlowHealthRepair:
+		return "health_repair"
+	case FlowRegistryRepair:
+		return "registry_repair"
+	}
+	return "unknown"
+}
+
+// Flows lists every flow, in order.
+func Flows() []Flow {
+	return []Flow{FlowGossip, FlowDirect, FlowHealthRepair, FlowRegistryRepair}
+}
+
+type flowCounter struct{ msgs, bytes atomic.Uint64 }
+
+// Sent is what a replica has handed its transport in one flow: messages
+// and payload bytes. A gossiped message is then sent several times by
+// memberlist (its retransmit limit), a direct one once per member.
+type Sent struct{ Messages, Bytes uint64 }
+
+// Stats returns what the replica has sent so far, per flow.
+func (r *Replica) Stats() map[Flow]Sent {
+	out := make(map[Flow]Sent, numFlows)
+	for _, f := range Flows() {
+		out[f] = Sent{Messages: r.sent[f].msgs.Load(), Bytes: r.sent[f].bytes.Load()}
+	}
+	return out
+}
+
+func (r *Replica) count(f Flow, n int) {
+	r.sent[f].msgs.Add(1)
+	r.sent[f].bytes.Add(uint64(n))
 }
 
 // flushEvery is how long local health changes wait to be batched.
@@ -265,7 +324,7 @@ func (r *Replica) BroadcastEntries(es []registry.Entry) {
 		r.log.Error("encode registry delta", "err", err)
 		return
 	}
-	t.Broadcast(msg)
+	r.broadcast(t, msg)
 }
 
 // BroadcastHealth sends observations and watermarks to every other node.
@@ -275,7 +334,16 @@ func (r *Replica) BroadcastHealth(d health.Delta) {
 		return
 	}
 	d.Digest = nil
-	t.Broadcast(health.AppendDelta([]byte{kindHealth}, &d))
+	r.broadcast(t, health.AppendDelta([]byte{kindHealth}, &d))
+}
+
+func (r *Replica) broadcast(t Transport, msg []byte) {
+	if len(msg) <= t.MaxBroadcastSize() {
+		r.count(FlowGossip, len(msg))
+	} else {
+		r.count(FlowDirect, len(msg))
+	}
+	t.Broadcast(msg)
 }
 
 // LocalDigest summarises the registry and the health table (cluster.Replica).
@@ -321,6 +389,7 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 		if len(send) > 0 {
 			msg, err := crdt.AppendEntries([]byte{kindRegistryRepair}, r.codec, send)
 			if err == nil {
+				r.count(FlowRegistryRepair, len(msg))
 				err = t.Send(ctx, from, msg)
 			}
 			if err != nil {
@@ -330,7 +399,9 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 	}
 	d := r.table.Delta(vv)
 	if len(d.Observations) > 0 || len(d.Watermarks) > 0 {
-		if err := t.Send(ctx, from, health.AppendDelta([]byte{kindHealthRepair}, &d)); err != nil {
+		msg := health.AppendDelta([]byte{kindHealthRepair}, &d)
+		r.count(FlowHealthRepair, len(msg))
+		if err := t.Send(ctx, from, msg); err != nil {
 			r.log.Debug("send health repair", "to", from, "err", err)
 		}
 	}
