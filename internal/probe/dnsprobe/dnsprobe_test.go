@@ -12,6 +12,7 @@ import (
 	"github.com/miekg/dns"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/probe/internal/probetest"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -106,65 +107,38 @@ func startServer(t *testing.T) (string, *zone) {
 	return addr, z
 }
 
+func spec(addr string, o target.DNSOptions) target.Spec {
+	return target.Spec{ID: "t", Kind: target.KindDNS, Address: addr, DNS: &o}
+}
+
 func TestProbe(t *testing.T) {
 	addr, z := startServer(t)
-	tests := []struct {
-		name    string
-		opts    target.DNSOptions
-		ok      bool
-		msg     string
-		answers []string
-		timeout time.Duration
-	}{
-		{name: "A", opts: target.DNSOptions{Name: "a.test"}, ok: true, msg: "NOERROR, 2 answers", answers: []string{"127.0.0.1", "127.0.0.2"}},
-		{name: "A expected", opts: target.DNSOptions{Name: "a.test", ExpectAnswers: []string{"127.0.0.2", "127.0.0.1"}}, ok: true, msg: "NOERROR, 2 answers"},
-		{name: "A missing", opts: target.DNSOptions{Name: "a.test", ExpectAnswers: []string{"127.0.0.3"}}, msg: `answer "127.0.0.3" missing; got 127.0.0.1, 127.0.0.2`},
-		{name: "AAAA", opts: target.DNSOptions{Name: "a.test", Type: "aaaa", ExpectAnswers: []string{"0:0::1"}}, ok: true, msg: "NOERROR, 1 answer", answers: []string{"::1"}},
-		{name: "CNAME", opts: target.DNSOptions{Name: "alias.test.", Type: "CNAME", ExpectAnswers: []string{"target.test."}}, ok: true, msg: "NOERROR, 1 answer", answers: []string{"Target.Test"}},
-		{name: "CNAME wrong", opts: target.DNSOptions{Name: "alias.test", Type: "CNAME", ExpectAnswers: []string{"other.test"}}, msg: `answer "other.test" missing; got Target.Test`},
-		{name: "MX", opts: target.DNSOptions{Name: "mx.test", Type: "MX", ExpectAnswers: []string{"mail.test"}}, ok: true, msg: "NOERROR, 1 answer"},
-		{name: "TXT", opts: target.DNSOptions{Name: "txt.test", Type: "TXT", ExpectAnswers: []string{"v=spf1 -all"}}, ok: true, msg: "NOERROR, 1 answer"},
-		{name: "SRV", opts: target.DNSOptions{Name: "srv.test", Type: "SRV", ExpectAnswers: []string{"sip.test"}}, ok: true, msg: "NOERROR, 1 answer"},
-		{name: "NS", opts: target.DNSOptions{Name: "ns.test", Type: "NS", ExpectAnswers: []string{"NS1.test"}}, ok: true, msg: "NOERROR, 1 answer"},
-		{name: "PTR", opts: target.DNSOptions{Name: "1.0.0.127.in-addr.arpa", Type: "PTR", ExpectAnswers: []string{"localhost"}}, ok: true, msg: "NOERROR, 1 answer"},
-		{name: "SOA", opts: target.DNSOptions{Name: "soa.test", Type: "SOA", ExpectAnswers: []string{"ns1.test"}}, ok: true, msg: "NOERROR, 1 answer"},
-		{name: "NXDOMAIN unexpected", opts: target.DNSOptions{Name: "nope.test"}, msg: "rcode NXDOMAIN, want NOERROR"},
-		{name: "NXDOMAIN expected", opts: target.DNSOptions{Name: "nope.test", Rcode: "nxdomain"}, ok: true, msg: "NXDOMAIN, 0 answers"},
-		{name: "REFUSED", opts: target.DNSOptions{Name: "refused.test"}, msg: "rcode REFUSED, want NOERROR"},
-		{name: "tcp", opts: target.DNSOptions{Name: "a.test", Transport: "tcp", ExpectAnswers: []string{"127.0.0.1"}}, ok: true, msg: "NOERROR, 2 answers"},
-		{name: "truncated retried over tcp", opts: target.DNSOptions{Name: "big.test", ExpectAnswers: []string{"127.0.0.120"}}, ok: true, msg: "NOERROR, 120 answers"},
-		{name: "no answer", opts: target.DNSOptions{Name: "silent.test"}, msg: "timed out after 200ms", timeout: 200 * time.Millisecond},
-		{name: "no answer over tcp", opts: target.DNSOptions{Name: "silent.test", Transport: "tcp"}, msg: "timed out after 200ms", timeout: 200 * time.Millisecond},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			opts := tt.opts
-			s := target.Spec{ID: "t", Kind: target.KindDNS, Address: addr, DNS: &opts}.WithDefaults()
-			if errs := s.Validate(); len(errs) > 0 {
-				t.Fatal(errs)
-			}
-			p, err := New(s, probe.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			timeout := tt.timeout
-			if timeout == 0 {
-				timeout = 5 * time.Second
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
-			defer cancel()
-			res := p.Probe(ctx)
-			if res.OK != tt.ok || res.Message != tt.msg {
-				t.Errorf("result = %v %q, want %v %q", res.OK, res.Message, tt.ok, tt.msg)
-			}
-			if tt.answers != nil && fmt.Sprint(res.Details.Answers) != fmt.Sprint(tt.answers) {
-				t.Errorf("answers = %q, want %q", res.Details.Answers, tt.answers)
-			}
-			if res.Details.RemoteAddr != addr {
-				t.Errorf("remote addr = %q, want %q", res.Details.RemoteAddr, addr)
-			}
-		})
-	}
+	q := func(o target.DNSOptions) target.Spec { return spec(addr, o) }
+	answers := func(a ...string) probe.Details { return probe.Details{Answers: a} }
+	probetest.Run(t, New, []probetest.Case{
+		{Name: "A", Spec: q(target.DNSOptions{Name: "a.test"}), OK: true, Msg: "NOERROR, 2 answers", Details: answers("127.0.0.1", "127.0.0.2")},
+		{Name: "A expected", Spec: q(target.DNSOptions{Name: "a.test", ExpectAnswers: []string{"127.0.0.2", "127.0.0.1"}}), OK: true, Msg: "NOERROR, 2 answers"},
+		{Name: "A missing", Spec: q(target.DNSOptions{Name: "a.test", ExpectAnswers: []string{"127.0.0.3"}}), Msg: `answer "127.0.0.3" missing; got 127.0.0.1, 127.0.0.2`},
+		{Name: "AAAA", Spec: q(target.DNSOptions{Name: "a.test", Type: "aaaa", ExpectAnswers: []string{"0:0::1"}}), OK: true, Msg: "NOERROR, 1 answer", Details: answers("::1")},
+		{Name: "CNAME", Spec: q(target.DNSOptions{Name: "alias.test.", Type: "CNAME", ExpectAnswers: []string{"target.test."}}), OK: true, Msg: "NOERROR, 1 answer", Details: answers("Target.Test")},
+		{Name: "CNAME wrong", Spec: q(target.DNSOptions{Name: "alias.test", Type: "CNAME", ExpectAnswers: []string{"other.test"}}), Msg: `answer "other.test" missing; got Target.Test`},
+		{Name: "MX", Spec: q(target.DNSOptions{Name: "mx.test", Type: "MX", ExpectAnswers: []string{"mail.test"}}), OK: true, Msg: "NOERROR, 1 answer"},
+		{Name: "TXT", Spec: q(target.DNSOptions{Name: "txt.test", Type: "TXT", ExpectAnswers: []string{"v=spf1 -all"}}), OK: true, Msg: "NOERROR, 1 answer"},
+		{Name: "SRV", Spec: q(target.DNSOptions{Name: "srv.test", Type: "SRV", ExpectAnswers: []string{"sip.test"}}), OK: true, Msg: "NOERROR, 1 answer"},
+		{Name: "NS", Spec: q(target.DNSOptions{Name: "ns.test", Type: "NS", ExpectAnswers: []string{"NS1.test"}}), OK: true, Msg: "NOERROR, 1 answer"},
+		{Name: "PTR", Spec: q(target.DNSOptions{Name: "1.0.0.127.in-addr.arpa", Type: "PTR", ExpectAnswers: []string{"localhost"}}), OK: true, Msg: "NOERROR, 1 answer"},
+		{Name: "SOA", Spec: q(target.DNSOptions{Name: "soa.test", Type: "SOA", ExpectAnswers: []string{"ns1.test"}}), OK: true, Msg: "NOERROR, 1 answer"},
+		{Name: "NXDOMAIN unexpected", Spec: q(target.DNSOptions{Name: "nope.test"}), Msg: "rcode NXDOMAIN, want NOERROR"},
+		{Name: "NXDOMAIN expected", Spec: q(target.DNSOptions{Name: "nope.test", Rcode: "nxdomain"}), OK: true, Msg: "NXDOMAIN, 0 answers"},
+		{Name: "REFUSED", Spec: q(target.DNSOptions{Name: "refused.test"}), Msg: "rcode REFUSED, want NOERROR"},
+		{Name: "tcp", Spec: q(target.DNSOptions{Name: "a.test", Transport: "tcp", ExpectAnswers: []string{"127.0.0.1"}}), OK: true, Msg: "NOERROR, 2 answers"},
+		{Name: "truncated retried over tcp", Spec: q(target.DNSOptions{Name: "big.test", ExpectAnswers: []string{"127.0.0.120"}}), OK: true, Msg: "NOERROR, 120 answers"},
+		{Name: "no answer", Spec: q(target.DNSOptions{Name: "silent.test"}), Msg: "timed out after 200ms", Timeout: 200 * time.Millisecond},
+		{Name: "no answer over tcp", Spec: q(target.DNSOptions{Name: "silent.test", Transport: "tcp"}), Msg: "timed out after 200ms", Timeout: 200 * time.Millisecond},
+	}, func(t *testing.T, _ probetest.Case, res probe.Result) {
+		// Failed queries name the server too, not only answered ones.
+		probetest.CheckDetails(t, res.Details, probe.Details{RemoteAddr: addr})
+	})
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if z.networks["tcp"] < 3 || z.networks["udp"] < 10 {
@@ -175,15 +149,11 @@ func TestProbe(t *testing.T) {
 func TestGuard(t *testing.T) {
 	g, _ := probe.NewGuard([]string{"127.0.0.1/32"})
 	for _, transport := range []string{"udp", "tcp"} {
-		s := target.Spec{ID: "t", Kind: target.KindDNS, Address: "127.0.0.1:53", DNS: &target.DNSOptions{Name: "a.test", Transport: transport}}.WithDefaults()
-		p, err := New(s, probe.Options{Guard: g})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := p.Probe(context.Background())
-		if res.OK || res.Message != "refused to connect to 127.0.0.1: in denied network 127.0.0.1/32 (probe.deny_networks)" {
-			t.Fatalf("%s: %+v", transport, res)
-		}
+		t.Run(transport, func(t *testing.T) {
+			p := probetest.New(t, New, spec("127.0.0.1:53", target.DNSOptions{Name: "a.test", Transport: transport}), probe.Options{Guard: g})
+			res := p.Probe(context.Background())
+			probetest.CheckResult(t, res, false, "refused to connect to 127.0.0.1: in denied network 127.0.0.1/32 (probe.deny_networks)")
+		})
 	}
 }
 
