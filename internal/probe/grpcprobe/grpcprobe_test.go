@@ -1,7 +1,6 @@
 package grpcprobe
 
 import (
-	"context"
 	"net"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/probe/internal/probetest"
 	"github.com/heckhq/heck/internal/probe/internal/testcert"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -23,10 +23,7 @@ import (
 func startServer(t *testing.T, lis net.Listener, withHealth bool, opts ...grpc.ServerOption) (string, func()) {
 	t.Helper()
 	if lis == nil {
-		var err error
-		if lis, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
-			t.Fatal(err)
-		}
+		lis = probetest.Listen(t)
 	}
 	srv := grpc.NewServer(opts...)
 	if withHealth {
@@ -45,54 +42,8 @@ func startServer(t *testing.T, lis net.Listener, withHealth bool, opts ...grpc.S
 	return lis.Addr().String(), stop
 }
 
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	return ln.Addr().String()
-}
-
-func newProber(t *testing.T, addr string, o *target.GRPCOptions, po probe.Options) *Prober {
-	t.Helper()
-	s := target.Spec{ID: "t", Kind: target.KindGRPC, Address: addr, GRPC: o}.WithDefaults()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	p, err := New(s, po)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
-	return p
-}
-
-func probeOnce(p *Prober, timeout time.Duration) probe.Result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return p.Probe(ctx)
+func spec(addr string, o *target.GRPCOptions) target.Spec {
+	return target.Spec{ID: "t", Kind: target.KindGRPC, Address: addr, GRPC: o}
 }
 
 func TestProbe(t *testing.T) {
@@ -100,59 +51,23 @@ func TestProbe(t *testing.T) {
 	noHealth, _ := startServer(t, nil, false)
 	pair := testcert.New(t, 30*24*time.Hour)
 	secure, _ := startServer(t, nil, true, grpc.Creds(credentials.NewServerTLSFromCert(&pair.Cert)))
-	silent := silentServer(t)
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	closed := ln.Addr().String()
-	ln.Close()
-
-	tests := []struct {
-		name    string
-		addr    string
-		opts    *target.GRPCOptions
-		po      probe.Options
-		ok      bool
-		msg     string
-		serving string
-		timeout time.Duration
-	}{
-		{name: "server serving", addr: plain, ok: true, msg: "SERVING", serving: "SERVING"},
-		{name: "service serving", addr: plain, opts: &target.GRPCOptions{Service: "db"}, ok: true, msg: "SERVING", serving: "SERVING"},
-		{name: "not serving", addr: plain, opts: &target.GRPCOptions{Service: "cache"}, msg: `service "cache" is NOT_SERVING`, serving: "NOT_SERVING"},
-		{name: "unknown status", addr: plain, opts: &target.GRPCOptions{Service: "warming"}, msg: `service "warming" is UNKNOWN`, serving: "UNKNOWN"},
-		{name: "service unknown", addr: plain, opts: &target.GRPCOptions{Service: "nope"}, msg: `service "nope" is SERVICE_UNKNOWN to the server`, serving: "SERVICE_UNKNOWN"},
-		{name: "no health service", addr: noHealth, msg: "server does not implement grpc.health.v1"},
-		{name: "refused", addr: closed, msg: "connect: connection refused"},
-		{name: "silent", addr: silent, msg: "timed out after 300ms", timeout: 300 * time.Millisecond},
-		{name: "tls verified", addr: secure, opts: &target.GRPCOptions{TLS: true}, po: probe.Options{RootCAs: pair.Pool}, ok: true, msg: "SERVING"},
-		{name: "tls server name", addr: secure, opts: &target.GRPCOptions{TLS: true, ServerName: "example.test", Service: "db"}, po: probe.Options{RootCAs: pair.Pool}, ok: true, msg: "SERVING"},
-		{name: "tls insecure", addr: secure, opts: &target.GRPCOptions{TLS: true, InsecureSkipVerify: true}, ok: true, msg: "SERVING"},
-		{name: "tls untrusted", addr: secure, opts: &target.GRPCOptions{TLS: true}, msg: "unavailable: authentication handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
-		{name: "plaintext to tls", addr: secure, msg: "unavailable: *"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p := newProber(t, tt.addr, tt.opts, tt.po)
-			timeout := tt.timeout
-			if timeout == 0 {
-				timeout = 5 * time.Second
-			}
-			res := probeOnce(p, timeout)
-			t.Logf("%v %q", res.OK, res.Message)
-			if res.OK != tt.ok {
-				t.Errorf("OK = %v, want %v (%q)", res.OK, tt.ok, res.Message)
-			}
-			if prefix, ok := strings.CutSuffix(tt.msg, "*"); ok {
-				if !strings.HasPrefix(res.Message, prefix) {
-					t.Errorf("message = %q, want prefix %q", res.Message, prefix)
-				}
-			} else if res.Message != tt.msg {
-				t.Errorf("message = %q, want %q", res.Message, tt.msg)
-			}
-			if tt.serving != "" && res.Details.Serving != tt.serving {
-				t.Errorf("serving = %q, want %q", res.Details.Serving, tt.serving)
-			}
-		})
-	}
+	serving := func(s string) probe.Details { return probe.Details{Serving: s} }
+	trusted := probe.Options{RootCAs: pair.Pool}
+	probetest.Run(t, New, []probetest.Case{
+		{Name: "server serving", Spec: spec(plain, nil), OK: true, Msg: "SERVING", Details: serving("SERVING")},
+		{Name: "service serving", Spec: spec(plain, &target.GRPCOptions{Service: "db"}), OK: true, Msg: "SERVING", Details: serving("SERVING")},
+		{Name: "not serving", Spec: spec(plain, &target.GRPCOptions{Service: "cache"}), Msg: `service "cache" is NOT_SERVING`, Details: serving("NOT_SERVING")},
+		{Name: "unknown status", Spec: spec(plain, &target.GRPCOptions{Service: "warming"}), Msg: `service "warming" is UNKNOWN`, Details: serving("UNKNOWN")},
+		{Name: "service unknown", Spec: spec(plain, &target.GRPCOptions{Service: "nope"}), Msg: `service "nope" is SERVICE_UNKNOWN to the server`, Details: serving("SERVICE_UNKNOWN")},
+		{Name: "no health service", Spec: spec(noHealth, nil), Msg: "server does not implement grpc.health.v1"},
+		{Name: "refused", Spec: spec(probetest.ClosedAddr(t), nil), Msg: "connect: connection refused"},
+		{Name: "silent", Spec: spec(probetest.Silent(t), nil), Msg: "timed out after 300ms", Timeout: 300 * time.Millisecond},
+		{Name: "tls verified", Spec: spec(secure, &target.GRPCOptions{TLS: true}), Options: trusted, OK: true, Msg: "SERVING"},
+		{Name: "tls server name", Spec: spec(secure, &target.GRPCOptions{TLS: true, ServerName: "example.test", Service: "db"}), Options: trusted, OK: true, Msg: "SERVING"},
+		{Name: "tls insecure", Spec: spec(secure, &target.GRPCOptions{TLS: true, InsecureSkipVerify: true}), OK: true, Msg: "SERVING"},
+		{Name: "tls untrusted", Spec: spec(secure, &target.GRPCOptions{TLS: true}), Msg: "unavailable: authentication handshake failed: tls: failed to verify certificate: x509: certificate signed by unknown authority"},
+		{Name: "plaintext to tls", Spec: spec(secure, nil), Msg: "unavailable: *"},
+	})
 }
 
 // TestRecovery stops the server, sees the probe fail, starts it again on
@@ -160,13 +75,13 @@ func TestProbe(t *testing.T) {
 // waiting out a long reconnect backoff.
 func TestRecovery(t *testing.T) {
 	addr, stop := startServer(t, nil, true)
-	p := newProber(t, addr, nil, probe.Options{})
-	if res := probeOnce(p, 5*time.Second); !res.OK {
+	p := probetest.New(t, New, spec(addr, nil), probe.Options{})
+	if res := probetest.Probe(p, 5*time.Second); !res.OK {
 		t.Fatalf("first probe: %+v", res)
 	}
 	stop()
 	for i := 0; i < 3; i++ {
-		if res := probeOnce(p, time.Second); res.OK {
+		if res := probetest.Probe(p, time.Second); res.OK {
 			t.Fatalf("probe %d with the server stopped succeeded", i)
 		}
 	}
@@ -177,7 +92,7 @@ func TestRecovery(t *testing.T) {
 	startServer(t, lis, true)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		res := probeOnce(p, time.Second)
+		res := probetest.Probe(p, time.Second)
 		if res.OK {
 			return
 		}
@@ -190,15 +105,13 @@ func TestRecovery(t *testing.T) {
 func TestGuard(t *testing.T) {
 	addr, _ := startServer(t, nil, true)
 	g, _ := probe.NewGuard([]string{"127.0.0.1/32"})
-	p := newProber(t, addr, nil, probe.Options{Guard: g})
-	res := probeOnce(p, 2*time.Second)
-	if res.OK || res.Message != "refused to connect to 127.0.0.1: in denied network 127.0.0.1/32 (probe.deny_networks)" {
-		t.Fatalf("%+v", res)
-	}
+	p := probetest.New(t, New, spec(addr, nil), probe.Options{Guard: g})
+	res := probetest.Probe(p, 2*time.Second)
+	probetest.CheckResult(t, res, false, "refused to connect to 127.0.0.1: in denied network 127.0.0.1/32 (probe.deny_networks)")
 }
 
 func TestNewRejectsBadAddress(t *testing.T) {
-	_, err := New(target.Spec{ID: "t", Kind: target.KindGRPC, Address: "nohost"}, probe.Options{})
+	_, err := New(spec("nohost", nil), probe.Options{})
 	if err == nil || !strings.Contains(err.Error(), `address: "nohost" is not host:port`) {
 		t.Fatalf("err = %v", err)
 	}
