@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/probe/internal/probetest"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -26,16 +27,10 @@ func benchServer(b *testing.B) *httptest.Server {
 func BenchmarkHTTPProbe(b *testing.B) {
 	srv := benchServer(b)
 	g, _ := probe.NewGuard(probe.DefaultDenyNetworks)
-	p, err := New(spec(srv.URL+"/", &target.HTTPOptions{BodyContains: "ok"}), probe.Options{Guard: g})
-	if err != nil {
-		b.Fatal(err)
-	}
+	p := probetest.New(b, New, spec(srv.URL+"/", &target.HTTPOptions{BodyContains: "ok"}), probe.Options{Guard: g})
 	b.ReportAllocs()
 	for b.Loop() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		res := p.Probe(ctx)
-		cancel()
-		if !res.OK {
+		if res := probetest.Probe(p, 2*time.Second); !res.OK {
 			b.Fatal(res.Message)
 		}
 	}

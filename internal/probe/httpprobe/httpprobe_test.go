@@ -18,6 +18,7 @@ import (
 	"unsafe"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/probe/internal/probetest"
 	"github.com/heckhq/heck/internal/probe/internal/testcert"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -58,18 +59,10 @@ func spec(url string, h *target.HTTPOptions) target.Spec {
 	return target.Spec{ID: "t", Kind: target.KindHTTP, URL: url, HTTP: h}.WithDefaults()
 }
 
+// run builds the prober of s and probes it once within timeout.
 func run(t *testing.T, s target.Spec, opts probe.Options, timeout time.Duration) probe.Result {
 	t.Helper()
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatalf("test spec invalid: %v", errs)
-	}
-	p, err := New(s, opts)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return p.Probe(ctx)
+	return probetest.Probe(probetest.New(t, New, s, opts), timeout)
 }
 
 func yes() *bool { b := true; return &b }
@@ -86,88 +79,62 @@ func TestProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := srv.URL
-	tests := []struct {
-		name    string
-		url     string
-		opts    *target.HTTPOptions
-		ok      bool
-		msg     string // exact, or prefix when it ends in "*"
-		code    int
-		timeout time.Duration
-	}{
-		{name: "default ok", url: u + "/ok", ok: true, msg: "HTTP 200", code: 200},
-		{name: "5xx fails by default", url: u + "/status/503", msg: "HTTP 503, want 200-399", code: 503},
-		{name: "4xx fails by default", url: u + "/status/404", msg: "HTTP 404, want 200-399", code: 404},
-		{name: "expect code", url: u + "/status/503", opts: &target.HTTPOptions{ExpectStatus: []string{"503"}}, ok: true, msg: "HTTP 503", code: 503},
-		{name: "expect class and code pass", url: u + "/status/404", opts: &target.HTTPOptions{ExpectStatus: []string{"2xx", "404"}}, ok: true, msg: "HTTP 404"},
-		{name: "expect class and code fail", url: u + "/status/500", opts: &target.HTTPOptions{ExpectStatus: []string{"2xx", "404"}}, msg: "HTTP 500, want 200-299, 404"},
-		{name: "expect range", url: u + "/status/204", opts: &target.HTTPOptions{ExpectStatus: []string{"200-204"}}, ok: true, msg: "HTTP 204"},
-		{name: "redirect followed", url: u + "/redirect", ok: true, msg: "HTTP 200", code: 200},
-		{name: "redirect not followed", url: u + "/redirect", opts: &target.HTTPOptions{NoFollowRedirects: true}, ok: true, msg: "HTTP 302", code: 302},
-		{name: "redirect not followed, 200 wanted", url: u + "/redirect", opts: &target.HTTPOptions{NoFollowRedirects: true, ExpectStatus: []string{"200"}}, msg: "HTTP 302, want 200"},
-		{name: "redirect loop", url: u + "/loop", msg: "stopped after 10 redirects"},
-		{name: "body contains", url: u + "/ok", opts: &target.HTTPOptions{BodyContains: "ok"}, ok: true, msg: "HTTP 200"},
-		{name: "body does not contain", url: u + "/ok", opts: &target.HTTPOptions{BodyContains: "nope"}, msg: `body does not contain "nope"`},
-		{name: "body regex", url: u + "/ok", opts: &target.HTTPOptions{BodyRegex: `^all\s+ok`}, ok: true, msg: "HTTP 200"},
-		{name: "body regex fails", url: u + "/ok", opts: &target.HTTPOptions{BodyRegex: `^ok$`}, msg: "body does not match /^ok$/"},
-		{name: "json equals", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}}}, ok: true, msg: "HTTP 200"},
-		{name: "json equals fails", url: u + "/degraded", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}}}, msg: `json status = "degraded", want "ok"`},
-		{name: "json query", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "checks.#(name==db).ok", Equals: "true"}}}, ok: true, msg: "HTTP 200"},
-		{name: "json query fails", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "checks.#(name==cache).ok", Equals: "true"}}}, msg: `json checks.#(name==cache).ok = "false", want "true"`},
-		{name: "json matches", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "version", Matches: `^1\.`}}}, ok: true, msg: "HTTP 200"},
-		{name: "json matches fails", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "version", Matches: `^2\.`}}}, msg: `json version = "1.2.3", want a match of /^2\./`},
-		{name: "json exists", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "version", Exists: yes()}}}, ok: true, msg: "HTTP 200"},
-		{name: "json exists fails", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "uptime", Exists: yes()}}}, msg: "json uptime missing, want it present"},
-		{name: "json absent", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "error", Exists: no()}}}, ok: true, msg: "HTTP 200"},
-		{name: "json absent fails", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Exists: no()}}}, msg: `json status = "ok", want it absent`},
-		{name: "json missing", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "state", Equals: "ok"}}}, msg: `json state missing, want "ok"`},
-		{name: "json on text", url: u + "/text", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}}}, msg: `json status missing, want "ok" (body is not valid JSON)`},
-		{name: "json all must hold", url: u + "/json", opts: &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}, {Path: "version", Equals: "9"}}}, msg: `json version = "1.2.3", want "9"`},
-		{name: "body past default limit", url: u + "/big", opts: &target.HTTPOptions{BodyContains: "needle"}, msg: `body does not contain "needle" (body cut at 65536 bytes; raise http.max_body_bytes)`},
-		{name: "body within raised limit", url: u + "/big", opts: &target.HTTPOptions{BodyContains: "needle", MaxBodyBytes: 200 << 10}, ok: true, msg: "HTTP 200"},
-		{name: "body within small limit", url: u + "/big", opts: &target.HTTPOptions{BodyRegex: "^a+$", MaxBodyBytes: 1000}, ok: true, msg: "HTTP 200"},
-		{name: "method body headers", url: u + "/echo", opts: &target.HTTPOptions{Method: "POST", Body: `{"ping":1}`, Headers: map[string]string{"X-Test": "yes"},
-			BodyContains: `method=POST host=` + strings.TrimPrefix(u, "http://") + ` x-test=yes ua=heck-probe/1 body={"ping":1}`}, ok: true, msg: "HTTP 200"},
-		{name: "host header", url: u + "/echo", opts: &target.HTTPOptions{Headers: map[string]string{"Host": "vhost.test", "User-Agent": "mine"}, BodyContains: "host=vhost.test x-test= ua=mine"}, ok: true, msg: "HTTP 200"},
-		{name: "head", url: u + "/ok", opts: &target.HTTPOptions{Method: "HEAD"}, ok: true, msg: "HTTP 200"},
-		{name: "max latency ok", url: u + "/ok", opts: &target.HTTPOptions{MaxLatency: target.Duration(time.Minute)}, ok: true, msg: "HTTP 200"},
-		{name: "max latency exceeded", url: u + "/slow", opts: &target.HTTPOptions{MaxLatency: target.Duration(time.Millisecond)}, msg: "latency *"},
-		{name: "connection refused", url: closedURL + "/", msg: "connect: connection refused"},
-		{name: "hanging server", url: u + "/hang", msg: "timed out after 200ms", timeout: 200 * time.Millisecond},
-		{name: "redirect to metadata refused", url: u + "/metadata", msg: "refused to connect to 169.254.169.254: in denied network 169.254.0.0/16 (probe.deny_networks)"},
+	code := func(c int) probe.Details { return probe.Details{StatusCode: c} }
+	// Every case dials through the default guard.
+	guarded := func(s target.Spec, o probe.Options) (*Prober, error) {
+		o.Guard = guard
+		return New(s, o)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			timeout := tt.timeout
-			if timeout == 0 {
-				timeout = 5 * time.Second
-			}
-			res := run(t, spec(tt.url, tt.opts), probe.Options{Guard: guard}, timeout)
-			checkResult(t, res, tt.ok, tt.msg)
-			if tt.code != 0 && res.Details.StatusCode != tt.code {
-				t.Errorf("status code = %d, want %d", res.Details.StatusCode, tt.code)
-			}
-			if res.Latency <= 0 {
-				t.Errorf("latency = %v, want > 0", res.Latency)
-			}
-			if res.OK && !strings.HasPrefix(res.Details.RemoteAddr, "127.0.0.1:") {
-				t.Errorf("remote addr = %q", res.Details.RemoteAddr)
-			}
-		})
-	}
+	probetest.Run(t, guarded, []probetest.Case{
+		{Name: "default ok", Spec: spec(u+"/ok", nil), OK: true, Msg: "HTTP 200", Details: code(200)},
+		{Name: "5xx fails by default", Spec: spec(u+"/status/503", nil), Msg: "HTTP 503, want 200-399", Details: code(503)},
+		{Name: "4xx fails by default", Spec: spec(u+"/status/404", nil), Msg: "HTTP 404, want 200-399", Details: code(404)},
+		{Name: "expect code", Spec: spec(u+"/status/503", &target.HTTPOptions{ExpectStatus: []string{"503"}}), OK: true, Msg: "HTTP 503", Details: code(503)},
+		{Name: "expect class and code pass", Spec: spec(u+"/status/404", &target.HTTPOptions{ExpectStatus: []string{"2xx", "404"}}), OK: true, Msg: "HTTP 404"},
+		{Name: "expect class and code fail", Spec: spec(u+"/status/500", &target.HTTPOptions{ExpectStatus: []string{"2xx", "404"}}), Msg: "HTTP 500, want 200-299, 404"},
+		{Name: "expect range", Spec: spec(u+"/status/204", &target.HTTPOptions{ExpectStatus: []string{"200-204"}}), OK: true, Msg: "HTTP 204"},
+		{Name: "redirect followed", Spec: spec(u+"/redirect", nil), OK: true, Msg: "HTTP 200", Details: code(200)},
+		{Name: "redirect not followed", Spec: spec(u+"/redirect", &target.HTTPOptions{NoFollowRedirects: true}), OK: true, Msg: "HTTP 302", Details: code(302)},
+		{Name: "redirect not followed, 200 wanted", Spec: spec(u+"/redirect", &target.HTTPOptions{NoFollowRedirects: true, ExpectStatus: []string{"200"}}), Msg: "HTTP 302, want 200"},
+		{Name: "redirect loop", Spec: spec(u+"/loop", nil), Msg: "stopped after 10 redirects"},
+		{Name: "body contains", Spec: spec(u+"/ok", &target.HTTPOptions{BodyContains: "ok"}), OK: true, Msg: "HTTP 200"},
+		{Name: "body does not contain", Spec: spec(u+"/ok", &target.HTTPOptions{BodyContains: "nope"}), Msg: `body does not contain "nope"`},
+		{Name: "body regex", Spec: spec(u+"/ok", &target.HTTPOptions{BodyRegex: `^all\s+ok`}), OK: true, Msg: "HTTP 200"},
+		{Name: "body regex fails", Spec: spec(u+"/ok", &target.HTTPOptions{BodyRegex: `^ok$`}), Msg: "body does not match /^ok$/"},
+		{Name: "json equals", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}}}), OK: true, Msg: "HTTP 200"},
+		{Name: "json equals fails", Spec: spec(u+"/degraded", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}}}), Msg: `json status = "degraded", want "ok"`},
+		{Name: "json query", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "checks.#(name==db).ok", Equals: "true"}}}), OK: true, Msg: "HTTP 200"},
+		{Name: "json query fails", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "checks.#(name==cache).ok", Equals: "true"}}}), Msg: `json checks.#(name==cache).ok = "false", want "true"`},
+		{Name: "json matches", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "version", Matches: `^1\.`}}}), OK: true, Msg: "HTTP 200"},
+		{Name: "json matches fails", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "version", Matches: `^2\.`}}}), Msg: `json version = "1.2.3", want a match of /^2\./`},
+		{Name: "json exists", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "version", Exists: yes()}}}), OK: true, Msg: "HTTP 200"},
+		{Name: "json exists fails", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "uptime", Exists: yes()}}}), Msg: "json uptime missing, want it present"},
+		{Name: "json absent", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "error", Exists: no()}}}), OK: true, Msg: "HTTP 200"},
+		{Name: "json absent fails", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Exists: no()}}}), Msg: `json status = "ok", want it absent`},
+		{Name: "json missing", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "state", Equals: "ok"}}}), Msg: `json state missing, want "ok"`},
+		{Name: "json on text", Spec: spec(u+"/text", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}}}), Msg: `json status missing, want "ok" (body is not valid JSON)`},
+		{Name: "json all must hold", Spec: spec(u+"/json", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "status", Equals: "ok"}, {Path: "version", Equals: "9"}}}), Msg: `json version = "1.2.3", want "9"`},
+		{Name: "body past default limit", Spec: spec(u+"/big", &target.HTTPOptions{BodyContains: "needle"}), Msg: `body does not contain "needle" (body cut at 65536 bytes; raise http.max_body_bytes)`},
+		{Name: "body within raised limit", Spec: spec(u+"/big", &target.HTTPOptions{BodyContains: "needle", MaxBodyBytes: 200 << 10}), OK: true, Msg: "HTTP 200"},
+		{Name: "body within small limit", Spec: spec(u+"/big", &target.HTTPOptions{BodyRegex: "^a+$", MaxBodyBytes: 1000}), OK: true, Msg: "HTTP 200"},
+		{Name: "method body headers", Spec: spec(u+"/echo", &target.HTTPOptions{Method: "POST", Body: `{"ping":1}`, Headers: map[string]string{"X-Test": "yes"},
+			BodyContains: `method=POST host=` + strings.TrimPrefix(u, "http://") + ` x-test=yes ua=heck-probe/1 body={"ping":1}`}), OK: true, Msg: "HTTP 200"},
+		{Name: "host header", Spec: spec(u+"/echo", &target.HTTPOptions{Headers: map[string]string{"Host": "vhost.test", "User-Agent": "mine"}, BodyContains: "host=vhost.test x-test= ua=mine"}), OK: true, Msg: "HTTP 200"},
+		{Name: "head", Spec: spec(u+"/ok", &target.HTTPOptions{Method: "HEAD"}), OK: true, Msg: "HTTP 200"},
+		{Name: "max latency ok", Spec: spec(u+"/ok", &target.HTTPOptions{MaxLatency: target.Duration(time.Minute)}), OK: true, Msg: "HTTP 200"},
+		{Name: "max latency exceeded", Spec: spec(u+"/slow", &target.HTTPOptions{MaxLatency: target.Duration(time.Millisecond)}), Msg: "latency *"},
+		{Name: "connection refused", Spec: spec(closedURL+"/", nil), Msg: "connect: connection refused"},
+		{Name: "hanging server", Spec: spec(u+"/hang", nil), Msg: "timed out after 200ms", Timeout: 200 * time.Millisecond},
+		{Name: "redirect to metadata refused", Spec: spec(u+"/metadata", nil), Msg: "refused to connect to 169.254.169.254: in denied network 169.254.0.0/16 (probe.deny_networks)"},
+	}, remoteIsLoopback)
 }
 
-func checkResult(t *testing.T, res probe.Result, ok bool, msg string) {
+// remoteIsLoopback asserts that a probe which succeeded names a loopback
+// remote address.
+func remoteIsLoopback(t *testing.T, _ probetest.Case, res probe.Result) {
 	t.Helper()
-	if res.OK != ok {
-		t.Errorf("OK = %v, want %v (message %q)", res.OK, ok, res.Message)
-	}
-	if prefix, isPrefix := strings.CutSuffix(msg, "*"); isPrefix {
-		if !strings.HasPrefix(res.Message, prefix) {
-			t.Errorf("message = %q, want prefix %q", res.Message, prefix)
-		}
-	} else if res.Message != msg {
-		t.Errorf("message = %q, want %q", res.Message, msg)
+	if res.OK && !strings.HasPrefix(res.Details.RemoteAddr, "127.0.0.1:") {
+		t.Errorf("remote addr = %q", res.Details.RemoteAddr)
 	}
 }
 
@@ -200,32 +167,20 @@ func tlsServer(t *testing.T, validFor time.Duration) (*httptest.Server, *testcer
 func TestProbeTLS(t *testing.T) {
 	srv, pair, snis := tlsServer(t, 3*24*time.Hour+time.Hour)
 	trusted := probe.Options{RootCAs: pair.Pool}
-	tests := []struct {
-		name string
-		opts *target.HTTPOptions
-		po   probe.Options
-		ok   bool
-		msg  string
-	}{
-		{"verified", nil, trusted, true, "HTTP 200"},
-		{"unknown authority", nil, probe.Options{}, false, "TLS: certificate signed by unknown authority"},
-		{"insecure", &target.HTTPOptions{InsecureSkipVerify: true}, probe.Options{}, true, "HTTP 200"},
-		{"cert min days ok", &target.HTTPOptions{CertMinDays: 3}, trusted, true, "HTTP 200"},
-		{"cert min days fails", &target.HTTPOptions{CertMinDays: 14}, trusted, false, "certificate expires in 3 days, minimum 14"},
-		{"sni from host header", &target.HTTPOptions{Headers: map[string]string{"Host": "example.test"}}, trusted, true, "HTTP 200"},
-		{"host header not in cert", &target.HTTPOptions{Headers: map[string]string{"Host": "other.test"}}, trusted, false, "TLS: x509: certificate is valid for localhost, example.test, not other.test"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			res := run(t, spec(srv.URL+"/ok", tt.opts), tt.po, 5*time.Second)
-			checkResult(t, res, tt.ok, tt.msg)
-			if res.OK {
-				if res.Details.TLSVersion != "TLS 1.3" || res.Details.CertDaysLeft != 3 || !res.Details.CertExpiry.Equal(pair.Leaf.NotAfter) {
-					t.Errorf("details = %+v", res.Details)
-				}
-			}
-		})
-	}
+	u := srv.URL + "/ok"
+	probetest.Run(t, New, []probetest.Case{
+		{Name: "verified", Spec: spec(u, nil), Options: trusted, OK: true, Msg: "HTTP 200"},
+		{Name: "unknown authority", Spec: spec(u, nil), Msg: "TLS: certificate signed by unknown authority"},
+		{Name: "insecure", Spec: spec(u, &target.HTTPOptions{InsecureSkipVerify: true}), OK: true, Msg: "HTTP 200"},
+		{Name: "cert min days ok", Spec: spec(u, &target.HTTPOptions{CertMinDays: 3}), Options: trusted, OK: true, Msg: "HTTP 200"},
+		{Name: "cert min days fails", Spec: spec(u, &target.HTTPOptions{CertMinDays: 14}), Options: trusted, Msg: "certificate expires in 3 days, minimum 14"},
+		{Name: "sni from host header", Spec: spec(u, &target.HTTPOptions{Headers: map[string]string{"Host": "example.test"}}), Options: trusted, OK: true, Msg: "HTTP 200"},
+		{Name: "host header not in cert", Spec: spec(u, &target.HTTPOptions{Headers: map[string]string{"Host": "other.test"}}), Options: trusted, Msg: "TLS: x509: certificate is valid for localhost, example.test, not other.test"},
+	}, func(t *testing.T, _ probetest.Case, res probe.Result) {
+		if res.OK {
+			probetest.CheckDetails(t, res.Details, probe.Details{TLSVersion: "TLS 1.3", CertDaysLeft: 3, CertExpiry: pair.Leaf.NotAfter})
+		}
+	})
 	if _, ok := snis.Load("example.test"); !ok {
 		t.Error("the Host header was not used as the TLS server name")
 	}
@@ -234,7 +189,7 @@ func TestProbeTLS(t *testing.T) {
 func TestProbeExpiredCertificate(t *testing.T) {
 	srv, _, _ := tlsServer(t, -2*24*time.Hour-time.Hour)
 	res := run(t, spec(srv.URL+"/ok", &target.HTTPOptions{InsecureSkipVerify: true, CertMinDays: 1}), probe.Options{}, 5*time.Second)
-	checkResult(t, res, false, "certificate expired 2 days ago")
+	probetest.CheckResult(t, res, false, "certificate expired 2 days ago")
 	if res.Details.CertDaysLeft != -3 {
 		t.Errorf("days left = %d", res.Details.CertDaysLeft)
 	}
@@ -254,14 +209,9 @@ func TestKeepAlive(t *testing.T) {
 			}
 			srv.Start()
 			defer srv.Close()
-			p, err := New(spec(srv.URL+"/ok", &target.HTTPOptions{KeepAlive: keep, BodyContains: "ok"}), probe.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			p := probetest.New(t, New, spec(srv.URL+"/ok", &target.HTTPOptions{KeepAlive: keep, BodyContains: "ok"}), probe.Options{})
 			for i := 0; i < 3; i++ {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				res := p.Probe(ctx)
-				cancel()
+				res := probetest.Probe(p, 5*time.Second)
 				if !res.OK || !strings.HasPrefix(res.Details.RemoteAddr, "127.0.0.1:") {
 					t.Fatalf("probe %d: %+v", i, res)
 				}
@@ -282,12 +232,9 @@ func TestNoDeadlineUsesTargetTimeout(t *testing.T) {
 	defer srv.Close()
 	s := spec(srv.URL+"/hang", nil)
 	s.Timeout = target.Duration(150 * time.Millisecond)
-	p, err := New(s, probe.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := probetest.New(t, New, s, probe.Options{})
 	res := p.Probe(context.Background())
-	checkResult(t, res, false, "timed out after 150ms")
+	probetest.CheckResult(t, res, false, "timed out after 150ms")
 }
 
 func TestNewRejectsBadInput(t *testing.T) {
@@ -362,11 +309,7 @@ func TestProberMemory(t *testing.T) {
 func TestTLSHandshakeHangs(t *testing.T) {
 	for _, keep := range []bool{false, true} {
 		t.Run(fmt.Sprint("keep_alive=", keep), func(t *testing.T) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
+			ln := probetest.Listen(t)
 			accepted := make(chan net.Conn, 1)
 			go func() {
 				if c, err := ln.Accept(); err == nil {
@@ -374,14 +317,13 @@ func TestTLSHandshakeHangs(t *testing.T) {
 				}
 			}()
 			res := run(t, spec("https://"+ln.Addr().String()+"/", &target.HTTPOptions{KeepAlive: keep}), probe.Options{}, 200*time.Millisecond)
-			checkResult(t, res, false, "timed out after 200ms")
+			probetest.CheckResult(t, res, false, "timed out after 200ms")
 			c := <-accepted
 			defer c.Close()
 			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 			// The client sent its hello; after it, the next read must see
 			// the connection closed, not the deadline.
-			_, err = io.Copy(io.Discard, c)
-			if err != nil {
+			if _, err := io.Copy(io.Discard, c); err != nil {
 				t.Fatalf("server side: %v; the probe left its connection open", err)
 			}
 		})
@@ -409,9 +351,7 @@ func TestConcurrentProbers(t *testing.T) {
 				return
 			}
 			for range 10 {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				res := p.Probe(ctx)
-				cancel()
+				res := probetest.Probe(p, 5*time.Second)
 				if res.OK != ok || res.Message != want || !strings.HasPrefix(res.Details.RemoteAddr, "127.0.0.1:") {
 					errs <- fmt.Sprintf("prober %d: %+v", i, res)
 					return
