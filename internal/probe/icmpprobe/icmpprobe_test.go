@@ -14,6 +14,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/probe/internal/probetest"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -34,18 +35,11 @@ func needSocket(t *testing.T, v4 bool) {
 
 func newProber(t *testing.T, addr string, size int, po probe.Options) *Prober {
 	t.Helper()
-	s := target.Spec{ID: "t", Kind: target.KindICMP, Address: addr}.WithDefaults()
+	s := target.Spec{ID: "t", Kind: target.KindICMP, Address: addr}
 	if size != 0 {
 		s.ICMP = &target.ICMPOptions{PayloadSize: size}
 	}
-	if errs := s.Validate(); len(errs) > 0 {
-		t.Fatal(errs)
-	}
-	p, err := New(s, po)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return probetest.New(t, New, s, po)
 }
 
 func TestPingLoopback(t *testing.T) {
@@ -65,14 +59,13 @@ func TestPingLoopback(t *testing.T) {
 		t.Run(tt.addr, func(t *testing.T) {
 			needSocket(t, tt.v4)
 			p := newProber(t, tt.addr, tt.size, probe.Options{})
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			res := p.Probe(ctx)
+			res := probetest.Probe(p, 3*time.Second)
 			if !tt.v4 && !res.OK && strings.Contains(res.Message, "send echo request") {
 				t.Skipf("no IPv6 loopback here: %s", res.Message)
 			}
-			if !res.OK || res.Message != tt.want || res.Latency <= 0 {
-				t.Fatalf("result = %+v, want OK %q", res, tt.want)
+			probetest.CheckResult(t, res, true, tt.want)
+			if res.Latency <= 0 {
+				t.Errorf("latency = %v, want > 0", res.Latency)
 			}
 		})
 	}
@@ -90,10 +83,7 @@ func TestConcurrentPings(t *testing.T) {
 			defer wg.Done()
 			p := newProber(t, "127.0.0.1", 0, probe.Options{})
 			for range 5 {
-				ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-				res := p.Probe(ctx)
-				cancel()
-				if !res.OK {
+				if res := probetest.Probe(p, 3*time.Second); !res.OK {
 					errs <- res.Message
 					return
 				}
@@ -111,9 +101,7 @@ func TestGuard(t *testing.T) {
 	g, _ := probe.NewGuard([]string{"127.0.0.0/8"})
 	p := newProber(t, "127.0.0.1", 0, probe.Options{Guard: g})
 	res := p.Probe(context.Background())
-	if res.OK || res.Message != "refused to connect to 127.0.0.1: in denied network 127.0.0.0/8 (probe.deny_networks)" {
-		t.Fatalf("%+v", res)
-	}
+	probetest.CheckResult(t, res, false, "refused to connect to 127.0.0.1: in denied network 127.0.0.0/8 (probe.deny_networks)")
 }
 
 func TestExpiredContext(t *testing.T) {

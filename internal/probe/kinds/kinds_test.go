@@ -1,7 +1,6 @@
 package kinds
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/heckhq/heck/internal/probe/grpcprobe"
 	"github.com/heckhq/heck/internal/probe/httpprobe"
 	"github.com/heckhq/heck/internal/probe/icmpprobe"
+	"github.com/heckhq/heck/internal/probe/internal/probetest"
 	"github.com/heckhq/heck/internal/probe/tcpprobe"
 	"github.com/heckhq/heck/internal/probe/tlsprobe"
 	"github.com/heckhq/heck/internal/target"
@@ -121,21 +121,8 @@ func TestNewErrors(t *testing.T) {
 func TestCheckEndToEnd(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			c.Close()
-		}
-	}()
-	for _, arg := range []string{srv.URL + "/", ln.Addr().String(), "tcp://" + ln.Addr().String()} {
+	addr := probetest.Serve(t, func(net.Conn) {})
+	for _, arg := range []string{srv.URL + "/", addr, "tcp://" + addr} {
 		spec, err := ParseArg(arg)
 		if err != nil {
 			t.Fatal(err)
@@ -145,10 +132,7 @@ func TestCheckEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		res := p.Probe(ctx)
-		cancel()
-		if !res.OK {
+		if res := probetest.Probe(p, 5*time.Second); !res.OK {
 			t.Errorf("%s: %+v", arg, res)
 		}
 	}
