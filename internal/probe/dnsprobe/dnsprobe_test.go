@@ -170,11 +170,6 @@ func TestNewRejectsBadInput(t *testing.T) {
 		{"bad address", target.Spec{Address: "127.0.0.1", DNS: &target.DNSOptions{Name: "a.test"}}, `address: "127.0.0.1" is not host:port`},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.spec, probe.Options{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("err = %v, want %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { probetest.NewFails(t, New, tt.spec, tt.want) })
 	}
 }

@@ -2,7 +2,6 @@ package grpcprobe
 
 import (
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -111,8 +110,5 @@ func TestGuard(t *testing.T) {
 }
 
 func TestNewRejectsBadAddress(t *testing.T) {
-	_, err := New(spec("nohost", nil), probe.Options{})
-	if err == nil || !strings.Contains(err.Error(), `address: "nohost" is not host:port`) {
-		t.Fatalf("err = %v", err)
-	}
+	probetest.NewFails(t, New, spec("nohost", nil), `address: "nohost" is not host:port`)
 }

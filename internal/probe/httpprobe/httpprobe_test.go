@@ -249,12 +249,7 @@ func TestNewRejectsBadInput(t *testing.T) {
 		{"two json conditions", spec("http://127.0.0.1/", &target.HTTPOptions{JSON: []target.JSONCondition{{Path: "a", Equals: "b", Exists: yes()}}}), "http.json[0]"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(tt.spec, probe.Options{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("New error = %v, want %q", err, tt.want)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { probetest.NewFails(t, New, tt.spec, tt.want) })
 	}
 }
 

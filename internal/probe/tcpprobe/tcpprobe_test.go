@@ -83,8 +83,5 @@ func TestCancel(t *testing.T) {
 }
 
 func TestNewRejectsBadAddress(t *testing.T) {
-	_, err := New(spec("no-port", nil), probe.Options{})
-	if err == nil || !strings.Contains(err.Error(), `address: "no-port" is not host:port`) {
-		t.Fatalf("err = %v", err)
-	}
+	probetest.NewFails(t, New, spec("no-port", nil), `address: "no-port" is not host:port`)
 }

@@ -1,8 +1,9 @@
 // Package probetest owns what the tests of the probe kinds share: table
-// cases run against a kind's constructor (Case, Run, New, Probe), loopback
-// servers to probe (Listen, Serve, Silent, ClosedAddr) and assertions on a
-// probe.Result (CheckResult, CheckDetails, RemoteIsTarget). It is for tests
-// only, and everything it listens on or names is on 127.0.0.1.
+// cases run against a kind's constructor (Case, Run, New, NewFails, Probe),
+// loopback servers to probe (Listen, Serve, Silent, ClosedAddr) and
+// assertions on a probe.Result (CheckResult, CheckDetails, RemoteIsTarget).
+// It is for tests only, and everything it listens on or names is on
+// 127.0.0.1.
 package probetest
 
 import (
@@ -84,6 +85,15 @@ func New[P probe.Prober](t testing.TB, newProber func(target.Spec, probe.Options
 		t.Cleanup(func() { _ = c.Close() })
 	}
 	return p
+}
+
+// NewFails asserts that newProber refuses spec (taken as given, defaults
+// not filled) with an error containing want.
+func NewFails[P probe.Prober](t testing.TB, newProber func(target.Spec, probe.Options) (P, error), spec target.Spec, want string) {
+	t.Helper()
+	if _, err := newProber(spec, probe.Options{}); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("new prober error = %v, want one containing %q", err, want)
+	}
 }
 
 // Probe runs p once with a deadline timeout from now. It touches no

@@ -1,12 +1,15 @@
 package probetest
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/target"
 )
 
 // recorder is a testing.TB that records failures instead of failing.
@@ -116,5 +119,35 @@ func TestClosedAddr(t *testing.T) {
 	if c, err := net.DialTimeout("tcp", addr, 5*time.Second); err == nil {
 		c.Close()
 		t.Fatalf("dial %s succeeded, want refused", addr)
+	}
+}
+
+type fakeProber struct{}
+
+func (fakeProber) Probe(context.Context) probe.Result { return probe.Result{} }
+
+func TestNewFails(t *testing.T) {
+	refuse := func(target.Spec, probe.Options) (fakeProber, error) {
+		return fakeProber{}, errors.New(`address: "x" is not host:port`)
+	}
+	accept := func(target.Spec, probe.Options) (fakeProber, error) { return fakeProber{}, nil }
+	tests := []struct {
+		name string
+		new  func(target.Spec, probe.Options) (fakeProber, error)
+		want string
+		fail bool
+	}{
+		{name: "refused as wanted", new: refuse, want: "is not host:port"},
+		{name: "refused otherwise", new: refuse, want: "is missing", fail: true},
+		{name: "accepted", new: accept, want: "is not host:port", fail: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &recorder{}
+			NewFails(r, tt.new, target.Spec{Address: "x"}, tt.want)
+			if failed := len(r.errors) > 0; failed != tt.fail {
+				t.Errorf("failed = %v (%q), want %v", failed, r.errors, tt.fail)
+			}
+		})
 	}
 }
