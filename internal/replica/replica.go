@@ -16,7 +16,9 @@
 //     (JSON values);
 //   - kindHealth, kindHealthRepair: health.AppendDelta;
 //   - digest (LocalDigest): a version byte, 256 registry bucket hashes, then
-//     a health.Delta carrying only the health table's version vector.
+//     the health table's summary (health.AppendSummary: per observer, what
+//     it holds and the holes in it), so the answer carries only what the
+//     peer lacks even while a lost message keeps its version vector low.
 //
 // The registry digest splits keys into 256 buckets by a hash of the key and
 // XORs a hash of every entry (key, timestamp, node, tombstone) into its
@@ -47,7 +49,7 @@ const (
 	kindRegistryRepair byte = 3
 	kindHealthRepair   byte = 4
 
-	digestVersion byte = 1
+	digestVersion byte = 2
 )
 
 // buckets is how many parts the registry digest splits keys into.
@@ -354,7 +356,7 @@ func (r *Replica) LocalDigest() []byte {
 	for _, s := range sums {
 		b = binary.LittleEndian.AppendUint64(b, s)
 	}
-	return health.AppendDelta(b, &health.Delta{Digest: r.table.Digest()})
+	return health.AppendSummary(b, r.table.Summary())
 }
 
 // MergeDigest answers a peer's digest with what it lacks (cluster.Replica).
@@ -363,7 +365,7 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 	if t == nil {
 		return
 	}
-	theirs, vv, err := decodeDigest(digest)
+	theirs, sum, err := decodeDigest(digest)
 	if err != nil {
 		r.log.Warn("bad digest", "from", from, "err", err)
 		return
@@ -397,10 +399,22 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 			}
 		}
 	}
-	d := r.table.Delta(vv)
+	d := r.table.DeltaFor(sum)
 	if len(d.Observations) > 0 || len(d.Watermarks) > 0 {
 		msg := health.AppendDelta([]byte{kindHealthRepair}, &d)
 		r.count(FlowHealthRepair, len(msg))
+		if r.log.Enabled(ctx, slog.LevelDebug) {
+			per := map[string]int{}
+			for _, o := range d.Observations {
+				per[o.Observer]++
+			}
+			lag := map[string]string{}
+			for o, n := range per {
+				lag[o] = fmt.Sprintf("%d obs; theirs complete %d max %d holes %d; my complete %d", n, health.SeqCounter(sum[o].Complete),
+					health.SeqCounter(sum[o].Max), len(sum[o].Holes), health.SeqCounter(d.Digest[o]))
+			}
+			r.log.Debug("health repair", "to", from, "observations", len(d.Observations), "watermarks", len(d.Watermarks), "bytes", len(msg), "per_observer", lag)
+		}
 		if err := t.Send(ctx, from, msg); err != nil {
 			r.log.Debug("send health repair", "to", from, "err", err)
 		}
@@ -441,7 +455,7 @@ func entryHash(e registry.Entry) uint64 {
 
 var errDigest = errors.New("malformed digest")
 
-func decodeDigest(b []byte) (sums [buckets]uint64, vv crdt.VersionVector, err error) {
+func decodeDigest(b []byte) (sums [buckets]uint64, sum health.Summary, err error) {
 	if len(b) < 1+buckets*8 || b[0] != digestVersion {
 		return sums, nil, fmt.Errorf("%w: %d bytes", errDigest, len(b))
 	}
@@ -449,9 +463,9 @@ func decodeDigest(b []byte) (sums [buckets]uint64, vv crdt.VersionVector, err er
 	for i := range sums {
 		sums[i] = binary.LittleEndian.Uint64(p[i*8:])
 	}
-	d, err := health.DecodeDelta(p[buckets*8:])
+	sum, err = health.DecodeSummary(p[buckets*8:])
 	if err != nil {
-		return sums, nil, fmt.Errorf("digest version vector: %w", err)
+		return sums, nil, fmt.Errorf("digest summary: %w", err)
 	}
-	return sums, d.Digest, nil
+	return sums, sum, nil
 }
