@@ -18,7 +18,10 @@
 //     sent instead by a reliable (TCP) message to each live member, from one
 //     background sender; if that sender falls behind by more than
 //     largeQueueDepth messages, further large deltas are dropped with a
-//     warning. Both paths are best effort: anti-entropy repairs any loss.
+//     warning. Multicast sends a delta straight to every live member
+//     instead (one UDP packet each, or the reliable path when large), for
+//     a Replica whose gossip is backed up (Queued). Every path is best
+//     effort: anti-entropy repairs any loss.
 //   - Anti-entropy: memberlist's periodic push/pull (and every join) carries
 //     each side's digest (Replica.LocalDigest) in LocalState; each side hands
 //     the peer's digest to Replica.MergeDigest, which sends what that peer
@@ -202,7 +205,7 @@ type Cluster struct {
 	broadcasts *memberlist.TransmitLimitedQueue
 	large      chan []byte
 	stats      struct {
-		largeSent, largeDropped, pruned atomic.Uint64
+		largeSent, largeDropped, pruned, multicast atomic.Uint64
 	}
 
 	// life serialises memberlist's Leave and Shutdown (Leave after
@@ -673,6 +676,38 @@ func (c *Cluster) Broadcast(msg []byte) {
 	}
 }
 
+// Multicast sends msg straight to every live member, once each: by a UDP
+// packet when it fits one (MaxBroadcastSize), else by the reliable sender
+// of large deltas. Nothing relays it and nothing retransmits it: it costs
+// one copy per member where gossip costs several per member, so a Replica
+// uses it when gossip is backed up. Best effort; anti-entropy repairs loss.
+func (c *Cluster) Multicast(msg []byte) {
+	frame := appendFrame(make([]byte, 0, frameSize(c.cfg.NodeName, msg)), msgDirect, c.cfg.NodeName, msg)
+	if len(frame) > c.maxBcst {
+		select {
+		case c.large <- frame:
+		default:
+			c.stats.largeDropped.Add(1)
+			c.log.Warn("cluster: large delta dropped, reliable sender behind (anti-entropy will repair)", "bytes", len(msg))
+		}
+		return
+	}
+	ml := c.ml.Load()
+	if ml == nil {
+		return
+	}
+	for _, n := range c.livePeers() {
+		if err := ml.SendBestEffort(n, frame); err != nil {
+			c.log.Debug("cluster: direct delta not sent", "to", n.Name, "err", err)
+		}
+	}
+	c.stats.multicast.Add(1)
+}
+
+// Queued returns the number of deltas waiting in the gossip queue: a
+// measure of how far gossip is behind.
+func (c *Cluster) Queued() int { return c.broadcasts.NumQueued() }
+
 // Send delivers msg to node's Replica.HandleDelta over a reliable stream.
 // ctx is checked before sending; the send itself is bounded by memberlist's
 // TCPTimeout.
@@ -924,6 +959,7 @@ type Stats struct {
 	LargeQueued      int    // large deltas waiting for reliable sends
 	LargeSent        uint64 // large deltas sent to every member
 	LargeDropped     uint64 // large deltas dropped: reliable sender behind
+	Multicast        uint64 // small deltas sent straight to every member (Multicast)
 }
 
 // Stats returns the current counters.
@@ -933,6 +969,7 @@ func (c *Cluster) Stats() Stats {
 		Pruned:           c.stats.pruned.Load(),
 		LargeQueued:      len(c.large),
 		LargeSent:        c.stats.largeSent.Load(),
+		Multicast:        c.stats.multicast.Load(),
 		LargeDropped:     c.stats.largeDropped.Load(),
 	}
 }

@@ -168,6 +168,34 @@ func itemRange(prefix string, from, to int) map[string]string {
 	return m
 }
 
+func TestMulticastReachesAllOnce(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, nil, 3, func(_ int, cfg *Config) {
+		cfg.Tuning = noPushPull
+		cfg.Version = passiveTag
+	})
+	if q := nodes[0].c.Queued(); q != 0 {
+		t.Fatalf("Queued = %d on an idle node", q)
+	}
+	nodes[0].c.Multicast([]byte("direct=small\n"))
+	large := strings.Repeat("M", 2*nodes[0].c.MaxBroadcastSize())
+	nodes[0].c.Multicast([]byte("big=" + large + "\n"))
+	for _, n := range nodes[1:] {
+		waitFor(t, 10*time.Second, n.name+" to receive both multicasts", func() bool {
+			v, from, ok := n.r.get("direct")
+			b, _, okb := n.r.get("big")
+			return ok && okb && v == "small" && from == "n0" && b == large
+		}, func() string { return string(n.r.LocalDigest()) })
+	}
+	if st := nodes[0].c.Stats(); st.Multicast != 1 || st.LargeDropped != 0 {
+		t.Errorf("n0 stats = %+v, want one small multicast, nothing dropped", st)
+	}
+	// A multicast is not queued for gossip: nothing to retransmit.
+	if q := nodes[0].c.Queued(); q != 0 {
+		t.Errorf("Queued = %d after multicasts, want 0", q)
+	}
+}
+
 func TestAntiEntropySendsOnlyWhatThePeerLacks(t *testing.T) {
 	t.Parallel()
 	a := newTestNode(t, nil, "a", itemRange("k", 0, 100), func(cfg *Config) { cfg.Tuning = noPushPull })

@@ -4,17 +4,19 @@
 //
 // Local changes are queued and sent every 50 ms in batches. A small batch
 // rides memberlist's gossip, which only reaches some members, so every node
-// relays what was new to it, once. A large batch (a burst: a config with
-// thousands of targets, a flapping fleet) is too big for gossip and goes to
-// every member directly; it is not relayed. Anti-entropy exchanges small
-// digests at every push/pull and each side answers with only what the other
-// lacks, as a repair that is never relayed. So a burst costs one copy per
-// member, not one per member per relay.
+// relays what was new to it, once. A larger batch, or any batch while the
+// gossip queue is backed up (a cluster starting, a fleet-wide outage), goes
+// straight to every member (Multicast: a packet each, or a reliable stream
+// when large) and is not relayed; while backed up, a node relays nothing.
+// Anti-entropy exchanges small digests at every push/pull and each side
+// answers with only what the other lacks, as a repair that is never
+// relayed. So a surge costs one copy per member, not one per member per
+// relay, and gossip never overflows into repairs.
 //
 // Wire format of a payload: one kind byte, then the kind's encoding:
 //   - kindRegistry, kindRegistryRepair: crdt.AppendEntries of target specs
 //     (JSON values);
-//   - kindHealth, kindHealthRepair: health.AppendDelta;
+//   - kindHealth, kindHealthRepair, kindHealthDirect: health.AppendDelta;
 //   - digest (LocalDigest): a version byte, 256 registry bucket hashes, then
 //     the health table's summary (health.AppendSummary: per observer, what
 //     it holds and the holes in it), so the answer carries only what the
@@ -48,6 +50,7 @@ const (
 	kindHealth         byte = 2
 	kindRegistryRepair byte = 3
 	kindHealthRepair   byte = 4
+	kindHealthDirect   byte = 5 // multicast to every member: not relayed
 
 	digestVersion byte = 2
 )
@@ -61,6 +64,10 @@ type Transport interface {
 	// MaxBroadcastSize (reaching some members, who relay), else directly
 	// to each.
 	Broadcast(msg []byte)
+	// Multicast sends msg straight to every other member, once each.
+	Multicast(msg []byte)
+	// Queued is how many messages wait in the gossip queue.
+	Queued() int
 	Send(ctx context.Context, node string, msg []byte) error
 	MaxBroadcastSize() int
 }
@@ -80,7 +87,8 @@ type Replica struct {
 	// pending observations and watermarks, sent together every flushEvery
 	// so a burst of changes is a few packets, not one per change.
 	pmu            sync.Mutex
-	pending        health.Delta
+	pending        health.Delta // this node's own changes
+	relays         health.Delta // others' changes that were new here
 	pendingEntries []registry.Entry
 
 	sent [numFlows]flowCounter
@@ -153,6 +161,15 @@ const maxBatch = 20
 // as one large message to every member instead of gossiped.
 const burst = 5 * maxBatch
 
+// backlog is the gossip queue length above which gossip is behind: this
+// node then sends its own changes straight to every member (Multicast)
+// and stops relaying others' (their origins multicast too, and
+// anti-entropy repairs what is missed), so a surge of changes (a cluster
+// starting, a fleet-wide outage) costs one copy per member instead of
+// overflowing the gossip queue and being repaired member by member. In
+// steady state the queue holds a dozen messages.
+const backlog = 64
+
 type inbound struct {
 	from string
 	msg  []byte
@@ -217,37 +234,84 @@ func (r *Replica) PublishEntries(es []registry.Entry) {
 
 func (r *Replica) flush() {
 	r.pmu.Lock()
-	d := r.pending
-	r.pending = health.Delta{}
+	own, relays := r.pending, r.relays
+	r.pending, r.relays = health.Delta{}, health.Delta{}
 	es := r.pendingEntries
 	r.pendingEntries = nil
 	r.pmu.Unlock()
 	r.BroadcastEntries(es)
-	if len(d.Watermarks) > 1 {
-		// Only the newest watermark of each observer matters.
-		newest := map[string]int{}
-		for i, w := range d.Watermarks {
-			if j, ok := newest[w.Observer]; !ok || w.Seq > d.Watermarks[j].Seq {
-				newest[w.Observer] = i
-			}
-		}
-		keep := d.Watermarks[:0:0]
-		for i, w := range d.Watermarks {
-			if newest[w.Observer] == i {
-				keep = append(keep, w)
-			}
-		}
-		d.Watermarks = keep
+	t := r.transport()
+	if t == nil || own.Empty() && relays.Empty() {
+		return
 	}
-	// A few changes go by gossip in packet-sized batches; a burst goes as
-	// one message straight to every member.
-	for len(d.Observations) > maxBatch && len(d.Observations) <= burst {
+	own.Watermarks = newestWatermarks(own.Watermarks)
+	relays.Watermarks = newestWatermarks(relays.Watermarks)
+	behind := t.Queued() > backlog
+	if !behind && len(own.Observations) <= maxBatch {
+		// The usual case: a few changes, gossiped with the relays.
+		relays.Observations = append(own.Observations, relays.Observations...)
+		relays.Watermarks = newestWatermarks(append(own.Watermarks, relays.Watermarks...))
+		r.gossipBatches(relays)
+		return
+	}
+	if behind {
+		if n := len(relays.Observations) + len(relays.Watermarks); n > 0 {
+			r.log.Debug("gossip behind; not relaying", "changes", n, "queued", t.Queued())
+		}
+	} else {
+		r.gossipBatches(relays)
+	}
+	// This node's own changes go straight to every member: as one large
+	// message when they are a burst, else in packet-sized messages.
+	if len(own.Observations) > burst {
+		r.multicast(t, own)
+		return
+	}
+	for len(own.Observations) > maxBatch {
+		r.multicast(t, health.Delta{Observations: own.Observations[:maxBatch]})
+		own.Observations = own.Observations[maxBatch:]
+	}
+	r.multicast(t, own)
+}
+
+// gossipBatches gossips d in packet-sized batches.
+func (r *Replica) gossipBatches(d health.Delta) {
+	for len(d.Observations) > maxBatch {
 		r.BroadcastHealth(health.Delta{Observations: d.Observations[:maxBatch]})
 		d.Observations = d.Observations[maxBatch:]
 	}
-	if !d.Empty() {
-		r.BroadcastHealth(d)
+	r.BroadcastHealth(d)
+}
+
+func (r *Replica) multicast(t Transport, d health.Delta) {
+	if d.Empty() {
+		return
 	}
+	d.Digest = nil
+	msg := health.AppendDelta([]byte{kindHealthDirect}, &d)
+	r.count(FlowDirect, len(msg))
+	t.Multicast(msg)
+}
+
+// newestWatermarks keeps the newest watermark of each observer: only it
+// matters.
+func newestWatermarks(ws []health.Watermark) []health.Watermark {
+	if len(ws) < 2 {
+		return ws
+	}
+	newest := map[string]int{}
+	for i, w := range ws {
+		if j, ok := newest[w.Observer]; !ok || w.Seq > ws[j].Seq {
+			newest[w.Observer] = i
+		}
+	}
+	keep := ws[:0:0]
+	for i, w := range ws {
+		if newest[w.Observer] == i {
+			keep = append(keep, w)
+		}
+	}
+	return keep
 }
 
 // HandleDelta queues a delta from a peer (cluster.Replica).
@@ -284,7 +348,7 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 		if len(changed) > 0 && relay && msg[0] == kindRegistry {
 			r.PublishEntries(changed) // relay what was new here
 		}
-	case kindHealth, kindHealthRepair:
+	case kindHealth, kindHealthRepair, kindHealthDirect:
 		d, err := health.DecodeDelta(msg[1:])
 		if err != nil {
 			r.log.Warn("bad health delta", "from", from, "err", err)
@@ -292,7 +356,11 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 		}
 		changed := r.table.Merge(d)
 		if !changed.Empty() && relay && msg[0] == kindHealth {
-			r.Publish(changed) // relay what was new here
+			// Relay what was new here.
+			r.pmu.Lock()
+			r.relays.Observations = append(r.relays.Observations, changed.Observations...)
+			r.relays.Watermarks = append(r.relays.Watermarks, changed.Watermarks...)
+			r.pmu.Unlock()
 		}
 	default:
 		r.log.Warn("unknown replication message", "from", from, "kind", msg[0])
@@ -329,7 +397,7 @@ func (r *Replica) BroadcastEntries(es []registry.Entry) {
 	r.broadcast(t, msg)
 }
 
-// BroadcastHealth sends observations and watermarks to every other node.
+// BroadcastHealth gossips observations and watermarks to every other node.
 func (r *Replica) BroadcastHealth(d health.Delta) {
 	t := r.transport()
 	if t == nil || d.Empty() {

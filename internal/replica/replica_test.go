@@ -37,6 +37,10 @@ type net struct {
 	nodes   map[string]*Replica
 	sent    map[string]int // bytes sent by node
 	pending []delivery
+	// queued is what every endpoint reports as its gossip queue length.
+	queued int
+	// broadcasts and multicasts count the messages of each path, by sender.
+	broadcasts, multicasts map[string]int
 }
 
 type delivery struct {
@@ -66,6 +70,26 @@ type endpoint struct {
 }
 
 func (e endpoint) Broadcast(msg []byte) {
+	e.n.mu.Lock()
+	e.n.broadcasts[e.name]++
+	e.n.mu.Unlock()
+	e.deliverAll(msg)
+}
+
+func (e endpoint) Multicast(msg []byte) {
+	e.n.mu.Lock()
+	e.n.multicasts[e.name]++
+	e.n.mu.Unlock()
+	e.deliverAll(msg)
+}
+
+func (e endpoint) Queued() int {
+	e.n.mu.Lock()
+	defer e.n.mu.Unlock()
+	return e.n.queued
+}
+
+func (e endpoint) deliverAll(msg []byte) {
 	e.n.mu.Lock()
 	defer e.n.mu.Unlock()
 	e.n.sent[e.name] += len(msg)
@@ -115,7 +139,9 @@ func connect(n *net, nd *node) {
 	nd.rep.SetTransport(endpoint{n, nd.name})
 }
 
-func newNet() *net { return &net{nodes: map[string]*Replica{}, sent: map[string]int{}} }
+func newNet() *net {
+	return &net{nodes: map[string]*Replica{}, sent: map[string]int{}, broadcasts: map[string]int{}, multicasts: map[string]int{}}
+}
 
 func spec(id string) target.Spec {
 	return target.Spec{ID: id, Kind: target.KindTCP, Address: "127.0.0.1:9"}
@@ -230,35 +256,89 @@ func TestInvalidPeerTargetIgnored(t *testing.T) {
 	b.rep.MergeDigest("a", []byte{1, 2, 3})
 }
 
-func TestPublishBatchesAndRelays(t *testing.T) {
+func observations(observer string, n int, at time.Time) []health.Observation {
+	out := make([]health.Observation, n)
+	for i := range out {
+		out[i] = health.Observation{TargetID: fmt.Sprintf("t%d", i), Observer: observer,
+			Seq: health.MakeSeq(1, uint32(i+1)), State: health.Up, At: at, Since: at, Interval: time.Second}
+	}
+	return out
+}
+
+// A few changes are gossiped, relays included; more than a packet's worth
+// of this node's own go straight to every member in packet-sized messages,
+// which nobody relays.
+func TestPublishGossipsFewAndMulticastsMore(t *testing.T) {
 	n := newNet()
-	a, b := newNode(n, "a", true), newNode(n, "b", true)
+	a, b, c := newNode(n, "a", true), newNode(n, "b", true), newNode(n, "c", true)
 	now := time.Now()
-	for i := 0; i < 50; i++ {
-		a.table.Apply(health.Observation{TargetID: fmt.Sprintf("t%d", i), Observer: "a",
-			Seq: health.MakeSeq(1, uint32(i+1)), State: health.Up, At: now, Since: now, Interval: time.Second})
-	}
-	var obs []health.Observation
-	for _, id := range a.table.Targets() {
-		obs = append(obs, a.table.Get(id)...)
-	}
-	a.rep.Publish(health.Delta{Observations: obs,
-		Watermarks: []health.Watermark{{Observer: "a", Seq: health.MakeSeq(1, 51), At: now}, {Observer: "a", Seq: health.MakeSeq(1, 52), At: now}}})
-	before := len(n.pending)
+	few := observations("a", 5, now)
+	a.table.Apply(few...)
+	a.rep.Publish(health.Delta{Observations: few})
 	a.rep.flush()
-	if got := len(n.pending) - before; got != 3 {
-		t.Fatalf("50 observations went out in %d broadcasts, want 3 (batches of %d)", got, maxBatch)
+	if n.broadcasts["a"] != 1 || n.multicasts["a"] != 0 {
+		t.Fatalf("5 observations: %d broadcasts, %d multicasts; want 1 gossiped", n.broadcasts["a"], n.multicasts["a"])
 	}
 	n.flush()
-	if b.table.Len() != 50 {
-		t.Fatalf("b holds %d observations, want 50", b.table.Len())
+	b.rep.flush() // b relays what was new to it, by gossip
+	if n.broadcasts["b"] != 1 {
+		t.Fatalf("b relayed in %d broadcasts, want 1", n.broadcasts["b"])
 	}
-	if wm, ok := b.table.Watermark("a"); !ok || wm.Seq != health.MakeSeq(1, 52) {
-		t.Fatalf("b's watermark of a: %+v, want the newest", wm)
-	}
-	// b queued its relay of what was new to it; flushing sends it on.
+	n.flush()
+	c.rep.flush()
+	n.flush()
+	cBefore := n.broadcasts["c"] + n.multicasts["c"]
+
+	many := observations("b", 50, now)
+	b.table.Apply(many...)
+	b.rep.Publish(health.Delta{Observations: many,
+		Watermarks: []health.Watermark{{Observer: "b", Seq: health.MakeSeq(1, 51), At: now}, {Observer: "b", Seq: health.MakeSeq(1, 52), At: now}}})
 	b.rep.flush()
+	if got := n.multicasts["b"]; got != 3 {
+		t.Fatalf("50 observations went out in %d multicasts, want 3 (batches of %d)", got, maxBatch)
+	}
 	n.flush()
+	c.rep.flush()
+	if c.table.Len() != 55 || a.table.Len() != 55 {
+		t.Fatalf("a holds %d observations, c %d; want 55", a.table.Len(), c.table.Len())
+	}
+	if wm, ok := c.table.Watermark("b"); !ok || wm.Seq != health.MakeSeq(1, 52) {
+		t.Fatalf("c's watermark of b: %+v, want the newest", wm)
+	}
+	if got := n.broadcasts["c"] + n.multicasts["c"] - cBefore; got != 0 {
+		t.Fatalf("c relayed a multicast (%d messages): every member got it directly", got)
+	}
+}
+
+// While the gossip queue is backed up, even a few own changes go straight
+// to every member, and others' changes are not relayed.
+func TestBackloggedGossipMulticastsAndStopsRelaying(t *testing.T) {
+	n := newNet()
+	a, b, _ := newNode(n, "a", true), newNode(n, "b", true), newNode(n, "c", true)
+	now := time.Now()
+	obs := observations("a", 3, now)
+	a.table.Apply(obs...)
+	a.rep.Publish(health.Delta{Observations: obs})
+	n.queued = backlog + 1
+	a.rep.flush()
+	if n.broadcasts["a"] != 0 || n.multicasts["a"] != 1 {
+		t.Fatalf("backlogged: %d broadcasts, %d multicasts; want 1 multicast", n.broadcasts["a"], n.multicasts["a"])
+	}
+	// A gossiped change reaching b while b's queue is backed up is applied
+	// but not relayed.
+	n.queued = 0
+	other := observations("c", 2, now)
+	msg := health.AppendDelta([]byte{kindHealth}, &health.Delta{Observations: other})
+	b.rep.apply(context.Background(), "c", msg)
+	n.queued = backlog + 1
+	n.flush()
+	b.rep.flush()
+	if b.table.Len() != 5 {
+		t.Fatalf("b holds %d observations, want 5", b.table.Len())
+	}
+	if n.broadcasts["b"]+n.multicasts["b"] != 0 {
+		t.Fatalf("b relayed while backlogged: %d broadcasts, %d multicasts", n.broadcasts["b"], n.multicasts["b"])
+	}
 }
 
 func TestRepairsAndLargeBroadcastsAreNotRelayed(t *testing.T) {
