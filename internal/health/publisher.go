@@ -182,6 +182,17 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 	return obs, true
 }
 
+// SetLatencyPerSecond changes the latency budget (see
+// PublisherOptions.LatencyPerSecond); r <= 0 keeps the current one.
+func (p *Publisher) SetLatencyPerSecond(r float64) {
+	if r <= 0 {
+		return
+	}
+	p.mu.Lock()
+	p.opts.LatencyPerSecond = r
+	p.mu.Unlock()
+}
+
 // spendLatency takes one token of the latency budget at now, if there is
 // one; p.mu must be held.
 func (p *Publisher) spendLatency(now time.Time) bool {

@@ -103,6 +103,17 @@ func TestPublisherLatencyBudget(t *testing.T) {
 	if st := p.Stats(); st.Latency != 4 || st.Changed != 11 {
 		t.Errorf("Stats = %+v, want 4 latency, 11 changed", st)
 	}
+	// A budget raised to 20/s refills 10 tokens (the burst) in 0.5 s.
+	p.SetLatencyPerSecond(20)
+	moved = 0
+	for i := range 9 { // t9 changed state: its next outcome is a change again
+		if rec(fmt.Sprint("t", i), 3*time.Second, Up, time.Second) {
+			moved++
+		}
+	}
+	if moved != 3 {
+		t.Errorf("after 0.5 s at 20/s with a burst of 3: %d published, want 3", moved)
+	}
 }
 
 // A node that stops probing a target releases its observation: readers

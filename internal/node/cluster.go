@@ -164,9 +164,17 @@ func (n *Node) refreshMembership(now time.Time) bool {
 	changed := n.members.set(members, n.cfg.Cluster.Spread == "zone", now)
 	if changed && n.cl != nil {
 		n.log.Info("membership changed", "members", len(members))
+		// Share the cluster's latency-only budget among the members, so
+		// gossip about latency stays the same whatever the cluster size.
+		n.pub.SetLatencyPerSecond(clusterLatencyPerSecond / float64(max(len(members), 1)))
 	}
 	return changed
 }
+
+// clusterLatencyPerSecond is how many latency-only observations per second
+// the whole cluster publishes at most (each node its share); state changes
+// are never held back.
+const clusterLatencyPerSecond = 20
 
 // anySilent reports whether some other live member has been silent (no
 // watermark) for minSilence, the shortest silence that can move a target.
