@@ -146,6 +146,7 @@ func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.R
 	}
 	changed := e.state != prev
 	if changed {
+		s.shown[e] = shownState{state: prev, since: e.since, cause: e.cause}
 		e.since = end
 		e.cause = msg
 	}
@@ -226,6 +227,11 @@ func (s *Scheduler) fillLocked(st *Status, e *entry, recent bool) {
 	st.State = e.state
 	st.Since = s.at(e.since)
 	st.Cause = msgValue(e.cause)
+	if len(s.shown) > 0 {
+		if h, ok := s.shown[e]; ok {
+			st.State, st.Since, st.Cause = h.state, s.at(h.since), msgValue(h.cause)
+		}
+	}
 	st.Successes = int(e.succ)
 	st.Failures = int(e.fail)
 	if e.lastAt != noTime {

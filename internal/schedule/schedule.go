@@ -151,6 +151,16 @@ type Scheduler struct {
 	heap     timerHeap
 	inflight int
 	active   bool // Run is running
+	// shown holds, for a job whose state just changed, the state readers
+	// still see until the Sink has taken the transition, so a reader that
+	// sees the new state finds the transition recorded too.
+	shown map[*entry]shownState
+}
+
+type shownState struct {
+	state health.State
+	since int64
+	cause unique.Handle[string]
 }
 
 // New returns a Scheduler with no jobs; Run starts it.
@@ -163,6 +173,7 @@ func New(opts Options) *Scheduler {
 		nowFn:  opts.Now,
 		wake:   make(chan struct{}, 1),
 		jobs:   make(map[string]*entry),
+		shown:  make(map[*entry]shownState),
 	}
 	if s.sink == nil {
 		s.sink = SinkFunc(func(*Outcome) {})
@@ -363,6 +374,7 @@ func (s *Scheduler) finish(r run, startT time.Time, res probe.Result) {
 
 	var toClose probe.Prober
 	s.mu.Lock()
+	delete(s.shown, e) // the sink has the transition: show the new state
 	wake := s.inflight == s.conc
 	s.inflight--
 	if e.removed || r.gen != e.pgen {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -711,3 +712,36 @@ type chanMutex chan struct{}
 
 func (m chanMutex) Lock()   { m <- struct{}{} }
 func (m chanMutex) Unlock() { <-m }
+
+// A reader never sees a new state before the Sink has the transition: the
+// node records transitions in its Sink, so GET /targets showing "down"
+// implies GET /transitions lists the change.
+func TestNewStateShownOnlyAfterTheSinkHasIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var s *Scheduler
+		var seen []string
+		sink := SinkFunc(func(o *Outcome) {
+			if !o.Changed {
+				return
+			}
+			st, _ := s.Status(o.TargetID)
+			var all health.State
+			s.Each(func(_ string, x *Status) bool { all = x.State; return true })
+			seen = append(seen, fmt.Sprintf("%v->%v: Status %v, Each %v", o.Prev, o.State, st.State, all))
+		})
+		s = New(Options{Sink: sink})
+		p := &fakeProber{script: pattern("+-")}
+		mustUpsert(t, s, Job{ID: "a", Schedule: target.Schedule{Interval: target.Duration(time.Second),
+			Timeout: target.Duration(100 * time.Millisecond), Rise: 1, Fall: 1}, Prober: p})
+		stop := started(t, s)
+		time.Sleep(3 * time.Second)
+		stop()
+		want := []string{"unknown->up: Status unknown, Each unknown", "up->down: Status up, Each up"}
+		if !slices.Equal(seen, want) {
+			t.Errorf("inside the sink readers saw %q, want %q", seen, want)
+		}
+		if st, _ := s.Status("a"); st.State != health.Down || st.Cause != "refused" {
+			t.Errorf("after the sink: %v %q, want down \"refused\"", st.State, st.Cause)
+		}
+	})
+}
