@@ -83,6 +83,13 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 	if err := sleepCtx(ctx, o.warm); err != nil {
 		return err
 	}
+	// Steady state: the first probes and the rise to up are over when the
+	// cluster publishes (almost) no state changes for a while.
+	quiet, err := waitQuiet(ctx, f, o.settle)
+	if err != nil {
+		return fmt.Errorf("quiet: %w", err)
+	}
+	fmt.Printf("steady: no more than 1 state change per second over the cluster for 5s, %v after setup\n", quiet.Round(time.Second))
 
 	measureWindow := func(phase string) error {
 		b0 := perNodeSent(f)
@@ -177,6 +184,31 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 			nflap, o.flapEvery, float64(nflap)/o.flapEvery.Seconds())
 	}
 	return err
+}
+
+// waitQuiet waits until the alive nodes together publish at most one
+// changed or released observation per second over 5 s, and returns how
+// long that took.
+func waitQuiet(ctx context.Context, f *fleet, timeout time.Duration) (time.Duration, error) {
+	changes := func() float64 {
+		r := replicationSent(ctx, f)
+		return r[`heck_observations_total{outcome="changed"}`] + r[`heck_observations_total{outcome="released"}`]
+	}
+	t0 := time.Now()
+	const window = 5 * time.Second
+	for {
+		c0 := changes()
+		if err := sleepCtx(ctx, window); err != nil {
+			return 0, err
+		}
+		rate := (changes() - c0) / window.Seconds()
+		if rate <= 1 {
+			return time.Since(t0), nil
+		}
+		if time.Since(t0) > timeout {
+			return 0, fmt.Errorf("not reached within %v: %.0f state changes/s", timeout, rate)
+		}
+	}
 }
 
 // replicationSent sums heck_replication_sent_bytes_total over the alive
