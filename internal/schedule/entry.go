@@ -3,6 +3,7 @@ package schedule
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 	"unique"
 
@@ -23,11 +24,13 @@ const noTime = math.MinInt64
 
 // entry is one job and what the scheduler knows of it. Every field is
 // guarded by Scheduler.mu. Times are mono (ns since the epoch). It is kept
-// small: 50,000 of them must fit well under 4 KiB each.
+// small (208 bytes, plus the ring): 50,000 of them must fit well under
+// 4 KiB each. What is the same for many targets (kind, schedule, messages,
+// remote addresses) is interned and shared.
 type entry struct {
 	id     string
-	kind   string
-	sched  target.Schedule
+	kind   unique.Handle[string]
+	sched  unique.Handle[target.Schedule]
 	prober probe.Prober
 
 	// base is the nominal time of the next run (or of the run in flight),
@@ -44,7 +47,7 @@ type entry struct {
 	since  int64 // when state began
 	cause  unique.Handle[string]
 	lastAt int64 // start of the last result, noTime before any
-	last   probe.Result
+	last   lastResult
 	checks uint64
 	failed uint64
 
@@ -62,28 +65,107 @@ type sample struct {
 	msg   unique.Handle[string]
 }
 
+// lastResult is the last result, 40 bytes instead of a probe.Result's 160:
+// message and remote address are interned, and the details beyond the
+// status code and remote address (TLS, certificate, DNS, gRPC), which most
+// targets do not have, sit behind a pointer shared with the previous
+// result while they do not change.
+type lastResult struct {
+	latOK  int64 // latency in ns << 1 | ok
+	msg    unique.Handle[string]
+	remote unique.Handle[string]
+	extra  *probe.Details // nil when there is nothing beyond status and remote
+	status int32          // Details.StatusCode, when it fits
+}
+
+// set stores res, sharing the previous result's remote address and extra
+// details when they are unchanged.
+func (l *lastResult) set(res *probe.Result, msg unique.Handle[string]) {
+	l.latOK = packLat(res.Latency, res.OK)
+	l.msg = msg
+	d := &res.Details
+	switch {
+	case d.RemoteAddr == "":
+		l.remote = unique.Handle[string]{}
+	case d.RemoteAddr != msgValue(l.remote):
+		l.remote = unique.Make(d.RemoteAddr)
+	}
+	code := d.StatusCode
+	if int(int32(code)) != code {
+		code = 0 // kept in extra instead
+	}
+	l.status = int32(code)
+	rest := *d
+	rest.StatusCode -= code
+	rest.RemoteAddr = ""
+	switch {
+	case isZeroDetails(&rest):
+		l.extra = nil
+	case l.extra == nil || !equalDetails(l.extra, &rest):
+		x := new(probe.Details) // rest itself stays on the stack
+		*x = rest
+		x.Answers = slices.Clone(rest.Answers)
+		l.extra = x
+	}
+}
+
+// result rebuilds the probe.Result.
+func (l *lastResult) result() probe.Result {
+	r := probe.Result{OK: l.latOK&1 == 1, Latency: time.Duration(l.latOK >> 1), Message: msgValue(l.msg)}
+	if l.extra != nil {
+		r.Details = *l.extra
+	}
+	r.Details.StatusCode += int(l.status)
+	r.Details.RemoteAddr = msgValue(l.remote)
+	return r
+}
+
+func packLat(lat time.Duration, ok bool) int64 {
+	v := int64(lat) << 1
+	if ok {
+		v |= 1
+	}
+	return v
+}
+
+func isZeroDetails(d *probe.Details) bool {
+	return d.StatusCode == 0 && d.RemoteAddr == "" && d.TLSVersion == "" && d.CertExpiry.IsZero() &&
+		d.CertDaysLeft == 0 && len(d.Answers) == 0 && d.Rcode == "" && d.Serving == ""
+}
+
+func equalDetails(a, b *probe.Details) bool {
+	return a.StatusCode == b.StatusCode && a.RemoteAddr == b.RemoteAddr && a.TLSVersion == b.TLSVersion &&
+		a.CertExpiry == b.CertExpiry && a.CertDaysLeft == b.CertDaysLeft && slices.Equal(a.Answers, b.Answers) &&
+		a.Rcode == b.Rcode && a.Serving == b.Serving
+}
+
 // interval returns the interval in force, in ns: FastInterval while a
 // transition is pending (state neither up nor down, or the last result
 // disagrees with it), DownInterval while down, Interval otherwise.
 func (e *entry) interval() int64 {
+	sc := e.schedule()
 	switch e.state {
 	case health.Up:
 		if e.fail > 0 {
-			return int64(e.sched.FastInterval)
+			return int64(sc.FastInterval)
 		}
-		return int64(e.sched.Interval)
+		return int64(sc.Interval)
 	case health.Down:
 		if e.succ > 0 {
-			return int64(e.sched.FastInterval)
+			return int64(sc.FastInterval)
 		}
-		return int64(e.sched.DownInterval)
+		return int64(sc.DownInterval)
 	default:
-		return int64(e.sched.FastInterval)
+		return int64(sc.FastInterval)
 	}
 }
 
+// schedule returns the entry's schedule (shared by every entry with the
+// same one).
+func (e *entry) schedule() target.Schedule { return e.sched.Value() }
+
 func (e *entry) jitter() int64 {
-	if j := int64(e.sched.Jitter); j > 0 {
+	if j := int64(e.schedule().Jitter); j > 0 {
 		return rand.Int64N(j + 1)
 	}
 	return 0
@@ -103,6 +185,7 @@ func (e *entry) advance(now int64) {
 	e.due = b + e.jitter()
 }
 
+// msgValue returns the string of an interned handle, "" for the zero handle.
 func msgValue(h unique.Handle[string]) string {
 	if h == (unique.Handle[string]{}) {
 		return ""
@@ -115,32 +198,28 @@ func msgValue(h unique.Handle[string]) string {
 func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.Result, o *Outcome) {
 	// Share the message with the last result when unchanged, else intern
 	// it, so a result's freshly built message string is not retained.
-	var msg unique.Handle[string]
-	if e.lastAt != noTime && e.last.Message == res.Message {
-		res.Message = e.last.Message
-		if e.rlen > 0 {
-			msg = e.ring[(int(e.rhead)+int(e.rlen)-1)%len(e.ring)].msg
-		} else {
-			msg = intern(res.Message)
-		}
+	msg := e.last.msg
+	if last := msgValue(msg); e.lastAt != noTime && last == res.Message {
+		res.Message = last
 	} else {
 		msg = intern(res.Message)
 		res.Message = msg.Value()
 	}
+	sc := e.schedule()
 
 	prev := e.state
 	e.checks++
 	if res.OK {
 		e.succ++
 		e.fail = 0
-		if e.state != health.Up && e.succ >= uint32(e.sched.Rise) {
+		if e.state != health.Up && e.succ >= uint32(sc.Rise) {
 			e.state = health.Up
 		}
 	} else {
 		e.failed++
 		e.fail++
 		e.succ = 0
-		if e.state != health.Down && e.fail >= uint32(e.sched.Fall) {
+		if e.state != health.Down && e.fail >= uint32(sc.Fall) {
 			e.state = health.Down
 		}
 	}
@@ -151,17 +230,13 @@ func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.R
 		e.cause = msg
 	}
 	e.lastAt = start
-	e.last = *res
+	e.last.set(res, msg)
 
 	if s.recent > 0 {
 		if e.ring == nil {
 			e.ring = make([]sample, s.recent)
 		}
-		lat := int64(res.Latency) << 1
-		if res.OK {
-			lat |= 1
-		}
-		smp := sample{at: start, latOK: lat, msg: msg}
+		smp := sample{at: start, latOK: e.last.latOK, msg: msg}
 		if int(e.rlen) < len(e.ring) {
 			e.ring[(int(e.rhead)+int(e.rlen))%len(e.ring)] = smp
 			e.rlen++
@@ -172,7 +247,7 @@ func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.R
 	}
 
 	o.TargetID = e.id
-	o.Kind = e.kind
+	o.Kind = msgValue(e.kind)
 	o.Due = s.at(r.due)
 	o.Start = s.at(start)
 	o.Lateness = time.Duration(start - r.due)
@@ -235,7 +310,7 @@ func (s *Scheduler) fillLocked(st *Status, e *entry, recent bool) {
 	st.Successes = int(e.succ)
 	st.Failures = int(e.fail)
 	if e.lastAt != noTime {
-		st.Last = e.last
+		st.Last = e.last.result()
 		st.LastAt = s.at(e.lastAt)
 	}
 	st.Checks = e.checks

@@ -309,7 +309,7 @@ func (s *Scheduler) startLocked(e *entry, now int64) run {
 	e.phase = phaseRunning
 	e.rgen = e.pgen
 	s.inflight++
-	return run{e: e, prober: e.prober, gen: e.pgen, due: e.due, timeout: e.sched.Timeout.D()}
+	return run{e: e, prober: e.prober, gen: e.pgen, due: e.due, timeout: e.schedule().Timeout.D()}
 }
 
 // worker runs r, then every run handed to it until work is closed.
@@ -420,7 +420,7 @@ func (s *Scheduler) Upsert(job Job) error {
 	s.mu.Lock()
 	e, ok := s.jobs[job.ID]
 	if !ok {
-		e = &entry{id: job.ID, kind: job.Kind, sched: sc, prober: job.Prober, state: job.Initial, hidx: -1, lastAt: noTime}
+		e = &entry{id: job.ID, kind: unique.Make(job.Kind), sched: unique.Make(sc), prober: job.Prober, state: job.Initial, hidx: -1, lastAt: noTime}
 		e.since = now
 		if !job.Since.IsZero() {
 			e.since = s.mono(job.Since)
@@ -443,10 +443,10 @@ func (s *Scheduler) Upsert(job Job) error {
 			e.prober = job.Prober
 			e.pgen++
 		}
-		old := e.sched
+		old := e.schedule()
 		oldIv := e.interval()
-		e.sched = sc
-		e.kind = job.Kind
+		e.sched = unique.Make(sc)
+		e.kind = unique.Make(job.Kind)
 		if e.phase != phaseRunning {
 			s.rescheduleLocked(e, now, old, oldIv)
 		}
@@ -466,19 +466,20 @@ func (s *Scheduler) Upsert(job Job) error {
 // already computed.
 func (s *Scheduler) rescheduleLocked(e *entry, now int64, old target.Schedule, oldIv int64) {
 	iv := e.interval()
+	sc := e.schedule()
 	if e.lastAt == noTime {
-		if old.Interval == e.sched.Interval && old.InitialDelay == e.sched.InitialDelay {
+		if old.Interval == sc.Interval && old.InitialDelay == sc.InitialDelay {
 			return
 		}
 		// Not run yet: pick a first run under the new schedule, unless the
 		// one already picked comes sooner.
-		b := now + int64(e.sched.InitialDelay) + rand.Int64N(int64(e.sched.Interval))
+		b := now + int64(sc.InitialDelay) + rand.Int64N(int64(sc.Interval))
 		if b >= e.base {
 			return
 		}
 		e.base = b
 	} else {
-		if iv == oldIv && old.Jitter == e.sched.Jitter {
+		if iv == oldIv && old.Jitter == sc.Jitter {
 			return
 		}
 		e.base = max(e.lastBase+iv, now)

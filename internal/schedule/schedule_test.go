@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/heckhq/heck/internal/health"
@@ -530,13 +531,13 @@ func TestStatusAndRecent(t *testing.T) {
 // result, even when the prober builds a fresh string each time.
 func TestMessagesShared(t *testing.T) {
 	s := New(Options{})
-	e := &entry{id: "a", sched: sched(time.Second), lastAt: noTime, hidx: -1}
+	e := &entry{id: "a", sched: unique.Make(sched(time.Second)), lastAt: noTime, hidx: -1}
 	var ptrs []*byte
 	for i := range 4 {
 		msg := fmt.Sprintf("HTTP %d", 200+i/2) // two results each of two messages
 		res := probe.Result{OK: true, Message: msg}
 		s.recordLocked(e, run{}, int64(i), int64(i), &res, &Outcome{})
-		ptrs = append(ptrs, unsafe.StringData(e.last.Message))
+		ptrs = append(ptrs, unsafe.StringData(msgValue(e.last.msg)))
 	}
 	if ptrs[0] != ptrs[1] || ptrs[2] != ptrs[3] || ptrs[1] == ptrs[2] {
 		t.Errorf("message storage not shared per unchanged message: %v", ptrs)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	"unique"
 
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/probe"
@@ -47,7 +48,7 @@ func TestRiseFall(t *testing.T) {
 			s := New(Options{})
 			sc := sched(time.Second)
 			sc.Rise, sc.Fall = tt.rise, tt.fall
-			e := &entry{id: "t", sched: sc, state: tt.initial, lastAt: noTime, hidx: -1}
+			e := &entry{id: "t", sched: unique.Make(sc), state: tt.initial, lastAt: noTime, hidx: -1}
 			var got []byte
 			for i, c := range []byte(tt.results) {
 				res := probe.Result{OK: c == '+', Message: fmt.Sprintf("result %d", i)}
@@ -99,7 +100,7 @@ func TestIntervalSelection(t *testing.T) {
 		{"other states count as pending", health.Stale, 0, 0, time.Second},
 	}
 	for _, tt := range tests {
-		e := &entry{sched: sc, state: tt.state, succ: tt.succ, fail: tt.fail}
+		e := &entry{sched: unique.Make(sc), state: tt.state, succ: tt.succ, fail: tt.fail}
 		if got := time.Duration(e.interval()); got != tt.want {
 			t.Errorf("%s: interval %v, want %v", tt.name, got, tt.want)
 		}
@@ -121,7 +122,7 @@ func TestAdvance(t *testing.T) {
 		{"overran by several intervals skips the missed ones", 10 * s, 15*s + s/2, 15 * s},
 	}
 	for _, tt := range tests {
-		e := &entry{sched: sched(time.Second), state: health.Up, lastBase: tt.lastBase}
+		e := &entry{sched: unique.Make(sched(time.Second)), state: health.Up, lastBase: tt.lastBase}
 		e.advance(tt.end)
 		if e.base != tt.want || e.due != e.base {
 			t.Errorf("%s: base %v due %v, want %v", tt.name, time.Duration(e.base), time.Duration(e.due), time.Duration(tt.want))
