@@ -103,16 +103,7 @@ func (t *Table) DeltaFor(peer Summary) Delta {
 		l := t.observers[o]
 		ps := peer[o]
 		add := func(from, to uint64) { // live observations with seq in [from, to]
-			i, _ := slices.BinarySearchFunc(l.index, from, func(a indexEntry, s uint64) int {
-				switch {
-				case a.seq < s:
-					return -1
-				case a.seq > s:
-					return 1
-				}
-				return 0
-			})
-			for ; i < len(l.index) && l.index[i].seq <= to; i++ {
+			for i := l.search(from); i < len(l.index) && l.index[i].seq <= to; i++ {
 				if ob, ok := t.live(o, l.index[i]); ok {
 					d.Observations = append(d.Observations, *ob)
 				}

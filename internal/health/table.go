@@ -1,6 +1,7 @@
 package health
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 	"sync"
@@ -258,16 +259,14 @@ func (l *observerLog) insert(e indexEntry) {
 		l.index = append(l.index, e) // the usual case: newest last
 		return
 	}
-	i, _ := slices.BinarySearchFunc(l.index, e.seq, func(a indexEntry, s uint64) int {
-		switch {
-		case a.seq < s:
-			return -1
-		case a.seq > s:
-			return 1
-		}
-		return 0
-	})
-	l.index = slices.Insert(l.index, i, e)
+	l.index = slices.Insert(l.index, l.search(e.seq), e)
+}
+
+// search returns the position of the first index entry with a sequence at
+// or above seq.
+func (l *observerLog) search(seq uint64) int {
+	i, _ := slices.BinarySearchFunc(l.index, seq, func(a indexEntry, s uint64) int { return cmp.Compare(a.seq, s) })
+	return i
 }
 
 // live reports whether an index entry is still the observer's current
@@ -381,15 +380,7 @@ func (t *Table) missing(vv crdt.VersionVector) []Observation {
 	for k, o := range observers {
 		l := t.observers[o]
 		from := vv[o]
-		starts[k], _ = slices.BinarySearchFunc(l.index, from+1, func(a indexEntry, s uint64) int {
-			switch {
-			case a.seq < s:
-				return -1
-			case a.seq > s:
-				return 1
-			}
-			return 0
-		})
+		starts[k] = l.search(from + 1)
 		n += len(l.index) - starts[k]
 	}
 	if n == 0 {
