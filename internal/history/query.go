@@ -57,10 +57,8 @@ func (rec *Recorder) rollupsOf(ctx context.Context, id string, from, to time.Tim
 		mem = mem[:0]
 		sh := rec.shard(id)
 		sh.mu.Lock()
-		if a := sh.targets[id]; a != nil && a.cur.Count > 0 && in(a.minute) {
-			r := a.cur
-			r.Minute = minuteTime(a.minute)
-			mem = append(mem, r)
+		if a := sh.targets[id]; a != nil && a.count > 0 && in(a.minute) {
+			mem = append(mem, a.rollup(id))
 		}
 		for _, r := range sh.closed {
 			if r.TargetID == id && in(r.Minute.Unix()) {

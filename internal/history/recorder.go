@@ -140,11 +140,49 @@ type shard struct {
 	_       [40]byte // keep shards on separate cache lines
 }
 
-// agg is one target's open minute.
+// agg is one target's open minute, 64 bytes (a store.Rollup with its
+// target and time is 120): every target has one, so it is kept compact.
+// Bucket counts are 16 bits; a minute is closed early, before any could
+// overflow, and the store merges the rollups of one minute.
 type agg struct {
-	minute  int64 // unix seconds of cur's minute
-	cur     store.Rollup
-	failing bool // the last result failed
+	minute   int64  // unix seconds of the open minute
+	sum      uint64 // latency sum, µs
+	count    uint32
+	failures uint32
+	max      uint32 // latency max, µs
+	buckets  [store.NumBuckets]uint16
+	failing  bool // the last result failed
+}
+
+// maxAggCount is the most results an agg takes before it is closed.
+const maxAggCount = math.MaxUint16
+
+// add folds one result into the open minute.
+func (a *agg) add(ok bool, latency time.Duration) {
+	// As store.Rollup.Add does (a test holds them equal).
+	a.count++
+	if !ok {
+		a.failures++
+	}
+	us := max(latency.Microseconds(), 0)
+	a.sum += uint64(us)
+	a.max = max(a.max, uint32(min(us, math.MaxUint32)))
+	a.buckets[store.BucketOf(latency)]++
+}
+
+// rollup returns the open minute as a store.Rollup of id.
+func (a *agg) rollup(id string) store.Rollup {
+	r := store.Rollup{TargetID: id, Minute: minuteTime(a.minute), Count: a.count, Failures: a.failures,
+		LatencySum: a.sum, LatencyMax: a.max}
+	for i, n := range a.buckets {
+		r.Buckets[i] = uint32(n)
+	}
+	return r
+}
+
+// reset empties the open minute, keeping failing.
+func (a *agg) reset() {
+	*a = agg{minute: a.minute, failing: a.failing}
 }
 
 // NewRecorder returns a recorder writing to st.
@@ -211,19 +249,21 @@ func (rec *Recorder) Record(targetID string, at time.Time, r probe.Result, trans
 	a := sh.targets[targetID]
 	if a == nil {
 		a = &agg{minute: m}
-		a.cur.TargetID = targetID
 		sh.targets[targetID] = a
 	}
 	switch {
-	case a.cur.Count == 0:
+	case a.count == 0:
 		a.minute = m
-		a.cur.Add(r.OK, r.Latency)
+		a.add(r.OK, r.Latency)
 	case m == a.minute:
-		a.cur.Add(r.OK, r.Latency)
+		if a.count == maxAggCount {
+			sh.close(targetID, a)
+		}
+		a.add(r.OK, r.Latency)
 	case m > a.minute:
-		sh.close(a)
+		sh.close(targetID, a)
 		a.minute = m
-		a.cur.Add(r.OK, r.Latency)
+		a.add(r.OK, r.Latency)
 	default:
 		// A late result for a minute already closed: its own rollup,
 		// which the store merges into the one written before.
@@ -239,13 +279,11 @@ func (rec *Recorder) Record(targetID string, at time.Time, r probe.Result, trans
 	}
 }
 
-// close moves a's open minute to the shard's closed list. Called with
-// sh.mu held.
-func (sh *shard) close(a *agg) {
-	r := a.cur
-	r.Minute = minuteTime(a.minute)
-	sh.closed = append(sh.closed, r)
-	a.cur = store.Rollup{TargetID: a.cur.TargetID}
+// close moves the open minute of id, a, to the shard's closed list.
+// Called with sh.mu held.
+func (sh *shard) close(id string, a *agg) {
+	sh.closed = append(sh.closed, a.rollup(id))
+	a.reset()
 }
 
 func (rec *Recorder) keepRaw(sh *shard, id string, at time.Time, r probe.Result) {
@@ -405,12 +443,14 @@ func (rec *Recorder) flush(ctx context.Context, all bool) error {
 	for i := range rec.shards {
 		sh := &rec.shards[i]
 		sh.mu.Lock()
+		// The closed lists are let go, not kept for reuse: once a minute
+		// every target's rollup passes through them, and keeping their
+		// capacity would hold a rollup's worth of memory per target for
+		// good.
 		rec.rollups.unsent = append(rec.rollups.unsent, sh.closed...)
-		clear(sh.closed)
-		sh.closed = sh.closed[:0]
+		sh.closed = nil
 		rec.results.unsent = append(rec.results.unsent, sh.raw...)
-		clear(sh.raw)
-		sh.raw = sh.raw[:0]
+		sh.raw = nil
 		sh.mu.Unlock()
 	}
 	rec.pmu.Unlock()
@@ -439,9 +479,9 @@ func (rec *Recorder) sweep(nowMin int64, all bool) {
 	for i := range rec.shards {
 		sh := &rec.shards[i]
 		sh.mu.Lock()
-		for _, a := range sh.targets {
-			if a.cur.Count > 0 && (all || a.minute < nowMin) {
-				sh.close(a)
+		for id, a := range sh.targets {
+			if a.count > 0 && (all || a.minute < nowMin) {
+				sh.close(id, a)
 			}
 		}
 		sh.mu.Unlock()
