@@ -203,6 +203,7 @@ type Cluster struct {
 
 	ml         atomic.Pointer[memberlist.Memberlist]
 	broadcasts *memberlist.TransmitLimitedQueue
+	counting   atomic.Pointer[CountingTransport] // the transport Start made, if any
 	large      chan []byte
 	stats      struct {
 		largeSent, largeDropped, pruned, multicast atomic.Uint64
@@ -346,6 +347,52 @@ func New(cfg Config, r Replica) (*Cluster, error) {
 	return c, nil
 }
 
+// netTransport binds memberlist's UDP/TCP transport on the bind address,
+// wrapped so that Traffic counts what this node sends. Port 0 picks a free
+// port (retried, as memberlist does, when UDP and TCP cannot share it).
+func (c *Cluster) netTransport() (*CountingTransport, error) {
+	nc := &memberlist.NetTransportConfig{
+		BindAddrs: []string{c.mlConf.BindAddr},
+		BindPort:  c.mlConf.BindPort,
+		Logger:    c.mlConf.Logger,
+	}
+	tries := 1
+	if nc.BindPort == 0 {
+		tries = 10
+	}
+	var nt *memberlist.NetTransport
+	var err error
+	for range tries {
+		if nt, err = memberlist.NewNetTransport(nc); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if c.mlConf.BindPort == 0 {
+		port := nt.GetAutoBindPort()
+		c.mlConf.BindPort = port
+		if c.mlConf.AdvertisePort == 0 {
+			c.mlConf.AdvertisePort = port
+		}
+	}
+	return NewCountingTransport(nt), nil
+}
+
+// Traffic is what this node has sent over gossip (UDP packets and TCP
+// streams, memberlist's own included), when the cluster made its own
+// transport or was given a CountingTransport; zero otherwise.
+func (c *Cluster) Traffic() Traffic {
+	if t := c.counting.Load(); t != nil {
+		return t.Traffic()
+	}
+	if t, ok := c.cfg.Transport.(*CountingTransport); ok {
+		return t.Traffic()
+	}
+	return Traffic{}
+}
+
 // LocalName is this node's name.
 func (c *Cluster) LocalName() string { return c.cfg.NodeName }
 
@@ -417,10 +464,27 @@ func (c *Cluster) Start(ctx context.Context) error {
 		c.life.Unlock()
 		return fmt.Errorf("cluster: start: %w (closed)", ErrNotRunning)
 	}
+	var own *CountingTransport
+	if c.mlConf.Transport == nil {
+		t, err := c.netTransport()
+		if err != nil {
+			c.life.Unlock()
+			return fmt.Errorf("cluster: start gossip on %s: %w", c.cfg.Bind, err)
+		}
+		own = t
+		c.mlConf.Transport = t
+	}
 	ml, err := memberlist.Create(c.mlConf)
 	if err != nil {
+		if own != nil {
+			_ = own.Shutdown()
+			c.mlConf.Transport = nil
+		}
 		c.life.Unlock()
 		return fmt.Errorf("cluster: start gossip on %s: %w", c.cfg.Bind, err)
+	}
+	if own != nil {
+		c.counting.Store(own)
 	}
 	c.mu.Lock()
 	if c.state != stateStarting { // closed during Create

@@ -168,6 +168,19 @@ func itemRange(prefix string, from, to int) map[string]string {
 	return m
 }
 
+// A cluster that binds its own transport counts what it sends, so the node
+// can export gossip bytes as metrics.
+func TestOwnTransportCountsTraffic(t *testing.T) {
+	t.Parallel()
+	nodes := startCluster(t, nil, 2, nil)
+	for _, n := range nodes {
+		waitFor(t, 10*time.Second, n.name+" to count gossip", func() bool {
+			tr := n.c.Traffic()
+			return tr.Packets > 0 && tr.PacketBytes > 0 && tr.StreamBytes > 0 // probes, and the join's push/pull
+		}, func() string { return fmt.Sprintf("%+v", n.c.Traffic()) })
+	}
+}
+
 func TestMulticastReachesAllOnce(t *testing.T) {
 	t.Parallel()
 	nodes := startCluster(t, nil, 3, func(_ int, cfg *Config) {
