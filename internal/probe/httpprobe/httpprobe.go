@@ -35,24 +35,35 @@ const UserAgent = "heck-probe/1"
 
 var defaultHeader = http.Header{"User-Agent": {UserAgent}}
 
-// Prober probes one http target. It is safe for one probe at a time.
+// Prober probes one http target. It is safe for one probe at a time. It
+// is one allocation of 208 bytes for a target with no options beyond its
+// URL and schedule: the parsed URL is held inline, and the options most
+// targets leave unset are in a separate struct shared by all of those.
 type Prober struct {
+	*extra
 	client *http.Client // shared
-	url    *url.URL     // read-only once built
 	header http.Header  // read-only; defaultHeader when the target sets none
 	method string
+	// timeout applies when the caller's context has no deadline.
+	timeout   time.Duration
+	keepAlive bool
+	https     bool
+	url       url.URL // read-only once built
+}
+
+// extra holds the options most targets leave unset.
+type extra struct {
 	host   string // Host header override, "" for the URL's host
 	body   string
 	status []statusRange // nil: 200-399
 	check  *bodyCheck    // nil when the body is not examined
 	// maxLatency fails slower answers (0: no limit).
-	maxLatency time.Duration
-	// timeout applies when the caller's context has no deadline.
-	timeout     time.Duration
+	maxLatency  time.Duration
 	certMinDays int32
-	keepAlive   bool
-	https       bool
 }
+
+// noExtra is the extra of every target that sets none of its options.
+var noExtra = &extra{}
 
 type statusRange struct{ lo, hi int16 }
 
@@ -67,16 +78,19 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 	if h == nil {
 		h = &target.HTTPOptions{}
 	}
-	p := &Prober{
-		url:         u,
-		method:      http.MethodGet,
-		header:      defaultHeader,
+	x := &extra{
 		body:        h.Body,
 		maxLatency:  h.MaxLatency.D(),
-		timeout:     spec.Timeout.D(),
 		certMinDays: int32(h.CertMinDays),
-		keepAlive:   h.KeepAlive,
-		https:       u.Scheme == "https",
+	}
+	p := &Prober{
+		extra:     x,
+		url:       *u,
+		method:    http.MethodGet,
+		header:    defaultHeader,
+		timeout:   spec.Timeout.D(),
+		keepAlive: h.KeepAlive,
+		https:     u.Scheme == "https",
 	}
 	if h.Method != "" {
 		p.method = strings.ToUpper(h.Method)
@@ -106,6 +120,9 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 	if err != nil {
 		return nil, err
 	}
+	if x.host == "" && x.body == "" && x.status == nil && x.check == nil && x.maxLatency == 0 && x.certMinDays == 0 {
+		p.extra = noExtra
+	}
 	p.client = sharedClient(clientKey{
 		transportKey: transportKey{guard: opts.Guard, roots: opts.RootCAs, insecure: h.InsecureSkipVerify, keepAlive: h.KeepAlive},
 		noFollow:     h.NoFollowRedirects,
@@ -124,7 +141,7 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 	st := &state{Context: ctx}
 	st.deadline, _ = ctx.Deadline()
 	if p.host != "" && p.https {
-		st.sni, st.sniAddr = hostOnly(p.host), dialAddr(p.url)
+		st.sni, st.sniAddr = hostOnly(p.host), dialAddr(&p.url)
 	}
 	var reqCtx context.Context = st
 	if p.keepAlive {
@@ -136,7 +153,7 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 	}
 	tmpl := http.Request{
 		Method:     p.method,
-		URL:        p.url,
+		URL:        &p.url,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
