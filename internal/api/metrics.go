@@ -27,6 +27,8 @@ const (
 	MetricReplicationMessages = "heck_replication_sent_messages_total"
 	MetricReplicationBytes    = "heck_replication_sent_bytes_total"
 	MetricObservations        = "heck_observations_total"
+	MetricGossipBytes         = "heck_gossip_sent_bytes_total"
+	MetricGossipPackets       = "heck_gossip_sent_packets_total"
 )
 
 // Metrics are the counters a node updates on every check and transition.

@@ -103,9 +103,6 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		return fmt.Errorf("cluster.keys: %w", err)
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
-	if err := n.promReg.Register(newReplicationCollector(n.rep, n.pub)); err != nil {
-		return fmt.Errorf("register replication metrics: %w", err)
-	}
 	rejoin := n.opts.rejoinInterval
 	if rejoin == 0 {
 		// Heal partitions within seconds, not memberlist's 30 s default.
@@ -136,6 +133,10 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		return fmt.Errorf("join cluster: %w", err)
 	}
 	n.cl = cl
+	if err := n.promReg.Register(newReplicationCollector(n.rep, n.pub, cl.Traffic)); err != nil {
+		cl.Close()
+		return fmt.Errorf("register replication metrics: %w", err)
+	}
 	n.log.Info("joined cluster", "gossip", cl.Addr(), "members", len(cl.Members()))
 	return nil
 }
@@ -423,18 +424,27 @@ func (n *Node) leave(ctx context.Context) {
 
 // replicationCollector exports what the replica has sent, per flow, as
 // heck_replication_sent_messages_total and heck_replication_sent_bytes_total,
-// and what the publisher decided, as heck_observations_total.
+// what the publisher decided, as heck_observations_total, and all the
+// node's gossip traffic as heck_gossip_sent_bytes_total and
+// heck_gossip_sent_packets_total.
 type replicationCollector struct {
 	rep         *replica.Replica
 	pub         *health.Publisher
+	traffic     func() cluster.Traffic
 	msgs, bytes *prometheus.Desc
 	obs         *prometheus.Desc
+	gbytes, gpk *prometheus.Desc
 }
 
-func newReplicationCollector(rep *replica.Replica, pub *health.Publisher) *replicationCollector {
+func newReplicationCollector(rep *replica.Replica, pub *health.Publisher, traffic func() cluster.Traffic) *replicationCollector {
 	return &replicationCollector{
-		rep: rep,
-		pub: pub,
+		rep:     rep,
+		pub:     pub,
+		traffic: traffic,
+		gbytes: prometheus.NewDesc(api.MetricGossipBytes,
+			"Bytes this node sent to other members, memberlist's own traffic included: UDP packets (udp) and TCP streams (tcp: push/pull, repairs, large deltas).",
+			[]string{"transport"}, nil),
+		gpk: prometheus.NewDesc(api.MetricGossipPackets, "UDP packets this node sent to other members.", nil, nil),
 		obs: prometheus.NewDesc(api.MetricObservations,
 			"Probe outcomes by what the publisher did with them: published because the state changed (changed), because only the latency moved (latency), released targets (released), or not published (suppressed).",
 			[]string{"outcome"}, nil),
@@ -450,6 +460,8 @@ func (c *replicationCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.msgs
 	ch <- c.bytes
 	ch <- c.obs
+	ch <- c.gbytes
+	ch <- c.gpk
 }
 
 func (c *replicationCollector) Collect(ch chan<- prometheus.Metric) {
@@ -464,4 +476,8 @@ func (c *replicationCollector) Collect(ch chan<- prometheus.Metric) {
 	}{{"changed", st.Changed}, {"latency", st.Latency}, {"released", st.Released}, {"suppressed", st.Suppressed}} {
 		ch <- prometheus.MustNewConstMetric(c.obs, prometheus.CounterValue, float64(x.v), x.label)
 	}
+	tr := c.traffic()
+	ch <- prometheus.MustNewConstMetric(c.gbytes, prometheus.CounterValue, float64(tr.PacketBytes), "udp")
+	ch <- prometheus.MustNewConstMetric(c.gbytes, prometheus.CounterValue, float64(tr.StreamBytes), "tcp")
+	ch <- prometheus.MustNewConstMetric(c.gpk, prometheus.CounterValue, float64(tr.Packets))
 }
