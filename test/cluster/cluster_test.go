@@ -7,275 +7,106 @@
 package cluster_test
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heckhq/heck/internal/testkit"
 )
 
 // interval is every target's probe interval.
 const interval = time.Second
 
-// heckBin is the binary TestMain builds.
-var heckBin string
+// heck runs the binary TestMain builds.
+var heck testkit.Heck
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "heck-cluster-test-")
+	h, remove, err := testkit.BuildHeck()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "temp dir:", err)
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	heckBin = filepath.Join(dir, "heck")
-	build := exec.Command("go", "build", "-o", heckBin, "github.com/heckhq/heck/cmd/heck")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build heck: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
+	heck = h
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
-// targets counts hits per target id at GET /t/{id}.
-type targets struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	hits map[string][]time.Time
+// node is one `heck serve` process and its config.
+type node struct {
+	name, dir, cfg, base string
+	proc                 *testkit.Proc
 }
 
-func newTargets(t *testing.T) *targets {
-	tg := &targets{hits: map[string][]time.Time{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /t/{id}", func(w http.ResponseWriter, r *http.Request) {
-		tg.mu.Lock()
-		tg.hits[r.PathValue("id")] = append(tg.hits[r.PathValue("id")], time.Now())
-		tg.mu.Unlock()
-		io.WriteString(w, "ok")
-	})
-	tg.srv = httptest.NewServer(mux)
-	t.Cleanup(tg.srv.Close)
-	return tg
-}
-
-func (tg *targets) count(id string, from, to time.Time) int {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	n := 0
-	for _, at := range tg.hits[id] {
-		if !at.Before(from) && at.Before(to) {
-			n++
-		}
-	}
-	return n
-}
-
-func (tg *targets) firstAfter(id string, t time.Time) time.Time {
-	tg.mu.Lock()
-	defer tg.mu.Unlock()
-	for _, at := range tg.hits[id] {
-		if !at.Before(t) {
-			return at
-		}
-	}
-	return time.Time{}
-}
-
-// freePort returns a loopback port free for both TCP and UDP (gossip uses
-// both).
-func freePort(t *testing.T) int {
+// start runs the node on its config.
+func (n *node) start(t *testing.T) {
 	t.Helper()
-	for range 20 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			return port
-		}
-	}
-	t.Fatal("no free port for TCP and UDP")
-	return 0
-}
-
-// proc is one `heck serve` process.
-type proc struct {
-	name, dir, cfg, api string
-	cmd                 *exec.Cmd
-	log                 *os.File
-	done                chan struct{}
-}
-
-// start runs the node; its output goes to dir/heck.log.
-func (p *proc) start(t *testing.T) {
-	t.Helper()
-	f, err := os.OpenFile(filepath.Join(p.dir, "heck.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.log = f
-	p.cmd = exec.Command(heckBin, "serve", "--config", p.cfg)
-	p.cmd.Dir = p.dir
-	p.cmd.Stdout, p.cmd.Stderr = f, f
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", p.name, err)
-	}
-	p.done = make(chan struct{})
-	go func() {
-		_ = p.cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
+	n.proc = heck.Start(t, n.dir, nil, "serve", "--config", n.cfg)
 }
 
 // kill sends SIGKILL and waits for the process to be gone.
-func (p *proc) kill(t *testing.T) {
+func (n *node) kill(t *testing.T) {
 	t.Helper()
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("kill %s: %v", p.name, err)
-	}
-	<-p.done
-}
-
-// stop sends SIGTERM and waits, killing after 10 s.
-func (p *proc) stop() {
-	if p.cmd == nil {
-		return
-	}
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
-
-func (p *proc) running() bool {
-	select {
-	case <-p.done:
-		return false
-	default:
-		return true
-	}
-}
-
-// tail returns the end of the node's log, for failure messages.
-func (p *proc) tail() string {
-	b, _ := os.ReadFile(filepath.Join(p.dir, "heck.log"))
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
+	n.proc.Signal(t, syscall.SIGKILL)
 }
 
 // startCluster writes three configs (same targets, every node joining
 // every node) and starts the nodes.
-func startCluster(t *testing.T, tg *targets, ids []string) []*proc {
+func startCluster(t *testing.T, tg *testkit.Targets, ids []string) []*node {
 	t.Helper()
 	const n = 3
 	gossip := make([]string, n)
 	for i := range gossip {
-		gossip[i] = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		gossip[i] = fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
 	}
-	var procs []*proc
+	var nodes []*node
 	for i := range n {
-		p := &proc{name: fmt.Sprintf("node%d", i+1), dir: t.TempDir()}
-		p.api = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		nd := &node{name: fmt.Sprintf("node%d", i+1), dir: t.TempDir()}
+		api := fmt.Sprintf("127.0.0.1:%d", testkit.FreePort(t))
+		nd.base = "http://" + api
 		var b strings.Builder
-		fmt.Fprintf(&b, "listen: %s\nnode:\n  name: %s\n  data_dir: %s\n", p.api, p.name, filepath.Join(p.dir, "data"))
+		fmt.Fprintf(&b, "listen: %s\nnode:\n  name: %s\n  data_dir: %s\n", api, nd.name, filepath.Join(nd.dir, "data"))
 		fmt.Fprintf(&b, "cluster:\n  bind: %s\n  zone: zone-%d\n  join:\n", gossip[i], i+1)
 		for _, g := range gossip {
 			fmt.Fprintf(&b, "    - %s\n", g)
 		}
 		fmt.Fprintf(&b, "defaults:\n  interval: %s\n  timeout: 500ms\ntargets:\n", interval)
 		for _, id := range ids {
-			fmt.Fprintf(&b, "  - id: %s\n    kind: http\n    url: %s/t/%s\n", id, tg.srv.URL, id)
+			fmt.Fprintf(&b, "  - id: %s\n    kind: http\n    url: %s\n", id, tg.URL(id))
 		}
-		p.cfg = filepath.Join(p.dir, "heck.yaml")
-		if err := os.WriteFile(p.cfg, []byte(b.String()), 0o644); err != nil {
+		nd.cfg = filepath.Join(nd.dir, "heck.yaml")
+		if err := os.WriteFile(nd.cfg, []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		procs = append(procs, p)
+		nodes = append(nodes, nd)
 	}
-	t.Cleanup(func() {
-		var wg sync.WaitGroup
-		for _, p := range procs {
-			wg.Go(p.stop)
-		}
-		wg.Wait()
-		if t.Failed() {
-			for _, p := range procs {
-				t.Logf("--- end of %s's log:\n%s", p.name, p.tail())
-			}
-		}
-	})
-	for _, p := range procs {
-		p.start(t)
+	for _, nd := range nodes {
+		nd.start(t)
 	}
-	return procs
+	return nodes
 }
 
 var client = &http.Client{Timeout: 5 * time.Second}
 
-// scheduled returns the targets a node probes (heck_target_up on /metrics).
-func scheduled(p *proc) (map[string]bool, error) {
-	resp, err := client.Get("http://" + p.api + "/metrics")
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.name, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s metrics: %s", p.name, resp.Status)
-	}
-	out := map[string]bool{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		rest, ok := strings.CutPrefix(sc.Text(), "heck_target_up{")
-		if !ok {
-			continue
-		}
-		if _, after, ok := strings.Cut(rest, `id="`); ok {
-			id, _, _ := strings.Cut(after, `"`)
-			out[id] = true
-		}
-	}
-	return out, sc.Err()
-}
-
 // listed returns the ids a node lists in /api/v1/targets.
-func listed(p *proc) ([]string, error) {
-	resp, err := client.Get("http://" + p.api + "/api/v1/targets")
+func listed(n *node) ([]string, error) {
+	resp, err := client.Get(n.base + "/api/v1/targets")
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p.name, err)
+		return nil, fmt.Errorf("%s: %w", n.name, err)
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s targets: %s: %s", p.name, resp.Status, bytes.TrimSpace(body))
+		return nil, fmt.Errorf("%s targets: %s: %s", n.name, resp.Status, bytes.TrimSpace(body))
 	}
 	var list struct {
 		Targets []struct {
@@ -283,7 +114,7 @@ func listed(p *proc) ([]string, error) {
 		} `json:"targets"`
 	}
 	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, fmt.Errorf("%s targets: %w", p.name, err)
+		return nil, fmt.Errorf("%s targets: %w", n.name, err)
 	}
 	var ids []string
 	for _, s := range list.Targets {
@@ -295,83 +126,43 @@ func listed(p *proc) ([]string, error) {
 
 // split checks that the nodes probe every id, each on exactly one node,
 // and that every node lists every id; it returns who probes what.
-func split(procs []*proc, ids []string) (map[string]string, error) {
-	owner := map[string]string{}
-	for _, p := range procs {
-		if !p.running() {
-			return nil, fmt.Errorf("%s exited", p.name)
+func split(nodes []*node, ids []string) (map[string]string, error) {
+	var scheds []testkit.NodeSchedule
+	for _, n := range nodes {
+		if n.proc.Exited() {
+			return nil, fmt.Errorf("%s exited", n.name)
 		}
-		got, err := listed(p)
+		got, err := listed(n)
 		if err != nil {
 			return nil, err
 		}
 		if !slices.Equal(got, ids) {
-			return nil, fmt.Errorf("%s lists %v, want %v", p.name, got, ids)
+			return nil, fmt.Errorf("%s lists %v, want %v", n.name, got, ids)
 		}
-		set, err := scheduled(p)
+		set, err := testkit.Scheduled(client, n.base)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", n.name, err)
 		}
-		for id := range set {
-			if o, dup := owner[id]; dup {
-				return nil, fmt.Errorf("%s probed by both %s and %s", id, o, p.name)
-			}
-			owner[id] = p.name
-		}
+		scheds = append(scheds, testkit.NodeSchedule{Node: n.name, IDs: set})
 	}
-	for _, id := range ids {
-		if owner[id] == "" {
-			return nil, fmt.Errorf("%s probed by no node", id)
-		}
-	}
-	return owner, nil
+	return testkit.OneOwner(scheds, ids)
 }
 
-// waitFor polls cond until it has held for hold, failing at the deadline.
+// waitFor polls cond every 200 ms until it has held for hold, failing at
+// the deadline; it returns how long cond took to start holding.
 func waitFor(t *testing.T, what string, timeout, hold time.Duration, cond func() error) time.Duration {
 	t.Helper()
-	start := time.Now()
-	var since time.Time
-	var last error
-	for {
-		err := cond()
-		now := time.Now()
-		switch {
-		case err != nil:
-			last, since = err, time.Time{}
-		case since.IsZero():
-			since = now
-		}
-		if err == nil && now.Sub(since) >= hold {
-			return since.Sub(start)
-		}
-		if now.Sub(start) > timeout {
-			t.Fatalf("%s: not within %v: %v", what, timeout, last)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// amplification counts the hits of ids over window: probes per target per
-// interval, the mean and the highest.
-func amplification(tg *targets, ids []string, from, to time.Time) (mean, hi float64) {
-	n := float64(to.Sub(from)) / float64(interval)
-	for _, id := range ids {
-		a := float64(tg.count(id, from, to)) / n
-		mean += a
-		hi = max(hi, a)
-	}
-	return mean / float64(len(ids)), hi
+	return testkit.Wait{Timeout: timeout, Hold: hold, Every: 200 * time.Millisecond}.Until(t, what, cond)
 }
 
 // steady measures probes per target per interval over k intervals and
 // checks it is close to one: no target probed by two nodes.
-func steady(t *testing.T, tg *targets, ids []string, what string) {
+func steady(t *testing.T, tg *testkit.Targets, ids []string, what string) {
 	t.Helper()
 	const k = 5
 	from := time.Now()
 	time.Sleep(k * interval) // a measurement window
-	mean, hi := amplification(tg, ids, from, time.Now())
+	_, mean, hi := tg.Rates(ids, from, time.Now(), interval)
 	t.Logf("%s: %.3f probes per target per interval (highest %.2f) over %d intervals", what, mean, hi, k)
 	if mean < 0.9 || mean > 1.1 {
 		t.Errorf("%s: %.3f probes per target per interval, want 1.00 +-10%%", what, mean)
@@ -389,45 +180,35 @@ func TestKillAndRestart(t *testing.T) {
 	for i := range 12 {
 		ids = append(ids, fmt.Sprintf("t%02d", i))
 	}
-	tg := newTargets(t)
-	procs := startCluster(t, tg, ids)
+	tg := testkit.NewTargets(t)
+	nodes := startCluster(t, tg, ids)
 	var owner map[string]string
 	took := waitFor(t, "one prober per target", 30*time.Second, 2*interval, func() (err error) {
-		owner, err = split(procs, ids)
+		owner, err = split(nodes, ids)
 		return err
 	})
-	t.Logf("cluster settled %v after start: %v", took.Round(time.Millisecond), counts(owner))
+	t.Logf("cluster settled %v after start: %v", took.Round(time.Millisecond), testkit.Counts(owner))
 	steady(t, tg, ids, "steady state")
 
-	victim := procs[0]
-	for _, p := range procs {
-		if len(owned(owner, p.name)) > len(owned(owner, victim.name)) {
-			victim = p
+	victim := nodes[0]
+	for _, n := range nodes {
+		if len(testkit.Owned(owner, n.name)) > len(testkit.Owned(owner, victim.name)) {
+			victim = n
 		}
 	}
-	lost := owned(owner, victim.name)
+	lost := testkit.Owned(owner, victim.name)
 	victim.kill(t)
 	killed := time.Now()
-	var failover time.Duration
-	waitFor(t, "killed node's targets probed again", 15*time.Second, 0, func() error {
-		for _, id := range lost {
-			if tg.firstAfter(id, killed).IsZero() {
-				return fmt.Errorf("%s (probed by %s) not probed since the kill", id, victim.name)
-			}
-		}
-		return nil
-	})
-	for _, id := range lost {
-		failover = max(failover, tg.firstAfter(id, killed).Sub(killed))
-	}
+	failover := tg.Reprobed(t, testkit.Wait{Timeout: 15 * time.Second, Every: 200 * time.Millisecond},
+		"killed node's targets probed again", lost, killed)
 	t.Logf("SIGKILL of %s (%d targets): failover %v (interval %v)", victim.name, len(lost), failover.Round(time.Millisecond), interval)
 	if limit := 3*interval + 3*time.Second; failover > limit {
 		t.Errorf("failover took %v, want under %v", failover, limit)
 	}
-	var survivors []*proc
-	for _, p := range procs {
-		if p != victim {
-			survivors = append(survivors, p)
+	var survivors []*node
+	for _, n := range nodes {
+		if n != victim {
+			survivors = append(survivors, n)
 		}
 	}
 	// No target lost: both survivors list every target, and they share
@@ -441,11 +222,11 @@ func TestKillAndRestart(t *testing.T) {
 	victim.start(t)
 	restarted := time.Now()
 	took = waitFor(t, "restarted node takes its targets back", 30*time.Second, 2*interval, func() error {
-		o, err := split(procs, ids)
+		o, err := split(nodes, ids)
 		if err != nil {
 			return err
 		}
-		if got := owned(o, victim.name); !slices.Equal(got, lost) {
+		if got := testkit.Owned(o, victim.name); !slices.Equal(got, lost) {
 			return fmt.Errorf("%s probes %v, want %v", victim.name, got, lost)
 		}
 		return nil
@@ -456,30 +237,11 @@ func TestKillAndRestart(t *testing.T) {
 	if d := time.Until(restarted.Add(k * interval)); d > 0 {
 		time.Sleep(d) // the rest of the measurement window
 	}
-	mean, hi := amplification(tg, ids, restarted, restarted.Add(k*interval))
+	_, mean, hi := tg.Rates(ids, restarted, restarted.Add(k*interval), interval)
 	t.Logf("restart of %s: its targets back %v after the restart; %.3f probes per target per interval over the %d intervals from the restart (highest %.2f)",
 		victim.name, took.Round(time.Millisecond), mean, k, hi)
 	if mean > 1.2 || hi > 1+2.0/k {
 		t.Errorf("restart: %.3f probes per target per interval (highest %.2f) while the node came back: duplicate probes", mean, hi)
 	}
 	steady(t, tg, ids, "after the restart")
-}
-
-func owned(owner map[string]string, name string) []string {
-	var out []string
-	for id, o := range owner {
-		if o == name {
-			out = append(out, id)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-func counts(owner map[string]string) map[string]int {
-	out := map[string]int{}
-	for _, o := range owner {
-		out[o]++
-	}
-	return out
 }
