@@ -33,7 +33,7 @@ type gossipOpts struct {
 // close, except the flapping share, which are `http` checks of the
 // counting target servers (rise 1, fall 1) that answer 500 every other
 // flapEvery.
-func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
+func runGossip(ctx context.Context, f gossipFleet, o gossipOpts) error {
 	nflap := int(math.Round(float64(o.targets) * o.flap))
 	fmt.Printf("\n== gossip: %d nodes, %d targets at %v (%d tcp to %d loopback listeners, %d http that flap in the second window, every %v)\n",
 		o.nodes, o.targets, o.interval, o.targets-nflap, o.listeners, nflap, o.flapEvery)
@@ -64,7 +64,7 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 		if i == 0 {
 			s = specs
 		}
-		if _, err := f.start(ctx, fmt.Sprintf("node-%02d", i), s); err != nil {
+		if err := f.start(ctx, fmt.Sprintf("node-%02d", i), s); err != nil {
 			return err
 		}
 	}
@@ -72,12 +72,12 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 		return fmt.Errorf("membership: %w", err)
 	}
 	if o.targets > 0 {
-		if _, err := f.waitSettled(ctx, o.targets, o.settle); err != nil {
+		if err := f.waitSettled(ctx, o.targets, o.settle); err != nil {
 			return fmt.Errorf("ownership: %w", err)
 		}
 	}
 	setup := time.Since(t0)
-	setupBytes := totalSent(f)
+	setupBytes := totalSent(f.sent(ctx))
 	fmt.Printf("setup: every target scheduled exactly once after %v; %.1f MB sent by all nodes so far (initial registry sync included)\n",
 		setup.Round(time.Millisecond), float64(setupBytes.Total())/1e6)
 	if err := sleepCtx(ctx, o.warm); err != nil {
@@ -92,8 +92,8 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 	fmt.Printf("steady: no more than 1 state change per second over the cluster for 5s, %v after setup\n", quiet.Round(time.Second))
 
 	measureWindow := func(phase string) error {
-		b0 := perNodeSent(f)
-		c0 := nodeChecks(ctx, f)
+		b0 := f.sent(ctx)
+		c0 := checksOf(ctx, f.apis())
 		r0 := replicationSent(ctx, f)
 		acc0, hits0 := tcp.accepts.Load(), sumHits(hts)
 		cpu0, w0 := cpuTime(), time.Now()
@@ -101,8 +101,8 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 			return err
 		}
 		el := time.Since(w0)
-		b1 := perNodeSent(f)
-		c1 := nodeChecks(ctx, f)
+		b1 := f.sent(ctx)
+		c1 := checksOf(ctx, f.apis())
 		r1 := replicationSent(ctx, f)
 		checks := 0.0
 		for name, v := range c1 {
@@ -189,7 +189,7 @@ func runGossip(ctx context.Context, f *fleet, o gossipOpts) error {
 // waitQuiet waits until the alive nodes together publish at most one
 // changed or released observation per second over 5 s, and returns how
 // long that took.
-func waitQuiet(ctx context.Context, f *fleet, timeout time.Duration) (time.Duration, error) {
+func waitQuiet(ctx context.Context, f gossipFleet, timeout time.Duration) (time.Duration, error) {
 	changes := func() float64 {
 		r := replicationSent(ctx, f)
 		return r[`heck_observations_total{outcome="changed"}`] + r[`heck_observations_total{outcome="released"}`]
@@ -213,13 +213,13 @@ func waitQuiet(ctx context.Context, f *fleet, timeout time.Duration) (time.Durat
 
 // replicationSent sums heck_replication_sent_bytes_total over the alive
 // nodes, per flow.
-func replicationSent(ctx context.Context, f *fleet) map[string]float64 {
+func replicationSent(ctx context.Context, f gossipFleet) map[string]float64 {
 	out := map[string]float64{}
 	const prefix = `heck_replication_sent_bytes_total{flow="`
-	for _, m := range f.alive() {
-		series, err := scrape(ctx, m.api)
+	for name, addr := range f.apis() {
+		series, err := scrape(ctx, addr)
 		if err != nil {
-			fmt.Printf("  (metrics of %s unreadable: %v)\n", m.name, err)
+			fmt.Printf("  (metrics of %s unreadable: %v)\n", name, err)
 			continue
 		}
 		for k, v := range series {
@@ -242,10 +242,9 @@ func perNodeSent(f *fleet) map[string]cluster.Traffic {
 	return out
 }
 
-func totalSent(f *fleet) cluster.Traffic {
+func totalSent(per map[string]cluster.Traffic) cluster.Traffic {
 	var t cluster.Traffic
-	for _, m := range f.alive() {
-		x := m.ct.Traffic()
+	for _, x := range per {
 		t.Packets += x.Packets
 		t.PacketBytes += x.PacketBytes
 		t.StreamBytes += x.StreamBytes

@@ -214,14 +214,19 @@ func sortedCounts(m map[string]int) []int {
 // nodeChecks reads every live node's heck_checks_total; nodes whose
 // metrics cannot be read are left out (and said so).
 func nodeChecks(ctx context.Context, f *fleet) map[string]float64 {
+	return checksOf(ctx, inProcess{f}.apis())
+}
+
+// checksOf reads heck_checks_total of each node (name -> API address).
+func checksOf(ctx context.Context, apis map[string]string) map[string]float64 {
 	out := map[string]float64{}
-	for _, m := range f.alive() {
-		v, err := checksTotal(ctx, m.api)
+	for name, api := range apis {
+		v, err := checksTotal(ctx, api)
 		if err != nil {
-			fmt.Printf("  (checks of %s unreadable: %v)\n", m.name, err)
+			fmt.Printf("  (checks of %s unreadable: %v)\n", name, err)
 			continue
 		}
-		out[m.name] = v
+		out[name] = v
 	}
 	return out
 }

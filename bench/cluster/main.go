@@ -26,7 +26,9 @@
 //   - gossip: -gossip-nodes nodes, -gossip-targets cheap targets; bytes
 //     sent per node per second through a cluster.CountingTransport (UDP
 //     gossip and TCP streams, memberlist's own probes and push/pull
-//     included), steady and with -flap of the targets flapping.
+//     included), steady and with -flap of the targets flapping. With
+//     -gossip-procs each node is its own `heck serve` process and the
+//     bytes come from its heck_gossip_sent_bytes_total.
 //
 // Nodes are in-process (internal/node) over loopback UDP/TCP (real
 // memberlist transports, LAN timings unless -ml fast). Every wait is
@@ -43,7 +45,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -117,6 +121,8 @@ func run(args []string) error {
 	fs.Float64Var(&gopt.flap, "flap", 0.01, "gossip: share of targets flapping in the second window")
 	fs.DurationVar(&gopt.flapEvery, "flap-every", 2*time.Second, "gossip: a flapping target changes state this often")
 	fs.IntVar(&gopt.listeners, "tcp-listeners", 16, "gossip: loopback listeners for the tcp targets")
+	procs := fs.Bool("gossip-procs", false, "gossip: run each node as its own `heck serve` process (bytes from its /metrics) instead of in-process")
+	heckBin := fs.String("heck-bin", "", "gossip -gossip-procs: the heck binary (default: go build ./cmd/heck into the temp dir)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -234,8 +240,23 @@ func run(args []string) error {
 			return err
 		}
 	}
-	if scen["gossip"] {
-		if err := step("gossip", func(f *fleet) error { return runGossip(ctx, f, gopt) }); err != nil {
+	if scen["gossip"] && *procs {
+		bin := *heckBin
+		if bin == "" {
+			bin = filepath.Join(dir, "heck")
+			out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/heck").CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("go build ./cmd/heck (run from the repository root, or pass -heck-bin): %v\n%s", err, out)
+			}
+		}
+		pf := &procFleet{bin: bin, dir: filepath.Join(dir, "procs")}
+		err := runGossip(ctx, pf, gopt)
+		pf.stop()
+		if err != nil {
+			return fmt.Errorf("gossip: %w", err)
+		}
+	} else if scen["gossip"] {
+		if err := step("gossip", func(f *fleet) error { return runGossip(ctx, inProcess{f}, gopt) }); err != nil {
 			return err
 		}
 	}
