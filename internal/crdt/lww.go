@@ -32,12 +32,25 @@ func (e *Entry[V]) Newer(o *Entry[V]) bool {
 // Merge is commutative, associative and idempotent. Safe for concurrent use.
 type LWWMap[V any] struct {
 	mu      sync.RWMutex
-	entries map[string]*Entry[V]
+	entries map[string]*slot[V]
+}
+
+// slot is an entry as the map holds it: without its key, which the map
+// already holds (16 bytes less per key).
+type slot[V any] struct {
+	value   V
+	ts      Timestamp
+	node    string
+	deleted bool
+}
+
+func (s *slot[V]) entry(key string) Entry[V] {
+	return Entry[V]{Key: key, Value: s.value, TS: s.ts, Node: s.node, Deleted: s.deleted}
 }
 
 // NewLWWMap returns an empty map.
 func NewLWWMap[V any]() *LWWMap[V] {
-	return &LWWMap[V]{entries: map[string]*Entry[V]{}}
+	return &LWWMap[V]{entries: map[string]*slot[V]{}}
 }
 
 // Merge folds entries in and returns those that changed the map: the delta
@@ -47,13 +60,14 @@ func (m *LWWMap[V]) Merge(in ...Entry[V]) []Entry[V] {
 	defer m.mu.Unlock()
 	var changed []Entry[V]
 	for i := range in {
-		e := in[i]
-		cur, ok := m.entries[e.Key]
-		if ok && !e.Newer(cur) {
-			continue
+		e := &in[i]
+		if cur, ok := m.entries[e.Key]; ok {
+			if c := cur.entry(e.Key); !e.Newer(&c) {
+				continue
+			}
 		}
-		m.entries[e.Key] = &e
-		changed = append(changed, e)
+		m.entries[e.Key] = &slot[V]{value: e.Value, ts: e.TS, node: e.Node, deleted: e.Deleted}
+		changed = append(changed, *e)
 	}
 	return changed
 }
@@ -63,10 +77,10 @@ func (m *LWWMap[V]) Get(key string) (v V, ok bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	e, found := m.entries[key]
-	if !found || e.Deleted {
+	if !found || e.deleted {
 		return v, false
 	}
-	return e.Value, true
+	return e.value, true
 }
 
 // Entry returns the entry of key, tombstone included.
@@ -77,7 +91,7 @@ func (m *LWWMap[V]) Entry(key string) (Entry[V], bool) {
 	if !ok {
 		return Entry[V]{}, false
 	}
-	return *e, true
+	return e.entry(key), true
 }
 
 // Entries returns every entry, tombstones included, in no order.
@@ -85,8 +99,8 @@ func (m *LWWMap[V]) Entries() []Entry[V] {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	out := make([]Entry[V], 0, len(m.entries))
-	for _, e := range m.entries {
-		out = append(out, *e)
+	for k, e := range m.entries {
+		out = append(out, e.entry(k))
 	}
 	return out
 }
@@ -98,7 +112,7 @@ func (m *LWWMap[V]) LiveKeys() []string {
 	defer m.mu.RUnlock()
 	out := make([]string, 0, len(m.entries))
 	for k, e := range m.entries {
-		if !e.Deleted {
+		if !e.deleted {
 			out = append(out, k)
 		}
 	}
@@ -111,7 +125,7 @@ func (m *LWWMap[V]) Len() int {
 	defer m.mu.RUnlock()
 	n := 0
 	for _, e := range m.entries {
-		if !e.Deleted {
+		if !e.deleted {
 			n++
 		}
 	}
@@ -127,7 +141,7 @@ func (m *LWWMap[V]) Collect(horizon Timestamp) []string {
 	defer m.mu.Unlock()
 	var keys []string
 	for k, e := range m.entries {
-		if e.Deleted && e.TS < horizon {
+		if e.deleted && e.ts < horizon {
 			delete(m.entries, k)
 			keys = append(keys, k)
 		}

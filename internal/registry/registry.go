@@ -40,7 +40,7 @@ type Registry struct {
 	node  string
 	clock *crdt.Clock
 	st    Persister
-	m     *crdt.LWWMap[target.Spec]
+	m     *crdt.LWWMap[packed]
 
 	// mu serialises writes so that persist-then-merge is atomic with
 	// respect to other writers and subscribers see changes in order.
@@ -50,7 +50,7 @@ type Registry struct {
 
 // New returns an empty registry for node, stamping writes with clock.
 func New(node string, clock *crdt.Clock, st Persister) *Registry {
-	return &Registry{node: node, clock: clock, st: st, m: crdt.NewLWWMap[target.Spec]()}
+	return &Registry{node: node, clock: clock, st: st, m: crdt.NewLWWMap[packed]()}
 }
 
 // Subscribe registers f to be called, in order and under the registry's
@@ -72,14 +72,14 @@ func (r *Registry) Load(ctx context.Context) (bad []error, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("load targets: %w", err)
 	}
-	entries := make([]Entry, 0, len(recs))
+	entries := make([]packedEntry, 0, len(recs))
 	for _, rec := range recs {
 		e, err := fromRecord(rec)
 		if err != nil {
 			bad = append(bad, fmt.Errorf("load target %s: %w", rec.ID, err))
 			continue
 		}
-		entries = append(entries, e)
+		entries = append(entries, packEntry(&e))
 		r.clock.Observe(e.TS)
 	}
 	r.mu.Lock()
@@ -95,7 +95,7 @@ func (r *Registry) Put(ctx context.Context, spec target.Spec) (created bool, err
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	cur, ok := r.m.Entry(spec.ID)
-	if ok && !cur.Deleted && equalSpecs(cur.Value, spec) {
+	if ok && !cur.Deleted && equalSpecs(cur.Value.spec(cur.Key), spec) {
 		return false, nil
 	}
 	e := Entry{Key: spec.ID, Value: spec.Clone(), TS: r.clock.Now(), Node: r.node}
@@ -126,7 +126,7 @@ func (r *Registry) Merge(ctx context.Context, entries []Entry) ([]Entry, error) 
 	for _, e := range entries {
 		r.clock.Observe(e.TS)
 		cur, ok := r.m.Entry(e.Key)
-		if !ok || e.Newer(&cur) {
+		if s := stamp(&e); !ok || s.Newer(&cur) {
 			winners = append(winners, e)
 		}
 	}
@@ -152,28 +152,47 @@ func (r *Registry) apply(ctx context.Context, entries []Entry, remote bool) erro
 	if err := r.st.PutTargets(ctx, recs); err != nil {
 		return fmt.Errorf("persist targets: %w", err)
 	}
-	changed := r.m.Merge(entries...)
-	if len(changed) > 0 {
+	in := make([]packedEntry, len(entries))
+	for i := range entries {
+		in[i] = packEntry(&entries[i])
+	}
+	if changed := r.m.Merge(in...); len(changed) > 0 {
+		out := make([]Entry, len(changed))
+		for i := range changed {
+			out[i] = unpackEntry(&changed[i])
+		}
 		for _, f := range r.subs {
-			f(changed, remote)
+			f(out, remote)
 		}
 	}
 	return nil
 }
 
 // Entry returns the entry of id, tombstone included.
-func (r *Registry) Entry(id string) (Entry, bool) { return r.m.Entry(id) }
+func (r *Registry) Entry(id string) (Entry, bool) {
+	e, ok := r.m.Entry(id)
+	if !ok {
+		return Entry{}, false
+	}
+	return unpackEntry(&e), true
+}
 
 // Get returns the live spec of id.
-func (r *Registry) Get(id string) (target.Spec, bool) { return r.m.Get(id) }
+func (r *Registry) Get(id string) (target.Spec, bool) {
+	p, ok := r.m.Get(id)
+	if !ok {
+		return target.Spec{}, false
+	}
+	return p.spec(id), true
+}
 
 // List returns every live spec, sorted by id.
 func (r *Registry) List() []target.Spec {
 	entries := r.m.Entries()
 	out := make([]target.Spec, 0, len(entries))
-	for _, e := range entries {
-		if !e.Deleted {
-			out = append(out, e.Value)
+	for i := range entries {
+		if e := &entries[i]; !e.Deleted {
+			out = append(out, e.Value.spec(e.Key))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -184,7 +203,14 @@ func (r *Registry) List() []target.Spec {
 func (r *Registry) IDs() []string { return r.m.LiveKeys() }
 
 // Entries returns every entry, tombstones included (for anti-entropy).
-func (r *Registry) Entries() []Entry { return r.m.Entries() }
+func (r *Registry) Entries() []Entry {
+	entries := r.m.Entries()
+	out := make([]Entry, len(entries))
+	for i := range entries {
+		out[i] = unpackEntry(&entries[i])
+	}
+	return out
+}
 
 // Len returns the number of live targets.
 func (r *Registry) Len() int { return r.m.Len() }
@@ -210,7 +236,7 @@ func (r *Registry) SyncConfig(ctx context.Context, specs []target.Spec) error {
 		}
 	}
 	for _, e := range r.m.Entries() {
-		if !e.Deleted && e.Value.Origin == "config" && e.Node == r.node && !want[e.Key] {
+		if !e.Deleted && e.Value.spec(e.Key).Origin == "config" && e.Node == r.node && !want[e.Key] {
 			if err := r.Delete(ctx, e.Key); err != nil && !errors.Is(err, ErrNotFound) {
 				errs = append(errs, err)
 			}
