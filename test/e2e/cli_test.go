@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -10,9 +9,10 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heckhq/heck/internal/testkit"
 )
 
 // TestQuickstart runs the README's first command on examples/quickstart.yaml
@@ -56,16 +56,16 @@ func TestQuickstart(t *testing.T) {
 	// heck status -o json: counts and the same target objects; exit 1
 	// because a target is down.
 	r := heck(t, dir, nil, "status", "-o", "json", "--server", n.url)
-	if r.code != 1 {
-		t.Errorf("heck status with a target down: exit %d, want 1\n%s", r.code, r)
+	if r.Code != 1 {
+		t.Errorf("heck status with a target down: exit %d, want 1\n%s", r.Code, r)
 	}
 	var sum struct {
 		Counts  map[string]int `json:"counts"`
 		Total   int            `json:"total"`
 		Targets []any          `json:"targets"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &sum); err != nil {
-		t.Fatalf("heck status -o json: %v\n%s", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &sum); err != nil {
+		t.Fatalf("heck status -o json: %v\n%s", err, r.Stdout)
 	}
 	if sum.Counts["up"] != 3 || sum.Counts["down"] != 1 || sum.Total != 4 {
 		t.Errorf("status counts %v total %d, want 3 up, 1 down of 4", sum.Counts, sum.Total)
@@ -78,18 +78,18 @@ func TestQuickstart(t *testing.T) {
 
 	// The table, and the server taken from HECK_SERVER.
 	r = heck(t, dir, []string{"HECK_SERVER=" + n.url}, "status")
-	if r.code != 1 || !strings.Contains(r.stdout, "4 targets: 3 up, 1 down") {
+	if r.Code != 1 || !strings.Contains(r.Stdout, "4 targets: 3 up, 1 down") {
 		t.Errorf("heck status with HECK_SERVER: want exit 1 and \"4 targets: 3 up, 1 down\"\n%s", r)
 	}
 	r = heck(t, dir, []string{"HECK_SERVER=" + n.url}, "status", "closed-port", "-o", "json")
 	var one map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &one); err != nil || r.code != 1 {
+	if err := json.Unmarshal([]byte(r.Stdout), &one); err != nil || r.Code != 1 {
 		t.Fatalf("heck status closed-port -o json: want exit 1 and JSON\n%s", r)
 	}
 	if l := listed(one); l.str("id") != "closed-port" || l.str("state") != "down" || !strings.Contains(l.str("cause"), "refused") {
 		t.Errorf("closed-port: %v, want down because the connection was refused", one)
 	}
-	if r := heck(t, dir, nil, "status", "heck-livez", "--server", n.url); r.code != 0 || !strings.Contains(r.stdout, "up") {
+	if r := heck(t, dir, nil, "status", "heck-livez", "--server", n.url); r.Code != 0 || !strings.Contains(r.Stdout, "up") {
 		t.Errorf("heck status heck-livez: want exit 0 and up\n%s", r)
 	}
 
@@ -103,12 +103,12 @@ func TestQuickstart(t *testing.T) {
 		t.Errorf("the quickstart's store is not at ./data/heck.db: %v", err)
 	}
 	// Ctrl-C in the terminal the README runs it in.
-	if code, took := n.signal(t, os.Interrupt); code != 0 || took > 5*time.Second {
+	if code, took := n.Signal(t, os.Interrupt); code != 0 || took > 5*time.Second {
 		t.Errorf("SIGINT: exit %d after %s, want 0 within seconds", code, took)
 	}
 	// With the node gone, the clients say where they looked and what to do.
 	r = heck(t, dir, nil, "status", "--server", n.url)
-	if r.code != 2 || !strings.Contains(r.stderr, n.url) || !strings.Contains(r.stderr, "heck serve") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, n.url) || !strings.Contains(r.Stderr, "heck serve") {
 		t.Errorf("heck status with no node: want exit 2 naming %s and suggesting heck serve\n%s", n.url, r)
 	}
 }
@@ -122,14 +122,14 @@ func TestTargetsAddRm(t *testing.T) {
 	t.Cleanup(web.Close)
 	clock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { clockHits.Add(1) }))
 	t.Cleanup(clock.Close)
-	closed := closedAddr(t)
+	closed := testkit.ClosedAddr(t)
 
 	dir := t.TempDir()
 	n := serve(t, dir, nil, func(port int) []string { return []string{"--listen", "127.0.0.1:" + itoa(port)} })
 	if got := n.lsJSON(t); len(got) != 0 {
 		t.Fatalf("a node on the embedded defaults lists %d targets, want none", len(got))
 	}
-	if r := heck(t, dir, nil, "status", "--server", n.url); r.code != 0 || !strings.Contains(r.stdout, "0 targets") {
+	if r := heck(t, dir, nil, "status", "--server", n.url); r.Code != 0 || !strings.Contains(r.Stdout, "0 targets") {
 		t.Errorf("heck status with no targets: want exit 0 and \"0 targets\"\n%s", r)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "heck.db")); err != nil {
@@ -147,7 +147,7 @@ func TestTargetsAddRm(t *testing.T) {
 	}
 	for _, a := range adds {
 		r := heck(t, dir, nil, append([]string{"targets", "add", "--server", n.url}, a.args...)...)
-		if r.code != 0 || !strings.Contains(r.stdout, a.out) {
+		if r.Code != 0 || !strings.Contains(r.Stdout, a.out) {
 			t.Fatalf("heck targets add %v: want exit 0 and %q\n%s", a.args, a.out, r)
 		}
 	}
@@ -170,7 +170,7 @@ func TestTargetsAddRm(t *testing.T) {
 	}
 	for _, b := range bad {
 		r := heck(t, dir, nil, append([]string{"targets", "add", "--server", n.url}, b.args...)...)
-		if r.code != 2 || !strings.Contains(r.stderr, b.want) {
+		if r.Code != 2 || !strings.Contains(r.Stderr, b.want) {
 			t.Errorf("%s: want exit 2 and %q on stderr\n%s", b.name, b.want, r)
 		}
 	}
@@ -194,7 +194,7 @@ func TestTargetsAddRm(t *testing.T) {
 	// --replace swaps a target in place.
 	r := heck(t, dir, nil, append([]string{"targets", "add", "--replace", "--server", n.url, "--id", "db", "--kind", "tcp",
 		"--address", closed, "--label", "tier=db", "--label", "v=2"}, fast...)...)
-	if r.code != 0 || !strings.Contains(r.stdout, "replaced db") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "replaced db") {
 		t.Errorf("heck targets add --replace: want exit 0 and \"replaced db\"\n%s", r)
 	}
 	db := n.lsJSON(t)["db"]
@@ -204,7 +204,7 @@ func TestTargetsAddRm(t *testing.T) {
 
 	// rm stops the probes.
 	r = heck(t, dir, nil, "targets", "rm", "web", "--server", n.url)
-	if r.code != 0 || !strings.Contains(r.stdout, "removed web") {
+	if r.Code != 0 || !strings.Contains(r.Stdout, "removed web") {
 		t.Fatalf("heck targets rm web: %s", r)
 	}
 	waitHits(t, &clockHits, 1) // a probe may have been in flight
@@ -213,7 +213,7 @@ func TestTargetsAddRm(t *testing.T) {
 	if got := webHits.Load(); got != after {
 		t.Errorf("web got %d hits after heck targets rm", got-after)
 	}
-	if r := heck(t, dir, nil, "targets", "rm", "web", "--server", n.url); r.code != 2 || !strings.Contains(r.stderr, `no target has id "web"`) {
+	if r := heck(t, dir, nil, "targets", "rm", "web", "--server", n.url); r.Code != 2 || !strings.Contains(r.Stderr, `no target has id "web"`) {
 		t.Errorf("removing web again: want exit 2 naming web\n%s", r)
 	}
 	ids := []string{}
@@ -227,7 +227,7 @@ func TestTargetsAddRm(t *testing.T) {
 	// Filters of heck targets ls.
 	r = heck(t, dir, nil, "targets", "ls", "--state", "down", "--label", "tier=db", "-o", "json", "--server", n.url)
 	var raw []any
-	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil || r.code != 0 || len(raw) != 1 {
+	if err := json.Unmarshal([]byte(r.Stdout), &raw); err != nil || r.Code != 0 || len(raw) != 1 {
 		t.Errorf("targets ls --state down --label tier=db: want db alone\n%s", r)
 	}
 }
@@ -255,7 +255,7 @@ func TestValidate(t *testing.T) {
 		rel, _ := filepath.Rel(moduleRoot, ex)
 		t.Run(rel, func(t *testing.T) {
 			r := heck(t, moduleRoot, env, "validate", rel)
-			if r.code != 0 || !strings.Contains(r.stdout, ": ok (") {
+			if r.Code != 0 || !strings.Contains(r.Stdout, ": ok (") {
 				t.Errorf("heck validate %s: want exit 0 and ok\n%s", rel, r)
 			}
 		})
@@ -264,15 +264,15 @@ func TestValidate(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "broken.yaml", brokenConfig)
 	r := heck(t, dir, nil, "validate", "broken.yaml")
-	if r.code != 1 {
-		t.Errorf("heck validate broken.yaml: exit %d, want 1\n%s", r.code, r)
+	if r.Code != 1 {
+		t.Errorf("heck validate broken.yaml: exit %d, want 1\n%s", r.Code, r)
 	}
 	for _, want := range brokenProblems {
-		if !strings.Contains(r.stdout, want) {
+		if !strings.Contains(r.Stdout, want) {
 			t.Errorf("heck validate broken.yaml does not report %q\n%s", want, r)
 		}
 	}
-	if !strings.Contains(r.stdout, "broken.yaml: 4 problem(s)") {
+	if !strings.Contains(r.Stdout, "broken.yaml: 4 problem(s)") {
 		t.Errorf("heck validate broken.yaml: want the count of problems\n%s", r)
 	}
 
@@ -285,7 +285,7 @@ func TestValidate(t *testing.T) {
 			Field string `json:"field"`
 		} `json:"problems"`
 	}
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || r.code != 1 || v.OK || len(v.Problems) != 4 {
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil || r.Code != 1 || v.OK || len(v.Problems) != 4 {
 		t.Errorf("heck validate -o json broken.yaml: want exit 1 and 4 problems (err %v)\n%s", err, r)
 	}
 	for _, p := range v.Problems {
@@ -294,7 +294,7 @@ func TestValidate(t *testing.T) {
 		}
 	}
 
-	if r := heck(t, dir, nil, "validate", "missing.yaml"); r.code != 2 || !strings.Contains(r.stderr, "missing.yaml") {
+	if r := heck(t, dir, nil, "validate", "missing.yaml"); r.Code != 2 || !strings.Contains(r.Stderr, "missing.yaml") {
 		t.Errorf("heck validate missing.yaml: want exit 2 naming the file\n%s", r)
 	}
 
@@ -303,11 +303,11 @@ func TestValidate(t *testing.T) {
 	t.Run("explicit zeros", func(t *testing.T) {
 		writeFile(t, dir, "zeros.yaml", zerosConfig)
 		r := heck(t, dir, nil, "validate", "zeros.yaml")
-		if r.code != 1 {
-			t.Errorf("heck validate zeros.yaml: exit %d, want 1\n%s", r.code, r)
+		if r.Code != 1 {
+			t.Errorf("heck validate zeros.yaml: exit %d, want 1\n%s", r.Code, r)
 		}
 		for _, want := range append(zerosProblems, "zeros.yaml: 2 problem(s)") {
-			if !strings.Contains(r.stdout, want) {
+			if !strings.Contains(r.Stdout, want) {
 				t.Errorf("heck validate zeros.yaml does not report %q\n%s", want, r)
 			}
 		}
@@ -361,7 +361,7 @@ func TestCheck(t *testing.T) {
 		}
 	}))
 	t.Cleanup(live.Close)
-	closed := closedAddr(t)
+	closed := testkit.ClosedAddr(t)
 	liveAddr := strings.TrimPrefix(live.URL, "http://")
 
 	cases := []struct {
@@ -378,19 +378,19 @@ func TestCheck(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range cases {
 		r := heck(t, dir, nil, "check", c.arg)
-		if r.code != c.code || !strings.Contains(r.stdout, c.out) {
+		if r.Code != c.code || !strings.Contains(r.Stdout, c.out) {
 			t.Errorf("heck check %s: want exit %d and %q\n%s", c.arg, c.code, c.out, r)
 		}
 	}
 	r := heck(t, dir, nil, "check", "-o", "json", live.URL+"/")
 	var res map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &res); err != nil || r.code != 0 {
+	if err := json.Unmarshal([]byte(r.Stdout), &res); err != nil || r.Code != 0 {
 		t.Fatalf("heck check -o json: %v\n%s", err, r)
 	}
 	if l := listed(res); l.str("kind") != "http" || l.str("state") != "up" || res["ok"] != true {
 		t.Errorf("heck check -o json: %v, want kind http, state up, ok", res)
 	}
-	if r := heck(t, dir, nil, "check", "not a target"); r.code != 2 || r.stderr == "" {
+	if r := heck(t, dir, nil, "check", "not a target"); r.Code != 2 || r.Stderr == "" {
 		t.Errorf("heck check on nonsense: want exit 2 with a message\n%s", r)
 	}
 }
@@ -400,58 +400,32 @@ func TestVersionAndHelp(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	r := heck(t, dir, nil, "version")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "heck ") || !strings.Contains(r.stdout, "go1.") {
+	if r.Code != 0 || !strings.HasPrefix(r.Stdout, "heck ") || !strings.Contains(r.Stdout, "go1.") {
 		t.Errorf("heck version: %s", r)
 	}
 	r = heck(t, dir, nil, "version", "-o", "json")
 	var v map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || r.code != 0 || v["version"] == nil || v["go_version"] == nil {
+	if err := json.Unmarshal([]byte(r.Stdout), &v); err != nil || r.Code != 0 || v["version"] == nil || v["go_version"] == nil {
 		t.Errorf("heck version -o json: %v\n%s", err, r)
 	}
 	r = heck(t, dir, nil, "--help")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Errorf("heck --help: %s", r)
 	}
 	for _, cmd := range []string{"serve", "validate", "check", "status", "targets ls", "targets add", "targets rm", "version"} {
-		if !strings.Contains(r.stdout, cmd) {
+		if !strings.Contains(r.Stdout, cmd) {
 			t.Errorf("heck --help does not list %q", cmd)
 		}
 		h := heck(t, dir, nil, append(strings.Fields(cmd), "--help")...)
-		if h.code != 0 || !strings.Contains(h.stdout, "Usage: heck "+cmd) {
+		if h.Code != 0 || !strings.Contains(h.Stdout, "Usage: heck "+cmd) {
 			t.Errorf("heck %s --help: want exit 0 and its usage\n%s", cmd, h)
 		}
 	}
 	for _, args := range [][]string{{}, {"nope"}, {"serve", "--nope"}, {"status", "a", "b"}} {
-		if r := heck(t, dir, nil, args...); r.code != 2 || r.stderr == "" {
+		if r := heck(t, dir, nil, args...); r.Code != 2 || r.Stderr == "" {
 			t.Errorf("heck %v: want exit 2 with a message\n%s", args, r)
 		}
 	}
-}
-
-// closedAddr returns a loopback host:port where nothing listens.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	// A socket bound and never listening: connections to it are refused,
-	// and no other socket can take its port while the test runs (a port
-	// closed right after listening could be reused by any process).
-	syscall.ForkLock.RLock()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, syscall.IPPROTO_TCP)
-	if err == nil {
-		syscall.CloseOnExec(fd)
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		t.Fatalf("reserve a closed port: %v", err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatalf("reserve a closed port: %v", err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatalf("reserve a closed port: %v", err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 // waitHits waits until hits has grown by n.

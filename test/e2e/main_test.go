@@ -1,29 +1,26 @@
 package e2e
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/heckhq/heck/internal/client"
+	"github.com/heckhq/heck/internal/testkit"
 )
 
-// heckBin is the binary TestMain built; moduleRoot the repository.
-var heckBin, moduleRoot string
+// bin runs the binary TestMain built; moduleRoot is the repository.
+var (
+	bin        testkit.Heck
+	moduleRoot string
+)
 
 // patience bounds every wait for a condition: generous, for two busy cores.
 const patience = 30 * time.Second
@@ -31,209 +28,40 @@ const patience = 30 * time.Second
 func TestMain(m *testing.M) { os.Exit(run(m)) }
 
 func run(m *testing.M) int {
-	root, err := findModuleRoot()
+	root, err := testkit.ModuleRoot()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
 	moduleRoot = root
-	tmp, err := os.MkdirTemp("", "heck-e2e-")
+	h, remove, err := testkit.BuildHeck()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		return 2
 	}
-	defer os.RemoveAll(tmp)
-	heckBin = filepath.Join(tmp, "heck")
-	build := exec.Command("go", "build", "-o", heckBin, "./cmd/heck")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: go build -o %s ./cmd/heck: %v\n%s", heckBin, err, out)
-		return 2
-	}
+	defer remove()
+	h.Patience = patience
+	bin = h
 	return m.Run()
-}
-
-// findModuleRoot walks up from the working directory to go.mod.
-func findModuleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("find the module root: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("find the module root: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing and a test
-// reading at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// result is what a finished heck command printed and its exit code.
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 }
 
 // heck runs the binary to completion in dir with env added to the
 // environment.
-func heck(t *testing.T, dir string, env []string, args ...string) result {
+func heck(t *testing.T, dir string, env []string, args ...string) testkit.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), patience)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, heckBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(baseEnv(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee) && ee.Exited():
-		r.code = ee.ExitCode()
-	default:
-		t.Fatalf("heck %s: %v\n%s", strings.Join(args, " "), err, r)
-	}
-	return r
-}
-
-// baseEnv is the environment of every heck process: the test's, without
-// anything that points the client commands elsewhere.
-func baseEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "HECK_SERVER=") || strings.HasPrefix(kv, "HECK_API_TOKEN=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
-
-// proc is a long-running heck process (heck serve).
-type proc struct {
-	cmd            *exec.Cmd
-	stdout, stderr *syncBuffer
-	done           chan struct{}
-	code           int // valid once done is closed
+	return bin.Run(t, dir, env, args...)
 }
 
 // start runs heck in dir without waiting; the process is killed at the end
 // of the test if still running.
-func start(t *testing.T, dir string, env []string, args ...string) *proc {
+func start(t *testing.T, dir string, env []string, args ...string) *testkit.Proc {
 	t.Helper()
-	p := &proc{stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan struct{})}
-	p.cmd = exec.Command(heckBin, args...)
-	p.cmd.Dir = dir
-	p.cmd.Env = append(baseEnv(), env...)
-	p.cmd.Stdout, p.cmd.Stderr = p.stdout, p.stderr
-	if err := p.cmd.Start(); err != nil {
-		t.Fatalf("start heck %s: %v", strings.Join(args, " "), err)
-	}
-	go func() {
-		err := p.cmd.Wait()
-		p.code = 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			p.code = ee.ExitCode() // -1 when killed by a signal
-		} else if err != nil {
-			p.code = -2
-		}
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		if !p.exited() {
-			_ = p.cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("heck %s (exit %d)\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), p.code, p.stdout, p.stderr)
-		}
-	})
-	return p
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// wait waits up to d for the process to exit and returns its code.
-func (p *proc) wait(t *testing.T, d time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.code
-	case <-time.After(d):
-		t.Fatalf("heck did not exit within %s\nstderr:\n%s", d, p.stderr)
-		return 0
-	}
-}
-
-// stop sends SIGTERM and returns the exit code and how long the process
-// took to exit.
-func (p *proc) stop(t *testing.T) (int, time.Duration) {
-	t.Helper()
-	return p.signal(t, syscall.SIGTERM)
-}
-
-// signal sends sig and returns the exit code and how long the process took
-// to exit.
-func (p *proc) signal(t *testing.T, sig os.Signal) (int, time.Duration) {
-	t.Helper()
-	at := time.Now()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("%v: %v", sig, err)
-	}
-	code := p.wait(t, patience)
-	return code, time.Since(at)
-}
-
-// freePort returns a loopback port nothing listens on at the moment.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return bin.Start(t, dir, env, args...)
 }
 
 // node is a running heck serve.
 type node struct {
-	*proc
+	*testkit.Proc
 	dir  string
 	port int
 	url  string // http://127.0.0.1:port
@@ -246,9 +74,9 @@ type node struct {
 func serve(t *testing.T, dir string, env []string, args func(port int) []string) *node {
 	t.Helper()
 	for attempt := 0; ; attempt++ {
-		port := freePort(t)
+		port := testkit.FreePort(t)
 		p := start(t, dir, env, append([]string{"serve"}, args(port)...)...)
-		n := &node{proc: p, dir: dir, port: port, url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+		n := &node{Proc: p, dir: dir, port: port, url: fmt.Sprintf("http://127.0.0.1:%d", port)}
 		err := n.waitReady()
 		if err == nil {
 			c, err := client.New(n.url, "", &http.Client{Timeout: 10 * time.Second})
@@ -258,10 +86,10 @@ func serve(t *testing.T, dir string, env []string, args func(port int) []string)
 			n.c = c
 			return n
 		}
-		if p.exited() && strings.Contains(p.stderr.String(), "address already in use") && attempt < 3 {
+		if p.Exited() && strings.Contains(p.Stderr.String(), "address already in use") && attempt < 3 {
 			continue
 		}
-		t.Fatalf("heck serve on port %d: %v\nstderr:\n%s", port, err, p.stderr)
+		t.Fatalf("heck serve on port %d: %v\nstderr:\n%s", port, err, p.Stderr)
 	}
 }
 
@@ -269,40 +97,28 @@ func serve(t *testing.T, dir string, env []string, args func(port int) []string)
 // patience runs out.
 func (n *node) waitReady() error {
 	hc := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(patience)
-	for {
-		if n.exited() {
-			return fmt.Errorf("exited with code %d before it was ready", n.code)
+	_, err := testkit.Wait{Timeout: patience, Every: 50 * time.Millisecond}.Poll("ready", func() error {
+		if n.Exited() {
+			return testkit.Abort(fmt.Errorf("exited with code %d before it was ready", n.Code))
 		}
 		resp, err := hc.Get(n.url + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("not ready after %s: %v", patience, err)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /readyz: %s", resp.Status)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
+	return err
 }
 
 // waitFor polls cond until it returns nil, failing the test at the
 // deadline with cond's last error.
 func waitFor(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s still waiting for %s: %v", patience, what, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Wait{Timeout: patience, Every: 100 * time.Millisecond}.Until(t, what, cond)
 }
 
 // listed is a target object of the JSON the listing commands print: the
@@ -340,12 +156,12 @@ func decodeTargets(t *testing.T, raw []any) map[string]listed {
 func (n *node) lsJSON(t *testing.T, env ...string) map[string]listed {
 	t.Helper()
 	r := heck(t, n.dir, env, "targets", "ls", "-o", "json", "--server", n.url)
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("heck targets ls -o json: %s", r)
 	}
 	var raw []any
-	if err := json.Unmarshal([]byte(r.stdout), &raw); err != nil {
-		t.Fatalf("heck targets ls -o json printed no JSON array: %v\n%s", err, r.stdout)
+	if err := json.Unmarshal([]byte(r.Stdout), &raw); err != nil {
+		t.Fatalf("heck targets ls -o json printed no JSON array: %v\n%s", err, r.Stdout)
 	}
 	return decodeTargets(t, raw)
 }

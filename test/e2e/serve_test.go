@@ -18,6 +18,7 @@ import (
 
 	"github.com/heckhq/heck/internal/client"
 	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/testkit"
 )
 
 // TestServeSIGTERMAndRestart stops heck serve with SIGTERM while a probe is
@@ -47,7 +48,7 @@ func TestServeSIGTERMAndRestart(t *testing.T) {
 	var fastHits atomic.Int64
 	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fastHits.Add(1) }))
 	t.Cleanup(fast.Close)
-	closed := closedAddr(t)
+	closed := testkit.ClosedAddr(t)
 
 	dir := t.TempDir()
 	config := func(port int) []string {
@@ -78,7 +79,7 @@ targets:
 	n := serve(t, dir, nil, config)
 	r := heck(t, dir, nil, "targets", "add", "--server", n.url, "--id", "api-added", "--kind", "tcp",
 		"--address", strings.TrimPrefix(fast.URL, "http://"), "--interval", "300ms", "--timeout", "200ms", "--rise", "1")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("heck targets add: %s", r)
 	}
 	want := map[string]string{"slow": "up", "fast": "up", "closed": "down", "api-added": "up"}
@@ -107,7 +108,7 @@ targets:
 	case <-time.After(patience):
 		t.Fatal("no slow probe started")
 	}
-	code, took := n.stop(t)
+	code, took := n.Stop(t)
 	if code != 0 {
 		t.Errorf("heck serve exited %d on SIGTERM, want 0", code)
 	}
@@ -164,7 +165,7 @@ targets:
 		t.Errorf("history of slow holds %d checks after the restart; %d probes were made before the stop, %d in all",
 			checks, startedAtStop, started.Load())
 	}
-	if code, _ := n2.stop(t); code != 0 {
+	if code, _ := n2.Stop(t); code != 0 {
 		t.Errorf("second heck serve exited %d on SIGTERM", code)
 	}
 }
@@ -176,17 +177,17 @@ func TestServeBadConfig(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, dir, "broken.yaml", brokenConfig)
 	p := start(t, dir, nil, "serve", "--config", "broken.yaml")
-	if code := p.wait(t, patience); code != 2 {
+	if code := p.Wait(t, patience); code != 2 {
 		t.Errorf("heck serve --config broken.yaml: exit %d, want 2", code)
 	}
-	stderr := p.stderr.String()
+	stderr := p.Stderr.String()
 	for _, want := range append(brokenProblems, "4 problem(s)") {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("heck serve --config broken.yaml: stderr lacks %q\n%s", want, stderr)
 		}
 	}
 	r := heck(t, dir, nil, "serve", "--config", "missing.yaml")
-	if r.code != 2 || !strings.Contains(r.stderr, "missing.yaml") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, "missing.yaml") {
 		t.Errorf("heck serve --config missing.yaml: want exit 2 naming the file\n%s", r)
 	}
 	// A port in use is an error that says which address and how to fix it.
@@ -196,11 +197,11 @@ func TestServeBadConfig(t *testing.T) {
 	}
 	defer held.Close()
 	r = heck(t, dir, nil, "serve", "--listen", held.Addr().String(), "--data-dir", "d")
-	if r.code != 2 || !strings.Contains(r.stderr, held.Addr().String()) || !strings.Contains(r.stderr, "--listen") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, held.Addr().String()) || !strings.Contains(r.Stderr, "--listen") {
 		t.Errorf("heck serve on a port in use: want exit 2 naming the address and --listen\n%s", r)
 	}
 	r = heck(t, dir, nil, "serve", "--listen", "127.0.0.1:notaport", "--data-dir", "d")
-	if r.code != 2 || !strings.Contains(r.stderr, "--listen") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--listen") {
 		t.Errorf("heck serve --listen 127.0.0.1:notaport: want exit 2 naming --listen\n%s", r)
 	}
 }
@@ -212,14 +213,14 @@ func TestServeBadConfig(t *testing.T) {
 func TestServeBeyondLoopback(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port := freePort(t)
+	port := testkit.FreePort(t)
 	r := heck(t, dir, nil, "serve", "--listen", "0.0.0.0:"+itoa(port), "--data-dir", "d")
-	if r.code != 2 || !strings.Contains(r.stderr, "--listen") || !strings.Contains(r.stderr, "api.token") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, "--listen") || !strings.Contains(r.Stderr, "api.token") {
 		t.Errorf("heck serve --listen 0.0.0.0:PORT without a token: want exit 2 naming --listen and api.token\n%s", r)
 	}
 	writeFile(t, dir, "open.yaml", fmt.Sprintf("listen: 0.0.0.0:%d\n", port))
 	r = heck(t, dir, nil, "serve", "--config", "open.yaml")
-	if r.code != 2 || !strings.Contains(r.stderr, "open.yaml:1") || !strings.Contains(r.stderr, "api.token") {
+	if r.Code != 2 || !strings.Contains(r.Stderr, "open.yaml:1") || !strings.Contains(r.Stderr, "api.token") {
 		t.Errorf("heck serve on a config listening on 0.0.0.0 without a token: want exit 2 at open.yaml:1 naming api.token\n%s", r)
 	}
 
@@ -250,13 +251,13 @@ func TestServeBeyondLoopback(t *testing.T) {
 	}
 	// The command line takes the token from HECK_API_TOKEN.
 	add := []string{"targets", "add", "--server", n.url, "--id", "y", "--kind", "tcp", "--address", "127.0.0.1:9"}
-	if r := heck(t, dir, nil, add...); r.code != 2 || !strings.Contains(r.stderr, "token") {
+	if r := heck(t, dir, nil, add...); r.Code != 2 || !strings.Contains(r.Stderr, "token") {
 		t.Errorf("heck targets add without a token: want exit 2 asking for it\n%s", r)
 	}
-	if r := heck(t, dir, []string{"HECK_API_TOKEN=" + token}, add...); r.code != 0 {
+	if r := heck(t, dir, []string{"HECK_API_TOKEN=" + token}, add...); r.Code != 0 {
 		t.Errorf("heck targets add with HECK_API_TOKEN: %s", r)
 	}
-	if r := heck(t, dir, nil, "targets", "add", "--server", n.url, "--token", token, "--id", "z", "--kind", "tcp", "--address", "127.0.0.1:9"); r.code != 0 {
+	if r := heck(t, dir, nil, "targets", "add", "--server", n.url, "--token", token, "--id", "z", "--kind", "tcp", "--address", "127.0.0.1:9"); r.Code != 0 {
 		t.Errorf("heck targets add --token: %s", r)
 	}
 }
@@ -336,7 +337,7 @@ targets:
 				t.Fatalf("transition %+v, want web up -> down with a cause", tr)
 			}
 			// The stream ends cleanly when heck stops.
-			if code, took := n.stop(t); code != 0 || took > 5*time.Second {
+			if code, took := n.Stop(t); code != 0 || took > 5*time.Second {
 				t.Errorf("heck serve with an open event stream exited %d after %s on SIGTERM, want 0 within seconds", code, took)
 			}
 			select {
