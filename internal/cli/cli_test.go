@@ -6,14 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
@@ -52,10 +49,7 @@ func server(t *testing.T, opts api.Options) *apitest.Backend {
 	b.Set(web)
 	b.Set(db)
 	b.Set(dns)
-	opts.Registry = prometheus.NewRegistry()
-	s := api.New(b, opts)
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { s.Close(); ts.Close() })
+	_, ts := apitest.Serve(t, b, opts)
 	t.Setenv("HECK_SERVER", ts.URL)
 	t.Setenv("HECK_API_TOKEN", "")
 	return b

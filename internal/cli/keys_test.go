@@ -5,11 +5,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
@@ -25,10 +22,7 @@ func enc(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
 func keyNode(t *testing.T, name string, opts api.Options, keys ...[]byte) (*apitest.Keyring, string) {
 	t.Helper()
 	b := apitest.NewKeyring(name, keys...)
-	opts.Registry = prometheus.NewRegistry()
-	s := api.New(b, opts)
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { s.Close(); ts.Close() })
+	_, ts := apitest.Serve(t, b, opts)
 	return b, strings.TrimPrefix(ts.URL, "http://")
 }
 

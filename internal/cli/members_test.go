@@ -3,11 +3,8 @@ package cli_test
 import (
 	"encoding/json"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
@@ -24,10 +21,7 @@ func clusterServer(t *testing.T, opts api.Options) *apitest.Cluster {
 	b.Set(api.StatusOf(target.Spec{ID: "db", Kind: target.KindTCP, Address: "127.0.0.1:5432"}))
 	b.SetMember(api.Member{Name: "n2", Addr: "127.0.0.2:7946", Zone: "b", State: api.MemberAlive, Weight: 1, Targets: 3})
 	b.SetMember(api.Member{Name: "n3", Addr: "127.0.0.3:7946", State: api.MemberDead, Weight: 1})
-	opts.Registry = prometheus.NewRegistry()
-	s := api.New(b, opts)
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { s.Close(); ts.Close() })
+	_, ts := apitest.Serve(t, b, opts)
 	t.Setenv("HECK_SERVER", ts.URL)
 	t.Setenv("HECK_API_TOKEN", "")
 	return b

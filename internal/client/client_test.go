@@ -3,12 +3,9 @@ package client_test
 import (
 	"context"
 	"errors"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
@@ -22,10 +19,7 @@ import (
 func setup(t *testing.T, opts api.Options, token string) (*apitest.Backend, *api.Server, *client.Client) {
 	t.Helper()
 	b := apitest.New()
-	opts.Registry = prometheus.NewRegistry()
-	s := api.New(b, opts)
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { s.Close(); ts.Close() })
+	s, ts := apitest.Serve(t, b, opts)
 	c, err := client.New(ts.URL+"/", token, ts.Client())
 	if err != nil {
 		t.Fatal(err)

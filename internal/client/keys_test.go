@@ -3,11 +3,8 @@ package client_test
 import (
 	"bytes"
 	"context"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
@@ -17,10 +14,7 @@ import (
 func keyringSetup(t *testing.T, opts api.Options, token string, keys ...[]byte) (*apitest.Keyring, *client.Client, string) {
 	t.Helper()
 	b := apitest.NewKeyring("n1", keys...)
-	opts.Registry = prometheus.NewRegistry()
-	s := api.New(b, opts)
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { s.Close(); ts.Close() })
+	_, ts := apitest.Serve(t, b, opts)
 	c, err := client.New(ts.URL, token, ts.Client())
 	if err != nil {
 		t.Fatal(err)
