@@ -386,7 +386,8 @@ func (n *Node) spreadOf(spec *target.Spec) bool {
 }
 
 // fresh reports whether node has shown, within two intervals, that it
-// probes target: by an observation, a watermark, or having just joined.
+// probes target: by an observation (not a release), a watermark, or having
+// just joined.
 func (n *Node) fresh(node, targetID string, interval time.Duration, now time.Time) bool {
 	limit := 2 * interval
 	if limit < minSilence {
@@ -400,7 +401,7 @@ func (n *Node) fresh(node, targetID string, interval time.Duration, now time.Tim
 		return true
 	}
 	for _, o := range n.table.Get(targetID) {
-		if o.Observer == node && now.Sub(o.At) <= limit {
+		if o.Observer == node && !o.Released && now.Sub(o.At) <= limit {
 			return true
 		}
 	}
