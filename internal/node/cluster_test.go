@@ -8,17 +8,15 @@ package node
 // schedules) and /api/v1/targets.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,7 +24,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,6 +34,7 @@ import (
 	"github.com/heckhq/heck/internal/config"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/testkit"
 )
 
 // clInterval is every test target's probe interval.
@@ -46,18 +44,11 @@ const clInterval = 500 * time.Millisecond
 // over at clInterval: two intervals, but never under 2 s.
 const clFallback = 2 * time.Second
 
-// clFastTuning shortens memberlist's timings while leaving slack for -race
-// on two busy cores: failures are detected in about a second.
+// clFastTuning is testkit.FastGossip without compression (loopback: save
+// the CPU): failures are detected in about a second.
 func clFastTuning(mc *memberlist.Config) {
-	mc.ProbeInterval = 250 * time.Millisecond
-	mc.ProbeTimeout = 150 * time.Millisecond
-	mc.GossipInterval = 50 * time.Millisecond
-	mc.PushPullInterval = 500 * time.Millisecond
-	mc.GossipToTheDeadTime = 500 * time.Millisecond
-	mc.SuspicionMult = 3
-	mc.SuspicionMaxTimeoutMult = 2
-	mc.TCPTimeout = 2 * time.Second
-	mc.EnableCompression = false // loopback: save the CPU
+	testkit.FastGossip(mc)
+	mc.EnableCompression = false
 }
 
 // clBlindTuning gossips as fast as clFastTuning but practically never
@@ -69,62 +60,6 @@ func clBlindTuning(mc *memberlist.Config) {
 	mc.ProbeInterval = 20 * time.Second
 	mc.ProbeTimeout = 5 * time.Second
 	mc.SuspicionMult = 4
-}
-
-// clTargets is a loopback HTTP server standing for every target: GET
-// /t/{id} counts a hit for id and answers 200, or 503 when id starts with
-// "down-".
-type clTargets struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	hits map[string][]time.Time
-}
-
-func newCLTargets(t *testing.T) *clTargets {
-	t.Helper()
-	c := &clTargets{hits: map[string][]time.Time{}}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /t/{id}", func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
-		c.mu.Lock()
-		c.hits[id] = append(c.hits[id], time.Now())
-		c.mu.Unlock()
-		if strings.HasPrefix(id, "down-") {
-			http.Error(w, "down on purpose", http.StatusServiceUnavailable)
-			return
-		}
-		io.WriteString(w, "ok")
-	})
-	c.srv = httptest.NewServer(mux)
-	t.Cleanup(c.srv.Close)
-	return c
-}
-
-func (c *clTargets) url(id string) string { return c.srv.URL + "/t/" + id }
-
-// count returns how many hits id had in [from, to).
-func (c *clTargets) count(id string, from, to time.Time) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := 0
-	for _, at := range c.hits[id] {
-		if !at.Before(from) && at.Before(to) {
-			n++
-		}
-	}
-	return n
-}
-
-// firstAfter returns id's first hit at or after t (zero if none).
-func (c *clTargets) firstAfter(id string, t time.Time) time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, at := range c.hits[id] {
-		if !at.Before(t) {
-			return at
-		}
-	}
-	return time.Time{}
 }
 
 // clNode is one in-process node.
@@ -142,23 +77,16 @@ type clNode struct {
 type clCluster struct {
 	t       *testing.T
 	part    *cluster.Partitioner
-	tg      *clTargets
+	tg      *testkit.Targets
 	nodes   []*clNode
 	stopped map[string]bool
-}
-
-func clLogger(name string) *slog.Logger {
-	if os.Getenv("HECK_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
 }
 
 // clConfig is a node's config file, joining every node and probing
 // targets. The config refuses port 0, so the listen and bind ports written
 // here are placeholders: startCL sets both to 127.0.0.1:0 (the test
 // transport replaces the bind anyway).
-func clConfig(name, dir string, join []string, targets []string, tg *clTargets) string {
+func clConfig(name, dir string, join []string, targets []string, tg *testkit.Targets) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "listen: 127.0.0.1:1\nnode:\n  name: %s\n  data_dir: %s\n", name, dir)
 	fmt.Fprintf(&b, "cluster:\n  bind: 127.0.0.1:1\n  zone: z-%s\n  join:\n", name)
@@ -168,7 +96,7 @@ func clConfig(name, dir string, join []string, targets []string, tg *clTargets) 
 	fmt.Fprintf(&b, "defaults:\n  interval: %s\n", clInterval)
 	b.WriteString("targets:\n")
 	for _, id := range targets {
-		fmt.Fprintf(&b, "  - id: %s\n    kind: http\n    url: %s\n", id, tg.url(id))
+		fmt.Fprintf(&b, "  - id: %s\n    kind: http\n    url: %s\n", id, tg.URL(id))
 	}
 	return b.String()
 }
@@ -177,7 +105,7 @@ func clConfig(name, dir string, join []string, targets []string, tg *clTargets) 
 // the targets ids, and stops them all when the test ends.
 func startCL(t *testing.T, size int, ids []string, tuning func(*memberlist.Config)) *clCluster {
 	t.Helper()
-	c := &clCluster{t: t, part: cluster.NewPartitioner(), tg: newCLTargets(t), stopped: map[string]bool{}}
+	c := &clCluster{t: t, part: cluster.NewPartitioner(), tg: testkit.NewTargets(t), stopped: map[string]bool{}}
 	// All nodes share this process: a stop-the-world pause stalls every
 	// node at once, and on a busy machine such a pause can outlast an
 	// interval. Collect less often.
@@ -187,7 +115,7 @@ func startCL(t *testing.T, size int, ids []string, tuning func(*memberlist.Confi
 	addrs := make([]string, size)
 	for i := range size {
 		name := fmt.Sprintf("n%d", i)
-		tr, err := c.part.Loopback(name, clLogger(name))
+		tr, err := c.part.Loopback(name, testkit.Logger(name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -207,7 +135,7 @@ func startCL(t *testing.T, size int, ids []string, tuning func(*memberlist.Confi
 			t.Fatalf("config of %s: %v", name, err)
 		}
 		cfg.Listen, cfg.Cluster.Bind = "127.0.0.1:0", "127.0.0.1:0"
-		n, err := New(ctx, cfg, clLogger(name), WithClusterTuning(tuning),
+		n, err := New(ctx, cfg, testkit.Logger(name), WithClusterTuning(tuning),
 			WithClusterTransport(trs[i]), WithRejoinInterval(300*time.Millisecond))
 		if err != nil {
 			t.Fatalf("new %s: %v", name, err)
@@ -312,37 +240,18 @@ func (c *clCluster) leave(name string) {
 var clClient = &http.Client{Timeout: 5 * time.Second}
 
 // scheduled returns the targets cn probes, from heck_target_up on its
-// /metrics.
+// /metrics; CL_STACKS names a file for the process's stacks when the node
+// does not answer.
 func scheduled(cn *clNode) (map[string]bool, error) {
-	resp, err := clClient.Get(cn.base + "/metrics")
+	set, err := testkit.Scheduled(clClient, cn.base)
 	if err != nil {
 		if f := os.Getenv("CL_STACKS"); f != "" {
 			buf := make([]byte, 1<<24)
 			os.WriteFile(f, buf[:runtime.Stack(buf, true)], 0o644)
 		}
-		return nil, fmt.Errorf("%s metrics: %w", cn.name, err)
+		return nil, fmt.Errorf("%s: %w", cn.name, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s metrics: %s", cn.name, resp.Status)
-	}
-	out := map[string]bool{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		rest, ok := strings.CutPrefix(line, "heck_target_up{")
-		if !ok {
-			continue
-		}
-		_, after, ok := strings.Cut(rest, `id="`)
-		if !ok {
-			continue
-		}
-		id, _, _ := strings.Cut(after, `"`)
-		out[id] = true
-	}
-	return out, sc.Err()
+	return set, nil
 }
 
 // clStatus is what the tests read of a target in /api/v1/targets.
@@ -378,7 +287,7 @@ func listTargets(cn *clNode) (map[string]clStatus, error) {
 
 func (c *clCluster) put(cn *clNode, id string, interval time.Duration) {
 	c.t.Helper()
-	body := fmt.Sprintf(`{"id":%q,"kind":"http","url":%q,"interval":%q}`, id, c.tg.url(id), interval.String())
+	body := fmt.Sprintf(`{"id":%q,"kind":"http","url":%q,"interval":%q}`, id, c.tg.URL(id), interval.String())
 	req, _ := http.NewRequestWithContext(c.t.Context(), http.MethodPut, cn.base+"/api/v1/targets/"+id, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	c.do(req, http.StatusCreated)
@@ -405,72 +314,30 @@ func (c *clCluster) do(req *http.Request, want ...int) {
 
 // --- conditions ---
 
-// waitFor polls cond every 150ms until it returns nil for hold (zero: once),
-// failing the test with cond's last error at the deadline. It returns how
-// long it took until cond started holding.
+// waitFor polls cond every 150ms until it returns nil for hold (zero:
+// once), failing the test with cond's last error at the deadline. It
+// returns how long it took until cond started holding.
 func waitFor(t *testing.T, what string, timeout, hold time.Duration, cond func() error) time.Duration {
 	t.Helper()
-	start := time.Now()
-	deadline := start.Add(timeout)
-	var since time.Time
-	var lastErr error
-	for {
-		err := cond()
-		now := time.Now()
-		if err != nil {
-			lastErr = err
-		}
-		if err == nil {
-			if since.IsZero() {
-				since = now
-			}
-			if now.Sub(since) >= hold {
-				return since.Sub(start)
-			}
-		} else {
-			since = time.Time{}
-		}
-		if now.After(deadline) {
-			if err == nil {
-				err = fmt.Errorf("held for %v only; before that: %v", now.Sub(since), lastErr)
-			}
-			t.Fatalf("%s: not within %v: %v", what, timeout, err)
-		}
-		time.Sleep(150 * time.Millisecond)
-	}
+	return testkit.Wait{Timeout: timeout, Hold: hold, Every: 150 * time.Millisecond}.Until(t, what, cond)
 }
 
 // partitioned checks that the nodes' scheduled sets cover want exactly,
 // each target on exactly one node.
 func partitioned(nodes []*clNode, want []string) (map[string]string, error) {
-	owner := map[string]string{}
+	var scheds []testkit.NodeSchedule
 	for _, cn := range nodes {
 		set, err := scheduled(cn)
 		if err != nil {
 			return nil, err
 		}
-		for id := range set {
-			if other, dup := owner[id]; dup {
-				return nil, fmt.Errorf("%s is probed by both %s and %s%s", id, other, cn.name, explain(nodes, id))
-			}
-			owner[id] = cn.name
-		}
+		scheds = append(scheds, testkit.NodeSchedule{Node: cn.name, IDs: set})
 	}
-	for _, id := range want {
-		if _, ok := owner[id]; !ok {
-			return nil, fmt.Errorf("%s is probed by no node (owners: %v)", id, owner)
-		}
+	owner, err := testkit.OneOwner(scheds, want)
+	if dup := (*testkit.DoubleProbeError)(nil); errors.As(err, &dup) {
+		return nil, fmt.Errorf("%w%s", err, explain(nodes, dup.ID))
 	}
-	if len(owner) != len(want) {
-		var extra []string
-		for id := range owner {
-			if !slices.Contains(want, id) {
-				extra = append(extra, id)
-			}
-		}
-		return nil, fmt.Errorf("targets probed that should not be: %v", extra)
-	}
-	return owner, nil
+	return owner, err
 }
 
 // explain says how each node sees id's owners: its ranking and, for each
@@ -550,17 +417,11 @@ func (c *clCluster) amplification(ids []string, window time.Duration) (map[strin
 	c.t.Logf("window: process CPU %.0f%% of one core", 100*float64(cpu()-cpu0)/float64(to.Sub(from)))
 	if os.Getenv("CL_DEBUG") != "" {
 		for _, id := range ids {
-			c.t.Logf("%s: %d hits", id, c.tg.count(id, from, to))
+			c.t.Logf("%s: %d hits", id, c.tg.Count(id, from, to))
 		}
 	}
-	per := map[string]float64{}
-	sum := 0.0
-	intervals := float64(to.Sub(from)) / float64(clInterval)
-	for _, id := range ids {
-		per[id] = float64(c.tg.count(id, from, to)) / intervals
-		sum += per[id]
-	}
-	return per, sum / float64(len(ids))
+	per, mean, _ := c.tg.Rates(ids, from, to, clInterval)
+	return per, mean
 }
 
 // checkOnce asserts probes per target per interval near want (1 for a
@@ -642,10 +503,7 @@ func TestClusterSteadyState(t *testing.T) {
 			ids := clIDs("t", 21, 3)
 			c := startCL(t, size, ids, clFastTuning)
 			prober := c.settle("one prober per target", ids)
-			counts := map[string]int{}
-			for _, p := range prober {
-				counts[p]++
-			}
+			counts := testkit.Counts(prober)
 			t.Logf("targets per node: %v", counts)
 			if len(counts) < 2 {
 				t.Errorf("one node probes everything: %v", counts)
@@ -720,7 +578,7 @@ func TestClusterAddDelete(t *testing.T) {
 	time.Sleep(clInterval)
 	from := time.Now()
 	c.checkOnce(ids, 1)
-	if n := c.tg.count(added, from, time.Now()); n != 0 {
+	if n := c.tg.Count(added, from, time.Now()); n != 0 {
 		t.Errorf("deleted target probed %d times after its deletion reached every node", n)
 	}
 	if err := agree(c.live(), ids, nil); err != nil {
@@ -728,35 +586,11 @@ func TestClusterAddDelete(t *testing.T) {
 	}
 }
 
-// owned returns the ids prober assigns to name, sorted.
-func owned(prober map[string]string, name string) []string {
-	var out []string
-	for id, p := range prober {
-		if p == name {
-			out = append(out, id)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
 // reprobed waits until every one of ids has been probed since at and
 // returns how long after at the last of them was.
 func (c *clCluster) reprobed(what string, ids []string, at time.Time, timeout time.Duration) time.Duration {
 	c.t.Helper()
-	waitFor(c.t, what, timeout, 0, func() error {
-		for _, id := range ids {
-			if c.tg.firstAfter(id, at).IsZero() {
-				return fmt.Errorf("%s not probed again yet", id)
-			}
-		}
-		return nil
-	})
-	var worst time.Duration
-	for _, id := range ids {
-		worst = max(worst, c.tg.firstAfter(id, at).Sub(at))
-	}
-	return worst
+	return c.tg.Reprobed(c.t, testkit.Wait{Timeout: timeout, Every: 150 * time.Millisecond}, what, ids, at)
 }
 
 // TestClusterCrashAndLeave: a node that dies without a word loses no
@@ -772,7 +606,7 @@ func TestClusterCrashAndLeave(t *testing.T) {
 	prober := c.settle("one prober per target", ids)
 
 	victim := prober[ids[len(ids)-1]]
-	lost := owned(prober, victim)
+	lost := testkit.Owned(prober, victim)
 	c.crash(victim)
 	// A probe already running at the crash may land just after it.
 	crashed := time.Now().Add(50 * time.Millisecond)
@@ -791,7 +625,7 @@ func TestClusterCrashAndLeave(t *testing.T) {
 	waitFor(t, "same verdict for the crashed node's targets", 5*time.Second, 0, func() error { return agree(c.live(), ids, prober) })
 
 	leaver := prober[ids[0]]
-	moved := owned(prober, leaver)
+	moved := testkit.Owned(prober, leaver)
 	for _, cn := range c.live() {
 		if cn.name == leaver {
 			continue
@@ -884,7 +718,7 @@ func TestClusterPartition(t *testing.T) {
 	from := time.Now()
 	mean = c.checkOnce(final, 1)
 	t.Logf("healed: %.3f probes per target per interval", mean)
-	if n := c.tg.count(deleted, from, time.Now()); n != 0 {
+	if n := c.tg.Count(deleted, from, time.Now()); n != 0 {
 		t.Errorf("target deleted during the partition probed %d times after healing", n)
 	}
 	if err := agree(c.live(), final, prober); err != nil {

@@ -7,7 +7,6 @@ package node
 // intervals are 200 ms so the file stays fast under -race.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +29,7 @@ import (
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/target"
+	"github.com/heckhq/heck/internal/testkit"
 )
 
 // ntInterval is every test target's probe interval.
@@ -74,50 +73,6 @@ func (s *ntServer) lastHeader(name string) string {
 	return s.header.Get(name)
 }
 
-// ntClosedAddr returns a loopback address where nothing listens.
-func ntClosedAddr(t *testing.T) string {
-	t.Helper()
-	// A socket bound and never listening: connections to it are refused,
-	// and no other socket can take its port while the test runs (a port
-	// closed right after listening could be reused by any process).
-	syscall.ForkLock.RLock()
-	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, syscall.IPPROTO_TCP)
-	if err == nil {
-		syscall.CloseOnExec(fd)
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		t.Fatalf("reserve a closed port: %v", err)
-	}
-	t.Cleanup(func() { syscall.Close(fd) })
-	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatalf("reserve a closed port: %v", err)
-	}
-	sa, err := syscall.Getsockname(fd)
-	if err != nil {
-		t.Fatalf("reserve a closed port: %v", err)
-	}
-	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
-}
-
-// ntSyncBuffer collects a node's log, shown when a test fails.
-type ntSyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *ntSyncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *ntSyncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // ntConfig is a node config on 127.0.0.1:0 with its data in dir, probing
 // every ntInterval with rise and fall 1 unless a target says otherwise.
 func ntConfig(dir string, targets ...target.Spec) *config.Config {
@@ -159,7 +114,7 @@ type ntNode struct {
 // test if the test has not stopped it.
 func ntStart(t *testing.T, cfg *config.Config) *ntNode {
 	t.Helper()
-	logs := &ntSyncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx, cancel := context.WithCancel(context.Background())
 	n, err := New(ctx, cfg, log)
@@ -214,17 +169,7 @@ func (nn *ntNode) stop() error {
 // with cond's last error.
 func ntWait(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(ntPatience)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %s still waiting for %s: %v", ntPatience, what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Wait{Timeout: ntPatience, Every: 20 * time.Millisecond}.Until(t, what, cond)
 }
 
 // waitState waits for target id to be in state want and returns its status.
@@ -280,7 +225,7 @@ func TestNodeStatesAndCauses(t *testing.T) {
 	ok := ntNewServer(t)
 	failing := ntNewServer(t)
 	failing.code.Store(http.StatusServiceUnavailable)
-	closed := ntClosedAddr(t)
+	closed := testkit.ClosedAddr(t)
 
 	cases := []struct {
 		spec  target.Spec
@@ -725,7 +670,7 @@ func TestNodeRestart(t *testing.T) {
 	dir := t.TempDir()
 	srv := ntNewServer(t)
 	apiSrv := ntNewServer(t)
-	closed := ntClosedAddr(t)
+	closed := testkit.ClosedAddr(t)
 	keep := ntHTTP("cfg-keep", srv.url())
 	drop := ntTCP("cfg-drop", closed)
 

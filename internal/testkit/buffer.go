@@ -2,6 +2,8 @@ package testkit
 
 import (
 	"bytes"
+	"log/slog"
+	"os"
 	"sync"
 )
 
@@ -32,4 +34,15 @@ func (b *SyncBuffer) Tail(n int) string {
 		s = "..." + s[len(s)-n:]
 	}
 	return s
+}
+
+// Logger returns a logger for the node named name that discards
+// everything unless HECK_TEST_LOG is set, and then writes debug logs to
+// stderr (memberlist and nodes log from goroutines that may outlive a
+// test's t.Log).
+func Logger(name string) *slog.Logger {
+	if os.Getenv("HECK_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
 }
