@@ -2,9 +2,9 @@ package cluster
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -14,28 +14,18 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/heckhq/heck/internal/testkit"
 )
 
-// testLogger discards logs unless HECK_TEST_LOG is set (memberlist logs
-// from its goroutines, which may outlive a test's t.Log).
-func testLogger(name string) *slog.Logger {
-	if os.Getenv("HECK_TEST_LOG") == "" {
-		return slog.New(slog.DiscardHandler)
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
-}
+// testLogger discards logs unless HECK_TEST_LOG is set.
+func testLogger(name string) *slog.Logger { return testkit.Logger(name) }
 
 // fastTuning shortens memberlist's timings for tests while leaving enough
 // slack for -race on two busy cores.
 func fastTuning(mc *memberlist.Config) {
-	mc.ProbeInterval = 250 * time.Millisecond
-	mc.ProbeTimeout = 150 * time.Millisecond
+	testkit.FastGossip(mc)
 	mc.GossipInterval = 20 * time.Millisecond
-	mc.PushPullInterval = 500 * time.Millisecond
-	mc.GossipToTheDeadTime = 500 * time.Millisecond
-	mc.SuspicionMult = 3
-	mc.SuspicionMaxTimeoutMult = 2
-	mc.TCPTimeout = 2 * time.Second
 }
 
 // noPushPull is fastTuning without periodic anti-entropy (joins still
@@ -208,19 +198,25 @@ func startTestNode(t *testing.T, p *Partitioner, name string, items map[string]s
 	return &testNode{name: name, c: c, r: r}, nil
 }
 
-// waitFor polls cond until it holds or the deadline passes.
+// errNotYet is what waitFor's condition says while it does not hold.
+var errNotYet = errors.New("not yet")
+
+// waitFor polls cond every 20 ms until it holds, failing the test with
+// what the dumps say at the deadline.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, dump ...func() string) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			msg := ""
-			for _, d := range dump {
-				msg += "\n" + d()
-			}
-			t.Fatalf("timed out after %v waiting for %s%s", timeout, what, msg)
+	_, err := testkit.Wait{Timeout: timeout, Every: 20 * time.Millisecond}.Poll(what, func() error {
+		if cond() {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
+		return errNotYet
+	})
+	if err != nil {
+		msg := ""
+		for _, d := range dump {
+			msg += "\n" + d()
+		}
+		t.Fatalf("%v%s", err, msg)
 	}
 }
 
