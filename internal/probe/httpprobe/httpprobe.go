@@ -36,24 +36,30 @@ const UserAgent = "heck-probe/1"
 var defaultHeader = http.Header{"User-Agent": {UserAgent}}
 
 // Prober probes one http target. It is safe for one probe at a time. It
-// is one allocation of 208 bytes for a target with no options beyond its
-// URL and schedule: the parsed URL is held inline, and the options most
-// targets leave unset are in a separate struct shared by all of those.
+// is one allocation of 80 bytes for a target with no options beyond its
+// URL and schedule: the options most targets leave unset are in a struct
+// shared by all of those, and a plain URL (scheme, host, path, query) is
+// kept as its parts, the request's url.URL being built in each probe's own
+// state instead of held by every prober.
 type Prober struct {
 	*extra
 	client *http.Client // shared
-	header http.Header  // read-only; defaultHeader when the target sets none
-	method string
 	// timeout applies when the caller's context has no deadline.
 	timeout   time.Duration
 	keepAlive bool
 	https     bool
-	url       url.URL // read-only once built
+	// The parts of a plain URL (extra.url is nil).
+	uhost, upath, uquery string
 }
 
-// extra holds the options most targets leave unset.
+// extra holds what most targets leave unset.
 type extra struct {
-	host   string // Host header override, "" for the URL's host
+	// url is the parsed URL when it has more than a scheme, host, path and
+	// query (user info, fragment, raw path...); read-only.
+	url    *url.URL
+	method string      // "" for GET
+	header http.Header // read-only; nil for defaultHeader
+	host   string      // Host header override, "" for the URL's host
 	body   string
 	status []statusRange // nil: 200-399
 	check  *bodyCheck    // nil when the body is not examined
@@ -64,6 +70,42 @@ type extra struct {
 
 // noExtra is the extra of every target that sets none of its options.
 var noExtra = &extra{}
+
+func (x *extra) reqMethod() string {
+	if x.method == "" {
+		return http.MethodGet
+	}
+	return x.method
+}
+
+func (x *extra) reqHeader() http.Header {
+	if x.header == nil {
+		return defaultHeader
+	}
+	return x.header
+}
+
+// plainURL reports whether u is no more than a scheme, host, path and
+// query, so that those parts rebuild it exactly.
+func plainURL(u *url.URL) bool {
+	return u.User == nil && u.Opaque == "" && u.RawPath == "" && u.Fragment == "" && u.RawFragment == "" &&
+		!u.ForceQuery && !u.OmitHost
+}
+
+// setURL points u at the target's URL: the parsed one, or one rebuilt in
+// place from the parts of a plain URL.
+func (p *Prober) setURL(u **url.URL, buf *url.URL) {
+	if p.url != nil {
+		*u = p.url
+		return
+	}
+	scheme := "http"
+	if p.https {
+		scheme = "https"
+	}
+	*buf = url.URL{Scheme: scheme, Host: p.uhost, Path: p.upath, RawQuery: p.uquery}
+	*u = buf
+}
 
 type statusRange struct{ lo, hi int16 }
 
@@ -85,21 +127,23 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 	}
 	p := &Prober{
 		extra:     x,
-		url:       *u,
-		method:    http.MethodGet,
-		header:    defaultHeader,
 		timeout:   spec.Timeout.D(),
 		keepAlive: h.KeepAlive,
 		https:     u.Scheme == "https",
 	}
-	if h.Method != "" {
-		p.method = strings.ToUpper(h.Method)
+	if plainURL(u) {
+		p.uhost, p.upath, p.uquery = u.Host, u.Path, u.RawQuery
+	} else {
+		x.url = u
+	}
+	if m := strings.ToUpper(h.Method); m != "" && m != http.MethodGet {
+		x.method = m
 	}
 	if len(h.Headers) > 0 {
 		hdr := make(http.Header, len(h.Headers)+1)
 		for k, v := range h.Headers {
 			if strings.EqualFold(k, "Host") {
-				p.host = v
+				x.host = v
 				continue
 			}
 			hdr.Set(k, v)
@@ -107,7 +151,7 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 		if hdr.Get("User-Agent") == "" {
 			hdr.Set("User-Agent", UserAgent)
 		}
-		p.header = hdr
+		x.header = hdr
 	}
 	for i, s := range h.ExpectStatus {
 		lo, hi, err := target.ParseStatusRange(s)
@@ -120,7 +164,8 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 	if err != nil {
 		return nil, err
 	}
-	if x.host == "" && x.body == "" && x.status == nil && x.check == nil && x.maxLatency == 0 && x.certMinDays == 0 {
+	if x.url == nil && x.method == "" && x.header == nil && x.host == "" && x.body == "" && x.status == nil &&
+		x.check == nil && x.maxLatency == 0 && x.certMinDays == 0 {
 		p.extra = noExtra
 	}
 	p.client = sharedClient(clientKey{
@@ -140,8 +185,10 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 	start := time.Now()
 	st := &state{Context: ctx}
 	st.deadline, _ = ctx.Deadline()
+	var u *url.URL
+	p.setURL(&u, &st.url)
 	if p.host != "" && p.https {
-		st.sni, st.sniAddr = hostOnly(p.host), dialAddr(&p.url)
+		st.sni, st.sniAddr = hostOnly(p.host), dialAddr(u)
 	}
 	var reqCtx context.Context = st
 	if p.keepAlive {
@@ -152,12 +199,12 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 		}})
 	}
 	tmpl := http.Request{
-		Method:     p.method,
-		URL:        &p.url,
+		Method:     p.reqMethod(),
+		URL:        u,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
-		Header:     p.header,
+		Header:     p.reqHeader(),
 		Host:       p.host,
 	}
 	if p.body != "" {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -272,9 +274,9 @@ func TestTransportsShared(t *testing.T) {
 
 // TestProberMemory builds many probers and checks what each costs, so
 // 50,000 targets stay well under 4 KiB each: a target with nothing but a
-// URL is one allocation of 208 bytes.
+// URL is one allocation of 80 bytes.
 func TestProberMemory(t *testing.T) {
-	if size := unsafe.Sizeof(Prober{}); size > 208 {
+	if size := unsafe.Sizeof(Prober{}); size > 80 {
 		t.Errorf("Prober is %d bytes", size)
 	}
 	for _, tt := range []struct {
@@ -282,7 +284,7 @@ func TestProberMemory(t *testing.T) {
 		opts *target.HTTPOptions
 		max  int64
 	}{
-		{"plain", nil, 240},
+		{"plain", nil, 112},
 		{"body check", &target.HTTPOptions{BodyContains: "ok"}, 1024},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -371,5 +373,40 @@ func TestConcurrentProbers(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// TestRequestURL: the URL a probe requests is the target's URL exactly,
+// whether the prober keeps its parts (plain URLs) or the parsed URL.
+func TestRequestURL(t *testing.T) {
+	for _, tt := range []struct {
+		raw   string
+		plain bool
+	}{
+		{"http://127.0.0.1:8080", true},
+		{"http://127.0.0.1:8080/health", true},
+		{"https://[::1]:8443/a/b?x=1&y=%20z", true},
+		{"http://127.0.0.1/caf%C3%A9/", true},
+		{"http://127.0.0.1/a%2Fb", false}, // RawPath keeps the escaped slash
+		{"http://user:pw@127.0.0.1/", false},
+		{"http://127.0.0.1/#frag", false},
+		{"http://127.0.0.1/?", false}, // ForceQuery
+	} {
+		t.Run(tt.raw, func(t *testing.T) {
+			p, err := New(spec(tt.raw, nil), probe.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := url.Parse(tt.raw)
+			var got *url.URL
+			var buf url.URL
+			p.setURL(&got, &buf)
+			if !reflect.DeepEqual(got, want) || got.String() != tt.raw {
+				t.Errorf("request URL %#v (%s), want %#v", got, got, want)
+			}
+			if plain := p.extra.url == nil; plain != tt.plain {
+				t.Errorf("kept as parts: %v, want %v", plain, tt.plain)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"net"
 	"net/http"
+	"net/url"
 	"sync"
 	"syscall"
 	"time"
@@ -108,6 +109,8 @@ type state struct {
 	// remote is the peer of the connection dialed for this probe; written by
 	// the dial (before it delivers the connection) when keep-alive is off.
 	remote net.Addr
+	// url is the request's URL when the prober keeps only its parts.
+	url url.URL
 }
 
 type stateKey struct{}
