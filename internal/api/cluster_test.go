@@ -27,14 +27,7 @@ func clusterFixture(t *testing.T, opts api.Options) (*apitest.Cluster, *api.Serv
 
 func decodeMembers(t *testing.T, r resp) []api.Member {
 	t.Helper()
-	if r.code != http.StatusOK {
-		t.Fatalf("members = %d %s", r.code, r.body)
-	}
-	var l api.MemberList
-	if err := json.Unmarshal([]byte(r.body), &l); err != nil {
-		t.Fatalf("members body %q: %v", r.body, err)
-	}
-	return l.Members
+	return okJSON[api.MemberList](t, r, "members").Members
 }
 
 func TestMembersSingleNode(t *testing.T) {

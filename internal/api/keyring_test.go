@@ -9,13 +9,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
+	"github.com/heckhq/heck/internal/testkit"
 )
 
 // testKey returns a key of n bytes derived from seed.
@@ -31,30 +31,12 @@ func b64(k []byte) string { return base64.StdEncoding.EncodeToString(k) }
 
 func keyBody(k string) string { return fmt.Sprintf(`{"key":%q}`, k) }
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // keyFixture is a loopback server over a keyring holding old (primary)
 // and logging to the returned buffer.
-func keyFixture(t *testing.T, opts api.Options, keys ...[]byte) (*apitest.Keyring, *api.Server, *syncBuffer) {
+func keyFixture(t *testing.T, opts api.Options, keys ...[]byte) (*apitest.Keyring, *api.Server, *testkit.SyncBuffer) {
 	t.Helper()
 	b := apitest.NewKeyring("n1", keys...)
-	logs := &syncBuffer{}
+	logs := &testkit.SyncBuffer{}
 	opts.Registry = prometheus.NewRegistry()
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return b, api.New(b, opts), logs
@@ -62,26 +44,16 @@ func keyFixture(t *testing.T, opts api.Options, keys ...[]byte) (*apitest.Keyrin
 
 func decodeKeyList(t *testing.T, r resp) []api.KeyInfo {
 	t.Helper()
-	if r.code != http.StatusOK {
-		t.Fatalf("GET /api/v1/keys = %d %s", r.code, r.body)
-	}
-	var l api.KeyList
-	if err := json.Unmarshal([]byte(r.body), &l); err != nil || l.Keys == nil {
-		t.Fatalf("keys body %q: %v (keys must be an array)", r.body, err)
+	l := okJSON[api.KeyList](t, r, "GET /api/v1/keys")
+	if l.Keys == nil {
+		t.Fatalf("keys body %q: keys must be an array", r.body)
 	}
 	return l.Keys
 }
 
 func decodeKeyResponse(t *testing.T, r resp) api.KeyResponse {
 	t.Helper()
-	if r.code != http.StatusOK {
-		t.Fatalf("key change = %d %s", r.code, r.body)
-	}
-	var kr api.KeyResponse
-	if err := json.Unmarshal([]byte(r.body), &kr); err != nil {
-		t.Fatalf("key change body %q: %v", r.body, err)
-	}
-	return kr
+	return okJSON[api.KeyResponse](t, r, "key change")
 }
 
 func TestFingerprintAndParseKey(t *testing.T) {

@@ -61,6 +61,20 @@ func do(t *testing.T, h http.Handler, method, path, body, token string) resp {
 	return resp{rec.Code, rec.Header(), rec.Body.String()}
 }
 
+// okJSON checks that r is a 200 and decodes its body, failing t naming
+// what otherwise.
+func okJSON[T any](t *testing.T, r resp, what string) T {
+	t.Helper()
+	var v T
+	if r.code != http.StatusOK {
+		t.Fatalf("%s = %d %s", what, r.code, r.body)
+	}
+	if err := json.Unmarshal([]byte(r.body), &v); err != nil {
+		t.Fatalf("%s body %q: %v", what, r.body, err)
+	}
+	return v
+}
+
 var t0 = time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
 
 // fixture returns a loopback server over a backend with two targets.

@@ -17,11 +17,14 @@ import (
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/testkit"
 )
 
-// sseServer serves s and counts event-stream handlers still running.
-func sseServer(t *testing.T, s *api.Server) (*httptest.Server, *atomic.Int32) {
+// sseServer serves the API over b, loopback only and with heartbeat (the
+// default when zero), and counts event-stream handlers still running.
+func sseServer(t *testing.T, b *apitest.Backend, heartbeat time.Duration) (*api.Server, *httptest.Server, *atomic.Int32) {
 	t.Helper()
+	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry(), Heartbeat: heartbeat})
 	var running atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		running.Add(1)
@@ -29,7 +32,7 @@ func sseServer(t *testing.T, s *api.Server) (*httptest.Server, *atomic.Int32) {
 		s.ServeHTTP(w, r)
 	}))
 	t.Cleanup(ts.Close)
-	return ts, &running
+	return s, ts, &running
 }
 
 type stream struct {
@@ -79,13 +82,7 @@ func (s *stream) until(t *testing.T, substr string) string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Wait{Timeout: 5 * time.Second, Every: 5 * time.Millisecond}.Until(t, what, testkit.True(cond))
 }
 
 func dataOf(t *testing.T, ev string, v any) {
@@ -104,8 +101,7 @@ func dataOf(t *testing.T, ev string, v any) {
 func TestEventsDelivery(t *testing.T) {
 	b := apitest.New()
 	b.SubscriptionSize = 2
-	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry(), Heartbeat: 20 * time.Millisecond})
-	ts, running := sseServer(t, s)
+	_, ts, running := sseServer(t, b, 20*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStream(t, ctx, ts.URL+"/api/v1/events")
@@ -145,8 +141,7 @@ func TestEventsDelivery(t *testing.T) {
 
 func TestEventsFilterAndServerClose(t *testing.T) {
 	b := apitest.New()
-	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
-	ts, running := sseServer(t, s)
+	s, ts, running := sseServer(t, b, 0)
 	st := openStream(t, context.Background(), ts.URL+"/api/v1/events?target=db")
 	defer st.resp.Body.Close()
 	b.Publish(events.Transition{TargetID: "web", To: health.Down})
@@ -177,8 +172,7 @@ func TestEventsFilterAndServerClose(t *testing.T) {
 
 func TestEventsBusClosed(t *testing.T) {
 	b := apitest.New()
-	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
-	ts, running := sseServer(t, s)
+	_, ts, running := sseServer(t, b, 0)
 	st := openStream(t, context.Background(), ts.URL+"/api/v1/events")
 	defer st.resp.Body.Close()
 	b.Bus.Close()

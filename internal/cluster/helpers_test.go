@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -198,19 +197,11 @@ func startTestNode(t *testing.T, p *Partitioner, name string, items map[string]s
 	return &testNode{name: name, c: c, r: r}, nil
 }
 
-// errNotYet is what waitFor's condition says while it does not hold.
-var errNotYet = errors.New("not yet")
-
 // waitFor polls cond every 20 ms until it holds, failing the test with
 // what the dumps say at the deadline.
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool, dump ...func() string) {
 	t.Helper()
-	_, err := testkit.Wait{Timeout: timeout, Every: 20 * time.Millisecond}.Poll(what, func() error {
-		if cond() {
-			return nil
-		}
-		return errNotYet
-	})
+	_, err := testkit.Wait{Timeout: timeout, Every: 20 * time.Millisecond}.Poll(what, testkit.True(cond))
 	if err != nil {
 		msg := ""
 		for _, d := range dump {

@@ -76,3 +76,16 @@ func (e *abortError) Unwrap() error { return e.err }
 // no longer come to hold (a process it waits on exited), so Poll gives up
 // at once instead of at the deadline.
 func Abort(err error) error { return &abortError{err} }
+
+// errNotYet is what a condition made by True says while it is false.
+var errNotYet = errors.New("not yet")
+
+// True adapts a boolean condition for Poll and Until.
+func True(cond func() bool) func() error {
+	return func() error {
+		if cond() {
+			return nil
+		}
+		return errNotYet
+	}
+}
