@@ -33,6 +33,29 @@ func heck(t *testing.T, args ...string) run {
 	return run{code, out.String(), errb.String()}
 }
 
+// usageError checks that r failed as a usage error (exit 2) whose stderr
+// has each of want.
+func usageError(t *testing.T, r run, want ...string) {
+	t.Helper()
+	if r.code != 2 {
+		t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
+		}
+	}
+}
+
+// stubRunNode makes heck serve call run instead of running a node, until
+// the test ends.
+func stubRunNode(t *testing.T, run func(context.Context, *config.Config, *slog.Logger) error) {
+	t.Helper()
+	old := cli.RunNode
+	t.Cleanup(func() { cli.RunNode = old })
+	cli.RunNode = run
+}
+
 // server starts an API over a fake backend with three targets and points
 // HECK_SERVER at it.
 func server(t *testing.T, opts api.Options) *apitest.Backend {
@@ -134,15 +157,7 @@ func TestFlagErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			r := heck(t, c.args...)
-			if r.code != 2 {
-				t.Fatalf("exit %d, want 2\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
-				}
-			}
+			usageError(t, heck(t, c.args...), c.want...)
 		})
 	}
 }
@@ -187,14 +202,7 @@ func TestTargets(t *testing.T) {
 	})
 	t.Run("invalid target names the flags", func(t *testing.T) {
 		r := heck(t, "targets", "add", "--id", "bad", "--url", "ftp://x", "--interval", "1s", "--timeout", "2s", "--expect-status", "200,abc")
-		if r.code != 2 {
-			t.Fatalf("exit %d", r.code)
-		}
-		for _, w := range []string{"Invalid target", "--url (url)", "--timeout (timeout)", "--expect-status (http.expect_status[1])", `"abc"`} {
-			if !strings.Contains(r.stderr, w) {
-				t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
-			}
-		}
+		usageError(t, r, "Invalid target", "--url (url)", "--timeout (timeout)", "--expect-status (http.expect_status[1])", `"abc"`)
 	})
 
 	t.Run("ls table", func(t *testing.T) {
@@ -410,16 +418,14 @@ func TestCheck(t *testing.T) {
 }
 
 func TestServe(t *testing.T) {
-	old := cli.RunNode
-	t.Cleanup(func() { cli.RunNode = old })
 	var got *config.Config
-	cli.RunNode = func(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	stubRunNode(t, func(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		got = cfg
 		if log == nil {
 			return errors.New("no logger")
 		}
 		return nil
-	}
+	})
 	dir := t.TempDir()
 	r := heck(t, "serve", "--listen", "127.0.0.1:7999", "--data-dir", dir, "--node-name", "n1", "--gossip", "127.0.0.1:7946", "--join", "127.0.0.1:7947,127.0.0.1:7948")
 	if r.code != 0 || got == nil {

@@ -112,15 +112,7 @@ func TestJoin(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := heck(t, c.args...)
-			if r.code != 2 {
-				t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
-				}
-			}
+			usageError(t, heck(t, c.args...), c.want...)
 		})
 	}
 	b.SetJoinError(errors.New("127.0.0.8:7946: connection refused"))

@@ -8,20 +8,17 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/heckhq/heck/internal/cli"
 	"github.com/heckhq/heck/internal/config"
 )
 
 // TestServeClusterFlags checks that --node-name, --gossip and --join reach
 // the config the node runs on, over the embedded defaults and over a file.
 func TestServeClusterFlags(t *testing.T) {
-	old := cli.RunNode
-	t.Cleanup(func() { cli.RunNode = old })
 	var got *config.Config
-	cli.RunNode = func(_ context.Context, cfg *config.Config, _ *slog.Logger) error {
+	stubRunNode(t, func(_ context.Context, cfg *config.Config, _ *slog.Logger) error {
 		got = cfg
 		return nil
-	}
+	})
 	dir := t.TempDir()
 	file := filepath.Join(dir, "heck.yaml")
 	must(t, os.WriteFile(file, []byte(`node:
@@ -93,14 +90,9 @@ cluster:
 	for _, c := range bad {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
 			got = nil
-			r := heck(t, append([]string{"serve"}, c.args...)...)
-			if r.code != 2 || got != nil {
-				t.Fatalf("serve %v: exit %d (node started: %v), want 2\n%s", c.args, r.code, got != nil, r.stderr)
-			}
-			for _, w := range c.want {
-				if !strings.Contains(r.stderr, w) {
-					t.Errorf("stderr lacks %q:\n%s", w, r.stderr)
-				}
+			usageError(t, heck(t, append([]string{"serve"}, c.args...)...), c.want...)
+			if got != nil {
+				t.Fatalf("serve %v: a usage error started the node", c.args)
 			}
 		})
 	}
