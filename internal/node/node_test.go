@@ -39,39 +39,16 @@ const ntInterval = 200 * time.Millisecond
 const ntPatience = 15 * time.Second
 
 // ntServer is a loopback HTTP target that counts its hits and answers
-// with a status the test can change.
-type ntServer struct {
-	srv    *httptest.Server
-	hits   atomic.Int64
-	code   atomic.Int32
-	mu     sync.Mutex
-	header http.Header // of the last request
-}
+// with a status the test can change; tests probe it at /health.
+type ntServer struct{ *testkit.Server }
 
-func ntNewServer(t *testing.T) *ntServer {
-	t.Helper()
-	s := &ntServer{}
-	s.code.Store(http.StatusOK)
-	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.hits.Add(1)
-		s.mu.Lock()
-		s.header = r.Header.Clone()
-		s.mu.Unlock()
-		w.WriteHeader(int(s.code.Load()))
-		io.WriteString(w, "ok")
-	}))
-	t.Cleanup(s.srv.Close)
-	return s
-}
+func ntNewServer(t *testing.T) ntServer { return ntServer{testkit.NewServer(t)} }
 
-func (s *ntServer) url() string  { return s.srv.URL + "/health" }
-func (s *ntServer) addr() string { return s.srv.Listener.Addr().String() }
+func (s ntServer) url() string { return s.URL() + "/health" }
 
-func (s *ntServer) lastHeader(name string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.header.Get(name)
-}
+// ntWaiting is how every test here waits: polling every 20 ms for up to
+// ntPatience.
+var ntWaiting = testkit.Wait{Timeout: ntPatience, Every: 20 * time.Millisecond}
 
 // ntConfig is a node config on 127.0.0.1:0 with its data in dir, probing
 // every ntInterval with rise and fall 1 unless a target says otherwise.
@@ -169,7 +146,7 @@ func (nn *ntNode) stop() error {
 // with cond's last error.
 func ntWait(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	testkit.Wait{Timeout: ntPatience, Every: 20 * time.Millisecond}.Until(t, what, cond)
+	ntWaiting.Until(t, what, cond)
 }
 
 // waitState waits for target id to be in state want and returns its status.
@@ -192,15 +169,9 @@ func (nn *ntNode) waitState(t *testing.T, id string, want health.State) api.Targ
 
 // waitHits waits until s has had n more hits than it has now; tests use a
 // steady target's hits as a clock to wait for probes that must not happen.
-func (s *ntServer) waitHits(t *testing.T, n int64) {
+func (s ntServer) waitHits(t *testing.T, n int64) {
 	t.Helper()
-	want := s.hits.Load() + n
-	ntWait(t, fmt.Sprintf("%d hits at %s", n, s.url()), func() error {
-		if got := s.hits.Load(); got < want {
-			return fmt.Errorf("%d hits, want %d", got, want)
-		}
-		return nil
-	})
+	s.WaitHits(t, ntWaiting, n)
 }
 
 func ntGet(t *testing.T, url string) (int, string) {
@@ -224,7 +195,7 @@ func TestNodeStatesAndCauses(t *testing.T) {
 	t.Parallel()
 	ok := ntNewServer(t)
 	failing := ntNewServer(t)
-	failing.code.Store(http.StatusServiceUnavailable)
+	failing.SetStatus(http.StatusServiceUnavailable)
 	closed := testkit.ClosedAddr(t)
 
 	cases := []struct {
@@ -234,7 +205,7 @@ func TestNodeStatesAndCauses(t *testing.T) {
 	}{
 		{ntHTTP("http-ok", ok.url()), health.Up, "HTTP 200"},
 		{ntHTTP("http-503", failing.url()), health.Down, "503"},
-		{ntTCP("tcp-open", ok.addr()), health.Up, "connected"},
+		{ntTCP("tcp-open", ok.Addr()), health.Up, "connected"},
 		{ntTCP("tcp-closed", closed), health.Down, "refused"},
 		{ntHTTP("http-closed", "http://"+closed+"/"), health.Down, "refused"},
 	}
@@ -360,7 +331,7 @@ func TestNodeRiseFall(t *testing.T) {
 		}
 		return nil
 	})
-	srv.code.Store(http.StatusInternalServerError)
+	srv.SetStatus(http.StatusInternalServerError)
 	ntWait(t, "flappy to fall", func() error {
 		st, err := nn.c.Target(ctx, "flappy")
 		if err == nil && st.State == health.Up && len(st.Recent) > 0 && !st.Recent[0].OK {
@@ -433,11 +404,9 @@ func TestNodeRuntimeChanges(t *testing.T) {
 		t.Fatalf("update: created=%v err=%v, want a replacement", created, err)
 	}
 	second.waitHits(t, 2)
-	steady.waitHits(t, 1) // a probe with the old spec may have been in flight
-	firstAfterUpdate := first.hits.Load()
-	steady.waitHits(t, 4)
-	if got := first.hits.Load(); got != firstAfterUpdate {
-		t.Errorf("the old URL got %d hits after the update", got-firstAfterUpdate)
+	// (A probe with the old spec may have been in flight.)
+	if n := first.HitsWhile(t, ntWaiting, steady.Server, 4); n != 0 {
+		t.Errorf("the old URL got %d hits after the update", n)
 	}
 	got, err := nn.c.Target(ctx, "added")
 	if err != nil {
@@ -457,11 +426,8 @@ func TestNodeRuntimeChanges(t *testing.T) {
 	if err := nn.c.DeleteTarget(ctx, "added"); !client.IsNotFound(err) {
 		t.Errorf("deleting again: %v, want not found", err)
 	}
-	steady.waitHits(t, 1)
-	secondAfterDelete := second.hits.Load()
-	steady.waitHits(t, 4)
-	if got := second.hits.Load(); got != secondAfterDelete {
-		t.Errorf("a deleted target got %d more hits", got-secondAfterDelete)
+	if n := second.HitsWhile(t, ntWaiting, steady.Server, 4); n != 0 {
+		t.Errorf("a deleted target got %d more hits", n)
 	}
 
 	// The steady target never noticed: same state since the start, one
@@ -514,7 +480,7 @@ func TestNodeSecrets(t *testing.T) {
 
 	nn.waitState(t, "cfg-secret", health.Up)
 	ntWait(t, "the secret header at the server", func() error {
-		if got := srv.lastHeader("X-Api-Key"); got != secret {
+		if got := srv.LastHeader("X-Api-Key"); got != secret {
 			return fmt.Errorf("X-Api-Key %q", got)
 		}
 		return nil
@@ -704,7 +670,7 @@ func TestNodeRestart(t *testing.T) {
 	if err := nn.stop(); err != nil {
 		t.Fatalf("Run returned %v after its context was cancelled, want nil", err)
 	}
-	hitsAtStop := srv.hits.Load()
+	hitsAtStop := srv.Hits()
 
 	// The same data directory, and the config without cfg-drop and with
 	// cfg-keep changed.
@@ -759,7 +725,7 @@ func TestNodeRestart(t *testing.T) {
 	}
 	// And probing resumes.
 	ntWait(t, "probes after the restart", func() error {
-		if srv.hits.Load() <= hitsAtStop {
+		if srv.Hits() <= hitsAtStop {
 			return errors.New("no hit yet")
 		}
 		return nil

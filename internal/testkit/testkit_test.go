@@ -142,3 +142,42 @@ func TestTargets(t *testing.T) {
 		t.Errorf("Reprobed = %v, want within %v", d, after.Sub(before))
 	}
 }
+
+func TestServer(t *testing.T) {
+	s, clock := NewServer(t), NewServer(t)
+	get := func(url string, header string) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("X-Test", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := get(s.URL()+"/any/path", "one"); code != http.StatusOK {
+		t.Errorf("first answer %d, want 200", code)
+	}
+	s.SetStatus(http.StatusServiceUnavailable)
+	if code := get("http://"+s.Addr()+"/", "two"); code != http.StatusServiceUnavailable {
+		t.Errorf("answer after SetStatus(503): %d", code)
+	}
+	if s.Hits() != 2 || s.LastHeader("X-Test") != "two" {
+		t.Errorf("hits %d, last X-Test %q; want 2 and two", s.Hits(), s.LastHeader("X-Test"))
+	}
+	// The clock ticks on another goroutine; s gets one hit meanwhile.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		get(s.URL(), "three")
+		for range 5 {
+			get(clock.URL(), "")
+		}
+	}()
+	n := s.HitsWhile(t, Wait{Timeout: 5 * time.Second, Every: time.Millisecond}, clock, 4)
+	<-done
+	if n > 1 {
+		t.Errorf("HitsWhile = %d, want at most the one hit made", n)
+	}
+}

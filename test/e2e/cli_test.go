@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,11 +116,7 @@ func TestQuickstart(t *testing.T) {
 // defaults (only --listen given) with heck targets add, ls and rm.
 func TestTargetsAddRm(t *testing.T) {
 	t.Parallel()
-	var webHits, clockHits atomic.Int64
-	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { webHits.Add(1) }))
-	t.Cleanup(web.Close)
-	clock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { clockHits.Add(1) }))
-	t.Cleanup(clock.Close)
+	web, clock := testkit.NewServer(t), testkit.NewServer(t)
 	closed := testkit.ClosedAddr(t)
 
 	dir := t.TempDir()
@@ -141,8 +136,8 @@ func TestTargetsAddRm(t *testing.T) {
 		args []string
 		out  string
 	}{
-		{append([]string{"--id", "web", "--kind", "http", "--url", web.URL + "/healthz"}, fast...), "added web (http " + web.URL + "/healthz)"},
-		{append([]string{"--id", "clock", "--url", clock.URL + "/"}, fast...), "added clock (http "},
+		{append([]string{"--id", "web", "--kind", "http", "--url", web.URL() + "/healthz"}, fast...), "added web (http " + web.URL() + "/healthz)"},
+		{append([]string{"--id", "clock", "--url", clock.URL() + "/"}, fast...), "added clock (http "},
 		{append([]string{"--id", "db", "--kind", "tcp", "--address", closed, "--label", "tier=db"}, fast...), "added db (tcp " + closed + ")"},
 	}
 	for _, a := range adds {
@@ -162,8 +157,8 @@ func TestTargetsAddRm(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"duplicate", []string{"--id", "web", "--url", web.URL}, "exists"},
-		{"timeout above interval", []string{"--id", "x", "--url", web.URL, "--interval", "200ms", "--timeout", "300ms"}, "--timeout"},
+		{"duplicate", []string{"--id", "web", "--url", web.URL()}, "exists"},
+		{"timeout above interval", []string{"--id", "x", "--url", web.URL(), "--interval", "200ms", "--timeout", "300ms"}, "--timeout"},
 		{"flag of another kind", []string{"--id", "x", "--kind", "tcp", "--address", closed, "--body-contains", "ok"}, "--body-contains"},
 		{"missing kind", []string{"--id", "x", "--address", closed}, "--kind"},
 		{"bad url", []string{"--id", "x", "--kind", "http", "--url", "not a url"}, "--url"},
@@ -207,11 +202,8 @@ func TestTargetsAddRm(t *testing.T) {
 	if r.Code != 0 || !strings.Contains(r.Stdout, "removed web") {
 		t.Fatalf("heck targets rm web: %s", r)
 	}
-	waitHits(t, &clockHits, 1) // a probe may have been in flight
-	after := webHits.Load()
-	waitHits(t, &clockHits, 4)
-	if got := webHits.Load(); got != after {
-		t.Errorf("web got %d hits after heck targets rm", got-after)
+	if n := web.HitsWhile(t, waiting, clock, 4); n != 0 {
+		t.Errorf("web got %d hits after heck targets rm", n)
 	}
 	if r := heck(t, dir, nil, "targets", "rm", "web", "--server", n.url); r.Code != 2 || !strings.Contains(r.Stderr, `no target has id "web"`) {
 		t.Errorf("removing web again: want exit 2 naming web\n%s", r)
@@ -426,16 +418,4 @@ func TestVersionAndHelp(t *testing.T) {
 			t.Errorf("heck %v: want exit 2 with a message\n%s", args, r)
 		}
 	}
-}
-
-// waitHits waits until hits has grown by n.
-func waitHits(t *testing.T, hits *atomic.Int64, n int64) {
-	t.Helper()
-	want := hits.Load() + n
-	waitFor(t, "hits", func() error {
-		if got := hits.Load(); got < want {
-			return errAt(got, want)
-		}
-		return nil
-	})
 }

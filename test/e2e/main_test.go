@@ -118,8 +118,11 @@ func (n *node) waitReady() error {
 // deadline with cond's last error.
 func waitFor(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	testkit.Wait{Timeout: patience, Every: 100 * time.Millisecond}.Until(t, what, cond)
+	waiting.Until(t, what, cond)
 }
+
+// waiting is how the tests wait: polling every 100 ms for up to patience.
+var waiting = testkit.Wait{Timeout: patience, Every: 100 * time.Millisecond}
 
 // listed is a target object of the JSON the listing commands print: the
 // fields the command line promises, kept raw to check they are there.

@@ -45,9 +45,7 @@ func TestServeSIGTERMAndRestart(t *testing.T) {
 		}
 	}))
 	t.Cleanup(slow.Close)
-	var fastHits atomic.Int64
-	fast := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fastHits.Add(1) }))
-	t.Cleanup(fast.Close)
+	fast := testkit.NewServer(t)
 	closed := testkit.ClosedAddr(t)
 
 	dir := t.TempDir()
@@ -73,12 +71,12 @@ targets:
   - id: closed
     kind: tcp
     address: %s
-`, port, slow.URL, fast.URL, closed))
+`, port, slow.URL, fast.URL(), closed))
 		return []string{"--config", "heck.yaml"}
 	}
 	n := serve(t, dir, nil, config)
 	r := heck(t, dir, nil, "targets", "add", "--server", n.url, "--id", "api-added", "--kind", "tcp",
-		"--address", strings.TrimPrefix(fast.URL, "http://"), "--interval", "300ms", "--timeout", "200ms", "--rise", "1")
+		"--address", fast.Addr(), "--interval", "300ms", "--timeout", "200ms", "--rise", "1")
 	if r.Code != 0 {
 		t.Fatalf("heck targets add: %s", r)
 	}
