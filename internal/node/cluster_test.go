@@ -10,7 +10,6 @@ package node
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/cluster"
 	"github.com/heckhq/heck/internal/config"
 	"github.com/heckhq/heck/internal/health"
@@ -254,35 +254,13 @@ func scheduled(cn *clNode) (map[string]bool, error) {
 	return set, nil
 }
 
-// clStatus is what the tests read of a target in /api/v1/targets.
-type clStatus struct {
-	ID       string   `json:"id"`
-	State    string   `json:"state"`
-	Observer string   `json:"observer"`
-	Owners   []string `json:"owners"`
-	Stale    bool     `json:"stale"`
-}
-
-func listTargets(cn *clNode) (map[string]clStatus, error) {
-	resp, err := clClient.Get(cn.base + "/api/v1/targets")
+// listTargets returns what cn lists in /api/v1/targets, by id.
+func listTargets(cn *clNode) (map[string]api.TargetStatus, error) {
+	list, err := testkit.Listed(context.Background(), clClient, cn.base)
 	if err != nil {
-		return nil, fmt.Errorf("%s targets: %w", cn.name, err)
+		return nil, fmt.Errorf("%s: %w", cn.name, err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s targets: %s", cn.name, resp.Status)
-	}
-	var list struct {
-		Targets []clStatus `json:"targets"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
-		return nil, fmt.Errorf("%s targets: %w", cn.name, err)
-	}
-	out := make(map[string]clStatus, len(list.Targets))
-	for _, s := range list.Targets {
-		out[s.ID] = s
-	}
-	return out, nil
+	return list, nil
 }
 
 func (c *clCluster) put(cn *clNode, id string, interval time.Duration) {
@@ -373,11 +351,11 @@ func explain(nodes []*clNode, id string) string {
 }
 
 // wantState is the state a target settles in: down for "down-" ids.
-func wantState(id string) string {
+func wantState(id string) health.State {
 	if strings.HasPrefix(id, "down-") {
-		return "down"
+		return health.Down
 	}
-	return "up"
+	return health.Up
 }
 
 // agree checks that every node lists exactly want, each target with its

@@ -2,11 +2,15 @@ package testkit
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"maps"
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/client"
 )
 
 // Scheduled returns the ids of the targets the node whose API is at base
@@ -102,4 +106,22 @@ func Counts(owner map[string]string) map[string]int {
 		out[o]++
 	}
 	return out
+}
+
+// Listed returns the targets the node whose API is at base lists in
+// /api/v1/targets, by id.
+func Listed(ctx context.Context, hc *http.Client, base string) (map[string]api.TargetStatus, error) {
+	c, err := client.New(base, "", hc)
+	if err != nil {
+		return nil, fmt.Errorf("list targets at %s: %w", base, err)
+	}
+	list, err := c.Targets(ctx, client.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list targets at %s: %w", base, err)
+	}
+	out := make(map[string]api.TargetStatus, len(list))
+	for _, st := range list {
+		out[st.ID] = st
+	}
+	return out, nil
 }

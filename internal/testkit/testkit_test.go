@@ -1,12 +1,19 @@
 package testkit
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/api/apitest"
+	"github.com/heckhq/heck/internal/target"
 )
 
 func TestWaitPoll(t *testing.T) {
@@ -179,5 +186,31 @@ func TestServer(t *testing.T) {
 	<-done
 	if n > 1 {
 		t.Errorf("HitsWhile = %d, want at most the one hit made", n)
+	}
+}
+
+func TestScheduledAndListed(t *testing.T) {
+	b := apitest.New()
+	b.Set(api.StatusOf(target.Spec{ID: "web", Kind: target.KindHTTP, URL: "http://127.0.0.1:8080/"}))
+	b.Set(api.StatusOf(target.Spec{ID: "db", Kind: target.KindTCP, Address: "127.0.0.1:5432"}))
+	_, ts := apitest.Serve(t, b, api.Options{LoopbackOnly: true})
+	list, err := Listed(context.Background(), ts.Client(), ts.URL)
+	if err != nil || len(list) != 2 || list["web"].Kind != target.KindHTTP || list["db"].Spec.Address != "127.0.0.1:5432" {
+		t.Fatalf("Listed = %+v, %v; want web and db", list, err)
+	}
+
+	metrics := http.NewServeMux()
+	metrics.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "# HELP heck_target_up ...\nheck_target_up{id=\"a\",kind=\"http\"} 1\n"+
+			"heck_target_up{id=\"b-1\",kind=\"tcp\"} 0\nheck_targets{state=\"up\"} 1\nheck_target_upx{id=\"c\"} 1\n")
+	})
+	ms := httptest.NewServer(metrics)
+	t.Cleanup(ms.Close)
+	set, err := Scheduled(ms.Client(), ms.URL)
+	if err != nil || fmt.Sprint(set) != "map[a:true b-1:true]" {
+		t.Errorf("Scheduled = %v, %v; want a and b-1", set, err)
+	}
+	if _, err := Scheduled(ms.Client(), ms.URL+"/nowhere"); err == nil {
+		t.Error("Scheduled of a 404 did not fail")
 	}
 }

@@ -7,10 +7,9 @@
 package cluster_test
 
 import (
-	"bytes"
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -97,31 +96,13 @@ func startCluster(t *testing.T, tg *testkit.Targets, ids []string) []*node {
 
 var client = &http.Client{Timeout: 5 * time.Second}
 
-// listed returns the ids a node lists in /api/v1/targets.
+// listed returns the ids a node lists in /api/v1/targets, sorted.
 func listed(n *node) ([]string, error) {
-	resp, err := client.Get(n.base + "/api/v1/targets")
+	list, err := testkit.Listed(context.Background(), client, n.base)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", n.name, err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s targets: %s: %s", n.name, resp.Status, bytes.TrimSpace(body))
-	}
-	var list struct {
-		Targets []struct {
-			ID string `json:"id"`
-		} `json:"targets"`
-	}
-	if err := json.Unmarshal(body, &list); err != nil {
-		return nil, fmt.Errorf("%s targets: %w", n.name, err)
-	}
-	var ids []string
-	for _, s := range list.Targets {
-		ids = append(ids, s.ID)
-	}
-	slices.Sort(ids)
-	return ids, nil
+	return slices.Sorted(maps.Keys(list)), nil
 }
 
 // split checks that the nodes probe every id, each on exactly one node,
