@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -86,12 +87,7 @@ func (r *fakeReplica) HandleDelta(from string, msg []byte) {
 func (r *fakeReplica) LocalDigest() []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	keys := make([]string, 0, len(r.items))
-	for k := range r.items {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return []byte(strings.Join(keys, "\n"))
+	return []byte(strings.Join(slices.Sorted(maps.Keys(r.items)), "\n"))
 }
 
 func (r *fakeReplica) MergeDigest(from string, digest []byte) {
