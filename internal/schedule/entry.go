@@ -24,7 +24,7 @@ const noTime = math.MinInt64
 
 // entry is one job and what the scheduler knows of it. Every field is
 // guarded by Scheduler.mu. Times are mono (ns since the epoch). It is kept
-// small (208 bytes, plus the ring): 50,000 of them must fit well under
+// small (224 bytes, plus the ring): 50,000 of them must fit well under
 // 4 KiB each. What is the same for many targets (kind, schedule, messages,
 // remote addresses) is interned and shared.
 type entry struct {
@@ -36,13 +36,18 @@ type entry struct {
 	// base is the nominal time of the next run (or of the run in flight),
 	// due base plus jitter; lastBase the nominal time of the last run.
 	base, due, lastBase int64
-	hidx                int32  // index in the heap, -1 when not there
-	pgen                uint32 // bumped each time the prober is replaced
-	rgen                uint32 // pgen of the run in flight
-	phase               uint8
-	removed             bool
-	state               health.State
-	succ, fail          uint32 // consecutive successes, failures
+	hidx                int32 // index in the heap, -1 when not there
+	// pgen is bumped each time the prober is replaced, rgen is pgen of the
+	// run in flight (16 bits: it would take 65,536 replacements during
+	// one run to confuse them).
+	pgen, rgen uint16
+	phase      uint8
+	removed    bool
+	state      health.State
+	// rhead is the ring's oldest sample when full, rlen its length (here,
+	// with the other small fields, to keep the struct free of padding).
+	rhead, rlen uint16
+	succ, fail  uint32 // consecutive successes, failures
 
 	since  int64 // when state began
 	cause  unique.Handle[string]
@@ -52,17 +57,19 @@ type entry struct {
 	failed uint64
 
 	// ring of recent results, oldest at rhead when full.
-	ring  []sample
-	rhead uint16
-	rlen  uint16
+	ring []sample
+	// rmsg holds the message of each sample in ring (same index) while
+	// they differ; nil while every sample has the last result's message,
+	// which is what a target whose results do not change has: its ring
+	// then costs 16 bytes per result instead of 24.
+	rmsg []unique.Handle[string]
 }
 
-// sample is one recent result, 24 bytes: the message is an interned handle,
-// shared by every result (of any target) with the same message.
+// sample is one recent result, 16 bytes; its message is in entry.rmsg or
+// is the last result's.
 type sample struct {
 	at    int64 // mono start
 	latOK int64 // latency in ns << 1 | ok
-	msg   unique.Handle[string]
 }
 
 // lastResult is the last result, 40 bytes instead of a probe.Result's 160:
@@ -193,12 +200,56 @@ func msgValue(h unique.Handle[string]) string {
 	return h.Value()
 }
 
+// addSample adds a result with message msg to the ring (allocated); prev
+// is the message of the newest sample already there (the previous last
+// result).
+func (e *entry) addSample(smp sample, msg, prev unique.Handle[string]) {
+	n := len(e.ring)
+	if survivors := min(int(e.rlen), n-1); e.rmsg == nil && survivors > 0 && msg != prev {
+		// The messages start to differ: give each sample its own.
+		e.rmsg = make([]unique.Handle[string], n)
+		for k := range int(e.rlen) {
+			e.rmsg[(int(e.rhead)+k)%n] = prev
+		}
+	}
+	var i int
+	if int(e.rlen) < n {
+		i = (int(e.rhead) + int(e.rlen)) % n
+		e.rlen++
+	} else {
+		i = int(e.rhead)
+		e.rhead = uint16((i + 1) % n)
+	}
+	e.ring[i] = smp
+	if e.rmsg == nil {
+		return
+	}
+	e.rmsg[i] = msg
+	// Every sample alike again (checked from the newest, so a mixed ring
+	// is found out at its first differing sample): drop rmsg.
+	for k := int(e.rlen) - 1; k >= 0; k-- {
+		if e.rmsg[(int(e.rhead)+k)%n] != msg {
+			return
+		}
+	}
+	e.rmsg = nil
+}
+
+// sampleMsg returns the message of the k-th sample, oldest first.
+func (e *entry) sampleMsg(k int) unique.Handle[string] {
+	if e.rmsg == nil {
+		return e.last.msg
+	}
+	return e.rmsg[(int(e.rhead)+k)%len(e.ring)]
+}
+
 // recordLocked applies one result to e's state machine, counters and
 // recent results, and fills o.
 func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.Result, o *Outcome) {
 	// Share the message with the last result when unchanged, else intern
 	// it, so a result's freshly built message string is not retained.
 	msg := e.last.msg
+	prevMsg := msg
 	if last := msgValue(msg); e.lastAt != noTime && last == res.Message {
 		res.Message = last
 	} else {
@@ -236,14 +287,7 @@ func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.R
 		if e.ring == nil {
 			e.ring = make([]sample, s.recent)
 		}
-		smp := sample{at: start, latOK: e.last.latOK, msg: msg}
-		if int(e.rlen) < len(e.ring) {
-			e.ring[(int(e.rhead)+int(e.rlen))%len(e.ring)] = smp
-			e.rlen++
-		} else {
-			e.ring[e.rhead] = smp
-			e.rhead = uint16((int(e.rhead) + 1) % len(e.ring))
-		}
+		e.addSample(sample{at: start, latOK: e.last.latOK}, msg, prevMsg)
 	}
 
 	o.TargetID = e.id
@@ -326,7 +370,7 @@ func (s *Scheduler) fillLocked(st *Status, e *entry, recent bool) {
 				At:      s.at(smp.at),
 				OK:      smp.latOK&1 == 1,
 				Latency: time.Duration(smp.latOK >> 1),
-				Message: msgValue(smp.msg),
+				Message: msgValue(e.sampleMsg(i)),
 			}
 		}
 	}

@@ -1,9 +1,13 @@
 package schedule
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
+	"unique"
 	"unsafe"
 
 	"github.com/heckhq/heck/internal/probe"
@@ -75,10 +79,55 @@ func TestLastResultShares(t *testing.T) {
 // TestEntrySize guards the per-target footprint: 50,000 entries must stay
 // small (the goal is under 4 KiB resident per target in total).
 func TestEntrySize(t *testing.T) {
-	if s := unsafe.Sizeof(entry{}); s > 208 {
-		t.Errorf("entry is %d bytes, want at most 208: keep per-target state compact", s)
+	if s := unsafe.Sizeof(entry{}); s > 224 {
+		t.Errorf("entry is %d bytes, want at most 224: keep per-target state compact", s)
 	}
-	if s := unsafe.Sizeof(sample{}); s > 24 {
-		t.Errorf("sample is %d bytes, want at most 24", s)
+	if s := unsafe.Sizeof(sample{}); s > 16 {
+		t.Errorf("sample is %d bytes, want at most 16", s)
+	}
+}
+
+// TestRingMessages: the recent results give back each result's message
+// whether the ring keeps one message for all or one per sample, and it
+// keeps one per sample exactly while they differ.
+func TestRingMessages(t *testing.T) {
+	msgs := []string{"HTTP 200", "HTTP 503", "connection refused"}
+	for _, recent := range []int{1, 2, 3, 10} {
+		for seed := range uint64(20) {
+			t.Run(fmt.Sprintf("recent=%d/seed=%d", recent, seed), func(t *testing.T) {
+				rng := rand.New(rand.NewPCG(seed, 1))
+				s := New(Options{Recent: recent})
+				e := &entry{id: "a", sched: unique.Make(sched(time.Second)), lastAt: noTime, hidx: -1}
+				var want []string
+				for i := range 60 {
+					m := msgs[0]
+					if rng.IntN(4) == 0 { // mostly one message, with runs of others
+						m = msgs[rng.IntN(len(msgs))]
+					}
+					res := probe.Result{OK: m == msgs[0], Latency: time.Duration(i), Message: string([]byte(m))}
+					s.recordLocked(e, run{}, int64(i), int64(i), &res, &Outcome{})
+					want = append(want, m)
+					if len(want) > recent {
+						want = want[1:]
+					}
+					var st Status
+					s.fillLocked(&st, e, true)
+					got := make([]string, len(st.Recent))
+					for k, r := range st.Recent {
+						got[k] = r.Message
+						if r.Latency != time.Duration(i-len(want)+1+k) {
+							t.Fatalf("after %d: recent[%d] latency %v", i, k, r.Latency)
+						}
+					}
+					if !slices.Equal(got, want) {
+						t.Fatalf("after %d results: recent messages %q, want %q", i+1, got, want)
+					}
+					alike := !slices.ContainsFunc(want, func(m string) bool { return m != want[len(want)-1] })
+					if alike != (e.rmsg == nil) {
+						t.Fatalf("after %d results %q: per-sample messages kept: %v", i+1, want, e.rmsg != nil)
+					}
+				}
+			})
+		}
 	}
 }

@@ -217,7 +217,7 @@ func (s *Scheduler) signal() {
 type run struct {
 	e       *entry
 	prober  probe.Prober
-	gen     uint32
+	gen     uint16
 	due     int64
 	timeout time.Duration
 }
