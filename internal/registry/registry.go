@@ -212,6 +212,18 @@ func (r *Registry) Entries() []Entry {
 	return out
 }
 
+// Stamps returns every entry's write without its value (Key, TS, Node,
+// Deleted), tombstones included: what anti-entropy digests are made of,
+// without rebuilding a spec per entry.
+func (r *Registry) Stamps() []Entry {
+	entries := r.m.Entries()
+	out := make([]Entry, len(entries))
+	for i, e := range entries {
+		out[i] = Entry{Key: e.Key, TS: e.TS, Node: e.Node, Deleted: e.Deleted}
+	}
+	return out
+}
+
 // Len returns the number of live targets.
 func (r *Registry) Len() int { return r.m.Len() }
 

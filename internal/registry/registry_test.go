@@ -210,3 +210,33 @@ func TestSyncConfig(t *testing.T) {
 		t.Fatalf("origin %q, want config", s.Origin)
 	}
 }
+
+func TestStampsAreEntriesWithoutValues(t *testing.T) {
+	ctx := context.Background()
+	r := New("n1", crdt.NewClock(nil), newMem())
+	for _, id := range []string{"a", "b", "c"} {
+		if _, err := r.Put(ctx, target.Spec{ID: id, Kind: target.KindTCP, Address: "127.0.0.1:9"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := r.Delete(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Entry{}
+	for _, e := range r.Entries() {
+		e.Value = target.Spec{}
+		want[e.Key] = e
+	}
+	got := r.Stamps()
+	if len(got) != len(want) {
+		t.Fatalf("Stamps = %d entries, want %d", len(got), len(want))
+	}
+	for _, s := range got {
+		if w, ok := want[s.Key]; !ok || s.TS != w.TS || s.Node != w.Node || s.Deleted != w.Deleted || s.Value.ID != "" {
+			t.Errorf("stamp %+v, want %+v", s, w)
+		}
+		if s.Key == "b" && !s.Deleted {
+			t.Error("the tombstone of b is missing")
+		}
+	}
+}

@@ -451,9 +451,11 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 	}
 	if anyDiffer {
 		var send []registry.Entry
-		for _, e := range r.reg.Entries() {
-			if differ[bucketOf(e.Key)] {
-				send = append(send, e)
+		for _, st := range r.reg.Stamps() {
+			if differ[bucketOf(st.Key)] {
+				if e, ok := r.reg.Entry(st.Key); ok {
+					send = append(send, e)
+				}
 			}
 		}
 		if len(send) > 0 {
@@ -491,7 +493,7 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 
 func (r *Replica) registrySums() [buckets]uint64 {
 	var sums [buckets]uint64
-	for _, e := range r.reg.Entries() {
+	for _, e := range r.reg.Stamps() {
 		sums[bucketOf(e.Key)] ^= entryHash(e)
 	}
 	return sums
