@@ -167,7 +167,8 @@ const burst = 5 * maxBatch
 // anti-entropy repairs what is missed), so a surge of changes (a cluster
 // starting, a fleet-wide outage) costs one copy per member instead of
 // overflowing the gossip queue and being repaired member by member. In
-// steady state the queue holds a dozen messages.
+// steady state the queue holds only the watermarks in flight, one small
+// message per member per second for a few gossip rounds.
 const backlog = 64
 
 type inbound struct {
