@@ -67,7 +67,7 @@ func BenchmarkApply(b *testing.B) {
 	})
 }
 
-func BenchmarkMissing(b *testing.B) {
+func BenchmarkDeltaFor(b *testing.B) {
 	for _, per := range []int{1, 20} {
 		t, _ := benchState(20000, per)
 		full := t.Digest()
@@ -76,11 +76,12 @@ func BenchmarkMissing(b *testing.B) {
 			for o, s := range full {
 				vv[o] = s - uint64(min(behind, int(SeqCounter(s))))
 			}
+			sum := upTo(vv)
 			b.Run(fmt.Sprintf("20000x%d/behind=%d-per-observer", per, behind), func(b *testing.B) {
 				b.ReportAllocs()
 				n := 0
 				for b.Loop() {
-					n = len(t.Missing(vv))
+					n = len(t.DeltaFor(sum).Observations)
 				}
 				b.ReportMetric(float64(n), "obs")
 			})

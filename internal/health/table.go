@@ -112,8 +112,8 @@ type observerLog struct {
 	hasWM bool
 
 	// index lists (seq, target) of the observer's observations in seq
-	// order, including superseded ones (dead) until compaction; Missing
-	// walks it from a peer's digest, so its cost follows the difference.
+	// order, including superseded ones (dead) until compaction; DeltaFor
+	// walks it from a peer's summary, so its cost follows the difference.
 	index []indexEntry
 	dead  int
 
@@ -363,40 +363,6 @@ func (t *Table) digest() crdt.VersionVector {
 	return vv
 }
 
-// Missing returns the observations this table holds that a peer with
-// digest vv lacks (Seq above vv's entry for the observer), in observer and
-// then sequence order. Its cost follows the size of the answer, not of the
-// table.
-func (t *Table) Missing(vv crdt.VersionVector) []Observation {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.missing(vv)
-}
-
-func (t *Table) missing(vv crdt.VersionVector) []Observation {
-	observers := t.sortedObservers()
-	starts := make([]int, len(observers))
-	n := 0
-	for k, o := range observers {
-		l := t.observers[o]
-		from := vv[o]
-		starts[k] = l.search(from + 1)
-		n += len(l.index) - starts[k]
-	}
-	if n == 0 {
-		return nil
-	}
-	out := make([]Observation, 0, n) // an upper bound: some entries are dead
-	for k, o := range observers {
-		for _, e := range t.observers[o].index[starts[k]:] {
-			if ob, ok := t.live(o, e); ok {
-				out = append(out, *ob)
-			}
-		}
-	}
-	return out
-}
-
 func (t *Table) sortedObservers() []string {
 	obs := make([]string, 0, len(t.observers))
 	for o := range t.observers {
@@ -404,32 +370,6 @@ func (t *Table) sortedObservers() []string {
 	}
 	slices.Sort(obs)
 	return obs
-}
-
-// MissingWatermarks returns the watermarks a peer with digest vv lacks.
-func (t *Table) MissingWatermarks(vv crdt.VersionVector) []Watermark {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return t.missingWM(vv)
-}
-
-func (t *Table) missingWM(vv crdt.VersionVector) []Watermark {
-	var out []Watermark
-	for _, o := range t.sortedObservers() {
-		if l := t.observers[o]; l.hasWM && l.wm.Seq > vv[o] {
-			out = append(out, l.wm)
-		}
-	}
-	return out
-}
-
-// Delta answers a peer's digest: what it lacks, and this table's digest,
-// taken at one instant so the peer may raise its own digest to it (see
-// Merge). Delta(nil) is the whole table.
-func (t *Table) Delta(vv crdt.VersionVector) Delta {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	return Delta{Observations: t.missing(vv), Watermarks: t.missingWM(vv), Digest: t.digest()}
 }
 
 // Get returns every observer's observation of targetID, sorted by

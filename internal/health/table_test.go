@@ -80,15 +80,25 @@ func snap(t *Table) snapshot {
 	for _, id := range t.Targets() {
 		s.Obs = append(s.Obs, t.Get(id)...)
 	}
-	s.WMs = t.MissingWatermarks(nil)
+	s.WMs = t.DeltaFor(nil).Watermarks
 	s.Digest = t.Digest()
+	return s
+}
+
+// upTo is the summary of a table that holds everything up to vv and
+// nothing above it.
+func upTo(vv crdt.VersionVector) Summary {
+	s := Summary{}
+	for o, seq := range vv {
+		s[o] = ObserverSummary{Complete: seq, Max: seq}
+	}
 	return s
 }
 
 func joinTables(a, b *Table) *Table {
 	c := NewTable(TableOptions{})
-	c.Merge(a.Delta(nil))
-	c.Merge(b.Delta(nil))
+	c.Merge(a.DeltaFor(nil))
+	c.Merge(b.DeltaFor(nil))
 	return c
 }
 
@@ -114,7 +124,7 @@ func TestTableMergeLaws(t *testing.T) {
 	check(t, "idempotent", func(x uint64) bool {
 		a := tableOf(genBatch(x))
 		before := snap(a)
-		d := a.Merge(a.Delta(nil))
+		d := a.Merge(a.DeltaFor(nil))
 		return d.Empty() && reflect.DeepEqual(snap(a), before) && reflect.DeepEqual(snap(tableOf(genBatch(x), genBatch(x))), before)
 	})
 	check(t, "order of single deltas", func(x, shuffle uint64) bool {
@@ -198,9 +208,9 @@ func TestDigestIsContiguous(t *testing.T) {
 	for i := uint32(1); i <= 5; i++ {
 		peer.Apply(obsOf(fmt.Sprint("t", i), "n1", MakeSeq(e, i)))
 	}
-	d := peer.Delta(tb.Digest())
-	if len(d.Observations) != 3 {
-		t.Fatalf("peer sent %d observations for a digest at 2, want 3", len(d.Observations))
+	d := peer.DeltaFor(tb.Summary())
+	if len(d.Observations) != 1 || SeqCounter(d.Observations[0].Seq) != 3 {
+		t.Fatalf("peer answered a summary with the hole at 3 with %+v, want only 3", d.Observations)
 	}
 	tb.Merge(d)
 	if got := tb.Digest()["n1"]; got != MakeSeq(e, 5) {
@@ -222,7 +232,7 @@ func TestDigestIsContiguous(t *testing.T) {
 	}
 }
 
-func TestMissingFollowsTheDifference(t *testing.T) {
+func TestDeltaForFollowsTheDifference(t *testing.T) {
 	tb := NewTable(TableOptions{})
 	e := uint32(7)
 	for i := uint32(1); i <= 1000; i++ {
@@ -232,19 +242,19 @@ func TestMissingFollowsTheDifference(t *testing.T) {
 	if n := tb.Len(); n != 100 {
 		t.Fatalf("Len = %d, want 100", n)
 	}
-	got := tb.Missing(crdt.VersionVector{"n1": MakeSeq(e, 995)})
+	got := tb.DeltaFor(upTo(crdt.VersionVector{"n1": MakeSeq(e, 995)})).Observations
 	var seqs []uint32
 	for _, o := range got {
 		seqs = append(seqs, SeqCounter(o.Seq))
 	}
 	if !slices.Equal(seqs, []uint32{996, 997, 998, 999, 1000}) {
-		t.Errorf("Missing after 995 = %v", seqs)
+		t.Errorf("DeltaFor after 995 = %v", seqs)
 	}
-	if n := len(tb.Missing(nil)); n != 100 {
-		t.Errorf("Missing(nil) = %d observations, want 100", n)
+	if n := len(tb.DeltaFor(nil).Observations); n != 100 {
+		t.Errorf("DeltaFor(nil) = %d observations, want 100", n)
 	}
-	if n := len(tb.Missing(tb.Digest())); n != 0 {
-		t.Errorf("Missing(own digest) = %d, want 0", n)
+	if n := len(tb.DeltaFor(tb.Summary()).Observations); n != 0 {
+		t.Errorf("DeltaFor(own summary) = %d, want 0", n)
 	}
 	// Compaction kept the index near the live size.
 	tb.mu.RLock()
@@ -262,9 +272,9 @@ func TestForget(t *testing.T) {
 	if got := tb.Get("gone"); len(got) != 0 {
 		t.Fatalf("Get after Forget = %v", got)
 	}
-	for _, o := range tb.Missing(nil) {
+	for _, o := range tb.DeltaFor(nil).Observations {
 		if o.TargetID == "gone" {
-			t.Fatal("Missing returns a forgotten target")
+			t.Fatal("DeltaFor returns a forgotten target")
 		}
 	}
 	// A peer resending the old observations does not bring them back...
@@ -284,7 +294,8 @@ func TestForget(t *testing.T) {
 
 // Several nodes publish their own observations, gossip deltas to random
 // peers with loss, reordering and duplication, and run occasional
-// anti-entropy; after a final round of anti-entropy every table is equal.
+// anti-entropy by summaries; every table stays sound throughout, and after
+// a final round of anti-entropy every table is equal.
 func TestTableConvergence(t *testing.T) {
 	checkN(t, "convergence", 100, func(seed uint64) bool {
 		r := rand.New(rand.NewPCG(seed, 5))
@@ -341,7 +352,7 @@ func TestTableConvergence(t *testing.T) {
 				}
 			default: // anti-entropy between two nodes
 				a, b := r.IntN(n), r.IntN(n)
-				tables[a].Merge(tables[b].Delta(tables[a].Digest()))
+				tables[a].Merge(tables[b].DeltaFor(tables[a].Summary()))
 			}
 			for _, tb := range tables {
 				if !sound(tb, all) {
@@ -353,8 +364,8 @@ func TestTableConvergence(t *testing.T) {
 		for range 2 {
 			for i := range n {
 				a, b := i, (i+1)%n
-				tables[a].Merge(tables[b].Delta(tables[a].Digest()))
-				tables[b].Merge(tables[a].Delta(tables[b].Digest()))
+				tables[a].Merge(tables[b].DeltaFor(tables[a].Summary()))
+				tables[b].Merge(tables[a].DeltaFor(tables[b].Summary()))
 			}
 		}
 		want := snap(tables[0])
@@ -370,7 +381,9 @@ func TestTableConvergence(t *testing.T) {
 				return false
 			}
 		}
-		return true
+		// Converged tables answer each other's summaries with nothing.
+		d := tables[0].DeltaFor(tables[1].Summary())
+		return len(d.Observations) == 0 && len(d.Watermarks) == 0
 	})
 }
 
@@ -385,7 +398,7 @@ func TestConcurrentUse(t *testing.T) {
 				p.Record(Outcome{TargetID: fmt.Sprint("t", i%50), State: State(i%2 + 1), At: t0.Add(time.Duration(i) * time.Second), Interval: time.Second})
 				tb.Apply(obsOf(fmt.Sprint("t", i%50), fmt.Sprint("peer", g), uint64(i+1)))
 				_ = tb.Verdict(fmt.Sprint("t", i%50), []string{"self"}, t0)
-				_ = tb.Missing(crdt.VersionVector{"self": uint64(i)})
+				_ = tb.DeltaFor(upTo(crdt.VersionVector{"self": uint64(i)}))
 			}
 		}()
 	}
