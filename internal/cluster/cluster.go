@@ -732,11 +732,17 @@ func (c *Cluster) Broadcast(msg []byte) {
 		}
 		return
 	}
+	c.sendLarge(frame)
+}
+
+// sendLarge hands a frame too large for a packet to the reliable sender,
+// or drops it (anti-entropy repairs it) when that sender is behind.
+func (c *Cluster) sendLarge(frame []byte) {
 	select {
 	case c.large <- frame:
 	default:
 		c.stats.largeDropped.Add(1)
-		c.log.Warn("cluster: large delta dropped, reliable sender behind (anti-entropy will repair)", "bytes", len(msg))
+		c.log.Warn("cluster: large delta dropped, reliable sender behind (anti-entropy will repair)", "bytes", len(frame))
 	}
 }
 
@@ -748,12 +754,7 @@ func (c *Cluster) Broadcast(msg []byte) {
 func (c *Cluster) Multicast(msg []byte) {
 	frame := appendFrame(make([]byte, 0, frameSize(c.cfg.NodeName, msg)), msgDirect, c.cfg.NodeName, msg)
 	if len(frame) > c.maxBcst {
-		select {
-		case c.large <- frame:
-		default:
-			c.stats.largeDropped.Add(1)
-			c.log.Warn("cluster: large delta dropped, reliable sender behind (anti-entropy will repair)", "bytes", len(msg))
-		}
+		c.sendLarge(frame)
 		return
 	}
 	ml := c.ml.Load()

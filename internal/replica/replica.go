@@ -245,8 +245,6 @@ func (r *Replica) flush() {
 	if t == nil || own.Empty() && relays.Empty() {
 		return
 	}
-	own.Watermarks = newestWatermarks(own.Watermarks)
-	relays.Watermarks = newestWatermarks(relays.Watermarks)
 	behind := t.Queued() > backlog
 	if !behind && len(own.Observations) <= maxBatch {
 		// The usual case: a few changes, gossiped with the relays.
@@ -255,6 +253,8 @@ func (r *Replica) flush() {
 		r.gossipBatches(relays)
 		return
 	}
+	own.Watermarks = newestWatermarks(own.Watermarks)
+	relays.Watermarks = newestWatermarks(relays.Watermarks)
 	if behind {
 		if n := len(relays.Observations) + len(relays.Watermarks); n > 0 {
 			r.log.Debug("gossip behind; not relaying", "changes", n, "queued", t.Queued())
