@@ -3,6 +3,8 @@ package node
 import (
 	"context"
 	"fmt"
+	"iter"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -316,43 +318,43 @@ func (n *Node) ownsTarget(spec *target.Spec, interval time.Duration, running boo
 	if n.holding(now) {
 		return running
 	}
-	// Walk the ranking until replicas speaking nodes are found: this node
-	// is an effective owner when it comes before that. The walk usually
-	// stops at the first (live) owner.
-	found := 0
-	for name := range r.Walk(spec.ID) {
+	for name := range n.speaking(r, spec.ID, replicas, interval, now) {
 		if name == n.name {
 			return true
-		}
-		if n.fresh(name, spec.ID, interval, now) {
-			if found++; found == replicas {
-				return false
-			}
 		}
 	}
 	return false
 }
 
-// effectiveOwners are the nodes that probe the target now: walking its
-// ranking, the first replicas nodes that are not silent on it (this node
-// always counts as speaking). A silent owner's place goes to the next in
-// the fallback order; when it speaks again it takes its place back.
+// effectiveOwners are the nodes that probe the target now (see speaking).
 func (n *Node) effectiveOwners(spec *target.Spec, interval time.Duration, now time.Time) []string {
 	replicas, spread := n.placement(spec)
 	r := n.ringFor(spread)
 	if r == nil || r.Len() == 0 {
 		return []string{n.name}
 	}
-	out := make([]string, 0, replicas)
-	for name := range r.Walk(spec.ID) {
-		if name == n.name || n.fresh(name, spec.ID, interval, now) {
-			out = append(out, name)
-			if len(out) == replicas {
-				break
+	return slices.Collect(n.speaking(r, spec.ID, replicas, interval, now))
+}
+
+// speaking yields the target's effective owners, walking its ranking
+// lazily: the first replicas nodes that are not silent on it (this node
+// always counts as speaking). A silent owner's place goes to the next in
+// the fallback order; when it speaks again it takes its place back. The
+// walk usually stops at the first (live) owner.
+func (n *Node) speaking(r *ring.Ring, targetID string, replicas int, interval time.Duration, now time.Time) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		found := 0
+		for name := range r.Walk(targetID) {
+			if name == n.name || n.fresh(name, targetID, interval, now) {
+				if !yield(name) {
+					return
+				}
+				if found++; found == replicas {
+					return
+				}
 			}
 		}
 	}
-	return out
 }
 
 // ringOwners returns the ring owners of spec's target, in order.
