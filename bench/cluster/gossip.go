@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/cluster"
+	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -94,7 +95,7 @@ func runGossip(ctx context.Context, f gossipFleet, o gossipOpts) error {
 	measureWindow := func(phase string) error {
 		b0 := f.sent(ctx)
 		c0 := checksOf(ctx, f.apis())
-		r0 := replicationSent(ctx, f)
+		r0 := clusterCounters(ctx, f)
 		acc0, hits0 := tcp.accepts.Load(), sumHits(hts)
 		cpu0, w0 := cpuTime(), time.Now()
 		if err := sleepCtx(ctx, o.window); err != nil {
@@ -103,7 +104,7 @@ func runGossip(ctx context.Context, f gossipFleet, o gossipOpts) error {
 		el := time.Since(w0)
 		b1 := f.sent(ctx)
 		c1 := checksOf(ctx, f.apis())
-		r1 := replicationSent(ctx, f)
+		r1 := clusterCounters(ctx, f)
 		checks := 0.0
 		for name, v := range c1 {
 			checks += v - c0[name]
@@ -129,16 +130,10 @@ func runGossip(ctx context.Context, f gossipFleet, o gossipOpts) error {
 			phase, mean/1e3, rates[len(rates)/2]/1e3, rates[len(rates)-1]/1e3,
 			pkb/n/el.Seconds()/1e3, pk/n/el.Seconds(), st/n/el.Seconds()/1e3,
 			probes, checks/el.Seconds(), float64(o.targets)/o.interval.Seconds(), float64(cpuTime()-cpu0)/float64(el))
-		var flows []string
-		for k := range r1 {
-			if !strings.Contains(k, "{") {
-				flows = append(flows, k)
-			}
-		}
-		slices.Sort(flows)
 		line := "  replication payload handed to memberlist per node per second (before its retransmits):"
-		for _, k := range flows {
-			line += fmt.Sprintf(" %s %.1f KB/s", k, (r1[k]-r0[k])/n/el.Seconds()/1e3)
+		for _, fl := range replica.Flows() {
+			key := `heck_replication_sent_bytes_total{flow="` + fl.String() + `"}`
+			line += fmt.Sprintf(" %s %.1f KB/s", fl, (r1[key]-r0[key])/n/el.Seconds()/1e3)
 		}
 		fmt.Println(line)
 		line = "  observations per second over the cluster:"
@@ -191,7 +186,7 @@ func runGossip(ctx context.Context, f gossipFleet, o gossipOpts) error {
 // long that took.
 func waitQuiet(ctx context.Context, f gossipFleet, timeout time.Duration) (time.Duration, error) {
 	changes := func() float64 {
-		r := replicationSent(ctx, f)
+		r := clusterCounters(ctx, f)
 		return r[`heck_observations_total{outcome="changed"}`] + r[`heck_observations_total{outcome="released"}`]
 	}
 	t0 := time.Now()
@@ -211,11 +206,11 @@ func waitQuiet(ctx context.Context, f gossipFleet, timeout time.Duration) (time.
 	}
 }
 
-// replicationSent sums heck_replication_sent_bytes_total over the alive
-// nodes, per flow.
-func replicationSent(ctx context.Context, f gossipFleet) map[string]float64 {
+// clusterCounters sums, over the alive nodes, every series of
+// heck_replication_sent_bytes_total and heck_observations_total, keyed by
+// the series as written (name and labels).
+func clusterCounters(ctx context.Context, f gossipFleet) map[string]float64 {
 	out := map[string]float64{}
-	const prefix = `heck_replication_sent_bytes_total{flow="`
 	for name, addr := range f.apis() {
 		series, err := scrape(ctx, addr)
 		if err != nil {
@@ -223,10 +218,7 @@ func replicationSent(ctx context.Context, f gossipFleet) map[string]float64 {
 			continue
 		}
 		for k, v := range series {
-			if rest, ok := strings.CutPrefix(k, prefix); ok {
-				out[strings.TrimSuffix(rest, `"}`)] += v
-			}
-			if strings.HasPrefix(k, "heck_observations_total{") {
+			if strings.HasPrefix(k, "heck_replication_sent_bytes_total{") || strings.HasPrefix(k, "heck_observations_total{") {
 				out[k] += v
 			}
 		}
