@@ -173,16 +173,24 @@ func TestServer(t *testing.T) {
 	if s.Hits() != 2 || s.LastHeader("X-Test") != "two" {
 		t.Errorf("hits %d, last X-Test %q; want 2 and two", s.Hits(), s.LastHeader("X-Test"))
 	}
-	// The clock ticks on another goroutine; s gets one hit meanwhile.
-	done := make(chan struct{})
+	// The clock ticks on another goroutine until HitsWhile has seen its
+	// four ticks (however many came before it started counting); s gets
+	// one hit meanwhile.
+	stop, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
 		get(s.URL(), "three")
-		for range 5 {
-			get(clock.URL(), "")
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				get(clock.URL(), "")
+			}
 		}
 	}()
 	n := s.HitsWhile(t, Wait{Timeout: 5 * time.Second, Every: time.Millisecond}, clock, 4)
+	close(stop)
 	<-done
 	if n > 1 {
 		t.Errorf("HitsWhile = %d, want at most the one hit made", n)
