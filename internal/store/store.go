@@ -33,6 +33,13 @@ type TargetRecord struct {
 
 // Transition is a stored change of state.
 type Transition struct {
+	// ID is the transition's cluster-wide id (the same on every node); a
+	// transition whose id is already stored is not stored again.
+	ID string
+	// Seq is this node's position of the transition in its log, its order
+	// of arrival here: set by the writer (AddTransitions with Seq 0 lets
+	// the store choose the next one), read back by every query.
+	Seq      int64
 	TargetID string
 	From, To health.State
 	At       time.Time
@@ -87,10 +94,19 @@ type Store interface {
 	// Targets returns every registry entry, tombstones included.
 	Targets(ctx context.Context) ([]TargetRecord, error)
 
-	// AddTransitions appends transitions.
+	// AddTransitions appends transitions; one whose ID is already stored
+	// is skipped (it is the same change, heard twice).
 	AddTransitions(ctx context.Context, ts []Transition) error
 	// Transitions returns matching transitions, newest first.
 	Transitions(ctx context.Context, q TransitionQuery) ([]Transition, error)
+	// TransitionsAfter returns up to limit transitions with Seq above
+	// after, in Seq order: how a reader of the log catches up.
+	TransitionsAfter(ctx context.Context, after int64, limit int) ([]Transition, error)
+	// TransitionByID returns the transition with id; ErrNotFound if none.
+	TransitionByID(ctx context.Context, id string) (Transition, error)
+	// TransitionHeads returns each target's latest transition (by At,
+	// then Seq) and the highest Seq stored (0 when empty).
+	TransitionHeads(ctx context.Context) (heads []Transition, maxSeq int64, err error)
 
 	// AddRollups merges rollups into stored ones: two rollups of the same
 	// target and minute add up (counts, sums, buckets; max of maxima).

@@ -127,14 +127,15 @@ func (s *Store) Targets(ctx context.Context) ([]store.TargetRecord, error) {
 	return out, nil
 }
 
-// AddTransitions appends transitions in one transaction.
+// AddTransitions appends transitions in one transaction, skipping those
+// whose id is stored already.
 func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error {
 	if len(ts) == 0 {
 		return nil
 	}
 	return s.write(ctx, "add transitions", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT INTO transitions (tid, at, from_state, to_state, cause, observer)
-			VALUES (?, ?, ?, ?, ?, ?)`)
+		st, err := t.PrepareContext(ctx, `INSERT INTO transitions (seq, id, tid, at, from_state, to_state, cause, observer)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -147,7 +148,14 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 			if err != nil {
 				return err
 			}
-			if _, err := st.ExecContext(ctx, tid, nanosLo(tr.At), int64(tr.From), int64(tr.To), tr.Cause, tr.Observer); err != nil {
+			var seq, id any
+			if tr.Seq > 0 {
+				seq = tr.Seq
+			}
+			if tr.ID != "" {
+				id = tr.ID
+			}
+			if _, err := st.ExecContext(ctx, seq, id, tid, nanosLo(tr.At), int64(tr.From), int64(tr.To), tr.Cause, tr.Observer); err != nil {
 				return fmt.Errorf("transition of %q: %w", tr.TargetID, err)
 			}
 		}
@@ -155,10 +163,12 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 	})
 }
 
+const transitionCols = `t.seq, coalesce(t.id, ''), n.name, t.at, t.from_state, t.to_state, t.cause, t.observer
+		FROM transitions t JOIN target_ids n ON n.tid = t.tid`
+
 // Transitions returns matching transitions, newest first.
 func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]store.Transition, error) {
-	query := `SELECT n.name, t.at, t.from_state, t.to_state, t.cause, t.observer
-		FROM transitions t JOIN target_ids n ON n.tid = t.tid WHERE t.at >= ? AND t.at < ?`
+	query := `SELECT ` + transitionCols + ` WHERE t.at >= ? AND t.at < ?`
 	args := []any{nanosLo(q.From), nanosHi(q.To)}
 	if q.TargetID != "" {
 		tid, ok, err := s.existingID(ctx, s.r, q.TargetID)
@@ -176,6 +186,42 @@ func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]sto
 		query += " LIMIT ?"
 		args = append(args, q.Limit)
 	}
+	return s.readTransitions(ctx, query, args...)
+}
+
+// TransitionsAfter returns transitions with seq above after, in seq order.
+func (s *Store) TransitionsAfter(ctx context.Context, after int64, limit int) ([]store.Transition, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	return s.readTransitions(ctx, `SELECT `+transitionCols+` WHERE t.seq > ? ORDER BY t.seq LIMIT ?`, after, limit)
+}
+
+// TransitionByID returns the transition with id.
+func (s *Store) TransitionByID(ctx context.Context, id string) (store.Transition, error) {
+	ts, err := s.readTransitions(ctx, `SELECT `+transitionCols+` WHERE t.id = ?`, id)
+	if err != nil {
+		return store.Transition{}, err
+	}
+	if len(ts) == 0 {
+		return store.Transition{}, fmt.Errorf("transition %s: %w", id, store.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+// TransitionHeads returns each target's latest transition and the highest
+// seq.
+func (s *Store) TransitionHeads(ctx context.Context) ([]store.Transition, int64, error) {
+	var maxSeq sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT max(seq) FROM transitions`).Scan(&maxSeq); err != nil {
+		return nil, 0, fmt.Errorf("read transitions: %w", err)
+	}
+	heads, err := s.readTransitions(ctx, `SELECT `+transitionCols+` WHERE t.seq = (
+		SELECT t2.seq FROM transitions t2 WHERE t2.tid = t.tid ORDER BY t2.at DESC, t2.seq DESC LIMIT 1)`)
+	return heads, maxSeq.Int64, err
+}
+
+func (s *Store) readTransitions(ctx context.Context, query string, args ...any) ([]store.Transition, error) {
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read transitions: %w", err)
@@ -185,7 +231,7 @@ func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]sto
 	for rows.Next() {
 		var tr store.Transition
 		var at, from, to int64
-		if err := rows.Scan(&tr.TargetID, &at, &from, &to, &tr.Cause, &tr.Observer); err != nil {
+		if err := rows.Scan(&tr.Seq, &tr.ID, &tr.TargetID, &at, &from, &to, &tr.Cause, &tr.Observer); err != nil {
 			return nil, fmt.Errorf("read transitions: %w", err)
 		}
 		tr.At = time.Unix(0, at).UTC()

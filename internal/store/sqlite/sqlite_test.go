@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -125,7 +126,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err == nil {
 		t.Fatal("a database from a newer heck was opened")
 	}
-	for _, want := range []string{"schema version 42", "up to version 1", "newer heck", path} {
+	for _, want := range []string{"schema version 42", fmt.Sprintf("up to version %d", SchemaVersion()), "newer heck", path} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}

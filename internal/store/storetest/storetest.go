@@ -17,8 +17,10 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 	}{
 		{"Targets", testTargets},
 		{"Transitions", testTransitions},
+		{"TransitionLog", testTransitionLog},
 		{"RollupsRoundTrip", testRollupsRoundTrip},
 		{"RollupsMerge", testRollupsMerge},
 		{"RollupsRange", testRollupsRange},
@@ -222,6 +225,60 @@ func testTransitions(t *testing.T, h *harness) {
 	if first.TargetID != "a" || first.From != health.Unknown || first.To != health.Up || first.Observer != "n1" ||
 		!first.At.Equal(all[0].At) {
 		t.Errorf("round trip: got %+v, want %+v", first, all[0])
+	}
+}
+
+// testTransitionLog covers what the transition log needs: ids stored once,
+// reading from a cursor in seq order, lookup by id, and each target's head.
+func testTransitionLog(t *testing.T, h *harness) {
+	c := ctx(t)
+	tr := func(seq int64, id, target string, minute int, to health.State) store.Transition {
+		return store.Transition{Seq: seq, ID: id, TargetID: target, From: health.Up, To: to,
+			At: base.Add(time.Duration(minute) * time.Minute), Cause: id, Observer: "n1"}
+	}
+	must(t, h.st.AddTransitions(c, []store.Transition{
+		tr(1, "x1", "a", 1, health.Down), tr(2, "x2", "b", 5, health.Down), tr(3, "x3", "a", 2, health.Up),
+		// Heard late: an older change of a, arriving after its newer one.
+		tr(4, "x4", "a", 0, health.Down),
+	}), "AddTransitions")
+	// The same change heard twice (another node told us): stored once.
+	must(t, h.st.AddTransitions(c, []store.Transition{tr(5, "x2", "b", 5, health.Down), tr(6, "x6", "b", 6, health.Up)}), "AddTransitions again")
+
+	ids := func(ts []store.Transition) []string {
+		var out []string
+		for _, x := range ts {
+			out = append(out, fmt.Sprintf("%d:%s", x.Seq, x.ID))
+		}
+		return out
+	}
+	got, err := h.st.TransitionsAfter(c, 0, 0)
+	must(t, err, "TransitionsAfter")
+	if want := []string{"1:x1", "2:x2", "3:x3", "4:x4", "6:x6"}; !slices.Equal(ids(got), want) {
+		t.Fatalf("TransitionsAfter(0) = %v, want %v (a duplicate id is skipped)", ids(got), want)
+	}
+	got, err = h.st.TransitionsAfter(c, 2, 2)
+	must(t, err, "TransitionsAfter")
+	if want := []string{"3:x3", "4:x4"}; !slices.Equal(ids(got), want) {
+		t.Fatalf("TransitionsAfter(2, limit 2) = %v, want %v", ids(got), want)
+	}
+	one, err := h.st.TransitionByID(c, "x3")
+	must(t, err, "TransitionByID")
+	if one.Seq != 3 || one.TargetID != "a" || one.To != health.Up || !one.At.Equal(base.Add(2*time.Minute)) {
+		t.Errorf("TransitionByID(x3) = %+v", one)
+	}
+	if _, err := h.st.TransitionByID(c, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("TransitionByID(nope) = %v, want ErrNotFound", err)
+	}
+	heads, maxSeq, err := h.st.TransitionHeads(c)
+	must(t, err, "TransitionHeads")
+	slices.SortFunc(heads, func(x, y store.Transition) int { return strings.Compare(x.TargetID, y.TargetID) })
+	if want := []string{"3:x3", "6:x6"}; !slices.Equal(ids(heads), want) || maxSeq != 6 {
+		t.Errorf("TransitionHeads = %v, max %d; want %v, max 6 (the head is the latest by time, not by arrival)", ids(heads), maxSeq, want)
+	}
+	// A transition without a seq gets the next one.
+	must(t, h.st.AddTransitions(c, []store.Transition{tr(0, "x7", "c", 9, health.Up)}), "AddTransitions without seq")
+	if got, err = h.st.TransitionsAfter(c, 6, 0); err != nil || len(got) != 1 || got[0].Seq <= 6 || got[0].ID != "x7" {
+		t.Errorf("after a write without seq: %v, %v", ids(got), err)
 	}
 }
 
