@@ -16,13 +16,20 @@ import (
 
 // Transition is a change of a target's state.
 type Transition struct {
+	// ID is derived from the change itself (the target, and the observer
+	// and sequence of the observation that made it), so every node gives
+	// the same change the same id.
+	ID string `json:"id,omitempty"`
+	// Seq is the transition's position in this node's log (its order of
+	// arrival here; it differs between nodes): the cursor of readers.
+	Seq      int64        `json:"-"`
 	TargetID string       `json:"target_id"`
 	From     health.State `json:"from"`
 	To       health.State `json:"to"`
 	At       time.Time    `json:"at"`
 	// Cause is the human message of the result that tipped the state.
 	Cause string `json:"cause"`
-	// Observer is the node whose probes saw it.
+	// Observer is the node that judged it.
 	Observer string `json:"observer,omitempty"`
 }
 
