@@ -123,6 +123,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/targets/{id}/history", s.read(http.HandlerFunc(s.history)))
 	m.Handle("GET /api/v1/targets/{id}/uptime", s.read(http.HandlerFunc(s.uptime)))
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
+	m.Handle("GET /api/v1/transitions", s.read(http.HandlerFunc(s.allTransitions)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
 	m.Handle("GET /api/v1/members", s.read(http.HandlerFunc(s.members)))
 	m.Handle("POST /api/v1/members/join", s.mutate(http.HandlerFunc(s.join)))
@@ -137,6 +138,7 @@ func (s *Server) routes() {
 		"/api/v1/targets/{id}/history":     "GET",
 		"/api/v1/targets/{id}/uptime":      "GET",
 		"/api/v1/targets/{id}/transitions": "GET",
+		"/api/v1/transitions":              "GET",
 		"/api/v1/events":                   "GET",
 		"/api/v1/members":                  "GET",
 		"/api/v1/members/join":             "POST",
@@ -520,16 +522,56 @@ const (
 	MaxTransitionLimit     = 1000
 )
 
-func (s *Server) transitions(w http.ResponseWriter, r *http.Request) {
+// transitionLimit reads ?limit=, writing the problem when it is bad.
+func transitionLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
 	limit := DefaultTransitionLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxTransitionLimit {
 			writeProblem(w, queryProblem(FieldProblem{Field: "limit", Value: v, Problem: "is not a number from 1 to 1000",
 				Fix: "set limit to a whole number from 1 to 1000 (default 50)"}))
-			return
+			return 0, false
 		}
 		limit = n
+	}
+	return limit, true
+}
+
+// allTransitions serves GET /api/v1/transitions?since=&target=&limit=:
+// every target's transitions (or one's), newest first. since is an
+// RFC 3339 time or a duration back from now ("1h").
+func (s *Server) allTransitions(w http.ResponseWriter, r *http.Request) {
+	limit, ok := transitionLimit(w, r)
+	if !ok {
+		return
+	}
+	q := store.TransitionQuery{TargetID: r.URL.Query().Get("target"), Limit: limit}
+	if v := r.URL.Query().Get("since"); v != "" {
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			q.From = t
+		} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			q.From = time.Now().Add(-d)
+		} else {
+			writeProblem(w, queryProblem(FieldProblem{Field: "since", Value: v, Problem: "is neither an RFC 3339 time nor a duration",
+				Fix: "set since to a time such as 2026-01-02T15:04:05Z or a duration back from now such as 1h"}))
+			return
+		}
+	}
+	ts, err := s.b.QueryTransitions(r.Context(), q)
+	if err != nil {
+		s.internal(w, r, "transitions", err)
+		return
+	}
+	if ts == nil {
+		ts = []events.Transition{}
+	}
+	writeJSON(w, http.StatusOK, TransitionList{Transitions: ts})
+}
+
+func (s *Server) transitions(w http.ResponseWriter, r *http.Request) {
+	limit, ok := transitionLimit(w, r)
+	if !ok {
+		return
 	}
 	id, ok := s.exists(w, r)
 	if !ok {

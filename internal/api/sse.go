@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,18 +12,40 @@ import (
 	"github.com/heckhq/heck/internal/events"
 )
 
-// events streams transitions as server-sent events:
+// events streams the node's log of transitions, every target's, as
+// server-sent events:
 //
-//	event: transition   data: events.Transition as JSON
-//	event: dropped      data: {"dropped": n}, when the client fell behind
+//	id: <transition id>   event: transition   data: events.Transition as JSON
 //
 // and a ": heartbeat" comment every Options.Heartbeat. ?target=ID keeps
-// only that target's transitions. The stream ends when the client goes,
-// the server closes (Server.Close) or the backend's bus closes.
+// only that target's transitions. A client that reconnects with
+// Last-Event-ID (or ?after=ID) gets every transition this node logged
+// after that one, from the store if need be, then the live ones: no gap,
+// no duplicate. A slow client is never dropped from: it reads on from the
+// log at its own pace. The stream ends when the client goes, the server
+// closes (Server.Close) or the log closes.
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	only := r.URL.Query().Get("target")
-	sub := s.b.Subscribe()
-	defer sub.Close()
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go func() {
+		select {
+		case <-s.done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	lg := s.b.TransitionLog()
+	cursor := lg.Last()
+	after := r.Header.Get("Last-Event-ID")
+	if after == "" {
+		after = r.URL.Query().Get("after")
+	}
+	if after != "" {
+		if seq, ok := lg.SeqOf(ctx, after); ok {
+			cursor = seq
+		}
+	}
 
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives any write timeout
@@ -37,62 +61,53 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	tick := time.NewTicker(s.opts.Heartbeat)
-	defer tick.Stop()
 	var buf bytes.Buffer
-	var seq uint64
-	send := func() bool {
-		ts, dropped := sub.Drain()
-		buf.Reset()
-		if dropped > 0 {
-			d, _ := json.Marshal(Dropped{Dropped: dropped})
-			buf.WriteString("event: dropped\ndata: ")
-			buf.Write(d)
-			buf.WriteString("\n\n")
-		}
-		for _, t := range ts {
-			if only != "" && t.TargetID != only {
-				continue
-			}
-			seq++
-			writeTransition(&buf, seq, t)
-		}
-		if buf.Len() == 0 {
-			return true
-		}
-		if _, err := w.Write(buf.Bytes()); err != nil {
-			return false
-		}
-		return rc.Flush() == nil
-	}
 	for {
-		select {
-		case <-r.Context().Done():
+		wctx, wcancel := context.WithTimeout(ctx, s.opts.Heartbeat)
+		err := lg.Wait(wctx, cursor)
+		wcancel()
+		switch {
+		case ctx.Err() != nil, errors.Is(err, events.ErrClosed):
 			return
-		case <-s.done:
-			return
-		case <-sub.Done():
-			send()
-			return
-		case <-sub.C():
-			if !send() {
-				return
-			}
-		case <-tick.C:
+		case err != nil: // the heartbeat is due
 			if _, err := w.Write([]byte(": heartbeat\n\n")); err != nil || rc.Flush() != nil {
 				return
 			}
+			continue
+		}
+		ts, err := lg.Read(ctx, cursor, 256)
+		if err != nil {
+			s.log.Warn("event stream: read the transition log", "err", err)
+			return
+		}
+		buf.Reset()
+		for _, t := range ts {
+			cursor = t.Seq
+			if only != "" && t.TargetID != only {
+				continue
+			}
+			writeTransition(&buf, t)
+		}
+		if buf.Len() == 0 {
+			continue
+		}
+		if _, err := w.Write(buf.Bytes()); err != nil || rc.Flush() != nil {
+			return
 		}
 	}
 }
 
-func writeTransition(buf *bytes.Buffer, seq uint64, t events.Transition) {
+func writeTransition(buf *bytes.Buffer, t events.Transition) {
 	d, err := json.Marshal(t)
 	if err != nil {
 		return
 	}
+	id := t.ID
+	if id == "" {
+		id = strconv.FormatInt(t.Seq, 10)
+	}
 	buf.WriteString("id: ")
-	buf.WriteString(strconv.FormatUint(seq, 10))
+	buf.WriteString(id)
 	buf.WriteString("\nevent: transition\ndata: ")
 	buf.Write(d)
 	buf.WriteString("\n\n")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -100,43 +101,91 @@ func dataOf(t *testing.T, ev string, v any) {
 
 func TestEventsDelivery(t *testing.T) {
 	b := apitest.New()
-	b.SubscriptionSize = 2
 	_, ts, running := sseServer(t, b, 20*time.Millisecond)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	st := openStream(t, ctx, ts.URL+"/api/v1/events")
 
 	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
-	b.Publish(events.Transition{TargetID: "web", From: health.Unknown, To: health.Up, At: at, Cause: "HTTP 200"})
+	first := b.Publish(events.Transition{TargetID: "web", From: health.Unknown, To: health.Up, At: at, Cause: "HTTP 200"})
 	ev := st.until(t, "event: transition")
 	var tr events.Transition
 	dataOf(t, ev, &tr)
-	if tr.TargetID != "web" || tr.To != health.Up || tr.Cause != "HTTP 200" || !tr.At.Equal(at) {
+	if tr.TargetID != "web" || tr.To != health.Up || tr.Cause != "HTTP 200" || !tr.At.Equal(at) || tr.ID != first.ID {
 		t.Fatalf("transition = %+v", tr)
 	}
-	if !strings.Contains(ev, "id: 1") {
-		t.Errorf("event without id: %q", ev)
+	if !strings.Contains(ev, "id: "+first.ID+"\n") {
+		t.Errorf("event without the transition's id %s: %q", first.ID, ev)
 	}
 
 	st.until(t, ": heartbeat")
 
-	// Overflow the subscription's buffer of 2: the stream says so. The
-	// handler may drain between publishes, so publish until it reports a
-	// drop.
-	for i := 0; i < 1000; i++ {
-		b.Publish(events.Transition{TargetID: "web", To: health.Down})
+	// A burst far larger than any buffer reaches a reader that is slower
+	// than the writer, whole and in order.
+	const n = 1000
+	for i := range n {
+		b.Publish(flip("web", at, i+1))
 	}
-	ev = st.until(t, "event: dropped")
-	var d api.Dropped
-	dataOf(t, ev, &d)
-	if d.Dropped == 0 {
-		t.Fatalf("dropped event with 0: %q", ev)
+	for i := range n {
+		dataOf(t, st.until(t, "event: transition"), &tr)
+		if want := flip("web", at, i+1); tr.To != want.To || !tr.At.Equal(want.At) {
+			t.Fatalf("event %d = %v at %v, want %v at %v: lost or out of order", i, tr.To, tr.At, want.To, want.At)
+		}
 	}
 
-	// Client disconnect ends the handler and its subscription.
+	// Client disconnect ends the handler.
 	cancel()
 	st.resp.Body.Close()
 	waitFor(t, "the handler to end after the client left", func() bool { return running.Load() == 0 })
+}
+
+// flip is the i-th of alternating transitions of target, a second apart.
+func flip(target string, at time.Time, i int) events.Transition {
+	to := health.Down
+	if i%2 == 0 {
+		to = health.Up
+	}
+	return events.Transition{TargetID: target, To: to, At: at.Add(time.Duration(i) * time.Second), Cause: fmt.Sprint(i)}
+}
+
+// A client reconnecting with Last-Event-ID gets exactly what it missed, in
+// order, then the live stream.
+func TestEventsLastEventID(t *testing.T) {
+	b := apitest.New()
+	_, ts, _ := sseServer(t, b, 0)
+	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+	ctx, cancel := context.WithCancel(context.Background())
+	st := openStream(t, ctx, ts.URL+"/api/v1/events")
+	seen := b.Publish(flip("web", at, 1))
+	var tr events.Transition
+	dataOf(t, st.until(t, "event: transition"), &tr)
+	cancel()
+	st.resp.Body.Close()
+
+	var missed []events.Transition
+	for i := 2; i <= 5; i++ {
+		missed = append(missed, b.Publish(flip("web", at, i)))
+	}
+	req, _ := http.NewRequest("GET", ts.URL+"/api/v1/events", nil)
+	req.Header.Set("Last-Event-ID", seen.ID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	st = &stream{resp: resp, rd: bufio.NewReader(resp.Body)}
+	for _, want := range missed {
+		ev := st.until(t, "event: transition")
+		dataOf(t, ev, &tr)
+		if tr.ID != want.ID || !strings.Contains(ev, "id: "+want.ID+"\n") {
+			t.Fatalf("after reconnect got %s, want %s (exactly the missed ones, in order)", tr.ID, want.ID)
+		}
+	}
+	live := b.Publish(flip("web", at, 6))
+	dataOf(t, st.until(t, "event: transition"), &tr)
+	if tr.ID != live.ID {
+		t.Fatalf("then got %s, want the live %s (no duplicate of a missed one)", tr.ID, live.ID)
+	}
 }
 
 func TestEventsFilterAndServerClose(t *testing.T) {
@@ -146,6 +195,7 @@ func TestEventsFilterAndServerClose(t *testing.T) {
 	defer st.resp.Body.Close()
 	b.Publish(events.Transition{TargetID: "web", To: health.Down})
 	b.Publish(events.Transition{TargetID: "db", To: health.Down, Cause: "refused"})
+	b.Publish(events.Transition{TargetID: "web", To: health.Up})
 	var tr events.Transition
 	dataOf(t, st.until(t, "event: transition"), &tr)
 	if tr.TargetID != "db" {
@@ -170,11 +220,11 @@ func TestEventsFilterAndServerClose(t *testing.T) {
 	waitFor(t, "handler end", func() bool { return running.Load() == 0 })
 }
 
-func TestEventsBusClosed(t *testing.T) {
+func TestEventsLogClosed(t *testing.T) {
 	b := apitest.New()
 	_, ts, running := sseServer(t, b, 0)
 	st := openStream(t, context.Background(), ts.URL+"/api/v1/events")
 	defer st.resp.Body.Close()
-	b.Bus.Close()
-	waitFor(t, "handler end after the bus closed", func() bool { return running.Load() == 0 })
+	b.Log.Close()
+	waitFor(t, "handler end after the log closed", func() bool { return running.Load() == 0 })
 }

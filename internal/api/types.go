@@ -10,6 +10,7 @@ import (
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -33,12 +34,29 @@ type Backend interface {
 	Uptime(ctx context.Context, id string) (history.Uptime, error)
 	// Transitions returns the target's last transitions, newest first.
 	Transitions(ctx context.Context, id string, limit int) ([]events.Transition, error)
-	// Subscribe returns a subscription to transitions as they happen; the
-	// API closes it when the stream ends.
-	Subscribe() *events.Subscription
+	// QueryTransitions returns the transitions of every target that q
+	// selects, newest first (GET /api/v1/transitions).
+	QueryTransitions(ctx context.Context, q store.TransitionQuery) ([]events.Transition, error)
+	// TransitionLog is the node's log of transitions, which the event
+	// stream follows from a cursor.
+	TransitionLog() TransitionLog
 	// Ready reports whether the node can serve (store reachable, targets
 	// loaded); the error is shown by /readyz.
 	Ready(ctx context.Context) error
+}
+
+// TransitionLog is how the event stream reads the node's transitions:
+// *events.Log is one.
+type TransitionLog interface {
+	// Last is the cursor of the newest transition.
+	Last() int64
+	// SeqOf is the cursor of the transition with id (a Last-Event-ID).
+	SeqOf(ctx context.Context, id string) (int64, bool)
+	// Wait blocks until there is a transition after the cursor;
+	// events.ErrClosed once the log is closed.
+	Wait(ctx context.Context, after int64) error
+	// Read returns up to limit transitions after the cursor, in order.
+	Read(ctx context.Context, after int64, limit int) ([]events.Transition, error)
 }
 
 // StateSource is optionally implemented by a Backend to feed the
@@ -149,9 +167,10 @@ type UptimeResponse struct {
 	history.Uptime
 }
 
-// TransitionList is the body of GET /api/v1/targets/{id}/transitions.
+// TransitionList is the body of GET /api/v1/targets/{id}/transitions and
+// (without target_id) of GET /api/v1/transitions.
 type TransitionList struct {
-	TargetID    string              `json:"target_id"`
+	TargetID    string              `json:"target_id,omitempty"`
 	Transitions []events.Transition `json:"transitions"`
 }
 

@@ -2,6 +2,9 @@ package events
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,6 +68,7 @@ type Log struct {
 	wake   chan struct{}
 	notify chan struct{} // closed and replaced at each append
 	closed bool
+	sync   bool // write through on Append (NewMemoryLog)
 }
 
 type head struct {
@@ -147,7 +151,26 @@ func (l *Log) Append(ctx context.Context, t Transition) (Transition, bool) {
 	case l.wake <- struct{}{}:
 	default:
 	}
+	if l.sync {
+		l.mu.Unlock()
+		l.flush(ctx)
+		l.mu.Lock()
+	}
 	return t, true
+}
+
+// Close ends the log for readers (Wait returns ErrClosed); Run closes it
+// when it stops.
+func (l *Log) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.closed = true
+	close(l.notify)
+	l.notify = make(chan struct{})
+	l.space.Broadcast()
 }
 
 // Head returns the state of target's latest transition, if it has one.
@@ -290,12 +313,7 @@ func (l *Log) Run(ctx context.Context) {
 			for l.flush(fctx) > 0 && fctx.Err() == nil {
 			}
 			cancel()
-			l.mu.Lock()
-			l.closed = true
-			close(l.notify)
-			l.notify = make(chan struct{})
-			l.space.Broadcast()
-			l.mu.Unlock()
+			l.Close()
 			return
 		case <-t.C:
 		case <-l.wake:
@@ -354,4 +372,22 @@ func FromStore(r store.Transition) Transition {
 
 func (t Transition) store() store.Transition {
 	return store.Transition{ID: t.ID, Seq: t.Seq, TargetID: t.TargetID, From: t.From, To: t.To, At: t.At, Cause: t.Cause, Observer: t.Observer}
+}
+
+// TransitionID derives a transition's id from the change itself: the
+// target, the observer whose state changed, when the new state began (as
+// the observer's observation says, to the nanosecond) and the new state.
+// The observer and every node that merges its observation derive the
+// same id, so each change is one transition however many nodes list it.
+func TransitionID(target, observer string, since time.Time, to health.State) string {
+	h := sha256.New()
+	var b [9]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(since.UnixNano()))
+	b[8] = byte(to)
+	h.Write([]byte(target))
+	h.Write([]byte{0})
+	h.Write([]byte(observer))
+	h.Write([]byte{0})
+	h.Write(b[:])
+	return hex.EncodeToString(h.Sum(nil)[:12])
 }

@@ -130,24 +130,22 @@ func (n *Node) Uptime(ctx context.Context, id string) (history.Uptime, error) {
 	return n.rec.Uptime(ctx, id, time.Now())
 }
 
-// Transitions returns a target's last transitions, newest first.
+// Transitions returns a target's last transitions, newest first: every
+// node's, as this node's log holds them.
 func (n *Node) Transitions(ctx context.Context, id string, limit int) ([]events.Transition, error) {
 	if err := n.mustExist(id); err != nil {
 		return nil, err
 	}
-	ts, err := n.rec.Transitions(ctx, id, limit)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]events.Transition, len(ts))
-	for i, t := range ts {
-		out[i] = events.Transition{TargetID: t.TargetID, From: t.From, To: t.To, At: t.At, Cause: t.Cause, Observer: t.Observer}
-	}
-	return out, nil
+	return n.tlog.Query(ctx, store.TransitionQuery{TargetID: id, Limit: max(limit, 0)})
 }
 
-// Subscribe streams transitions as they happen.
-func (n *Node) Subscribe() *events.Subscription { return n.bus.Subscribe(256) }
+// QueryTransitions returns the transitions of every target that q selects.
+func (n *Node) QueryTransitions(ctx context.Context, q store.TransitionQuery) ([]events.Transition, error) {
+	return n.tlog.Query(ctx, q)
+}
+
+// TransitionLog is the node's log of transitions, for the event stream.
+func (n *Node) TransitionLog() api.TransitionLog { return n.tlog }
 
 // Ready reports whether the node can serve.
 func (n *Node) Ready(ctx context.Context) error {

@@ -105,6 +105,7 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		return fmt.Errorf("cluster.keys: %w", err)
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
+	n.rep.OnObservations(n.onRemoteObservations)
 	rejoin := n.opts.rejoinInterval
 	if rejoin == 0 {
 		// Heal partitions within seconds, not memberlist's 30 s default.

@@ -45,7 +45,7 @@ type Node struct {
 	reg     *registry.Registry
 	sched   *schedule.Scheduler
 	rec     *history.Recorder
-	bus     *events.Bus
+	tlog    *events.Log
 	metrics *api.Metrics
 	promReg *prometheus.Registry
 	guard   *probe.Guard
@@ -137,7 +137,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		cfg:       cfg,
 		log:       log,
 		name:      name,
-		bus:       events.NewBus(),
 		running:   map[string]runningTarget{},
 		members:   membership{firstSeen: map[string]time.Time{}},
 		started:   time.Now(),
@@ -161,6 +160,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	n.st = st
+
+	n.tlog, err = events.OpenLog(ctx, st, events.LogOptions{Logger: log})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 
 	n.promReg = prometheus.NewRegistry()
 	n.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -259,6 +264,11 @@ func (n *Node) Run(parent context.Context) error {
 			n.rep.Run(ctx)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.tlog.Run(recCtx)
+	}()
 	go func() {
 		defer wg.Done()
 		if err := n.rec.Run(recCtx); err != nil {
@@ -297,8 +307,7 @@ func (n *Node) Run(parent context.Context) error {
 	n.leave(shutCtx)
 	_ = srv.Shutdown(shutCtx)
 	<-schedDone // in-flight probes finished and recorded
-	recStop()   // the recorder flushes everything and returns
-	n.bus.Close()
+	recStop()   // the recorder and the transition log flush everything and return
 	wg.Wait()
 	close(errc)
 	for err := range errc {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/probe/kinds"
@@ -24,6 +23,7 @@ func (n *Node) onRegistryChange(changed []registry.Entry, remote bool) {
 			n.rec.Forget(e.Key)
 			n.table.Forget(e.Key)
 			n.pub.Forget(e.Key)
+			n.tlog.Forget(e.Key)
 		}
 	}
 }
@@ -169,25 +169,15 @@ func (f failing) Probe(context.Context) probe.Result { return probe.Fail(0, f.ms
 func (n *Node) Observe(o *schedule.Outcome) {
 	n.metrics.ObserveCheck(o.Kind, o.Result.OK, o.Result.Latency, o.Lateness)
 	n.rec.Record(o.TargetID, o.Start, o.Result, o.Changed)
-	if o.Changed {
-		t := events.Transition{
-			TargetID: o.TargetID,
-			From:     o.Prev,
-			To:       o.State,
-			At:       o.Start.Add(o.Result.Latency),
-			Cause:    o.Result.Message,
-			Observer: n.name,
-		}
-		n.rec.RecordTransition(t)
-		n.metrics.ObserveTransition(t)
-		n.bus.Publish(t)
-	}
 	if n.cl == nil {
 		// A single node answers from its scheduler; observations matter
 		// only to other nodes.
+		if o.Changed {
+			n.localTransition(o)
+		}
 		return
 	}
-	if obs, ok := n.pub.Record(health.Outcome{
+	obs, ok := n.pub.Record(health.Outcome{
 		TargetID: o.TargetID,
 		State:    o.State,
 		Since:    o.Since,
@@ -195,8 +185,14 @@ func (n *Node) Observe(o *schedule.Outcome) {
 		Latency:  o.Result.Latency,
 		Message:  o.Result.Message,
 		Interval: o.Interval,
-	}); ok {
+	})
+	if ok {
 		n.gossip(obs)
+	}
+	if o.Changed {
+		// The table holds this node's new observation: judge the cluster
+		// verdict from it, as every other node will on merging it.
+		n.judgeTarget(o.TargetID, time.Now())
 	}
 }
 

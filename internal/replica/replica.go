@@ -92,7 +92,15 @@ type Replica struct {
 	pendingEntries []registry.Entry
 
 	sent [numFlows]flowCounter
+
+	// onChange is told every remote observation that changed the table.
+	onChange func([]health.Observation)
 }
+
+// OnObservations sets fn to be told, on the replica's goroutine, the
+// remote observations that changed the table (the verdict stage of the
+// node listens). Set it before Run.
+func (r *Replica) OnObservations(fn func([]health.Observation)) { r.onChange = fn }
 
 // Flow names what a replica sends, for its Stats.
 type Flow int
@@ -356,6 +364,9 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 			return
 		}
 		changed := r.table.Merge(d)
+		if len(changed.Observations) > 0 && r.onChange != nil {
+			r.onChange(changed.Observations)
+		}
 		if !changed.Empty() && relay && msg[0] == kindHealth {
 			// Relay what was new here.
 			r.pmu.Lock()

@@ -20,10 +20,9 @@ import (
 // Backend is an in-memory api.Backend. Its exported fields may be set
 // before use; its methods are safe for concurrent use.
 type Backend struct {
-	// Bus carries the transitions Publish sends to subscribers.
-	Bus *events.Bus
-	// SubscriptionSize is the buffer of each subscription (default 16).
-	SubscriptionSize int
+	// Log is the transition log Publish appends to and the event stream
+	// follows.
+	Log *events.Log
 
 	mu          sync.Mutex
 	targets     map[string]api.TargetStatus
@@ -39,7 +38,7 @@ type Backend struct {
 
 // New returns an empty backend.
 func New() *Backend {
-	return &Backend{Bus: events.NewBus(), targets: map[string]api.TargetStatus{},
+	return &Backend{Log: events.NewMemoryLog(), targets: map[string]api.TargetStatus{},
 		points: map[string][]history.Point{}, uptime: map[string]history.Uptime{},
 		transitions: map[string][]events.Transition{}}
 }
@@ -87,8 +86,15 @@ func (b *Backend) Spec(id string) (target.Spec, bool) {
 	return st.Spec, ok
 }
 
-// Publish sends t to every subscriber.
-func (b *Backend) Publish(t events.Transition) { b.Bus.Publish(t) }
+// Publish appends t to the log (with an id made up when it has none) and
+// returns it as logged.
+func (b *Backend) Publish(t events.Transition) events.Transition {
+	if t.ID == "" {
+		t.ID = fmt.Sprintf("t%d", b.Log.Last()+1)
+	}
+	t, _ = b.Log.Append(context.Background(), t)
+	return t
+}
 
 // Targets implements api.Backend.
 func (b *Backend) Targets(context.Context) []api.TargetStatus {
@@ -165,14 +171,13 @@ func (b *Backend) Transitions(_ context.Context, id string, limit int) ([]events
 	return ts, nil
 }
 
-// Subscribe implements api.Backend.
-func (b *Backend) Subscribe() *events.Subscription {
-	n := b.SubscriptionSize
-	if n <= 0 {
-		n = 16
-	}
-	return b.Bus.Subscribe(n)
+// QueryTransitions implements api.Backend.
+func (b *Backend) QueryTransitions(ctx context.Context, q store.TransitionQuery) ([]events.Transition, error) {
+	return b.Log.Query(ctx, q)
 }
+
+// TransitionLog implements api.Backend.
+func (b *Backend) TransitionLog() api.TransitionLog { return b.Log }
 
 // Ready implements api.Backend.
 func (b *Backend) Ready(context.Context) error {
