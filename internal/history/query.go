@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/store"
 )
 
@@ -179,42 +178,6 @@ func (rec *Recorder) Uptime(ctx context.Context, targetID string, now time.Time)
 		return float64(total[i]-fails[i]) / float64(total[i])
 	}
 	return Uptime{Day: share(0), Week: share(1), Month: share(2)}, nil
-}
-
-// Transitions returns the target's last transitions, newest first, at
-// most limit (0: all), those not yet written included.
-func (rec *Recorder) Transitions(ctx context.Context, targetID string, limit int) ([]events.Transition, error) {
-	var mem, stored []store.Transition
-	snap := func() bool {
-		mem = mem[:0]
-		for _, s := range [][]store.Transition{rec.trans.unsent, rec.trans.inflight} {
-			for _, t := range s {
-				if t.TargetID == targetID {
-					mem = append(mem, t)
-				}
-			}
-		}
-		return len(mem) > 0
-	}
-	read := func() (err error) {
-		stored, err = rec.st.Transitions(ctx, store.TransitionQuery{TargetID: targetID, Limit: max(limit, 0)})
-		return err
-	}
-	if err := rec.readConsistent(snap, read); err != nil {
-		return nil, fmt.Errorf("transitions of %q: %w", targetID, err)
-	}
-	// Unwritten ones are newer than stored ones of equal time.
-	slices.Reverse(mem)
-	all := append(mem, stored...)
-	slices.SortStableFunc(all, func(a, b store.Transition) int { return b.At.Compare(a.At) })
-	if limit > 0 && len(all) > limit {
-		all = all[:limit]
-	}
-	out := make([]events.Transition, len(all))
-	for i, t := range all {
-		out[i] = events.Transition{TargetID: t.TargetID, From: t.From, To: t.To, At: t.At, Cause: t.Cause, Observer: t.Observer}
-	}
-	return out, nil
 }
 
 // RecentRaw returns the target's last kept raw results, newest first, at

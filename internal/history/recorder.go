@@ -1,16 +1,17 @@
 // Package history owns what heck remembers of each target's results: the
 // Recorder that sits between the scheduler and the store, folding every
 // result into per-target per-minute rollups, keeping raw results around
-// failures and changes, persisting transitions, and pruning old records;
-// and the queries the API reads (History, Uptime, Transitions, RecentRaw),
+// failures and changes, and pruning old records (transitions too: the
+// transition log in internal/events writes them); and the queries the API
+// reads (History, Uptime, RecentRaw),
 // which see stored records and those still waiting in memory alike.
 //
 // Record is called from every probe goroutine and never waits on the
 // store: it touches one of 64 sharded in-memory maps. The Recorder's owner
-// goroutine (Run) writes closed minutes, raw results and transitions once a
+// goroutine (Run) writes closed minutes and raw results once a
 // second in batches. When the store fails, rollups stay in memory and are
-// retried (no check count is lost); raw results and transitions beyond a
-// bound are dropped and counted.
+// retried (no check count is lost); raw results beyond a bound are
+// dropped and counted.
 package history
 
 import (
@@ -25,15 +26,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/store"
 )
 
 // Store is the part of store.Store the recorder uses.
 type Store interface {
-	AddTransitions(ctx context.Context, ts []store.Transition) error
-	Transitions(ctx context.Context, q store.TransitionQuery) ([]store.Transition, error)
 	AddRollups(ctx context.Context, rs []store.Rollup) error
 	Rollups(ctx context.Context, targetID string, from, to time.Time) ([]store.Rollup, error)
 	AddResults(ctx context.Context, rs []store.Result) error
@@ -56,9 +54,6 @@ type RecorderOptions struct {
 	// MaxPendingResults bounds raw results waiting for the store; more are
 	// dropped and counted. Default 20,000.
 	MaxPendingResults int
-	// MaxPendingTransitions bounds transitions waiting for the store.
-	// Default 100,000.
-	MaxPendingTransitions int
 	// BatchSize is the most records one store call writes. Default 5,000.
 	BatchSize int
 	// Now is the clock that closes minutes; default time.Now.
@@ -69,23 +64,20 @@ type RecorderOptions struct {
 
 // RecorderStats are the recorder's counters, for metrics.
 type RecorderStats struct {
-	// RowsWritten counts rollups, raw results and transitions stored.
+	// RowsWritten counts rollups and raw results stored.
 	RowsWritten uint64
 	// WriteErrors counts failed store writes (their records are retried,
-	// except raw results and transitions beyond the pending bounds).
+	// except raw results beyond the pending bound).
 	WriteErrors uint64
 	// DroppedResults counts raw results dropped because too many were
 	// waiting for the store.
 	DroppedResults uint64
-	// DroppedTransitions counts transitions dropped likewise.
-	DroppedTransitions uint64
 	// LastFlush is how long the last flush took.
 	LastFlush time.Duration
 	// Pending records waiting for the store (closed rollups, not the
 	// minutes still open).
-	PendingRollups     int
-	PendingResults     int
-	PendingTransitions int
+	PendingRollups int
+	PendingResults int
 }
 
 const numShards = 64
@@ -105,11 +97,10 @@ type Recorder struct {
 	pmu        sync.Mutex
 	rollups    pending[store.Rollup]
 	results    pending[store.Result]
-	trans      pending[store.Transition]
 	commits    uint64 // store writes that succeeded
 	lastSweep  int64  // minute (unix seconds) of the last sweep
 	lastFlush  time.Duration
-	failing    bool // the last write failed (for logging transitions only)
+	failing    bool // the last write failed (to log only when that changes)
 	rawPending atomic.Int64
 
 	// gate is held exclusively around each store write and its removal
@@ -120,7 +111,7 @@ type Recorder struct {
 
 	running atomic.Bool
 
-	rowsWritten, writeErrors, droppedResults, droppedTrans atomic.Uint64
+	rowsWritten, writeErrors, droppedResults atomic.Uint64
 }
 
 // pending holds records waiting for the store: unsent, and the batch
@@ -198,9 +189,6 @@ func NewRecorder(st Store, opts RecorderOptions) *Recorder {
 	}
 	if opts.MaxPendingResults <= 0 {
 		opts.MaxPendingResults = 20000
-	}
-	if opts.MaxPendingTransitions <= 0 {
-		opts.MaxPendingTransitions = 100000
 	}
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 5000
@@ -301,18 +289,6 @@ func (rec *Recorder) keepRaw(sh *shard, id string, at time.Time, r probe.Result)
 	sh.mu.Unlock()
 }
 
-// RecordTransition queues a transition for the store.
-func (rec *Recorder) RecordTransition(t events.Transition) {
-	rec.pmu.Lock()
-	defer rec.pmu.Unlock()
-	if rec.trans.len() >= rec.opts.MaxPendingTransitions {
-		rec.droppedTrans.Add(1)
-		return
-	}
-	rec.trans.unsent = append(rec.trans.unsent, store.Transition{TargetID: t.TargetID, From: t.From, To: t.To,
-		At: t.At, Cause: t.Cause, Observer: t.Observer})
-}
-
 // Forget drops what the recorder holds in memory for a removed target.
 // A batch already being written still lands; delete the target's stored
 // data after calling Forget.
@@ -331,7 +307,6 @@ func (rec *Recorder) Forget(targetID string) {
 	before = len(rec.results.unsent)
 	rec.results.unsent = dropTarget(rec.results.unsent, targetID, func(r *store.Result) string { return r.TargetID })
 	dropped += before - len(rec.results.unsent)
-	rec.trans.unsent = dropTarget(rec.trans.unsent, targetID, func(t *store.Transition) string { return t.TargetID })
 	rec.rawPending.Add(-int64(dropped))
 }
 
@@ -350,9 +325,8 @@ func dropTarget[T any](s []T, id string, key func(*T) string) []T {
 func (rec *Recorder) Stats() RecorderStats {
 	rec.pmu.Lock()
 	st := RecorderStats{
-		LastFlush:          rec.lastFlush,
-		PendingRollups:     rec.rollups.len(),
-		PendingTransitions: rec.trans.len(),
+		LastFlush:      rec.lastFlush,
+		PendingRollups: rec.rollups.len(),
 	}
 	for i := range rec.shards {
 		sh := &rec.shards[i]
@@ -365,7 +339,6 @@ func (rec *Recorder) Stats() RecorderStats {
 	st.RowsWritten = rec.rowsWritten.Load()
 	st.WriteErrors = rec.writeErrors.Load()
 	st.DroppedResults = rec.droppedResults.Load()
-	st.DroppedTransitions = rec.droppedTrans.Load()
 	return st
 }
 
@@ -393,8 +366,8 @@ func (rec *Recorder) Run(ctx context.Context) error {
 			defer cancel()
 			if err := rec.flush(fctx, true); err != nil {
 				st := rec.Stats()
-				return fmt.Errorf("history recorder: final flush left %d rollups, %d results and %d transitions unwritten: %w",
-					st.PendingRollups, st.PendingResults, st.PendingTransitions, err)
+				return fmt.Errorf("history recorder: final flush left %d rollups and %d results unwritten: %w",
+					st.PendingRollups, st.PendingResults, err)
 			}
 			return nil
 		case <-tick.C:
@@ -425,7 +398,7 @@ func (rec *Recorder) pruneLoop(ctx context.Context) {
 	}
 }
 
-// Flush writes every closed minute, raw result and transition waiting in
+// Flush writes every closed minute and raw result waiting in
 // memory; minutes still open stay open.
 func (rec *Recorder) Flush(ctx context.Context) error { return rec.flush(ctx, false) }
 
@@ -456,7 +429,6 @@ func (rec *Recorder) flush(ctx context.Context, all bool) error {
 	rec.pmu.Unlock()
 
 	err := errors.Join(
-		writeAll(ctx, rec, &rec.trans, rec.st.AddTransitions, nil),
 		writeAll(ctx, rec, &rec.results, rec.st.AddResults, func(n int) { rec.rawPending.Add(-int64(n)) }),
 		writeAll(ctx, rec, &rec.rollups, rec.st.AddRollups, nil),
 	)

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/heckhq/heck/internal/events"
-	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/store"
 )
@@ -363,8 +361,7 @@ func TestRunFlushesOnStopAndPrunes(t *testing.T) {
 	now := time.Now()
 	rec.Record("t", now, ok(time.Millisecond), false)
 	rec.Record("t", now, bad("x"), false)
-	rec.RecordTransition(events.Transition{TargetID: "t", From: health.Up, To: health.Down, At: now, Cause: "x"})
-	waitFor(t, func() bool { st.mu.Lock(); defer st.mu.Unlock(); return len(st.trans) == 1 && st.prunes == 1 })
+	waitFor(t, func() bool { st.mu.Lock(); defer st.mu.Unlock(); return st.prunes == 1 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -497,38 +494,6 @@ func TestUptime(t *testing.T) {
 	}
 }
 
-func TestTransitionsMergePendingAndStored(t *testing.T) {
-	st, clk := newMem(), newClock(t0)
-	rec := newRec(t, st, clk, RecorderOptions{})
-	c := tctx(t)
-	for i := range 3 {
-		rec.RecordTransition(events.Transition{TargetID: "x", From: health.Up, To: health.Down, At: t0.Add(time.Duration(i) * time.Minute),
-			Cause: fmt.Sprintf("c%d", i), Observer: "n1"})
-	}
-	rec.RecordTransition(events.Transition{TargetID: "other", At: t0})
-	if err := rec.Flush(c); err != nil {
-		t.Fatal(err)
-	}
-	rec.RecordTransition(events.Transition{TargetID: "x", From: health.Down, To: health.Up, At: t0.Add(5 * time.Minute), Cause: "c3"})
-	got, err := rec.Transitions(c, "x", 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var causes []string
-	for _, tr := range got {
-		causes = append(causes, tr.Cause)
-	}
-	if !slices.Equal(causes, []string{"c3", "c2", "c1"}) {
-		t.Fatalf("transitions %v, want c3 c2 c1", causes)
-	}
-	if got[1].Observer != "n1" || got[0].To != health.Up {
-		t.Errorf("fields lost: %+v", got)
-	}
-	all, _ := rec.Transitions(c, "x", 0)
-	if len(all) != 4 {
-		t.Errorf("no limit: %d transitions, want 4", len(all))
-	}
-}
 
 func TestForget(t *testing.T) {
 	st, clk := newMem(), newClock(t0)
