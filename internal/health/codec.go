@@ -16,6 +16,7 @@ const (
 	flagSinceZero = 1 << iota
 	flagAtZero
 	flagReleased
+	flagVerdict
 )
 
 // AppendDelta appends a compact binary encoding of d to dst: observer
@@ -60,6 +61,9 @@ func AppendDelta(dst []byte, d *Delta) []byte {
 		if o.Released {
 			flags |= flagReleased
 		}
+		if o.Verdict != Unknown {
+			flags |= flagVerdict
+		}
 		dst = append(dst, flags, byte(o.State))
 		dst = crdt.AppendString(dst, o.TargetID)
 		dst = binary.AppendUvarint(dst, idx[o.Observer])
@@ -72,6 +76,10 @@ func AppendDelta(dst []byte, d *Delta) []byte {
 		dst = binary.AppendVarint(dst, int64(o.Latency))
 		dst = binary.AppendVarint(dst, int64(o.Interval))
 		dst = crdt.AppendString(dst, o.Message)
+		if o.Verdict != Unknown {
+			dst = append(dst, byte(o.Verdict))
+			dst = binary.AppendVarint(dst, at-nanos(o.VerdictSince))
+		}
 	}
 
 	dst = binary.AppendUvarint(dst, uint64(len(d.Watermarks)))
@@ -170,13 +178,20 @@ func DecodeDelta(b []byte) (Delta, error) {
 		o.Latency = time.Duration(r.Varint())
 		o.Interval = time.Duration(r.Varint())
 		o.Message = r.String()
+		var vst byte
+		if flags&flagVerdict != 0 {
+			vst = r.Byte()
+			o.VerdictSince = time.Unix(0, at-r.Varint())
+		}
 		if r.Err() != nil {
 			return Delta{}, fmt.Errorf("observation %d: %w", i, r.Err())
 		}
 		o.Released = flags&flagReleased != 0
-		if flags&^(flagSinceZero|flagAtZero|flagReleased) != 0 || State(st) > Stale {
-			return Delta{}, fmt.Errorf("%w: observation %d: flags %#x state %d", crdt.ErrCorrupt, i, flags, st)
+		if flags&^(flagSinceZero|flagAtZero|flagReleased|flagVerdict) != 0 || State(st) > Stale ||
+			flags&flagVerdict != 0 && (vst == 0 || State(vst) > Stale) {
+			return Delta{}, fmt.Errorf("%w: observation %d: flags %#x state %d verdict %d", crdt.ErrCorrupt, i, flags, st, vst)
 		}
+		o.Verdict = State(vst)
 		o.State = State(st)
 		d.Observations = append(d.Observations, o)
 	}

@@ -17,6 +17,7 @@ func sampleDelta() Delta {
 			{TargetID: "db", Observer: "node-b", Seq: 1, State: Down, At: t0.Add(time.Nanosecond), Message: "connection refused: ünïcode"},
 			{TargetID: "", Observer: "node-a", Seq: 1<<64 - 1, State: Stale, Since: t0.Add(time.Hour), Latency: -1},
 			{TargetID: "api", Observer: "node-c", Seq: 4, State: Down, Since: t0, At: t0, Released: true},
+			{TargetID: "pool", Observer: "node-b", Seq: 5, State: Up, Since: t0, At: t0, Verdict: Down, VerdictSince: t0.Add(-time.Minute)},
 		},
 		Watermarks: []Watermark{{Observer: "node-c", Seq: 9, At: t0}, {Observer: "node-a", Seq: 3}},
 		Digest:     crdt.VersionVector{"node-a": 12, "node-z": 1 << 40},
@@ -32,7 +33,7 @@ func equalDelta(a, b Delta) bool {
 		y := b.Observations[i]
 		if x.TargetID != y.TargetID || x.Observer != y.Observer || x.Seq != y.Seq || x.State != y.State ||
 			!x.Since.Equal(y.Since) || !x.At.Equal(y.At) || x.Latency != y.Latency || x.Message != y.Message || x.Interval != y.Interval ||
-			x.Released != y.Released {
+			x.Released != y.Released || x.Verdict != y.Verdict || !x.VerdictSince.Equal(y.VerdictSince) {
 			return false
 		}
 	}

@@ -86,6 +86,8 @@ type published struct {
 	state    State
 	bucket   int8
 	released bool
+	verdict  State
+	vsince   time.Time
 }
 
 // NewPublisher returns the publisher of observer (this node's name) into
@@ -169,7 +171,11 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 		TargetID: o.TargetID, Observer: p.observer, Seq: p.nextSeq(), State: o.State,
 		Since: o.Since, At: o.At, Latency: o.Latency, Message: o.Message, Interval: o.Interval,
 	}
-	p.last[o.TargetID] = published{at: o.At, since: o.Since, interval: o.Interval, state: o.State, bucket: b}
+	if !prev.released {
+		obs.Verdict, obs.VerdictSince = prev.verdict, prev.vsince
+	}
+	p.last[o.TargetID] = published{at: o.At, since: o.Since, interval: o.Interval, state: o.State, bucket: b,
+		verdict: obs.Verdict, vsince: obs.VerdictSince}
 	// Apply under p.mu so the table sees this observer's sequences in
 	// order, which keeps its digest contiguous.
 	p.table.Apply(obs)
@@ -179,6 +185,34 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 	} else {
 		p.latency.Add(1)
 	}
+	return obs, true
+}
+
+// Judge publishes this node's verdict of a target with several owners, as
+// its primary owner, when it differs from the one it last published: a new
+// observation like the last, carrying the verdict (see
+// Observation.Verdict). It returns the observation to gossip, with true.
+// A target this node has published nothing of yet is not judged.
+func (p *Publisher) Judge(targetID string, verdict State, since time.Time) (Observation, bool) {
+	p.mu.Lock()
+	prev, seen := p.last[targetID]
+	if !seen || prev.released || prev.verdict == verdict {
+		p.mu.Unlock()
+		return Observation{}, false
+	}
+	obs := Observation{TargetID: targetID, Observer: p.observer, State: prev.state, Since: prev.since,
+		At: prev.at, Interval: prev.interval}
+	for _, o := range p.table.Get(targetID) {
+		if o.Observer == p.observer {
+			obs = o // the last published, whole
+		}
+	}
+	obs.Seq, obs.Verdict, obs.VerdictSince = p.nextSeq(), verdict, since
+	prev.verdict, prev.vsince = verdict, since
+	p.last[targetID] = prev
+	p.table.Apply(obs)
+	p.mu.Unlock()
+	p.changed.Add(1)
 	return obs, true
 }
 

@@ -228,3 +228,37 @@ func TestPublisherGossipFollowsChanges(t *testing.T) {
 		t.Errorf("counted %d outcomes, want %d", st.Published+st.Suppressed, targets*seconds)
 	}
 }
+
+// The primary owner's verdict rides its observation: published when it
+// changes, carried by later observations, dropped by a release.
+func TestPublisherJudge(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	p := NewPublisher("self", tb, PublisherOptions{Now: func() time.Time { return t0 }})
+	if _, ok := p.Judge("web", Down, t0); ok {
+		t.Fatal("judged a target it never published")
+	}
+	out := Outcome{TargetID: "web", State: Up, Since: t0, At: t0, Latency: time.Millisecond, Message: "ok", Interval: time.Second}
+	if _, ok := p.Record(out); !ok {
+		t.Fatal("first outcome not published")
+	}
+	obs, ok := p.Judge("web", Down, t0.Add(time.Second))
+	if !ok || obs.Verdict != Down || !obs.VerdictSince.Equal(t0.Add(time.Second)) || obs.State != Up || obs.Message != "ok" {
+		t.Fatalf("Judge = %+v, %v; want the last observation with verdict down", obs, ok)
+	}
+	if _, ok := p.Judge("web", Down, t0.Add(2*time.Second)); ok {
+		t.Error("the same verdict published twice")
+	}
+	out.State, out.Since, out.At = Down, t0.Add(3*time.Second), t0.Add(3*time.Second)
+	obs, _ = p.Record(out)
+	if obs.Verdict != Down || !obs.VerdictSince.Equal(t0.Add(time.Second)) {
+		t.Errorf("a later observation lost the verdict: %+v", obs)
+	}
+	if got := tb.Get("web"); len(got) != 1 || got[0].Verdict != Down {
+		t.Errorf("table holds %+v", got)
+	}
+	p.Release("web", t0.Add(4*time.Second))
+	out.At = t0.Add(5 * time.Second)
+	if obs, _ = p.Record(out); obs.Verdict != Unknown {
+		t.Errorf("after a release the verdict carried on: %+v", obs)
+	}
+}

@@ -28,6 +28,13 @@ type Observation struct {
 	// longer owns it); readers ignore the observation, which stays only so
 	// that older copies of it cannot come back.
 	Released bool
+	// Verdict is the cluster's verdict of a target with several owners, as
+	// its primary owner (this observer) judged it from every owner's
+	// observations, and VerdictSince when that verdict began: every node
+	// derives the target's transitions from it, so all derive the same
+	// ones. Unknown when the observer does not judge the target.
+	Verdict      State
+	VerdictSince time.Time
 }
 
 // Watermark is an observer's claim that everything it owns was probed as

@@ -494,7 +494,6 @@ func TestUptime(t *testing.T) {
 	}
 }
 
-
 func TestForget(t *testing.T) {
 	st, clk := newMem(), newClock(t0)
 	rec := newRec(t, st, clk, RecorderOptions{})

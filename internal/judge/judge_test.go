@@ -78,6 +78,11 @@ func TestRiseFall(t *testing.T) {
 		{"down with a success is pending", hap, health.Down, "+", "", true},
 		{"rise 1 fall 1 follows every result", Rule{1, 1}, health.Unknown, "+-+", "unknown->up@0 ok0, up->down@1 fail1, down->up@2 ok2", false},
 		{"a zero rule counts as 1", Rule{}, health.Unknown, "-", "unknown->down@0 fail0", false},
+		{"alternating never settles", hap, health.Unknown, "+-+-+-", "", true},
+		{"settles once runs are consecutive", hap, health.Unknown, "+-+-++", "unknown->up@5 ok5", false},
+		{"rise 3 then fall 2", Rule{3, 2}, health.Unknown, "+++--", "unknown->up@2 ok2, up->down@4 fail4", false},
+		{"down stays down on failures", hap, health.Down, "----", "", false},
+		{"up stays up on successes", hap, health.Up, "+++", "", false},
 		{"flapping faster than fall never goes down", hap, health.Up, "--+--+--+", "", false},
 		// Sources that judge for themselves.
 		{"a stated state applies at once", hap, health.Up, "[impacted]", "up->impacted@0 said impacted", false},

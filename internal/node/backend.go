@@ -9,6 +9,7 @@ import (
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/schedule"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
@@ -61,7 +62,8 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 	ts := api.StatusOf(spec)
 	ts.Owners, ts.Fallback = n.owners(&spec)
 	if local {
-		ts.State, ts.Since, ts.Cause, ts.Observer = st.State, st.Since, st.Cause, n.name
+		jv, _ := n.judge.Status(spec.ID)
+		ts.State, ts.Since, ts.Cause, ts.Observer = jv.State, jv.Since, jv.Cause, n.name
 		if !st.LastAt.IsZero() {
 			r := api.ResultFrom(st.LastAt, st.Last)
 			ts.Last = &r
@@ -87,8 +89,8 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 
 // EachState feeds the heck_targets gauges on scrape.
 func (n *Node) EachState(fn func(id string, s health.State)) {
-	n.sched.Each(func(id string, st *schedule.Status) bool {
-		fn(id, st.State)
+	n.judge.Each(func(id string, v judge.Verdict) bool {
+		fn(id, v.State)
 		return true
 	})
 }

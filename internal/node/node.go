@@ -27,6 +27,7 @@ import (
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
@@ -44,6 +45,7 @@ type Node struct {
 	st      store.Store
 	reg     *registry.Registry
 	sched   *schedule.Scheduler
+	judge   *judge.Judge
 	rec     *history.Recorder
 	tlog    *events.Log
 	metrics *api.Metrics
@@ -184,6 +186,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// republished: gossip follows changes, not the probe rate.
 	n.table = health.NewTable(health.TableOptions{})
 	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{})
+	n.judge = judge.New()
 	n.sched = schedule.New(schedule.Options{
 		Sink:        n,
 		Concurrency: cfg.Probe.Concurrency,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/probe/kinds"
 	"github.com/heckhq/heck/internal/registry"
@@ -67,6 +68,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 	switch {
 	case !want && running:
 		n.sched.Remove(id)
+		n.judge.Remove(id)
 		delete(n.running, id)
 		if cur.fallback {
 			n.fallbacks--
@@ -80,6 +82,8 @@ func (n *Node) reconcile(id string, now time.Time) {
 		}
 	case want && (!running || cur.ts != e.TS || cur.node != e.Node):
 		job := n.buildJob(e.Value)
+		rule := judge.Rule{Rise: job.Schedule.Rise, Fall: job.Schedule.Fall}
+		initial, since := health.Unknown, now
 		if !running {
 			// Taking over (or starting): carry the last known state so a
 			// handover is not a transition through unknown.
@@ -104,15 +108,19 @@ func (n *Node) reconcile(id string, now time.Time) {
 					}
 				}
 			}
-			if v.Last != health.Unknown {
-				job.Initial = v.Last
+			if v.Last != health.Unknown && v.Last != health.Stale {
+				initial = v.Last
 				for _, o := range v.Observations {
 					if o.Observer == v.Observer {
-						job.Since = o.Since
+						since = o.Since
 					}
 				}
 			}
+			job.Mode = modeOf(&judge.Verdict{State: initial})
 		}
+		// A new target starts from initial; a replaced one keeps its state
+		// and takes the new rule.
+		n.judge.Set(id, rule, initial, since)
 		if err := n.sched.Upsert(job); err != nil {
 			// Validation upstream makes this unreachable; never crash on it.
 			n.log.Error("cannot schedule target", "target", id, "err", err)
@@ -165,34 +173,63 @@ type failing struct{ msg string }
 func (f failing) Probe(context.Context) probe.Result { return probe.Fail(0, f.msg) }
 
 // Observe receives every probe outcome from the scheduler (on probe
-// goroutines): metrics, history, transitions and the health table.
-func (n *Node) Observe(o *schedule.Outcome) {
+// goroutines): metrics, the judge's verdict, transitions, history and the
+// health table. It answers the mode of the target's next probe.
+func (n *Node) Observe(o *schedule.Outcome) schedule.Mode {
 	n.metrics.ObserveCheck(o.Kind, o.Result.OK, o.Result.Latency, o.Lateness)
-	n.rec.Record(o.TargetID, o.Start, o.Result, o.Changed)
-	if n.cl == nil {
-		// A single node answers from its scheduler; observations matter
-		// only to other nodes.
-		if o.Changed {
-			n.localTransition(o)
-		}
-		return
+	published := false
+	v, ok := n.judge.Observe(o.TargetID, judge.Input{OK: o.Result.OK, At: o.End, Message: o.Result.Message},
+		func(v judge.Verdict) {
+			// Runs before readers see the new state, so a reader that sees
+			// it finds the transition logged too.
+			if n.cl == nil {
+				n.localTransition(o.TargetID, v)
+				return
+			}
+			// The table gets this node's new observation, and the cluster
+			// verdict is judged from it, as every other node will on
+			// merging it.
+			n.publish(o, &v)
+			published = true
+			n.judgeTarget(o.TargetID, time.Now())
+		})
+	if !ok {
+		// No longer judged here (removed meanwhile): nothing to record.
+		return schedule.ModeFast
 	}
+	n.rec.Record(o.TargetID, o.Start, o.Result, v.Changed)
+	if n.cl != nil && !published {
+		n.publish(o, &v)
+	}
+	return modeOf(&v)
+}
+
+// modeOf is the scheduling mode of a verdict: fast while a change is
+// pending, down while down, normal otherwise.
+func modeOf(v *judge.Verdict) schedule.Mode {
+	switch {
+	case v.Pending():
+		return schedule.ModeFast
+	case v.State == health.Down:
+		return schedule.ModeDown
+	}
+	return schedule.ModeNormal
+}
+
+// publish hands an outcome and its verdict to the publisher, which
+// publishes an observation when readers would see a difference.
+func (n *Node) publish(o *schedule.Outcome, v *judge.Verdict) {
 	obs, ok := n.pub.Record(health.Outcome{
 		TargetID: o.TargetID,
-		State:    o.State,
-		Since:    o.Since,
+		State:    v.State,
+		Since:    v.Since,
 		At:       o.Start,
 		Latency:  o.Result.Latency,
 		Message:  o.Result.Message,
-		Interval: o.Interval,
+		Interval: modeOf(v).Interval(o.Schedule),
 	})
 	if ok {
 		n.gossip(obs)
-	}
-	if o.Changed {
-		// The table holds this node's new observation: judge the cluster
-		// verdict from it, as every other node will on merging it.
-		n.judgeTarget(o.TargetID, time.Now())
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
-	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/judge"
 )
 
 // The verdict stage. Every node turns what it learns of a target, its own
@@ -21,15 +21,15 @@ import (
 // cluster knows, and a change heard from two nodes (an owner and its
 // stand-in, both sides of a healed partition) is listed once.
 
-// localTransition logs the transition of a single node's own outcome.
-func (n *Node) localTransition(o *schedule.Outcome) {
+// localTransition logs the change of a single node's own verdict.
+func (n *Node) localTransition(id string, v judge.Verdict) {
 	n.logTransition(events.Transition{
-		ID:       events.TransitionID(o.TargetID, n.name, o.Since, o.State),
-		TargetID: o.TargetID,
-		From:     o.Prev,
-		To:       o.State,
-		At:       o.Since,
-		Cause:    o.Result.Message,
+		ID:       events.TransitionID(id, n.name, v.Since, v.State),
+		TargetID: id,
+		From:     v.Prev,
+		To:       v.State,
+		At:       v.Since,
+		Cause:    v.Cause,
 		Observer: n.name,
 	})
 }
@@ -49,10 +49,16 @@ func (n *Node) onRemoteObservations(obs []health.Observation) {
 
 // judgeTarget derives the cluster's verdict of a target from the health
 // table and logs a transition when its state differs from the target's
-// last logged one. The verdict rests on the target's effective owners'
-// observations (their majority when replicas > 1); staleness is not a
-// transition (each node judges it at its own moment) and neither is
-// unknown (no word yet).
+// last logged one. Staleness is not a transition (each node judges it at
+// its own moment) and neither is unknown (no word yet).
+//
+// With one owner the verdict is that owner's observation, and the
+// transition's id comes from it. With several, nodes that heard the owners
+// in different orders would pass through different verdicts, so one judges
+// for all: the target's primary owner (the first of its effective owners)
+// publishes the majority verdict in its own observation (Verdict,
+// VerdictSince), and every node, the primary included, derives the
+// transition from that.
 func (n *Node) judgeTarget(id string, now time.Time) {
 	spec, ok := n.reg.Get(id)
 	if !ok {
@@ -60,6 +66,10 @@ func (n *Node) judgeTarget(id string, now time.Time) {
 	}
 	eff := n.effectiveOwners(&spec, n.effective(spec).Interval.D(), now)
 	v := n.table.Verdict(id, eff, now)
+	if replicas, _ := n.placement(&spec); replicas > 1 {
+		n.judgeShared(id, eff, v)
+		return
+	}
 	state := v.Last
 	if state == health.Unknown || state == health.Stale {
 		return
@@ -68,9 +78,66 @@ func (n *Node) judgeTarget(id string, now time.Time) {
 	if known && from == state {
 		return
 	}
-	// The cause: of the observations in the winning state, the one whose
-	// state began first (then by observer name), so nodes that heard the
-	// owners in different orders still name the same one.
+	cause := causeOf(v, eff, state)
+	if cause == nil {
+		return
+	}
+	n.logTransition(events.Transition{
+		ID:       events.TransitionID(id, cause.Observer, cause.Since, state),
+		TargetID: id,
+		From:     from,
+		To:       state,
+		At:       cause.Since,
+		Cause:    cause.Message,
+		Observer: cause.Observer,
+	})
+}
+
+// judgeShared is judgeTarget for a target with several owners.
+func (n *Node) judgeShared(id string, eff []string, v health.Verdict) {
+	if len(eff) == 0 {
+		return
+	}
+	primary := eff[0]
+	if primary == n.name {
+		if st := v.Last; st != health.Unknown && st != health.Stale {
+			since := time.Now()
+			if c := causeOf(v, eff, st); c != nil {
+				since = c.Since
+			}
+			if obs, ok := n.pub.Judge(id, st, since); ok {
+				n.gossip(obs)
+			}
+		}
+	}
+	var judged *health.Observation
+	for _, o := range n.table.Get(id) {
+		if o.Observer == primary && !o.Released && o.Verdict != health.Unknown {
+			judged = &o
+		}
+	}
+	if judged == nil {
+		return
+	}
+	from, known := n.tlog.Head(id)
+	if known && from == judged.Verdict {
+		return
+	}
+	n.logTransition(events.Transition{
+		ID:       events.TransitionID(id, primary, judged.VerdictSince, judged.Verdict),
+		TargetID: id,
+		From:     from,
+		To:       judged.Verdict,
+		At:       judged.VerdictSince,
+		Cause:    judged.Message,
+		Observer: primary,
+	})
+}
+
+// causeOf returns, of the observations in state that the verdict rests on,
+// the one whose state began first (then by observer name), so nodes that
+// heard the owners in different orders name the same one.
+func causeOf(v health.Verdict, eff []string, state health.State) *health.Observation {
 	var cause *health.Observation
 	for i := range v.Observations {
 		o := &v.Observations[i]
@@ -84,18 +151,7 @@ func (n *Node) judgeTarget(id string, now time.Time) {
 			cause = o
 		}
 	}
-	if cause == nil {
-		return
-	}
-	n.logTransition(events.Transition{
-		ID:       events.TransitionID(id, cause.Observer, cause.Since, state),
-		TargetID: id,
-		From:     from,
-		To:       state,
-		At:       cause.Since,
-		Cause:    cause.Message,
-		Observer: cause.Observer,
-	})
+	return cause
 }
 
 func contains(names []string, name string) bool {

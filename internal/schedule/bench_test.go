@@ -109,10 +109,11 @@ func BenchmarkDispatch(b *testing.B) {
 			var count atomic.Int64
 			done := make(chan struct{})
 			target := int64(b.N)
-			s := New(Options{Sink: SinkFunc(func(*Outcome) {
+			s := New(Options{Sink: SinkFunc(func(*Outcome) Mode {
 				if count.Add(1) == target {
 					close(done)
 				}
+				return ModeNormal
 			})})
 			sc := sched(time.Millisecond)
 			for i := range n {
@@ -146,10 +147,11 @@ func BenchmarkLateness(b *testing.B) {
 	for range b.N {
 		lat := make([]time.Duration, 0, n*int(runFor/time.Second)*2)
 		var mu = make(chan struct{}, 1)
-		s := New(Options{Sink: SinkFunc(func(o *Outcome) {
+		s := New(Options{Sink: SinkFunc(func(o *Outcome) Mode {
 			mu <- struct{}{}
 			lat = append(lat, o.Lateness)
 			<-mu
+			return ModeNormal
 		})})
 		for i := range n {
 			if err := s.Upsert(Job{ID: fmt.Sprintf("target-%05d", i), Schedule: sched(time.Second), Prober: nopProber{}}); err != nil {

@@ -7,7 +7,6 @@ import (
 	"time"
 	"unique"
 
-	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -43,14 +42,11 @@ type entry struct {
 	pgen, rgen uint16
 	phase      uint8
 	removed    bool
-	state      health.State
+	mode       Mode
 	// rhead is the ring's oldest sample when full, rlen its length (here,
 	// with the other small fields, to keep the struct free of padding).
 	rhead, rlen uint16
-	succ, fail  uint32 // consecutive successes, failures
 
-	since  int64 // when state began
-	cause  unique.Handle[string]
 	lastAt int64 // start of the last result, noTime before any
 	last   lastResult
 	checks uint64
@@ -146,26 +142,8 @@ func equalDetails(a, b *probe.Details) bool {
 		a.Rcode == b.Rcode && a.Serving == b.Serving
 }
 
-// interval returns the interval in force, in ns: FastInterval while a
-// transition is pending (state neither up nor down, or the last result
-// disagrees with it), DownInterval while down, Interval otherwise.
-func (e *entry) interval() int64 {
-	sc := e.schedule()
-	switch e.state {
-	case health.Up:
-		if e.fail > 0 {
-			return int64(sc.FastInterval)
-		}
-		return int64(sc.Interval)
-	case health.Down:
-		if e.succ > 0 {
-			return int64(sc.FastInterval)
-		}
-		return int64(sc.DownInterval)
-	default:
-		return int64(sc.FastInterval)
-	}
-}
+// interval returns the interval in force, in ns (see Mode).
+func (e *entry) interval() int64 { return int64(e.mode.Interval(e.schedule())) }
 
 // schedule returns the entry's schedule (shared by every entry with the
 // same one).
@@ -243,8 +221,8 @@ func (e *entry) sampleMsg(k int) unique.Handle[string] {
 	return e.rmsg[(int(e.rhead)+k)%len(e.ring)]
 }
 
-// recordLocked applies one result to e's state machine, counters and
-// recent results, and fills o.
+// recordLocked applies one result to e's counters and recent results, and
+// fills o.
 func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.Result, o *Outcome) {
 	// Share the message with the last result when unchanged, else intern
 	// it, so a result's freshly built message string is not retained.
@@ -256,29 +234,9 @@ func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.R
 		msg = intern(res.Message)
 		res.Message = msg.Value()
 	}
-	sc := e.schedule()
-
-	prev := e.state
 	e.checks++
-	if res.OK {
-		e.succ++
-		e.fail = 0
-		if e.state != health.Up && e.succ >= uint32(sc.Rise) {
-			e.state = health.Up
-		}
-	} else {
+	if !res.OK {
 		e.failed++
-		e.fail++
-		e.succ = 0
-		if e.state != health.Down && e.fail >= uint32(sc.Fall) {
-			e.state = health.Down
-		}
-	}
-	changed := e.state != prev
-	if changed {
-		s.shown[e] = shownState{state: prev, since: e.since, cause: e.cause}
-		e.since = end
-		e.cause = msg
 	}
 	e.lastAt = start
 	e.last.set(res, msg)
@@ -296,27 +254,15 @@ func (s *Scheduler) recordLocked(e *entry, r run, start, end int64, res *probe.R
 	o.Start = s.at(start)
 	o.Lateness = time.Duration(start - r.due)
 	o.Result = *res
-	o.State = e.state
-	o.Prev = prev
-	o.Changed = changed
-	o.Since = s.at(e.since)
-	o.Successes = int(e.succ)
-	o.Failures = int(e.fail)
+	o.End = s.at(end)
+	o.Schedule = e.schedule()
 }
 
 // Status is what the scheduler knows of one job.
 type Status struct {
-	ID    string       `json:"id"`
-	State health.State `json:"state"`
-	// Since is when State began: the end of the result that tipped it, or
-	// when the job was added (or Job.Since) if it never changed.
-	Since time.Time `json:"since"`
-	// Cause is the message of the result that tipped the state ("" before
-	// any transition).
-	Cause string `json:"cause,omitempty"`
-	// Successes and Failures are the consecutive counts.
-	Successes int `json:"successes"`
-	Failures  int `json:"failures"`
+	ID string `json:"id"`
+	// Mode is the mode of the next run.
+	Mode Mode `json:"mode"`
 	// Last is the last result and LastAt when it started (zero before the
 	// first result).
 	Last   probe.Result `json:"last,omitzero"`
@@ -343,16 +289,7 @@ type Sample struct {
 
 func (s *Scheduler) fillLocked(st *Status, e *entry, recent bool) {
 	st.ID = e.id
-	st.State = e.state
-	st.Since = s.at(e.since)
-	st.Cause = msgValue(e.cause)
-	if len(s.shown) > 0 {
-		if h, ok := s.shown[e]; ok {
-			st.State, st.Since, st.Cause = h.state, s.at(h.since), msgValue(h.cause)
-		}
-	}
-	st.Successes = int(e.succ)
-	st.Failures = int(e.fail)
+	st.Mode = e.mode
 	if e.lastAt != noTime {
 		st.Last = e.last.result()
 		st.LastAt = s.at(e.lastAt)

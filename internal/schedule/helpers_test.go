@@ -2,10 +2,13 @@ package schedule
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -101,16 +104,42 @@ func pattern(s string) func(i int) probe.Result {
 	}
 }
 
-// recorder is a Sink that keeps a copy of every outcome.
+// recorder is a Sink that keeps a copy of every outcome and judges it as
+// a node does (rise/fall from unknown), answering the mode of the verdict.
 type recorder struct {
-	mu  sync.Mutex
-	out []Outcome
+	mu      sync.Mutex
+	out     []Outcome
+	j       *judge.Judge
+	changed map[string][]string
 }
 
-func (r *recorder) Observe(o *Outcome) {
+func (r *recorder) Observe(o *Outcome) Mode {
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.out = append(r.out, *o)
-	r.mu.Unlock()
+	if r.j == nil {
+		r.j, r.changed = judge.New(), map[string][]string{}
+	}
+	if _, ok := r.j.Status(o.TargetID); !ok {
+		r.j.Set(o.TargetID, judge.Rule{Rise: o.Schedule.Rise, Fall: o.Schedule.Fall}, health.Unknown, o.Start)
+	}
+	v, _ := r.j.Observe(o.TargetID, judge.Input{OK: o.Result.OK, At: o.End, Message: o.Result.Message}, func(v judge.Verdict) {
+		r.changed[o.TargetID] = append(r.changed[o.TargetID], fmt.Sprintf("%v->%v %q", v.Prev, v.State, v.Cause))
+	})
+	switch {
+	case v.Pending():
+		return ModeFast
+	case v.State == health.Down:
+		return ModeDown
+	}
+	return ModeNormal
+}
+
+// changes lists the state changes of id, as "from->to cause".
+func (r *recorder) changes(id string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.changed[id]
 }
 
 func (r *recorder) of(id string) []Outcome {

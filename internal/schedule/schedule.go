@@ -10,20 +10,18 @@
 // ends. (Removing a target and adding one with the same ID while its run is
 // in flight makes a new target; the old run finishes unobserved.)
 //
-// The package also owns the rise/fall state machine, with HAProxy
-// semantics: from unknown, Rise consecutive successes take a target up and
-// Fall consecutive failures take it down; up needs Fall consecutive
-// failures to go down, down needs Rise consecutive successes to go up. Every
-// transition records when it happened and the message of the result that
-// tipped it. Each result is handed to a Sink as an Outcome.
+// The scheduler only times and runs probes: each result is handed to a Sink
+// as an Outcome, and what it means for the target's state is the sink's to
+// decide (internal/judge owns the rise/fall state machine). The sink answers
+// with the Mode the target is probed in next, which picks its interval.
 //
 // Timing: the first run of a target is at InitialDelay plus a uniformly
 // random offset within one interval, which spreads load; later runs are one
 // interval after the previous run's nominal time (no drift), plus a random
 // offset up to Jitter. A run late by more than an interval skips the missed
-// runs instead of bursting. The interval in force is FastInterval while a
-// transition is pending (state unknown, or the last result disagrees with
-// the state), DownInterval while down, and Interval otherwise.
+// runs instead of bursting. The interval in force follows the Mode: in
+// ModeFast (a change is pending, as the sink says) FastInterval, in ModeDown
+// DownInterval, in ModeNormal Interval.
 package schedule
 
 import (
@@ -37,7 +35,6 @@ import (
 	"time"
 	"unique"
 
-	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -62,12 +59,11 @@ type Job struct {
 	// Prober probes the target. When it implements probe.Closer it is closed
 	// once it is replaced or removed and no run of it is in flight.
 	Prober probe.Prober
-	// Initial is the state to start from: health.Unknown normally, the
-	// last known state when taking over a target from another node. It is
-	// ignored when Upsert replaces a job, which keeps its state.
-	Initial health.State
-	// Since is when Initial began (zero: now). Ignored on replace.
-	Since time.Time
+	// Mode is the mode to start in (ModeFast, the zero value, until the
+	// sink says otherwise; a node taking over a target from another node
+	// starts in the mode of its last known state). Ignored when Upsert
+	// replaces a job, which keeps its mode.
+	Mode Mode
 	// Kind is handed back in every Outcome (the probe kind, for the sink's
 	// metrics), so the sink needs no lookup per result.
 	Kind string
@@ -88,40 +84,66 @@ type Outcome struct {
 	// Lateness is Start - Due.
 	Lateness time.Duration
 	Result   probe.Result
-	// State after this result, and Prev before it.
-	State, Prev health.State
-	// Changed is true when this result made a transition (State != Prev).
-	Changed bool
-	// Since is when State began: this result's end when Changed.
-	Since time.Time
-	// Successes and Failures are the consecutive counts after this result
-	// (one of them is zero).
-	Successes, Failures int
-	// Interval is the interval now in force (fast, down or normal) and Next
-	// the nominal time of the next run, so a reader can tell when this
-	// observation becomes stale.
-	Interval time.Duration
-	Next     time.Time
+	// End is when the result was known (Start plus the probe's time).
+	End time.Time
+	// Schedule is the job's schedule, so the sink can tell the interval
+	// of the mode it answers (Mode.Interval).
+	Schedule target.Schedule
 }
 
-// Sink receives every outcome. Observe is called from the probe
-// goroutines, concurrently for different targets and in order for one
-// target (the next run of a target waits for Observe to return). It must be
-// fast, and must not retain o or anything it points to past the call except
-// by copying: o is reused. Result.Details slices are shared read-only.
+// Mode says which of its intervals a target is probed at next.
+type Mode uint8
+
+// The modes.
+const (
+	// ModeFast: a change of state is pending (or none is known yet):
+	// FastInterval.
+	ModeFast Mode = iota
+	// ModeNormal: Interval.
+	ModeNormal
+	// ModeDown: the target is down and nothing says otherwise:
+	// DownInterval.
+	ModeDown
+)
+
+// keep is what the nil sink answers: the job's mode stays.
+const keep Mode = 255
+
+type keepMode struct{}
+
+func (keepMode) Observe(*Outcome) Mode { return keep }
+
+// Interval returns sc's interval for the mode.
+func (m Mode) Interval(sc target.Schedule) time.Duration {
+	switch m {
+	case ModeNormal:
+		return sc.Interval.D()
+	case ModeDown:
+		return sc.DownInterval.D()
+	}
+	return sc.FastInterval.D()
+}
+
+// Sink receives every outcome and answers the mode of the target's next
+// run. Observe is called from the probe goroutines, concurrently for
+// different targets and in order for one target (the next run of a target
+// waits for Observe to return). It must be fast, and must not retain o or
+// anything it points to past the call except by copying: o is reused.
+// Result.Details slices are shared read-only.
 type Sink interface {
-	Observe(o *Outcome)
+	Observe(o *Outcome) Mode
 }
 
 // SinkFunc adapts a function to Sink.
-type SinkFunc func(o *Outcome)
+type SinkFunc func(o *Outcome) Mode
 
 // Observe calls f(o).
-func (f SinkFunc) Observe(o *Outcome) { f(o) }
+func (f SinkFunc) Observe(o *Outcome) Mode { return f(o) }
 
 // Options configure a Scheduler.
 type Options struct {
-	// Sink receives the outcomes; nil drops them.
+	// Sink receives the outcomes; nil drops them and keeps every job in
+	// the mode it started in.
 	Sink Sink
 	// Concurrency bounds the probes in flight (default 2048).
 	Concurrency int
@@ -151,16 +173,6 @@ type Scheduler struct {
 	heap     timerHeap
 	inflight int
 	active   bool // Run is running
-	// shown holds, for a job whose state just changed, the state readers
-	// still see until the Sink has taken the transition, so a reader that
-	// sees the new state finds the transition recorded too.
-	shown map[*entry]shownState
-}
-
-type shownState struct {
-	state health.State
-	since int64
-	cause unique.Handle[string]
 }
 
 // New returns a Scheduler with no jobs; Run starts it.
@@ -173,10 +185,10 @@ func New(opts Options) *Scheduler {
 		nowFn:  opts.Now,
 		wake:   make(chan struct{}, 1),
 		jobs:   make(map[string]*entry),
-		shown:  make(map[*entry]shownState),
 	}
 	if s.sink == nil {
-		s.sink = SinkFunc(func(*Outcome) {})
+		// No sink: every job stays in the mode it started in.
+		s.sink = keepMode{}
 	}
 	if s.conc <= 0 {
 		s.conc = DefaultConcurrency
@@ -348,33 +360,36 @@ func (s *Scheduler) probe(ctx context.Context, r run, start time.Time) (res prob
 }
 
 // finish records a result, hands it to the sink, then schedules the
-// target's next run (or closes the run's prober if it was replaced or
-// removed meanwhile).
+// target's next run in the mode the sink answered (or closes the run's
+// prober if it was replaced or removed meanwhile).
 func (s *Scheduler) finish(r run, startT time.Time, res probe.Result) {
 	e := r.e
 	start := s.mono(startT)
 	var o *Outcome
 	s.mu.Lock()
 	end := s.mono(s.nowFn())
+	mode := e.mode
 	if !e.removed {
 		o = s.pool.Get().(*Outcome)
 		s.recordLocked(e, r, start, end, &res, o)
 		e.phase = phaseObserving
-		e.advance(end)
-		o.Interval = time.Duration(e.interval())
-		o.Next = s.at(e.base)
 	}
 	s.mu.Unlock()
 
 	if o != nil {
-		s.sink.Observe(o)
+		if m := s.sink.Observe(o); m != keep {
+			mode = m
+		}
 		*o = Outcome{}
 		s.pool.Put(o)
 	}
 
 	var toClose probe.Prober
 	s.mu.Lock()
-	delete(s.shown, e) // the sink has the transition: show the new state
+	if !e.removed {
+		e.mode = mode
+		e.advance(end)
+	}
 	wake := s.inflight == s.conc
 	s.inflight--
 	if e.removed || r.gen != e.pgen {
@@ -405,7 +420,7 @@ func (s *Scheduler) close(id string, p probe.Prober) {
 }
 
 // Upsert adds a job, or replaces the job with the same ID without
-// disturbing the others. A replaced job keeps its state, counters and
+// disturbing the others. A replaced job keeps its mode, counters and
 // recent results; its new schedule applies from its next run (at once if
 // the interval in force changes); its old prober is closed after any run
 // of it in flight completes. It returns an error naming the field when the
@@ -420,11 +435,7 @@ func (s *Scheduler) Upsert(job Job) error {
 	s.mu.Lock()
 	e, ok := s.jobs[job.ID]
 	if !ok {
-		e = &entry{id: job.ID, kind: unique.Make(job.Kind), sched: unique.Make(sc), prober: job.Prober, state: job.Initial, hidx: -1, lastAt: noTime}
-		e.since = now
-		if !job.Since.IsZero() {
-			e.since = s.mono(job.Since)
-		}
+		e = &entry{id: job.ID, kind: unique.Make(job.Kind), sched: unique.Make(sc), prober: job.Prober, mode: job.Mode, hidx: -1, lastAt: noTime}
 		spread := int64(sc.Interval)
 		if job.SpreadFirst > 0 && int64(job.SpreadFirst) < spread {
 			spread = int64(job.SpreadFirst)
@@ -447,7 +458,9 @@ func (s *Scheduler) Upsert(job Job) error {
 		oldIv := e.interval()
 		e.sched = unique.Make(sc)
 		e.kind = unique.Make(job.Kind)
-		if e.phase != phaseRunning {
+		if e.phase == phaseIdle {
+			// Otherwise the run in flight computes the next run under the
+			// new schedule when it finishes.
 			s.rescheduleLocked(e, now, old, oldIv)
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"unique"
 	"unsafe"
 
-	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -46,18 +44,8 @@ func TestAdaptiveIntervals(t *testing.T) {
 				t.Errorf("gap %d = %v, want %v (all %v)", i, g[i], w*time.Second, g)
 			}
 		}
-		out := rec.of("a")
-		var changes []string
-		for _, o := range out {
-			if o.Changed {
-				changes = append(changes, fmt.Sprintf("%v->%v %q", o.Prev, o.State, o.Result.Message))
-			}
-		}
-		if got := strings.Join(changes, ", "); got != `unknown->down "refused", down->up "ok"` {
+		if got := strings.Join(rec.changes("a"), ", "); got != `unknown->down "refused", down->up "ok"` {
 			t.Errorf("transitions: %s", got)
-		}
-		if o := out[2]; o.Interval != 5*time.Second || !o.Next.Equal(o.Start.Add(5*time.Second)) {
-			t.Errorf("outcome after going down: interval %v next %v start %v", o.Interval, o.Next, o.Start)
 		}
 	})
 }
@@ -105,10 +93,10 @@ func TestNoDrift(t *testing.T) {
 		s := New(Options{})
 		plain := &fakeProber{delay: 300 * time.Millisecond}
 		jittered := &fakeProber{delay: 300 * time.Millisecond}
-		mustUpsert(t, s, Job{ID: "plain", Schedule: sched(time.Second), Prober: plain, Initial: health.Up})
+		mustUpsert(t, s, Job{ID: "plain", Schedule: sched(time.Second), Prober: plain, Mode: ModeNormal})
 		sc := sched(time.Second)
 		sc.Jitter = target.Duration(200 * time.Millisecond)
-		mustUpsert(t, s, Job{ID: "jittered", Schedule: sc, Prober: jittered, Initial: health.Up})
+		mustUpsert(t, s, Job{ID: "jittered", Schedule: sc, Prober: jittered, Mode: ModeNormal})
 		stop := started(t, s)
 		time.Sleep(52 * time.Second)
 		stop()
@@ -153,7 +141,7 @@ func TestSkipAfterOverrun(t *testing.T) {
 		}
 		sc := sched(time.Second)
 		sc.Timeout = target.Duration(10 * time.Second)
-		mustUpsert(t, s, Job{ID: "a", Schedule: sc, Prober: p, Initial: health.Up})
+		mustUpsert(t, s, Job{ID: "a", Schedule: sc, Prober: p, Mode: ModeNormal})
 		stop := started(t, s)
 		time.Sleep(12 * time.Second)
 		stop()
@@ -181,7 +169,7 @@ func TestSkipAfterStall(t *testing.T) {
 		hog := &fakeProber{delay: 5500 * time.Millisecond}
 		sc := sched(time.Hour)
 		sc.Timeout = target.Duration(time.Minute)
-		mustUpsert(t, s, Job{ID: "hog", Schedule: sc, Prober: hog, Initial: health.Up})
+		mustUpsert(t, s, Job{ID: "hog", Schedule: sc, Prober: hog, Mode: ModeNormal})
 		stop := started(t, s)
 		for len(hog.runs()) == 0 {
 			time.Sleep(100 * time.Millisecond)
@@ -189,7 +177,7 @@ func TestSkipAfterStall(t *testing.T) {
 		// b's first run is due within 1.1s of the hog's start, which holds
 		// the only slot for 5.5s: it runs over 4s (four intervals) late.
 		b := okProber()
-		mustUpsert(t, s, Job{ID: "b", Schedule: sched(time.Second), Prober: b, Initial: health.Up})
+		mustUpsert(t, s, Job{ID: "b", Schedule: sched(time.Second), Prober: b, Mode: ModeNormal})
 		time.Sleep(10 * time.Second)
 		stop()
 
@@ -227,7 +215,7 @@ func TestNoConcurrentRunsOfOneTarget(t *testing.T) {
 		p := &fakeProber{delay: 500 * time.Millisecond, script: func(i int) probe.Result { return probe.Result{OK: i%2 == 0} }}
 		sc := sched(time.Second)
 		sc.FastInterval = target.Duration(200 * time.Millisecond)
-		mustUpsert(t, s, Job{ID: "a", Schedule: sc, Prober: p, Initial: health.Unknown})
+		mustUpsert(t, s, Job{ID: "a", Schedule: sc, Prober: p})
 		stop := started(t, s)
 		time.Sleep(5 * time.Second)
 		stop()
@@ -250,17 +238,17 @@ func TestUpsertReplacesWithoutDisturbingOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := New(Options{})
 		a1, b := okProber(), okProber()
-		mustUpsert(t, s, Job{ID: "a", Schedule: sched(time.Second), Prober: a1})
-		mustUpsert(t, s, Job{ID: "b", Schedule: sched(time.Second), Prober: b})
+		mustUpsert(t, s, Job{ID: "a", Schedule: sched(time.Second), Prober: a1, Mode: ModeNormal})
+		mustUpsert(t, s, Job{ID: "b", Schedule: sched(time.Second), Prober: b, Mode: ModeNormal})
 		stop := started(t, s)
 		time.Sleep(5500 * time.Millisecond)
 		before, _ := s.Status("a")
-		if before.State != health.Up {
-			t.Fatalf("a is %v before the change", before.State)
+		if before.Mode != ModeNormal {
+			t.Fatalf("a is in mode %v before the change", before.Mode)
 		}
 
 		a2 := okProber()
-		mustUpsert(t, s, Job{ID: "a", Schedule: sched(3 * time.Second), Prober: a2, Initial: health.Down})
+		mustUpsert(t, s, Job{ID: "a", Schedule: sched(3 * time.Second), Prober: a2, Mode: ModeDown})
 		if a1.closes() != 1 {
 			t.Errorf("old prober closed %d times on replace, want once", a1.closes())
 		}
@@ -268,8 +256,8 @@ func TestUpsertReplacesWithoutDisturbingOthers(t *testing.T) {
 		stop()
 
 		after, _ := s.Status("a")
-		if after.State != health.Up || !after.Since.Equal(before.Since) {
-			t.Errorf("replace changed the state: %v since %v, was %v since %v", after.State, after.Since, before.State, before.Since)
+		if after.Mode != ModeNormal {
+			t.Errorf("replace changed the mode to %v: a replaced job keeps its mode", after.Mode)
 		}
 		n1, n2 := len(a1.runs()), len(a2.runs())
 		if after.Checks != uint64(n1+n2) {
@@ -673,12 +661,13 @@ func TestSpreadFirstNarrowsTheFirstRun(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var mu chanMutex = make(chan struct{}, 1)
 		first := map[string]time.Time{}
-		s := New(Options{Sink: SinkFunc(func(o *Outcome) {
+		s := New(Options{Sink: SinkFunc(func(o *Outcome) Mode {
 			mu.Lock()
 			defer mu.Unlock()
 			if _, ok := first[o.TargetID]; !ok {
 				first[o.TargetID] = o.Start
 			}
+			return ModeNormal
 		})})
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
@@ -717,32 +706,3 @@ func (m chanMutex) Unlock() { <-m }
 // A reader never sees a new state before the Sink has the transition: the
 // node records transitions in its Sink, so GET /targets showing "down"
 // implies GET /transitions lists the change.
-func TestNewStateShownOnlyAfterTheSinkHasIt(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		var s *Scheduler
-		var seen []string
-		sink := SinkFunc(func(o *Outcome) {
-			if !o.Changed {
-				return
-			}
-			st, _ := s.Status(o.TargetID)
-			var all health.State
-			s.Each(func(_ string, x *Status) bool { all = x.State; return true })
-			seen = append(seen, fmt.Sprintf("%v->%v: Status %v, Each %v", o.Prev, o.State, st.State, all))
-		})
-		s = New(Options{Sink: sink})
-		p := &fakeProber{script: pattern("+-")}
-		mustUpsert(t, s, Job{ID: "a", Schedule: target.Schedule{Interval: target.Duration(time.Second),
-			Timeout: target.Duration(100 * time.Millisecond), Rise: 1, Fall: 1}, Prober: p})
-		stop := started(t, s)
-		time.Sleep(3 * time.Second)
-		stop()
-		want := []string{"unknown->up: Status unknown, Each unknown", "up->down: Status up, Each up"}
-		if !slices.Equal(seen, want) {
-			t.Errorf("inside the sink readers saw %q, want %q", seen, want)
-		}
-		if st, _ := s.Status("a"); st.State != health.Down || st.Cause != "refused" {
-			t.Errorf("after the sink: %v %q, want down \"refused\"", st.State, st.Cause)
-		}
-	})
-}
