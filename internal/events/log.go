@@ -31,7 +31,8 @@ type LogOptions struct {
 	// Append blocks (back-pressure, never a drop). Default 100,000.
 	MaxPending int
 	// Keep is how many stored transitions stay in memory for readers
-	// that are close behind. Default 4,096.
+	// that are close behind (further back they read from the store).
+	// Default 1,024.
 	Keep int
 	// FlushEvery is how often waiting transitions are written. Default
 	// 200ms.
@@ -71,9 +72,10 @@ type Log struct {
 	sync   bool // write through on Append (NewMemoryLog)
 }
 
+// head is where a target stands: 16 bytes, since every target has one.
 type head struct {
+	at int64 // unix ns of the latest transition
 	to health.State
-	at time.Time
 }
 
 // OpenLog returns the log over st, continuing its sequence and knowing
@@ -83,7 +85,7 @@ func OpenLog(ctx context.Context, st LogStore, opts LogOptions) (*Log, error) {
 		opts.MaxPending = 100000
 	}
 	if opts.Keep <= 0 {
-		opts.Keep = 4096
+		opts.Keep = 1024
 	}
 	if opts.FlushEvery <= 0 {
 		opts.FlushEvery = 200 * time.Millisecond
@@ -99,7 +101,7 @@ func OpenLog(ctx context.Context, st LogStore, opts LogOptions) (*Log, error) {
 		return nil, fmt.Errorf("open transition log: %w", err)
 	}
 	for _, h := range heads {
-		l.heads[h.TargetID] = head{to: h.To, at: h.At}
+		l.heads[h.TargetID] = head{to: h.To, at: h.At.UnixNano()}
 	}
 	l.saved, l.next = maxSeq, maxSeq+1
 	return l, nil
@@ -131,13 +133,13 @@ func (l *Log) Append(ctx context.Context, t Transition) (Transition, bool) {
 	if _, seen := l.ids[t.ID]; seen && t.ID != "" {
 		return t, false
 	}
-	if h, ok := l.heads[t.TargetID]; ok && !t.At.Before(h.at) {
+	if h, ok := l.heads[t.TargetID]; ok && t.At.UnixNano() >= h.at {
 		if t.To == h.to {
 			return t, false
 		}
-		l.heads[t.TargetID] = head{to: t.To, at: t.At}
+		l.heads[t.TargetID] = head{to: t.To, at: t.At.UnixNano()}
 	} else if !ok {
-		l.heads[t.TargetID] = head{to: t.To, at: t.At}
+		l.heads[t.TargetID] = head{to: t.To, at: t.At.UnixNano()}
 	}
 	t.Seq = l.next
 	l.next++

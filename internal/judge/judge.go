@@ -80,11 +80,12 @@ type Judge struct {
 
 type shard struct {
 	mu sync.Mutex
-	m  map[string]*machine
+	m  map[string]machine
 	_  [40]byte // keep shards on separate cache lines
 }
 
-// machine is one target's state, kept small: every judged target has one.
+// machine is one target's state, 40 bytes held in the map itself: every
+// judged target has one.
 type machine struct {
 	rise, fall uint32
 	succ, fail uint32
@@ -97,7 +98,7 @@ type machine struct {
 func New() *Judge {
 	j := &Judge{seed: maphash.MakeSeed()}
 	for i := range j.shards {
-		j.shards[i].m = map[string]*machine{}
+		j.shards[i].m = map[string]machine{}
 	}
 	return j
 }
@@ -115,9 +116,10 @@ func (j *Judge) Set(id string, rule Rule, initial health.State, since time.Time)
 	defer sh.mu.Unlock()
 	if m, ok := sh.m[id]; ok {
 		m.rise, m.fall = uint32(max(rule.Rise, 1)), uint32(max(rule.Fall, 1))
+		sh.m[id] = m
 		return
 	}
-	sh.m[id] = &machine{rise: uint32(max(rule.Rise, 1)), fall: uint32(max(rule.Fall, 1)), state: initial, since: since.UnixNano()}
+	sh.m[id] = machine{rise: uint32(max(rule.Rise, 1)), fall: uint32(max(rule.Fall, 1)), state: initial, since: since.UnixNano()}
 }
 
 // Remove stops judging id.
@@ -142,6 +144,7 @@ func (j *Judge) Observe(id string, in Input, changed func(Verdict)) (Verdict, bo
 	if !ok {
 		return Verdict{}, false
 	}
+	defer func() { sh.m[id] = m }()
 	prev := m.state
 	switch {
 	case in.State != health.Unknown:

@@ -60,7 +60,7 @@ func (n *Node) Target(ctx context.Context, id string) (api.TargetStatus, bool) {
 // probes the target, else from the replicated observations.
 func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time.Time) api.TargetStatus {
 	ts := api.StatusOf(spec)
-	ts.Owners, ts.Fallback = n.owners(&spec)
+	ts.Owners, ts.Fallback = n.own.Owners(&spec)
 	if local {
 		jv, _ := n.judge.Status(spec.ID)
 		ts.State, ts.Since, ts.Cause, ts.Observer = jv.State, jv.Since, jv.Cause, n.name
@@ -72,7 +72,7 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 	}
 	// Judge by who probes it now: after a failover that is the fallback
 	// node, not the silent ring owner.
-	eff := n.effectiveOwners(&spec, n.effective(spec).Interval.D(), now)
+	eff := n.own.Effective(&spec, n.effective(spec).Interval.D(), now)
 	v := n.table.Verdict(spec.ID, eff, now)
 	ts.State, ts.Stale, ts.Observer = v.State, v.Stale, v.Observer
 	for _, o := range v.Observations {

@@ -3,10 +3,6 @@ package node
 import (
 	"context"
 	"fmt"
-	"iter"
-	"slices"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,65 +14,12 @@ import (
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/ring"
 	"github.com/heckhq/heck/internal/schedule"
-	"github.com/heckhq/heck/internal/target"
 	"github.com/heckhq/heck/internal/version"
 )
 
 // defaultRejoinInterval is how often a clustered node retries its join
 // addresses and the members it lost.
 const defaultRejoinInterval = 5 * time.Second
-
-// membership is what the node knows of the cluster: the ring over the
-// live members, and since when each has been seen alive, so a member that
-// just joined is not judged stale before it could publish anything.
-type membership struct {
-	mu        sync.RWMutex
-	ring      *ring.Ring
-	names     string // the ring's members, joined: a cheap "did it change"
-	firstSeen map[string]time.Time
-}
-
-func (m *membership) get() *ring.Ring {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.ring
-}
-
-func (m *membership) seen(name string) time.Time {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return m.firstSeen[name]
-}
-
-// set installs a new view and reports whether its members changed.
-func (m *membership) set(members []ring.Member, spread bool, now time.Time) bool {
-	names := make([]string, len(members))
-	for i, mb := range members {
-		names[i] = mb.Name + "/" + mb.Zone + fmt.Sprintf("/%g", mb.Weight)
-	}
-	sort.Strings(names)
-	key := fmt.Sprint(names)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	alive := make(map[string]bool, len(members))
-	for _, mb := range members {
-		alive[mb.Name] = true
-		if _, ok := m.firstSeen[mb.Name]; !ok {
-			m.firstSeen[mb.Name] = now
-		}
-	}
-	for name := range m.firstSeen {
-		if !alive[name] {
-			delete(m.firstSeen, name)
-		}
-	}
-	if key == m.names && m.ring != nil {
-		return false
-	}
-	m.names = key
-	m.ring = ring.New(members).WithSpreadZones(spread)
-	return true
-}
 
 // startCluster joins the cluster when one is configured. It wires the
 // replica between the registry, the health table and memberlist.
@@ -165,7 +108,7 @@ func (n *Node) refreshMembership(now time.Time) bool {
 			}
 		}
 	}
-	changed := n.members.set(members, n.cfg.Cluster.Spread == "zone", now)
+	changed := n.own.SetMembers(members, now)
 	if changed && n.cl != nil {
 		n.log.Info("membership changed", "members", len(members))
 		// Share the cluster's latency-only budget among the members, so
@@ -179,33 +122,6 @@ func (n *Node) refreshMembership(now time.Time) bool {
 // the whole cluster publishes at most (each node its share); state changes
 // are never held back.
 const clusterLatencyPerSecond = 20
-
-// anySilent reports whether some other live member has been silent (no
-// watermark) for minSilence, the shortest silence that can move a target.
-func (n *Node) anySilent(now time.Time) bool {
-	r := n.members.get()
-	if r == nil {
-		return false
-	}
-	for _, name := range r.Members() {
-		if name == n.name {
-			continue
-		}
-		last := n.members.seen(name)
-		if wm, ok := n.table.Watermark(name); ok && wm.At.After(last) {
-			last = wm.At
-		}
-		if !last.IsZero() && now.Sub(last) > minSilence {
-			return true
-		}
-	}
-	return false
-}
-
-// minSilence is the shortest silence after which a node is judged to have
-// stopped probing a target: two and a half watermark periods, so a late
-// watermark or a dropped packet is not a failover.
-const minSilence = 2500 * time.Millisecond
 
 // tickEvery is the period of the cluster loop.
 const tickEvery = 500 * time.Millisecond
@@ -235,7 +151,7 @@ func (n *Node) clusterLoop(ctx context.Context) {
 				// This process was paused (GC, a starved CPU, a suspended
 				// VM): what it hears from others is late for the same
 				// reason, so hold fallback decisions until it has caught up.
-				n.holdUntil.Store(now.Add(gap + 2*time.Second).UnixNano())
+				n.own.Hold(now.Add(gap + 2*time.Second))
 				n.log.Warn("cluster loop was paused; holding takeovers", "paused", gap)
 			}
 			last = now
@@ -247,7 +163,7 @@ func (n *Node) clusterLoop(ctx context.Context) {
 			n.mu.Lock()
 			fallbacks := n.fallbacks
 			n.mu.Unlock()
-			if changed || fallbacks > 0 || n.anySilent(now) {
+			if changed || fallbacks > 0 || n.own.AnySilent(now) {
 				n.reconcileAll()
 			}
 		}
@@ -269,146 +185,11 @@ func (n *Node) publishWatermark(now time.Time) {
 	})
 	if now.Sub(asOf) > time.Second {
 		// Behind on its own targets: take over nobody else's.
-		n.holdUntil.Store(max(n.holdUntil.Load(), now.Add(2*time.Second).UnixNano()))
+		n.own.Hold(now.Add(2 * time.Second))
 	}
 	if wm, ok := n.pub.Tick(now, asOf); ok && n.rep != nil {
 		n.rep.Publish(health.Delta{Watermarks: []health.Watermark{wm}})
 	}
-}
-
-// holding reports whether fallback takeovers are on hold (see clusterLoop
-// and publishWatermark).
-func (n *Node) holding(now time.Time) bool { return now.UnixNano() < n.holdUntil.Load() }
-
-// placement returns how many nodes probe spec's target and whether they
-// spread over zones: the target's own settings, else the cluster's.
-func (n *Node) placement(spec *target.Spec) (replicas int, spread bool) {
-	replicas = spec.Replicas
-	if replicas <= 0 {
-		replicas = max(n.cfg.Cluster.Replicas, 1)
-	}
-	spread = spec.Spread == target.SpreadZone || (spec.Spread == "" && n.cfg.Cluster.Spread == target.SpreadZone)
-	return replicas, spread
-}
-
-// ringFor returns the current ring, zone-spread when asked.
-func (n *Node) ringFor(spread bool) *ring.Ring {
-	r := n.members.get()
-	if r != nil && spread {
-		r = r.WithSpreadZones(true)
-	}
-	return r
-}
-
-// ownsTarget reports whether this node should probe the target: it is
-// among the target's effective owners. running says whether it probes it
-// now: while takeovers are on hold, a node keeps what it has and takes
-// nothing new beyond its ring share.
-func (n *Node) ownsTarget(spec *target.Spec, interval time.Duration, running bool, now time.Time) bool {
-	if n.left.Load() {
-		return false
-	}
-	r := n.ringFor(n.spreadOf(spec))
-	if r == nil || r.Len() <= 1 {
-		return true
-	}
-	replicas, _ := n.placement(spec)
-	if r.Owns(n.name, spec.ID, replicas) {
-		return true
-	}
-	if n.holding(now) {
-		return running
-	}
-	for name := range n.speaking(r, spec.ID, replicas, interval, now) {
-		if name == n.name {
-			return true
-		}
-	}
-	return false
-}
-
-// effectiveOwners are the nodes that probe the target now (see speaking).
-func (n *Node) effectiveOwners(spec *target.Spec, interval time.Duration, now time.Time) []string {
-	replicas, spread := n.placement(spec)
-	r := n.ringFor(spread)
-	if r == nil || r.Len() == 0 {
-		return []string{n.name}
-	}
-	return slices.Collect(n.speaking(r, spec.ID, replicas, interval, now))
-}
-
-// speaking yields the target's effective owners, walking its ranking
-// lazily: the first replicas nodes that are not silent on it (this node
-// always counts as speaking). A silent owner's place goes to the next in
-// the fallback order; when it speaks again it takes its place back. The
-// walk usually stops at the first (live) owner.
-func (n *Node) speaking(r *ring.Ring, targetID string, replicas int, interval time.Duration, now time.Time) iter.Seq[string] {
-	return func(yield func(string) bool) {
-		found := 0
-		for name := range r.Walk(targetID) {
-			if name == n.name || n.fresh(name, targetID, interval, now) {
-				if !yield(name) {
-					return
-				}
-				if found++; found == replicas {
-					return
-				}
-			}
-		}
-	}
-}
-
-// ringOwners returns the ring owners of spec's target, in order.
-func (n *Node) ringOwners(spec *target.Spec) []string {
-	replicas, spread := n.placement(spec)
-	r := n.ringFor(spread)
-	if r == nil || r.Len() == 0 {
-		return []string{n.name}
-	}
-	return r.Owners(spec.ID, replicas)
-}
-
-// owners returns the ring owners of spec's target, in order, and the rest
-// of the ranking: the fallback order.
-func (n *Node) owners(spec *target.Spec) (owners, fallback []string) {
-	replicas, spread := n.placement(spec)
-	r := n.ringFor(spread)
-	if r == nil || r.Len() == 0 {
-		return []string{n.name}, nil
-	}
-	rank := r.Rank(spec.ID)
-	if replicas > len(rank) {
-		replicas = len(rank)
-	}
-	return rank[:replicas], rank[replicas:]
-}
-
-func (n *Node) spreadOf(spec *target.Spec) bool {
-	_, spread := n.placement(spec)
-	return spread
-}
-
-// fresh reports whether node has shown, within two intervals, that it
-// probes target: by an observation (not a release), a watermark, or having
-// just joined.
-func (n *Node) fresh(node, targetID string, interval time.Duration, now time.Time) bool {
-	limit := 2 * interval
-	if limit < minSilence {
-		limit = minSilence
-	}
-	last := n.members.seen(node)
-	if wm, ok := n.table.Watermark(node); ok && wm.At.After(last) {
-		last = wm.At
-	}
-	if last.IsZero() || now.Sub(last) <= limit {
-		return true
-	}
-	for _, o := range n.table.Get(targetID) {
-		if o.Observer == node && !o.Released && now.Sub(o.At) <= limit {
-			return true
-		}
-	}
-	return false
 }
 
 // leave hands off gracefully: stop probing, tell the others, stop gossip.
@@ -416,7 +197,7 @@ func (n *Node) leave(ctx context.Context) {
 	if n.cl == nil {
 		return
 	}
-	if n.left.Swap(true) {
+	if !n.own.Leave() {
 		n.cl.Close()
 		return
 	}

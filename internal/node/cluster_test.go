@@ -324,7 +324,7 @@ func explain(nodes []*clNode, id string) string {
 	var b strings.Builder
 	now := time.Now()
 	for _, cn := range nodes {
-		r := cn.n.members.get()
+		r := cn.n.own.Ring()
 		if r == nil {
 			continue
 		}

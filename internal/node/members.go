@@ -15,7 +15,7 @@ var _ api.ClusterBackend = (*Node)(nil)
 func (n *Node) Members(ctx context.Context) []api.Member {
 	owned := map[string]int{}
 	for _, s := range n.reg.List() {
-		for _, o := range n.ringOwners(&s) {
+		for _, o := range n.own.RingOwners(&s) {
 			owned[o]++
 		}
 	}
@@ -26,7 +26,7 @@ func (n *Node) Members(ctx context.Context) []api.Member {
 	var out []api.Member
 	for _, m := range n.cl.Members() {
 		state := m.State
-		if m.Name == n.name && n.left.Load() {
+		if m.Name == n.name && n.own.Left() {
 			state = api.MemberLeft
 		}
 		out = append(out, api.Member{Name: m.Name, Addr: m.Addr, APIAddr: m.APIAddr, Zone: m.Zone,
@@ -47,7 +47,7 @@ func (n *Node) Join(ctx context.Context, addrs []string) (int, error) {
 	if n.cl == nil {
 		return 0, fmt.Errorf("join: %w; start heck serve with --gossip or --join (cluster.bind, cluster.join)", api.ErrNotClustered)
 	}
-	if n.left.Load() {
+	if n.own.Left() {
 		return 0, fmt.Errorf("join: %w; restart the node to join again", api.ErrLeft)
 	}
 	return n.cl.Join(ctx, addrs...)
@@ -59,7 +59,7 @@ func (n *Node) Leave(ctx context.Context) error {
 	if n.cl == nil {
 		return fmt.Errorf("leave: %w", api.ErrNotClustered)
 	}
-	if !n.left.CompareAndSwap(false, true) {
+	if !n.own.Leave() {
 		return nil
 	}
 	n.reconcileAll() // owns nothing any more: every target is unscheduled

@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -28,6 +27,7 @@ import (
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
+	"github.com/heckhq/heck/internal/ownership"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
@@ -66,15 +66,12 @@ type Node struct {
 	// fallbacks counts the running targets with fallback set.
 	fallbacks int
 
-	members membership
-	opts    options
-	left    atomic.Bool // set by Leave: this node owns nothing any more
-	keyMu   sync.Mutex  // serialises keyring changes and their saving
-	// holdUntil (unix ns) holds fallback takeovers after this node was
-	// paused or fell behind (see clusterLoop).
-	holdUntil atomic.Int64
-	cl        *cluster.Cluster
-	rep       *replica.Replica
+	// own decides what this node probes (ring and fail-over policy).
+	own   *ownership.Policy
+	opts  options
+	keyMu sync.Mutex // serialises keyring changes and their saving
+	cl    *cluster.Cluster
+	rep   *replica.Replica
 }
 
 type runningTarget struct {
@@ -140,7 +137,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		log:       log,
 		name:      name,
 		running:   map[string]runningTarget{},
-		members:   membership{firstSeen: map[string]time.Time{}},
 		started:   time.Now(),
 		listening: make(chan struct{}),
 	}
@@ -186,6 +182,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// republished: gossip follows changes, not the probe rate.
 	n.table = health.NewTable(health.TableOptions{})
 	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{})
+	n.own = ownership.New(name, ownership.Defaults{Replicas: cfg.Cluster.Replicas, Spread: cfg.Cluster.Spread}, n.table)
 	n.judge = judge.New()
 	n.sched = schedule.New(schedule.Options{
 		Sink:        n,

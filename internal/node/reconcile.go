@@ -63,7 +63,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if !running || cur.ts != e.TS || cur.node != e.Node {
 			interval = n.effective(e.Value).Interval.D()
 		}
-		want = n.ownsTarget(&e.Value, interval, running, now)
+		want = n.own.Owns(&e.Value, interval, running, now)
 	}
 	switch {
 	case !want && running:
@@ -73,7 +73,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if cur.fallback {
 			n.fallbacks--
 		}
-		if live && n.cl != nil && !n.left.Load() {
+		if live && n.cl != nil && !n.own.Left() {
 			// Tell readers this node's word on the target is no longer
 			// current (its watermark stops vouching for it).
 			if obs, ok := n.pub.Release(id, now); ok {
@@ -87,7 +87,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if !running {
 			// Taking over (or starting): carry the last known state so a
 			// handover is not a transition through unknown.
-			v := n.table.Verdict(id, n.ringOwners(&e.Value), now)
+			v := n.table.Verdict(id, n.own.RingOwners(&e.Value), now)
 			iv := job.Schedule.Interval.D()
 			switch {
 			case v.At.IsZero():
@@ -126,7 +126,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 			n.log.Error("cannot schedule target", "target", id, "err", err)
 			return
 		}
-		fb := !slices.Contains(n.ringOwners(&e.Value), n.name)
+		fb := !slices.Contains(n.own.RingOwners(&e.Value), n.name)
 		if running && cur.fallback {
 			n.fallbacks--
 		}

@@ -64,9 +64,9 @@ func (n *Node) judgeTarget(id string, now time.Time) {
 	if !ok {
 		return
 	}
-	eff := n.effectiveOwners(&spec, n.effective(spec).Interval.D(), now)
+	eff := n.own.Effective(&spec, n.effective(spec).Interval.D(), now)
 	v := n.table.Verdict(id, eff, now)
-	if replicas, _ := n.placement(&spec); replicas > 1 {
+	if replicas, _ := n.own.Placement(&spec); replicas > 1 {
 		n.judgeShared(id, eff, v)
 		return
 	}

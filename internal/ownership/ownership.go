@@ -1,0 +1,275 @@
+// Package ownership decides which nodes probe a target: the policy of
+// ownership and fail-over, apart from the node that applies it.
+//
+// A node probes a target when it is one of the target's replicas owners on
+// the ring over the alive members (rendezvous hashing, internal/ring), or
+// when every node ranked ahead of it in the target's fallback order has
+// been silent on it (no watermark, no observation) for two of the target's
+// intervals, and at least MinSilence. A silent owner's place goes to the
+// next in the fallback order; when it speaks again it takes its place back.
+// Takeovers are held while the node itself was paused or is behind on its
+// own targets (Hold), so a starved node does not take over the targets of
+// others that merely look silent for the same reason.
+package ownership
+
+import (
+	"fmt"
+	"iter"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/ring"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// MinSilence is the shortest silence after which a node is judged to have
+// stopped probing a target: two and a half watermark periods, so a late
+// watermark or a dropped packet is not a fail-over.
+const MinSilence = 2500 * time.Millisecond
+
+// Freshness is what the policy reads of the health table: whether a node
+// has been heard from.
+type Freshness interface {
+	Watermark(observer string) (health.Watermark, bool)
+	Get(targetID string) []health.Observation
+}
+
+// Defaults are the cluster-wide placement a target's own settings override.
+type Defaults struct {
+	Replicas int
+	Spread   string // target.SpreadZone or ""
+}
+
+// Policy answers who probes what, for one node. Safe for concurrent use.
+type Policy struct {
+	self     string
+	defaults Defaults
+	table    Freshness
+
+	mu        sync.RWMutex
+	ring      *ring.Ring
+	names     string // the ring's members, joined: a cheap "did it change"
+	firstSeen map[string]time.Time
+
+	left      atomic.Bool
+	holdUntil atomic.Int64 // unix ns
+}
+
+// New returns the policy of node self.
+func New(self string, defaults Defaults, table Freshness) *Policy {
+	return &Policy{self: self, defaults: defaults, table: table, firstSeen: map[string]time.Time{}}
+}
+
+// SetMembers installs the alive members and reports whether they changed.
+// It remembers since when each member has been seen, so a member that just
+// joined is not judged silent before it could publish anything.
+func (p *Policy) SetMembers(members []ring.Member, now time.Time) bool {
+	names := make([]string, len(members))
+	for i, mb := range members {
+		names[i] = mb.Name + "/" + mb.Zone + fmt.Sprintf("/%g", mb.Weight)
+	}
+	sort.Strings(names)
+	key := fmt.Sprint(names)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	alive := make(map[string]bool, len(members))
+	for _, mb := range members {
+		alive[mb.Name] = true
+		if _, ok := p.firstSeen[mb.Name]; !ok {
+			p.firstSeen[mb.Name] = now
+		}
+	}
+	for name := range p.firstSeen {
+		if !alive[name] {
+			delete(p.firstSeen, name)
+		}
+	}
+	if key == p.names && p.ring != nil {
+		return false
+	}
+	p.names = key
+	p.ring = ring.New(members).WithSpreadZones(p.defaults.Spread == target.SpreadZone)
+	return true
+}
+
+// Ring returns the ring over the alive members (nil before SetMembers).
+func (p *Policy) Ring() *ring.Ring {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.ring
+}
+
+func (p *Policy) seen(name string) time.Time {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.firstSeen[name]
+}
+
+// Leave makes this node own nothing from now on; it reports whether it had
+// not left already.
+func (p *Policy) Leave() bool { return !p.left.Swap(true) }
+
+// Left reports whether Leave was called.
+func (p *Policy) Left() bool { return p.left.Load() }
+
+// Hold holds takeovers until the given time (never shortening a hold).
+func (p *Policy) Hold(until time.Time) {
+	for {
+		cur := p.holdUntil.Load()
+		if until.UnixNano() <= cur || p.holdUntil.CompareAndSwap(cur, until.UnixNano()) {
+			return
+		}
+	}
+}
+
+// Holding reports whether takeovers are on hold at now.
+func (p *Policy) Holding(now time.Time) bool { return now.UnixNano() < p.holdUntil.Load() }
+
+// Placement returns how many nodes probe spec's target and whether they
+// spread over zones: the target's own settings, else the cluster's.
+func (p *Policy) Placement(spec *target.Spec) (replicas int, spread bool) {
+	replicas = spec.Replicas
+	if replicas <= 0 {
+		replicas = max(p.defaults.Replicas, 1)
+	}
+	spread = spec.Spread == target.SpreadZone || (spec.Spread == "" && p.defaults.Spread == target.SpreadZone)
+	return replicas, spread
+}
+
+func (p *Policy) ringFor(spread bool) *ring.Ring {
+	r := p.Ring()
+	if r != nil && spread {
+		r = r.WithSpreadZones(true)
+	}
+	return r
+}
+
+// Owns reports whether this node should probe the target: it is among the
+// target's effective owners. running says whether it probes it now: while
+// takeovers are on hold, a node keeps what it has and takes nothing new
+// beyond its ring share.
+func (p *Policy) Owns(spec *target.Spec, interval time.Duration, running bool, now time.Time) bool {
+	if p.left.Load() {
+		return false
+	}
+	replicas, spread := p.Placement(spec)
+	r := p.ringFor(spread)
+	if r == nil || r.Len() <= 1 {
+		return true
+	}
+	if r.Owns(p.self, spec.ID, replicas) {
+		return true
+	}
+	if p.Holding(now) {
+		return running
+	}
+	for name := range p.speaking(r, spec.ID, replicas, interval, now) {
+		if name == p.self {
+			return true
+		}
+	}
+	return false
+}
+
+// Effective returns the nodes that probe the target now, primary first:
+// the first replicas nodes of its ranking that are not silent on it.
+func (p *Policy) Effective(spec *target.Spec, interval time.Duration, now time.Time) []string {
+	replicas, spread := p.Placement(spec)
+	r := p.ringFor(spread)
+	if r == nil || r.Len() == 0 {
+		return []string{p.self}
+	}
+	return slices.Collect(p.speaking(r, spec.ID, replicas, interval, now))
+}
+
+// speaking yields the target's effective owners, walking its ranking
+// lazily (this node always counts as speaking). The walk usually stops at
+// the first (live) owner.
+func (p *Policy) speaking(r *ring.Ring, targetID string, replicas int, interval time.Duration, now time.Time) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		found := 0
+		for name := range r.Walk(targetID) {
+			if name == p.self || p.fresh(name, targetID, interval, now) {
+				if !yield(name) {
+					return
+				}
+				if found++; found == replicas {
+					return
+				}
+			}
+		}
+	}
+}
+
+// RingOwners returns the ring owners of spec's target, in order.
+func (p *Policy) RingOwners(spec *target.Spec) []string {
+	replicas, spread := p.Placement(spec)
+	r := p.ringFor(spread)
+	if r == nil || r.Len() == 0 {
+		return []string{p.self}
+	}
+	return r.Owners(spec.ID, replicas)
+}
+
+// Owners returns the ring owners of spec's target, in order, and the rest
+// of the ranking: the fallback order.
+func (p *Policy) Owners(spec *target.Spec) (owners, fallback []string) {
+	replicas, spread := p.Placement(spec)
+	r := p.ringFor(spread)
+	if r == nil || r.Len() == 0 {
+		return []string{p.self}, nil
+	}
+	rank := r.Rank(spec.ID)
+	if replicas > len(rank) {
+		replicas = len(rank)
+	}
+	return rank[:replicas], rank[replicas:]
+}
+
+// lastHeard returns when node was last heard from as a whole: its
+// watermark, or when it was first seen alive.
+func (p *Policy) lastHeard(node string) time.Time {
+	last := p.seen(node)
+	if wm, ok := p.table.Watermark(node); ok && wm.At.After(last) {
+		last = wm.At
+	}
+	return last
+}
+
+// fresh reports whether node has shown, within two intervals, that it
+// probes target: by an observation (not a release), a watermark, or having
+// just joined.
+func (p *Policy) fresh(node, targetID string, interval time.Duration, now time.Time) bool {
+	limit := max(2*interval, MinSilence)
+	if last := p.lastHeard(node); last.IsZero() || now.Sub(last) <= limit {
+		return true
+	}
+	for _, o := range p.table.Get(targetID) {
+		if o.Observer == node && !o.Released && now.Sub(o.At) <= limit {
+			return true
+		}
+	}
+	return false
+}
+
+// AnySilent reports whether some other live member has been silent (no
+// watermark) for MinSilence, the shortest silence that can move a target.
+func (p *Policy) AnySilent(now time.Time) bool {
+	r := p.Ring()
+	if r == nil {
+		return false
+	}
+	for _, name := range r.Members() {
+		if name == p.self {
+			continue
+		}
+		if last := p.lastHeard(name); !last.IsZero() && now.Sub(last) > MinSilence {
+			return true
+		}
+	}
+	return false
+}

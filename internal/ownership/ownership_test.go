@@ -1,0 +1,119 @@
+package ownership
+
+import (
+	"testing"
+	"time"
+
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/ring"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// table is a Freshness with settable watermarks and observations.
+type table struct {
+	wm  map[string]time.Time
+	obs map[string][]health.Observation
+}
+
+func (t *table) Watermark(o string) (health.Watermark, bool) {
+	at, ok := t.wm[o]
+	return health.Watermark{Observer: o, At: at}, ok
+}
+func (t *table) Get(id string) []health.Observation { return t.obs[id] }
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func members(names ...string) []ring.Member {
+	var ms []ring.Member
+	for _, n := range names {
+		ms = append(ms, ring.Member{Name: n, Zone: "z-" + n, Weight: 1})
+	}
+	return ms
+}
+
+func TestPlacement(t *testing.T) {
+	p := New("a", Defaults{Replicas: 2, Spread: target.SpreadZone}, &table{})
+	for _, tc := range []struct {
+		spec     target.Spec
+		replicas int
+		spread   bool
+	}{
+		{target.Spec{}, 2, true},
+		{target.Spec{Replicas: 3}, 3, true},
+		{target.Spec{Replicas: 1, Spread: "none"}, 1, false},
+	} {
+		r, s := p.Placement(&tc.spec)
+		if r != tc.replicas || s != tc.spread {
+			t.Errorf("Placement(%+v) = %d, %v; want %d, %v", tc.spec, r, s, tc.replicas, tc.spread)
+		}
+	}
+	if r, _ := New("a", Defaults{}, &table{}).Placement(&target.Spec{}); r != 1 {
+		t.Errorf("default replicas %d, want 1", r)
+	}
+}
+
+// The fallback order takes over a silent owner's target after two
+// intervals (and MinSilence), and gives it back when the owner speaks.
+func TestFailOver(t *testing.T) {
+	tb := &table{wm: map[string]time.Time{}, obs: map[string][]health.Observation{}}
+	spec := target.Spec{ID: "web"}
+	const iv = 2 * time.Second
+	var owner, second string
+	for _, self := range []string{"a", "b", "c"} {
+		p := New(self, Defaults{}, tb)
+		p.SetMembers(members("a", "b", "c"), t0)
+		rank := p.Ring().Rank(spec.ID)
+		owner, second = rank[0], rank[1]
+		want := self == owner
+		if got := p.Owns(&spec, iv, false, t0); got != want {
+			t.Errorf("%s owns %v at start, want %v (owner %s)", self, got, want, owner)
+		}
+	}
+	p := New(second, Defaults{}, tb)
+	p.SetMembers(members("a", "b", "c"), t0)
+	tb.wm[owner] = t0
+	if p.Owns(&spec, iv, false, t0.Add(2*iv)) {
+		t.Error("took over after exactly two intervals of silence")
+	}
+	late := t0.Add(2*iv + time.Millisecond)
+	if !p.Owns(&spec, iv, false, late) {
+		t.Error("did not take over after two intervals of silence")
+	}
+	if eff := p.Effective(&spec, iv, late); len(eff) != 1 || eff[0] != second {
+		t.Errorf("effective owners %v, want [%s]", eff, second)
+	}
+	if !p.AnySilent(late) {
+		t.Error("AnySilent false with a silent owner")
+	}
+	// Held (this node was paused): keeps what it runs, takes nothing new.
+	p.Hold(late.Add(time.Second))
+	if p.Owns(&spec, iv, false, late) || !p.Owns(&spec, iv, true, late) {
+		t.Error("a held node took over, or dropped what it runs")
+	}
+	// The owner speaks again: the fallback stops.
+	tb.obs[spec.ID] = []health.Observation{{TargetID: spec.ID, Observer: owner, At: late}}
+	if p.Owns(&spec, iv, true, late.Add(2*time.Second)) {
+		t.Error("kept probing after the owner was heard again")
+	}
+	// A released observation is not a word.
+	tb.obs[spec.ID][0].Released = true
+	if !p.Owns(&spec, iv, true, late.Add(2*time.Second)) {
+		t.Error("a released observation kept the owner fresh")
+	}
+	if !p.Leave() || p.Leave() || p.Owns(&spec, iv, true, late) {
+		t.Error("after Leave the node still owns, or Leave reported twice")
+	}
+}
+
+func TestSetMembersReportsChanges(t *testing.T) {
+	p := New("a", Defaults{}, &table{})
+	if !p.SetMembers(members("a", "b"), t0) || p.SetMembers(members("b", "a"), t0) {
+		t.Error("the same members in another order counted as a change, or the first set did not")
+	}
+	if !p.SetMembers(members("a"), t0) {
+		t.Error("a member leaving was not a change")
+	}
+	if p.Owners(&target.Spec{ID: "x"}); p.Ring().Len() != 1 {
+		t.Error("ring not rebuilt")
+	}
+}
