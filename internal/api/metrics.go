@@ -11,6 +11,7 @@ import (
 
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -48,8 +49,11 @@ type Metrics struct {
 const numStates = int(health.Stale) + 1
 
 type kindMetrics struct {
-	kind     string
-	ok, fail prometheus.Counter
+	kind string
+	ok   prometheus.Counter
+	// fail is indexed by probe.Reason; fail[ReasonNone] is the "other"
+	// child (probe.ReasonOf never yields ReasonNone for a failure).
+	fail     [probe.NumReasons]prometheus.Counter
 	duration prometheus.Observer
 }
 
@@ -59,7 +63,8 @@ type kindMetrics struct {
 func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: MetricChecks,
-			Help: "Checks run, by probe kind and result (ok or fail)."}, []string{"kind", "result"}),
+			Help: "Checks run, by probe kind, result (ok or fail) and reason of a failure (timeout, refused, reset, dial, dns, tls, status, body, slow, late, other; empty when ok)."},
+			[]string{"kind", "result", "reason"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: MetricCheckDuration,
 			Help:    "Latency of checks, by probe kind.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}}, []string{"kind"}),
@@ -102,8 +107,12 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 }
 
 func (m *Metrics) newKind(kind string) *kindMetrics {
-	return &kindMetrics{kind: kind, ok: m.checks.WithLabelValues(kind, "ok"),
-		fail: m.checks.WithLabelValues(kind, "fail"), duration: m.duration.WithLabelValues(kind)}
+	k := &kindMetrics{kind: kind, ok: m.checks.WithLabelValues(kind, "ok", ""), duration: m.duration.WithLabelValues(kind)}
+	for _, r := range probe.Reasons() {
+		k.fail[r] = m.checks.WithLabelValues(kind, "fail", r.String())
+	}
+	k.fail[probe.ReasonNone] = k.fail[probe.ReasonOther]
+	return k
 }
 
 func (m *Metrics) kind(kind string) *kindMetrics {
@@ -127,8 +136,9 @@ func (m *Metrics) kind(kind string) *kindMetrics {
 }
 
 // ObserveCheck records one check of a target of the given kind: its
-// result, its latency, and how late it started.
-func (m *Metrics) ObserveCheck(kind string, ok bool, latency, lateness time.Duration) {
+// result and, for a failure, its reason (probe.ReasonOf), its latency, and
+// how late it started.
+func (m *Metrics) ObserveCheck(kind string, ok bool, reason probe.Reason, latency, lateness time.Duration) {
 	if m == nil {
 		return
 	}
@@ -136,7 +146,10 @@ func (m *Metrics) ObserveCheck(kind string, ok bool, latency, lateness time.Dura
 	if ok {
 		k.ok.Inc()
 	} else {
-		k.fail.Inc()
+		if int(reason) >= probe.NumReasons {
+			reason = probe.ReasonOther
+		}
+		k.fail[reason].Inc()
 	}
 	k.duration.Observe(latency.Seconds())
 	if lateness < 0 {

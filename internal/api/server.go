@@ -18,7 +18,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
@@ -95,7 +94,8 @@ func New(b Backend, opts Options) *Server {
 		s.token = sha256.Sum256([]byte(opts.Token))
 		s.hasTok = true
 	}
-	if err := opts.Registry.Register(newStateCollector(b, opts.PerTargetMetrics)); err != nil {
+	// heck_target_up{id} is streamed by metricsHandler, not collected.
+	if err := opts.Registry.Register(newStateCollector(b, false)); err != nil {
 		log.Warn("api: heck_targets collector not registered", "err", err)
 	}
 	s.routes()
@@ -113,7 +113,7 @@ func (s *Server) routes() {
 	m := s.mux
 	m.HandleFunc("GET /livez", func(w http.ResponseWriter, r *http.Request) { writeText(w, http.StatusOK, "ok") })
 	m.HandleFunc("GET /readyz", s.readyz)
-	m.Handle("GET /metrics", s.read(promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{})))
+	m.Handle("GET /metrics", s.read(s.metricsHandler()))
 
 	m.Handle("GET /api/v1/targets", s.read(http.HandlerFunc(s.listTargets)))
 	m.Handle("POST /api/v1/targets", s.mutate(http.HandlerFunc(s.addTarget)))

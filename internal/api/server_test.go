@@ -462,25 +462,30 @@ func TestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := api.NewMetrics(reg)
 	_, s := fixture(t, api.Options{LoopbackOnly: true, Registry: reg, PerTargetMetrics: true})
-	m.ObserveCheck("http", true, 2*time.Millisecond, time.Millisecond)
-	m.ObserveCheck("http", false, time.Second, 0)
-	m.ObserveCheck("agent", true, time.Millisecond, -time.Millisecond) // a kind added later
+	m.ObserveCheck("http", true, probe.ReasonNone, 2*time.Millisecond, time.Millisecond)
+	m.ObserveCheck("http", false, probe.ReasonTimeout, time.Second, 0)
+	m.ObserveCheck("http", false, probe.ReasonNone, time.Second, 0) // a failure whose kind set no reason
+	m.ObserveCheck("http", false, probe.ReasonLate, time.Second, 0)
+	m.ObserveCheck("agent", true, probe.ReasonNone, time.Millisecond, -time.Millisecond) // a kind added later
 	m.ObserveTransition(events.Transition{TargetID: "web", To: health.Down})
 	m.AddStoreWriteErrors(3)
 	var nilM *api.Metrics
-	nilM.ObserveCheck("http", true, 0, 0) // must not panic
+	nilM.ObserveCheck("http", true, probe.ReasonNone, 0, 0) // must not panic
 	if again := api.NewMetrics(reg); again == nil {
 		t.Fatal("second NewMetrics on one registry failed")
 	}
 
 	r := do(t, s, "GET", "/metrics", "", "")
 	for _, want := range []string{
-		`heck_checks_total{kind="http",result="ok"} 1`,
-		`heck_checks_total{kind="http",result="fail"} 1`,
-		`heck_checks_total{kind="agent",result="ok"} 1`,
+		`heck_checks_total{kind="http",reason="",result="ok"} 1`,
+		`heck_checks_total{kind="http",reason="timeout",result="fail"} 1`,
+		`heck_checks_total{kind="http",reason="other",result="fail"} 1`,
+		`heck_checks_total{kind="http",reason="late",result="fail"} 1`,
+		`heck_checks_total{kind="http",reason="refused",result="fail"} 0`,
+		`heck_checks_total{kind="agent",reason="",result="ok"} 1`,
 		`heck_check_duration_seconds_bucket{kind="http",le="0.0025"} 1`,
-		`heck_schedule_lateness_seconds_bucket{le="0.001"} 3`,
-		`heck_schedule_lateness_seconds_bucket{le="10"} 3`,
+		`heck_schedule_lateness_seconds_bucket{le="0.001"} 5`,
+		`heck_schedule_lateness_seconds_bucket{le="10"} 5`,
 		`heck_targets{state="up"} 1`,
 		`heck_targets{state="down"} 1`,
 		`heck_targets{state="unknown"} 0`,
@@ -501,7 +506,8 @@ func TestMetrics(t *testing.T) {
 func TestObserveCheckAllocs(t *testing.T) {
 	m := api.NewMetrics(prometheus.NewRegistry())
 	allocs := testing.AllocsPerRun(1000, func() {
-		m.ObserveCheck("http", true, time.Millisecond, time.Millisecond)
+		m.ObserveCheck("http", true, probe.ReasonNone, time.Millisecond, time.Millisecond)
+		m.ObserveCheck("http", false, probe.ReasonTimeout, time.Millisecond, time.Millisecond)
 		m.ObserveTransition(events.Transition{To: health.Up})
 	})
 	if allocs != 0 {
@@ -513,7 +519,7 @@ func BenchmarkObserveCheck(b *testing.B) {
 	m := api.NewMetrics(prometheus.NewRegistry())
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			m.ObserveCheck("http", true, time.Millisecond, time.Millisecond)
+			m.ObserveCheck("http", true, probe.ReasonNone, time.Millisecond, time.Millisecond)
 		}
 	})
 }

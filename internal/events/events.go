@@ -35,4 +35,3 @@ type Transition struct {
 	// Observer is the node that judged it.
 	Observer string `json:"observer,omitempty"`
 }
-

@@ -49,6 +49,7 @@ type Node struct {
 	rec     *history.Recorder
 	tlog    *events.Log
 	metrics *api.Metrics
+	fails   *failLog // nil: failures are not logged
 	promReg *prometheus.Registry
 	guard   *probe.Guard
 	table   *health.Table
@@ -168,6 +169,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.promReg = prometheus.NewRegistry()
 	n.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	n.metrics = api.NewMetrics(n.promReg)
+	n.fails = newFailLog(n.log)
 
 	n.rec = history.NewRecorder(st, history.RecorderOptions{
 		Retention: store.Retention{

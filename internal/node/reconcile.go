@@ -176,7 +176,11 @@ func (f failing) Probe(context.Context) probe.Result { return probe.Fail(0, f.ms
 // goroutines): metrics, the judge's verdict, transitions, history and the
 // health table. It answers the mode of the target's next probe.
 func (n *Node) Observe(o *schedule.Outcome) schedule.Mode {
-	n.metrics.ObserveCheck(o.Kind, o.Result.OK, o.Result.Latency, o.Lateness)
+	reason := probe.ReasonOf(&o.Result)
+	n.metrics.ObserveCheck(o.Kind, o.Result.OK, reason, o.Result.Latency, o.Lateness)
+	if !o.Result.OK && n.fails != nil {
+		n.fails.note(o.TargetID, reason, o.Result.Message)
+	}
 	published := false
 	v, ok := n.judge.Observe(o.TargetID, judge.Input{OK: o.Result.OK, At: o.End, Message: o.Result.Message},
 		func(v judge.Verdict) {

@@ -36,6 +36,9 @@ type Result struct {
 	// Message is a short human sentence: "HTTP 200", "connection refused",
 	// "certificate expires in 3 days (minimum 14)".
 	Message string `json:"message"`
+	// Reason classifies a failure (ReasonNone when OK); read it with
+	// ReasonOf, which maps a failure with no reason to ReasonOther.
+	Reason Reason `json:"-"`
 	// Details are structured facts the probe learned.
 	Details Details `json:"details,omitzero"`
 }

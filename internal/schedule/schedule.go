@@ -338,7 +338,21 @@ func (s *Scheduler) worker(ctx context.Context, r run, work <-chan run) {
 func (s *Scheduler) execute(ctx context.Context, r run) {
 	start := s.nowFn()
 	res := s.probe(ctx, r, start)
+	if !res.OK && res.Reason == probe.ReasonTimeout && overloaded(s.mono(start)-r.due, r.timeout) {
+		res.Reason = probe.ReasonLate
+	}
 	s.finish(r, start, res)
+}
+
+// overloaded reports whether a probe that started late by lateness, with
+// the given timeout, says more about this node than about its target: it
+// started late by more than half its timeout. Each probe's deadline counts
+// from its start, not its due time, so lateness does not eat the timeout;
+// but a probe that started that late ran while this node (or the machine
+// it shares) could not keep up, and its timeout is counted as "late"
+// (probe.ReasonLate), not "timeout".
+func overloaded(lateness int64, timeout time.Duration) bool {
+	return timeout > 0 && lateness > int64(timeout/2)
 }
 
 // probe runs one probe under its timeout. A panicking prober fails the

@@ -85,8 +85,8 @@ const maxPooledBuf = 256 << 10
 
 // run reads the body (at most limit bytes, less when the only condition is
 // a substring already found) and returns "" when every condition holds, or
-// why not.
-func (c *bodyCheck) run(r io.Reader, budget time.Duration) string {
+// why not and the reason (probe.ReasonBody, or the read error's).
+func (c *bodyCheck) run(r io.Reader, budget time.Duration) (string, probe.Reason) {
 	bp := bufPool.Get().(*[]byte)
 	defer func() {
 		if cap(*bp) <= maxPooledBuf {
@@ -100,26 +100,26 @@ func (c *bodyCheck) run(r io.Reader, budget time.Duration) string {
 	body, truncated, found, err := readBody(r, (*bp)[:0], c.limit, stop)
 	*bp = body[:0]
 	if err != nil {
-		return "reading body: " + probe.DescribeError(err, budget)
+		return "reading body: " + probe.DescribeError(err, budget), probe.ErrorReason(err)
 	}
 	if c.contains != nil && !found && !bytes.Contains(body, c.contains) {
-		return "body does not contain " + strconv.Quote(string(c.contains)) + truncNote(truncated, c.limit)
+		return "body does not contain " + strconv.Quote(string(c.contains)) + truncNote(truncated, c.limit), probe.ReasonBody
 	}
 	if c.regex != nil && !c.regex.Match(body) {
-		return "body does not match /" + c.regex.String() + "/" + truncNote(truncated, c.limit)
+		return "body does not match /" + c.regex.String() + "/" + truncNote(truncated, c.limit), probe.ReasonBody
 	}
 	for _, j := range c.json {
 		if msg := j.check(body); msg != "" {
 			if !gjson.ValidBytes(body) {
 				if truncated {
-					return msg + truncNote(true, c.limit)
+					return msg + truncNote(true, c.limit), probe.ReasonBody
 				}
-				return msg + " (body is not valid JSON)"
+				return msg + " (body is not valid JSON)", probe.ReasonBody
 			}
-			return msg
+			return msg, probe.ReasonBody
 		}
 	}
-	return ""
+	return "", probe.ReasonNone
 }
 
 func truncNote(truncated bool, limit int) string {

@@ -215,7 +215,7 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 	}
 	resp, err := p.client.Do(tmpl.WithContext(reqCtx))
 	if err != nil {
-		return probe.Fail(time.Since(start), probe.DescribeError(err, probe.Budget(ctx, start)))
+		return probe.FailErr(time.Since(start), err, probe.Budget(ctx, start))
 	}
 	res := p.judge(ctx, start, resp, st)
 	if st.remote != nil {
@@ -246,25 +246,29 @@ func (p *Prober) judge(ctx context.Context, start time.Time, resp *http.Response
 	if !p.statusOK(resp.StatusCode) {
 		res.Latency = time.Since(start)
 		res.Message = statusMessage(resp.StatusCode) + ", want " + p.wantStatus()
+		res.Reason = probe.ReasonStatus
 		return res
 	}
 	if p.certMinDays > 0 && leaf != nil {
 		if msg := probe.CertProblem(leaf.NotAfter, start, int(p.certMinDays)); msg != "" {
 			res.Latency = time.Since(start)
 			res.Message = msg
+			res.Reason = probe.ReasonTLS
 			return res
 		}
 	}
 	if p.check != nil && p.method != http.MethodHead {
-		if msg := p.check.run(resp.Body, probe.Budget(ctx, start)); msg != "" {
+		if msg, reason := p.check.run(resp.Body, probe.Budget(ctx, start)); msg != "" {
 			res.Latency = time.Since(start)
 			res.Message = msg
+			res.Reason = reason
 			return res
 		}
 	}
 	res.Latency = time.Since(start)
 	if p.maxLatency > 0 && res.Latency > p.maxLatency {
 		res.Message = "latency " + res.Latency.Round(time.Millisecond).String() + " above max " + p.maxLatency.String()
+		res.Reason = probe.ReasonSlow
 		return res
 	}
 	res.OK = true
