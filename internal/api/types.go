@@ -173,9 +173,3 @@ type TransitionList struct {
 	TargetID    string              `json:"target_id,omitempty"`
 	Transitions []events.Transition `json:"transitions"`
 }
-
-// Dropped is the data of a "dropped" server-sent event: how many
-// transitions the stream skipped because the client read too slowly.
-type Dropped struct {
-	Dropped uint64 `json:"dropped"`
-}

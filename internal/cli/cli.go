@@ -1,8 +1,8 @@
 // Package cli owns heck's command line: parsing each subcommand's flags,
 // running a node (serve), checking config files (validate), one-off probes
-// (check), and the clients of the REST API (targets, status, members, join,
-// leave, and the gossip keyring: keys ls, install, use, remove, generate),
-// with help on each and consistent exit codes.
+// (check), and the clients of the REST API (targets, status, transitions,
+// events, members, join, leave, and the gossip keyring: keys ls, install,
+// use, remove, generate), with help on each and consistent exit codes.
 //
 // Exit codes: 0 success; 1 a check failed or a target is down; 2 a usage
 // error or any other error.
@@ -54,7 +54,7 @@ func commands() []*command {
 	return []*command{
 		serveCmd(), validateCmd(), checkCmd(),
 		targetsLsCmd(), targetsAddCmd(), targetsRmCmd(),
-		statusCmd(), membersCmd(), joinCmd(), leaveCmd(),
+		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
 		versionCmd(),
 	}

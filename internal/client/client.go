@@ -6,7 +6,6 @@
 package client
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
@@ -341,88 +340,6 @@ func (c *Client) Ready(ctx context.Context) error { return c.health(ctx, "/ready
 func (c *Client) health(ctx context.Context, path string) error {
 	_, err := c.do(ctx, http.MethodGet, path, nil, nil, nil)
 	return err
-}
-
-// Event is one item of the event stream: a transition, or a notice that
-// Dropped transitions were skipped because the reader fell behind.
-type Event struct {
-	Transition *events.Transition
-	Dropped    uint64
-}
-
-// Events follows the event stream (of one target when targetID is set)
-// and calls fn for each event until ctx ends, the server ends the stream
-// (nil error), or fn returns an error (returned).
-func (c *Client) Events(ctx context.Context, targetID string, fn func(Event) error) error {
-	q := url.Values{}
-	if targetID != "" {
-		q.Set("target", targetID)
-	}
-	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/events", q, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	hc := *c.http
-	hc.Timeout = 0
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("GET %s: %w", req.URL, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return readError(resp)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	var name string
-	var data strings.Builder
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if data.Len() > 0 {
-				if err := dispatch(name, data.String(), fn); err != nil {
-					return err
-				}
-			}
-			name = ""
-			data.Reset()
-		case strings.HasPrefix(line, ":"):
-		case strings.HasPrefix(line, "event:"):
-			name = strings.TrimSpace(strings.TrimPrefix(line, "event:"))
-		case strings.HasPrefix(line, "data:"):
-			if data.Len() > 0 {
-				data.WriteByte('\n')
-			}
-			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
-		}
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err := sc.Err(); err != nil {
-		return fmt.Errorf("read event stream: %w", err)
-	}
-	return nil
-}
-
-func dispatch(name, data string, fn func(Event) error) error {
-	switch name {
-	case "transition":
-		var t events.Transition
-		if err := json.Unmarshal([]byte(data), &t); err != nil {
-			return fmt.Errorf("event stream: transition %q: %w", data, err)
-		}
-		return fn(Event{Transition: &t})
-	case "dropped":
-		var d api.Dropped
-		if err := json.Unmarshal([]byte(data), &d); err != nil {
-			return fmt.Errorf("event stream: dropped %q: %w", data, err)
-		}
-		return fn(Event{Dropped: d.Dropped})
-	}
-	return nil // an event this client does not know
 }
 
 // targetPath is the unescaped path of a target; url.URL escapes it.

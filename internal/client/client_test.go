@@ -3,6 +3,8 @@ package client_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +176,97 @@ func TestNewRejectsBadURL(t *testing.T) {
 	c, err := client.New("127.0.0.1:7800", "", nil)
 	if err != nil || c.BaseURL() != "http://127.0.0.1:7800" {
 		t.Fatalf("New without scheme = %v %v", c, err)
+	}
+}
+
+// Follow with Reconnect resumes after a dropped connection from the last
+// id it saw: the transitions published while it was away arrive once, in
+// order, and none twice.
+func TestClientFollowReconnects(t *testing.T) {
+	b := apitest.New()
+	_, ts := apitest.Serve(t, b, api.Options{LoopbackOnly: true})
+	c, err := client.New(ts.URL+"/", "", ts.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	got := make(chan client.Event, 100)
+	lost := make(chan struct{}, 10)
+	errc := make(chan error, 1)
+	go func() {
+		errc <- c.Follow(ctx, client.FollowOptions{
+			Reconnect:   true,
+			Retry:       10 * time.Millisecond,
+			OnReconnect: func(error, time.Duration) { lost <- struct{}{} },
+		}, func(e client.Event) error {
+			got <- e
+			return nil
+		})
+	}()
+	// Publish until the stream is connected.
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(5 * time.Second)
+	var seen []string
+	warm := 0
+wait:
+	for {
+		select {
+		case e := <-got:
+			seen = append(seen, e.ID)
+			break wait
+		case <-tick.C:
+			warm++
+			b.Publish(events.Transition{TargetID: "warm" + strconv.Itoa(warm), To: health.Down})
+		case <-deadline:
+			t.Fatal("no event arrived")
+		}
+	}
+	// Drain what the warm-up left in flight, then drop the connection and
+	// publish while the client is away.
+	drained := false
+	for !drained {
+		select {
+		case e := <-got:
+			seen = append(seen, e.ID)
+		case <-time.After(200 * time.Millisecond):
+			drained = true
+		}
+	}
+	ts.CloseClientConnections()
+	select {
+	case <-lost:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the client did not notice the dropped connection")
+	}
+	var want []string
+	for i := range 5 {
+		to := health.Down
+		if i%2 == 1 {
+			to = health.Up
+		}
+		tr := b.Publish(events.Transition{TargetID: "web", To: to, At: time.Now(), Cause: "missed " + strconv.Itoa(i)})
+		want = append(want, tr.ID)
+	}
+	var after []string
+	for len(after) < len(want) {
+		select {
+		case e := <-got:
+			if e.Transition.TargetID == "web" {
+				after = append(after, e.ID)
+			} else if slices.Contains(seen, e.ID) {
+				t.Fatalf("transition %s arrived twice", e.ID)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("after the reconnect got %v, want %v", after, want)
+		}
+	}
+	if !slices.Equal(after, want) {
+		t.Fatalf("after the reconnect got %v, want %v in order", after, want)
+	}
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Follow = %v, want context.Canceled", err)
 	}
 }
