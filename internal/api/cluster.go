@@ -325,3 +325,24 @@ func hostName() string {
 	}
 	return "heck"
 }
+
+// Reach is where the member's API answers: its api_addr, with the host of
+// its gossip address when the API listens on every address (0.0.0.0:7800,
+// [::]:7800).
+func (m Member) Reach() (string, error) {
+	if m.APIAddr == "" {
+		return "", errors.New("the member advertises no api_addr")
+	}
+	host, port, err := net.SplitHostPort(m.APIAddr)
+	if err != nil {
+		return "", fmt.Errorf("api_addr %q is not host:port", m.APIAddr)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		gh, _, gerr := net.SplitHostPort(m.Addr)
+		if gerr != nil || gh == "" || net.ParseIP(gh).IsUnspecified() {
+			return "", fmt.Errorf("api_addr %q listens on every address and the gossip address %q names no host", m.APIAddr, m.Addr)
+		}
+		host = gh
+	}
+	return net.JoinHostPort(host, port), nil
+}

@@ -537,25 +537,40 @@ func transitionLimit(w http.ResponseWriter, r *http.Request) (int, bool) {
 	return limit, true
 }
 
-// allTransitions serves GET /api/v1/transitions?since=&target=&limit=:
-// every target's transitions (or one's), newest first. since is an
-// RFC 3339 time or a duration back from now ("1h").
+// timeParam reads the query parameter name as an RFC 3339 time or a
+// duration back from now ("1h"), writing the problem when it is neither.
+// Absent, it is the zero time.
+func timeParam(w http.ResponseWriter, r *http.Request, name string) (time.Time, bool) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, true
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, true
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return time.Now().Add(-d), true
+	}
+	writeProblem(w, queryProblem(FieldProblem{Field: name, Value: v, Problem: "is neither an RFC 3339 time nor a duration",
+		Fix: "set " + name + " to a time such as 2026-01-02T15:04:05Z or a duration back from now such as 1h"}))
+	return time.Time{}, false
+}
+
+// allTransitions serves GET /api/v1/transitions?since=&until=&target=&limit=:
+// every target's transitions (or one's) in [since, until), newest first.
+// since and until are RFC 3339 times or durations back from now ("1h").
 func (s *Server) allTransitions(w http.ResponseWriter, r *http.Request) {
 	limit, ok := transitionLimit(w, r)
 	if !ok {
 		return
 	}
 	q := store.TransitionQuery{TargetID: r.URL.Query().Get("target"), Limit: limit}
-	if v := r.URL.Query().Get("since"); v != "" {
-		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
-			q.From = t
-		} else if d, err := time.ParseDuration(v); err == nil && d > 0 {
-			q.From = time.Now().Add(-d)
-		} else {
-			writeProblem(w, queryProblem(FieldProblem{Field: "since", Value: v, Problem: "is neither an RFC 3339 time nor a duration",
-				Fix: "set since to a time such as 2026-01-02T15:04:05Z or a duration back from now such as 1h"}))
-			return
-		}
+	var okSince, okUntil bool
+	if q.From, okSince = timeParam(w, r, "since"); !okSince {
+		return
+	}
+	if q.To, okUntil = timeParam(w, r, "until"); !okUntil {
+		return
 	}
 	ts, err := s.b.QueryTransitions(r.Context(), q)
 	if err != nil {

@@ -264,6 +264,23 @@ func TestRoutes(t *testing.T) {
 		if r.code != 200 || !strings.Contains(r.body, `"transitions":[]`) {
 			t.Fatalf("empty transitions = %d %s", r.code, r.body)
 		}
+		at := l.Transitions[0].At
+		b.Log.Append(context.Background(), events.Transition{ID: "w1", TargetID: "web", From: health.Unknown, To: health.Up, At: at})
+		for _, c := range []struct {
+			query string
+			n     int
+		}{
+			{"since=" + at.Format(time.RFC3339Nano), 1},
+			{"since=" + at.Add(time.Nanosecond).Format(time.RFC3339Nano), 0},
+			{"until=" + at.Format(time.RFC3339Nano), 0},
+			{"until=" + at.Add(time.Nanosecond).Format(time.RFC3339Nano), 1},
+		} {
+			r := do(t, s, "GET", "/api/v1/transitions?"+strings.ReplaceAll(c.query, "+", "%2B"), "", "")
+			var l api.TransitionList
+			if err := json.Unmarshal([]byte(r.body), &l); err != nil || r.code != 200 || len(l.Transitions) != c.n {
+				t.Errorf("transitions?%s = %d %s, want %d", c.query, r.code, r.body, c.n)
+			}
+		}
 	})
 }
 
@@ -316,6 +333,8 @@ func TestErrors(t *testing.T) {
 		{"from after to", "GET", "/api/v1/targets/web/history?from=-1h&to=-2h", "", 400, api.TypeInvalidQuery, "from", ""},
 		{"bad limit", "GET", "/api/v1/targets/web/transitions?limit=0", "", 400, api.TypeInvalidQuery, "limit", "limit"},
 		{"bad limit text", "GET", "/api/v1/targets/web/transitions?limit=ten", "", 400, api.TypeInvalidQuery, "limit", ""},
+		{"bad since", "GET", "/api/v1/transitions?since=yesterday", "", 400, api.TypeInvalidQuery, "since", "since"},
+		{"bad until", "GET", "/api/v1/transitions?until=-1h", "", 400, api.TypeInvalidQuery, "until", "until"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

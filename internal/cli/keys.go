@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sort"
 	"strings"
@@ -221,34 +220,16 @@ func clusterNodes(ctx context.Context, c *client.Client) ([]nodeTarget, error) {
 			out = append(out, t)
 			continue
 		}
-		t.addr, t.err = memberAPIAddr(m)
+		t.addr, t.err = m.Reach()
+		if t.err != nil {
+			t.err = fmt.Errorf("%w; run the command on it with --server", t.err)
+		}
 		if t.err == nil {
 			t.c, t.err = c.At(t.addr)
 		}
 		out = append(out, t)
 	}
 	return out, nil
-}
-
-// memberAPIAddr is where a member's API answers: its api_addr, with the
-// host of its gossip address when the API listens on every address
-// (0.0.0.0:7800, [::]:7800).
-func memberAPIAddr(m api.Member) (string, error) {
-	if m.APIAddr == "" {
-		return "", errors.New("the member advertises no api_addr; run the command on it with --server")
-	}
-	host, port, err := net.SplitHostPort(m.APIAddr)
-	if err != nil {
-		return "", fmt.Errorf("api_addr %q is not host:port; run the command on it with --server", m.APIAddr)
-	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		gh, _, gerr := net.SplitHostPort(m.Addr)
-		if gerr != nil || gh == "" || net.ParseIP(gh).IsUnspecified() {
-			return "", fmt.Errorf("api_addr %q listens on every address and the gossip address %q names no host; run the command on it with --server", m.APIAddr, m.Addr)
-		}
-		host = gh
-	}
-	return net.JoinHostPort(host, port), nil
 }
 
 // eachNode runs fn on every reachable alive member, a few at a time, and

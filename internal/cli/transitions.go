@@ -39,7 +39,7 @@ observer).`,
 			o.register(fs)
 			fs.StringVar(&o.target, "target", "", "list only the target with this `ID`")
 			fs.StringVar(&o.since, "since", "", "list changes since this `TIME` or duration back from now (1h, 2026-01-02T15:04:05Z)")
-			fs.IntVar(&o.limit, "limit", 0, "list at most `N` changes (default the server's, 100)")
+			fs.IntVar(&o.limit, "limit", 0, "list at most `N` changes (default the server's, 50)")
 			return o
 		},
 		run: runTransitions,

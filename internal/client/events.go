@@ -191,6 +191,9 @@ type TransitionQuery struct {
 	Target string
 	// Since is the oldest time listed (zero: no bound).
 	Since time.Time
+	// Until lists only changes before it (zero: no bound): how a reader
+	// pages back through a long list.
+	Until time.Time
 	// Limit caps how many (0: the server's default).
 	Limit int
 }
@@ -204,6 +207,9 @@ func (c *Client) AllTransitions(ctx context.Context, q TransitionQuery) ([]event
 	}
 	if !q.Since.IsZero() {
 		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))

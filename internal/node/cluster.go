@@ -48,6 +48,7 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		return fmt.Errorf("cluster.keys: %w", err)
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
+	n.bf = newBackfiller(n)
 	n.rep.OnObservations(n.onRemoteObservations)
 	rejoin := n.opts.rejoinInterval
 	if rejoin == 0 {
@@ -139,11 +140,12 @@ func (n *Node) clusterLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case _, ok := <-events:
+		case ev, ok := <-events:
 			if !ok {
 				events = nil
 				continue
 			}
+			n.bf.note(ev, time.Now())
 			n.refreshMembership(time.Now())
 			n.reconcileAll()
 		case now := <-tick.C:

@@ -13,8 +13,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log"
 	"maps"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +24,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -68,6 +71,8 @@ type clNode struct {
 	n      *Node
 	base   string // http://host:port of the API
 	gossip string
+	dir    string // data directory
+	config string // config file text
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -80,6 +85,7 @@ type clCluster struct {
 	tg      *testkit.Targets
 	nodes   []*clNode
 	stopped map[string]bool
+	tuning  func(*memberlist.Config)
 }
 
 // clConfig is a node's config file, joining every node and probing
@@ -126,38 +132,81 @@ func startCL(t *testing.T, size int, ids []string, tuning func(*memberlist.Confi
 		trs[i], addrs[i] = tr, fmt.Sprintf("%s:%d", ip, port)
 	}
 	t.Cleanup(c.stopAll)
-	ctx := t.Context()
+	c.tuning = tuning
 	for i := range size {
 		name := fmt.Sprintf("n%d", i)
 		dir := t.TempDir()
-		cfg, err := config.Parse(filepath.Join(dir, "heck.yaml"), []byte(clConfig(name, dir, addrs, ids, c.tg)))
-		if err != nil {
-			t.Fatalf("config of %s: %v", name, err)
-		}
-		cfg.Listen, cfg.Cluster.Bind = "127.0.0.1:0", "127.0.0.1:0"
-		n, err := New(ctx, cfg, testkit.Logger(name), WithClusterTuning(tuning),
-			WithClusterTransport(trs[i]), WithRejoinInterval(300*time.Millisecond))
-		if err != nil {
-			t.Fatalf("new %s: %v", name, err)
-		}
-		nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		cn := &clNode{name: name, n: n, gossip: addrs[i], cancel: cancel, done: make(chan error, 1)}
-		go func() { cn.done <- n.Run(nctx) }()
-		actx, acancel := context.WithTimeout(ctx, 10*time.Second)
-		addr := n.Addr(actx)
-		acancel()
-		if addr == nil {
-			select {
-			case err := <-cn.done:
-				t.Fatalf("node %s did not start: %v", name, err)
-			default:
-				t.Fatalf("node %s did not listen within 10s", name)
-			}
-		}
-		cn.base = "http://" + addr.String()
+		cn := &clNode{name: name, gossip: addrs[i], dir: dir, config: clConfig(name, dir, addrs, ids, c.tg)}
+		c.boot(cn, trs[i])
 		c.nodes = append(c.nodes, cn)
 	}
 	return c
+}
+
+// boot starts cn's node on transport tr and waits until it listens.
+func (c *clCluster) boot(cn *clNode, tr *cluster.PartitionTransport) {
+	t := c.t
+	t.Helper()
+	name := cn.name
+	cfg, err := config.Parse(filepath.Join(cn.dir, "heck.yaml"), []byte(cn.config))
+	if err != nil {
+		t.Fatalf("config of %s: %v", name, err)
+	}
+	cfg.Listen, cfg.Cluster.Bind = "127.0.0.1:0", "127.0.0.1:0"
+	ctx := t.Context()
+	n, err := New(ctx, cfg, testkit.Logger(name), WithClusterTuning(c.tuning),
+		WithClusterTransport(tr), WithRejoinInterval(300*time.Millisecond))
+	if err != nil {
+		t.Fatalf("new %s: %v", name, err)
+	}
+	nctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	cn.n, cn.cancel, cn.done = n, cancel, make(chan error, 1)
+	go func() { cn.done <- n.Run(nctx) }()
+	actx, acancel := context.WithTimeout(ctx, 10*time.Second)
+	addr := n.Addr(actx)
+	acancel()
+	if addr == nil {
+		select {
+		case err := <-cn.done:
+			t.Fatalf("node %s did not start: %v", name, err)
+		default:
+			t.Fatalf("node %s did not listen within 10s", name)
+		}
+	}
+	cn.base = "http://" + addr.String()
+}
+
+// restart starts a stopped (crashed or left) node again on its data
+// directory and gossip address, as a process restarted by systemd would
+// be, after healing every partition.
+func (c *clCluster) restart(name string) {
+	c.t.Helper()
+	cn := c.node(name)
+	select {
+	case err := <-cn.done:
+		if err != nil {
+			c.t.Fatalf("node %s: %v", name, err)
+		}
+	case <-time.After(15 * time.Second):
+		c.t.Fatalf("node %s did not stop within 15s", name)
+	}
+	_, port, err := net.SplitHostPort(cn.gossip)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	nt, err := memberlist.NewNetTransport(&memberlist.NetTransportConfig{BindAddrs: []string{"127.0.0.1"}, BindPort: p,
+		Logger: log.New(io.Discard, "", 0)})
+	if err != nil {
+		c.t.Fatalf("transport of %s: %v", name, err)
+	}
+	tr, err := c.part.Wrap(name, nt)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.part.Heal()
+	c.boot(cn, tr)
+	delete(c.stopped, name)
 }
 
 // stopAll stops every node still running and waits. The nodes are cut

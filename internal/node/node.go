@@ -73,6 +73,7 @@ type Node struct {
 	keyMu sync.Mutex // serialises keyring changes and their saving
 	cl    *cluster.Cluster
 	rep   *replica.Replica
+	bf    *backfiller // fills the log's gaps from other members
 }
 
 type runningTarget struct {
@@ -256,10 +257,14 @@ func (n *Node) Run(parent context.Context) error {
 		n.collectTombstones(ctx)
 	}()
 	if n.cl != nil {
-		wg.Add(2)
+		wg.Add(3)
 		go func() {
 			defer wg.Done()
 			n.clusterLoop(ctx)
+		}()
+		go func() {
+			defer wg.Done()
+			n.bf.run(ctx)
 		}()
 		go func() {
 			defer wg.Done()
