@@ -34,13 +34,13 @@ func TestBackfill(t *testing.T) {
 			added: 2, want: "[D C B A]", head: down,
 		},
 		{
-			name: "a partition's twin judged earlier elsewhere is not listed",
+			name:  "a partition's twin judged earlier elsewhere is not listed",
 			local: []events.Transition{tr("A", "a", 1, 0, up), tr("B1", "a", 5, up, down)},
 			in:    []events.Transition{tr("A", "a", 1, 0, up), tr("B2", "a", 4, up, down)},
 			added: 0, want: "[B1 A]", head: down,
 		},
 		{
-			name: "a partition's twin judged later elsewhere is not listed",
+			name:  "a partition's twin judged later elsewhere is not listed",
 			local: []events.Transition{tr("A", "a", 1, 0, up), tr("B1", "a", 4, up, down)},
 			in:    []events.Transition{tr("A", "a", 1, 0, up), tr("B2", "a", 5, up, down)},
 			added: 0, want: "[B1 A]", head: down,
