@@ -3,9 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
 )
 
 // The gossip keyring routes: GET /api/v1/keys lists the installed keys by
@@ -54,36 +53,6 @@ const (
 	// TypeKeyPrimary: removing the key that encrypts.
 	TypeKeyPrimary = problemBase + "key-primary"
 )
-
-// Fingerprint names a gossip key without revealing it: the first 8 bytes
-// of its SHA-256, in hex (KeyInfo.Fingerprint).
-func Fingerprint(key []byte) string {
-	s := sha256.Sum256(key)
-	return hex.EncodeToString(s[:8])
-}
-
-// ParseKey decodes a gossip key written in base64 (standard encoding,
-// padding optional; surrounding spaces ignored) and checks that it has
-// 16, 24 or 32 bytes (AES-128, -192 or -256). The error never contains
-// the key.
-func ParseKey(s string) ([]byte, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return nil, errors.New("is empty")
-	}
-	k, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		k, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(s, "="))
-	}
-	if err != nil {
-		return nil, errors.New("is not base64 (standard encoding, A-Z a-z 0-9 + /)")
-	}
-	switch len(k) {
-	case 16, 24, 32:
-		return k, nil
-	}
-	return nil, fmt.Errorf("decodes to %d bytes, not 16, 24 or 32", len(k))
-}
 
 // keyFix says how to get a good key.
 const keyFix = "send the base64 of a 16, 24 or 32-byte key; generate one with `heck keys generate` (or `head -c 32 /dev/urandom | base64`)"
@@ -198,7 +167,7 @@ func (s *Server) changeKey(w http.ResponseWriter, r *http.Request, op keyOp) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), keyOpTimeout)
 	defer cancel()
-	fp := Fingerprint(key)
+	fp := gossipkey.Fingerprint(key)
 	before, err := kb.Keys(ctx)
 	if err != nil {
 		s.keyError(w, r, op, fp, err)
@@ -314,7 +283,7 @@ func decodeKey(body []byte) ([]byte, *Problem) {
 		p.Errors = errs
 		return nil, p
 	}
-	k, err := ParseKey(key)
+	k, err := gossipkey.Parse(key)
 	if err != nil {
 		p := problem(http.StatusUnprocessableEntity, TypeInvalidRequest, "Invalid key",
 			"the key "+err.Error()+"; the key is not shown back")

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
@@ -56,44 +58,12 @@ func decodeKeyResponse(t *testing.T, r resp) api.KeyResponse {
 	return okJSON[api.KeyResponse](t, r, "key change")
 }
 
-func TestFingerprintAndParseKey(t *testing.T) {
-	k := testKey(1, 32)
-	if fp := api.Fingerprint(k); len(fp) != 16 || fp == api.Fingerprint(testKey(2, 32)) {
-		t.Fatalf("Fingerprint = %q: want 16 hex digits, distinct per key", fp)
-	}
-	cases := []struct {
-		in      string
-		n       int
-		problem string
-	}{
-		{b64(testKey(1, 16)), 16, ""},
-		{b64(testKey(1, 24)), 24, ""},
-		{" " + b64(k) + "\n", 32, ""},
-		{strings.TrimRight(b64(testKey(1, 16)), "="), 16, ""},
-		{"", 0, "is empty"},
-		{b64(testKey(1, 20)), 0, "decodes to 20 bytes"},
-		{"*not base64*", 0, "is not base64"},
-		{base64.URLEncoding.EncodeToString([]byte{0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb, 0xff, 0xfe, 0xfb}), 0, "is not base64"},
-	}
-	for _, c := range cases {
-		got, err := api.ParseKey(c.in)
-		switch {
-		case c.problem == "" && (err != nil || len(got) != c.n):
-			t.Errorf("ParseKey(%q) = %d bytes, %v; want %d bytes", c.in, len(got), err, c.n)
-		case c.problem != "" && (err == nil || !strings.Contains(err.Error(), c.problem)):
-			t.Errorf("ParseKey(%q) error = %v, want %q", c.in, err, c.problem)
-		case err != nil && c.in != "" && strings.Contains(err.Error(), strings.TrimSpace(c.in)):
-			t.Errorf("ParseKey error %q echoes the key", err)
-		}
-	}
-}
-
 // TestKeyRotation walks the documented rotation on one node: install the
 // new key, use it, remove the old one; repeating a step changes nothing.
 func TestKeyRotation(t *testing.T) {
 	oldK, newK := testKey(1, 32), testKey(100, 32)
 	b, s, logs := keyFixture(t, api.Options{LoopbackOnly: true}, oldK)
-	oldFP, newFP := api.Fingerprint(oldK), api.Fingerprint(newK)
+	oldFP, newFP := gossipkey.Fingerprint(oldK), gossipkey.Fingerprint(newK)
 
 	ks := decodeKeyList(t, do(t, s, "GET", "/api/v1/keys", "", ""))
 	if len(ks) != 1 || ks[0] != (api.KeyInfo{Fingerprint: oldFP, Primary: true}) {
@@ -116,7 +86,7 @@ func TestKeyRotation(t *testing.T) {
 	for i, st := range steps {
 		r := do(t, s, "POST", "/api/v1/keys/"+st.path, keyBody(b64(st.key)), "")
 		kr := decodeKeyResponse(t, r)
-		if kr.Fingerprint != api.Fingerprint(st.key) || kr.Changed != st.changed || fmt.Sprint(kr.Keys) != fmt.Sprint(st.want) {
+		if kr.Fingerprint != gossipkey.Fingerprint(st.key) || kr.Changed != st.changed || fmt.Sprint(kr.Keys) != fmt.Sprint(st.want) {
 			t.Fatalf("step %d %s = %+v, want changed=%v keys %+v", i, st.path, kr, st.changed, st.want)
 		}
 		if got := decodeKeyList(t, do(t, s, "GET", "/api/v1/keys", "", "")); fmt.Sprint(got) != fmt.Sprint(st.want) {
@@ -165,8 +135,8 @@ func TestKeyErrors(t *testing.T) {
 		{"key as a field name", "install", `{"` + b64(other) + `": 1, "key": "x"}`, 400, api.TypeInvalidJSON, "(an unknown field)", nil, []string{b64(other)}},
 		{"not base64", "install", keyBody("s3cr3t!key*value"), 422, api.TypeInvalidRequest, "key", []string{"not base64"}, []string{"s3cr3t!key*value"}},
 		{"wrong length", "install", keyBody(b64(short)), 422, api.TypeInvalidRequest, "key", []string{"decodes to 7 bytes", "heck keys generate"}, []string{b64(short)}},
-		{"use a key not installed", "use", keyBody(b64(other)), 422, api.TypeKeyNotInstalled, "", []string{api.Fingerprint(other), "install it first"}, []string{b64(other)}},
-		{"remove the primary", "remove", keyBody(b64(oldK)), 409, api.TypeKeyPrimary, "", []string{api.Fingerprint(oldK), "heck keys use"}, []string{b64(oldK)}},
+		{"use a key not installed", "use", keyBody(b64(other)), 422, api.TypeKeyNotInstalled, "", []string{gossipkey.Fingerprint(other), "install it first"}, []string{b64(other)}},
+		{"remove the primary", "remove", keyBody(b64(oldK)), 409, api.TypeKeyPrimary, "", []string{gossipkey.Fingerprint(oldK), "heck keys use"}, []string{b64(oldK)}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

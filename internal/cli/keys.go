@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/client"
 )
@@ -172,7 +174,7 @@ func readKey(arg string) ([]byte, error) {
 			return nil, errors.New("KEY is -, but standard input is empty; pipe the key in (heck keys install - < new.key)")
 		}
 	}
-	k, err := api.ParseKey(arg)
+	k, err := gossipkey.Parse(arg)
 	if err != nil {
 		return nil, fmt.Errorf("%s %v; give the base64 of a 16, 24 or 32-byte key (heck keys generate makes one)", src, err)
 	}
@@ -425,7 +427,7 @@ func runKeyChange(ctx context.Context, e *env, o *keysOpts, verb, arg string) in
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	fp := api.Fingerprint(key)
+	fp := gossipkey.Fingerprint(key)
 	op := map[string]func(*client.Client, context.Context, []byte) (api.KeyResponse, error){
 		"install": (*client.Client).InstallKey, "use": (*client.Client).UseKey, "remove": (*client.Client).RemoveKey,
 	}[verb]

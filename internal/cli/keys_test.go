@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/cli"
@@ -93,7 +95,7 @@ func TestKeysOneNode(t *testing.T) {
 	b, addr := keyNode(t, "n1", api.Options{LoopbackOnly: true}, oldK)
 	t.Setenv("HECK_SERVER", "http://"+addr)
 	t.Setenv("HECK_API_TOKEN", "")
-	oldFP, newFP := api.Fingerprint(oldK), api.Fingerprint(newK)
+	oldFP, newFP := gossipkey.Fingerprint(oldK), gossipkey.Fingerprint(newK)
 
 	r := heck(t, "keys", "ls")
 	if got := rows(r.stdout); r.code != 0 || len(got) != 2 || strings.Join(got[1], " ") != oldFP+" yes" {
@@ -181,7 +183,7 @@ func TestKeysRotateAll(t *testing.T) {
 	oldK, newK := gkey(1), gkey(2)
 	f := newFleet(t, api.Options{Token: tok}, oldK)
 	t.Setenv("HECK_API_TOKEN", tok)
-	newFP := api.Fingerprint(newK)
+	newFP := gossipkey.Fingerprint(newK)
 
 	for _, step := range []struct{ verb, key string }{{"install", enc(newK)}, {"use", "-"}, {"remove", enc(oldK)}} {
 		withStdin(t, enc(newK)+"\n")
@@ -211,7 +213,7 @@ func TestKeysRotateAll(t *testing.T) {
 
 func TestKeysAllFailures(t *testing.T) {
 	oldK, newK := gkey(1), gkey(2)
-	newFP := api.Fingerprint(newK)
+	newFP := gossipkey.Fingerprint(newK)
 
 	t.Run("unreachable node", func(t *testing.T) {
 		f := newFleet(t, api.Options{LoopbackOnly: true}, oldK)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/client"
@@ -28,14 +30,14 @@ func TestClientKeys(t *testing.T) {
 	b, c, _ := keyringSetup(t, api.Options{LoopbackOnly: true}, "", key(1))
 	ctx := context.Background()
 	ks, err := c.Keys(ctx)
-	if err != nil || len(ks) != 1 || ks[0] != (api.KeyInfo{Fingerprint: api.Fingerprint(key(1)), Primary: true}) {
+	if err != nil || len(ks) != 1 || ks[0] != (api.KeyInfo{Fingerprint: gossipkey.Fingerprint(key(1)), Primary: true}) {
 		t.Fatalf("Keys = %+v, %v", ks, err)
 	}
 	kr, err := c.InstallKey(ctx, key(2))
-	if err != nil || !kr.Changed || kr.Fingerprint != api.Fingerprint(key(2)) || len(kr.Keys) != 2 {
+	if err != nil || !kr.Changed || kr.Fingerprint != gossipkey.Fingerprint(key(2)) || len(kr.Keys) != 2 {
 		t.Fatalf("InstallKey = %+v, %v", kr, err)
 	}
-	if kr, err = c.UseKey(ctx, key(2)); err != nil || !kr.Keys[0].Primary || kr.Keys[0].Fingerprint != api.Fingerprint(key(2)) {
+	if kr, err = c.UseKey(ctx, key(2)); err != nil || !kr.Keys[0].Primary || kr.Keys[0].Fingerprint != gossipkey.Fingerprint(key(2)) {
 		t.Fatalf("UseKey = %+v, %v", kr, err)
 	}
 	if _, err = c.RemoveKey(ctx, key(2)); client.StatusOf(err) != 409 || !strings.Contains(err.Error(), "primary") {
@@ -64,7 +66,7 @@ func TestClientAt(t *testing.T) {
 	}
 	// The token goes along: the second node answers with its own keyring.
 	ks, err := c2.Keys(context.Background())
-	if err != nil || len(ks) != 1 || ks[0].Fingerprint != api.Fingerprint(key(9)) {
+	if err != nil || len(ks) != 1 || ks[0].Fingerprint != gossipkey.Fingerprint(key(9)) {
 		t.Fatalf("Keys at %s = %+v, %v", addr2, ks, err)
 	}
 	for _, bad := range []string{"", "http://127.0.0.1:7800", "127.0.0.1:7800/x"} {

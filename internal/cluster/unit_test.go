@@ -3,7 +3,6 @@ package cluster
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"errors"
 	"log/slog"
 	"math"
@@ -268,27 +267,6 @@ func TestPartitionerCutsBothWays(t *testing.T) {
 	p.Heal()
 	if p.cut("a", addrB) {
 		t.Error("still cut after Heal")
-	}
-}
-
-func TestParseKeys(t *testing.T) {
-	t.Parallel()
-	good := base64.StdEncoding.EncodeToString(key(7))
-	keys, err := ParseKeys([]string{good, " " + base64.StdEncoding.EncodeToString(key(8)[:16]) + "\n"})
-	if err != nil || len(keys) != 2 || !bytes.Equal(keys[0], key(7)) || len(keys[1]) != 16 {
-		t.Fatalf("ParseKeys = %x, %v", keys, err)
-	}
-	tests := []struct {
-		keys    []string
-		wantErr string
-	}{
-		{[]string{good, "not base64!"}, "cluster.keys[1]: not valid base64"},
-		{[]string{base64.StdEncoding.EncodeToString([]byte("short"))}, "cluster.keys[0]: decodes to 5 bytes: want 16, 24 or 32"},
-	}
-	for _, tt := range tests {
-		if _, err := ParseKeys(tt.keys); err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-			t.Errorf("ParseKeys(%q) = %v, want error containing %q", tt.keys, err, tt.wantErr)
-		}
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heckhq/heck/internal/probe"
+
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -69,17 +71,6 @@ const (
 	TargetOrigin = "config"
 )
 
-// DefaultDenyNetworks are the networks no probe may reach unless
-// probe.deny_networks says otherwise: link-local addresses (where cloud
-// metadata services live) and the metadata addresses of clouds that put
-// them elsewhere. Default returns a copy.
-var DefaultDenyNetworks = []string{
-	"169.254.0.0/16",     // IPv4 link-local: AWS, GCP, Azure, OpenStack metadata
-	"fe80::/10",          // IPv6 link-local
-	"fd00:ec2::254/128",  // AWS metadata over IPv6
-	"100.100.100.200/32", // Alibaba Cloud metadata
-}
-
 // LogLevels and LogFormats are the accepted values of log.level and
 // log.format.
 var (
@@ -106,7 +97,7 @@ func Default() *Config {
 			Recent: DefaultRecent,
 		},
 		Probe: Probe{
-			DenyNetworks: append([]string(nil), DefaultDenyNetworks...),
+			DenyNetworks: append([]string(nil), probe.DefaultDenyNetworks...),
 			Concurrency:  DefaultProbeConcurrency,
 		},
 		Cluster: Cluster{

@@ -10,12 +10,14 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -79,7 +81,7 @@ func TestDefault(t *testing.T) {
 	}
 	// Each call is a fresh value: changing one does not change the next.
 	c.Probe.DenyNetworks[0] = "10.0.0.0/8"
-	if Default().Probe.DenyNetworks[0] != "169.254.0.0/16" || DefaultDenyNetworks[0] != "169.254.0.0/16" {
+	if Default().Probe.DenyNetworks[0] != "169.254.0.0/16" || !slices.Equal(Default().Probe.DenyNetworks, probe.DefaultDenyNetworks) {
 		t.Error("Default() shares its deny list")
 	}
 }
@@ -196,7 +198,7 @@ func TestProblems(t *testing.T) {
 		{"cluster weight infinite", "cluster:\n  weight: .inf\n", nil,
 			"cluster.weight", 2, 11, "+Inf", "is not a positive number", "above 0"},
 		{"cluster key not base64", "cluster:\n  keys: [\"not base64!\"]\n", nil,
-			"cluster.keys[0]", 2, 10, "", "is not valid base64", "head -c 32 /dev/urandom | base64"},
+			"cluster.keys[0]", 2, 10, "", "is not base64", "head -c 32 /dev/urandom | base64"},
 		{"cluster key length", "cluster:\n  keys:\n    - " + validKey + "\n    - \"${SHORT}\"\n", []string{"SHORT", "c2hvcnQ="},
 			"cluster.keys[1]", 4, 7, "", "decodes to 5 bytes, not 16, 24 or 32", "base64"},
 		{"cluster replicas", "cluster:\n  replicas: 0\n", nil,

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"encoding/base64"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
 	"github.com/heckhq/heck/internal/target"
 )
@@ -164,7 +165,8 @@ func (c *Config) checkCluster(ch *checker) {
 			"set a weight above 0, such as 1 (the default) or 2 for a node with twice the capacity")
 	}
 	for i, k := range cl.Keys {
-		if problem := keyProblem(k); problem != "" {
+		if _, err := gossipkey.Parse(k); err != nil {
+			problem := err.Error()
 			// Never echo a key, not even a broken one.
 			ch.add(fmt.Sprintf("cluster.keys[%d]", i), "", problem,
 				"generate a key with \"head -c 32 /dev/urandom | base64\" and give it through the environment, such as \"${HECK_GOSSIP_KEY}\"")
@@ -180,18 +182,6 @@ func (c *Config) checkCluster(ch *checker) {
 		ch.add("cluster.tombstone_horizon", cl.TombstoneHorizon.String(), "is too short",
 			"set 1h or more (default 7d); it must outlast the longest partition you expect to heal")
 	}
-}
-
-func keyProblem(k string) string {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(k))
-	if err != nil {
-		return "is not valid base64"
-	}
-	switch len(b) {
-	case 16, 24, 32:
-		return ""
-	}
-	return fmt.Sprintf("decodes to %d bytes, not 16, 24 or 32 (AES-128, AES-192 or AES-256)", len(b))
 }
 
 // hostPortProblem checks a host:port address; emptyHost allows ":7946"

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
@@ -43,7 +45,7 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 			}
 		}
 	}
-	keys, err := cluster.ParseKeys(encoded)
+	keys, err := gossipkey.ParseAll(encoded)
 	if err != nil {
 		return fmt.Errorf("cluster.keys: %w", err)
 	}

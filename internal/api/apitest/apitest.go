@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/history"
@@ -361,7 +363,7 @@ func (k *Keyring) Keys(context.Context) ([]api.KeyInfo, error) {
 	}
 	out := make([]api.KeyInfo, len(k.keys))
 	for i, key := range k.keys {
-		out[i] = api.KeyInfo{Fingerprint: api.Fingerprint(key), Primary: i == 0}
+		out[i] = api.KeyInfo{Fingerprint: gossipkey.Fingerprint(key), Primary: i == 0}
 	}
 	return out, nil
 }
@@ -379,7 +381,7 @@ func (k *Keyring) index(key []byte) int {
 // begin records a change and returns the error it fails with before it
 // is made, or nil. k.kmu is held.
 func (k *Keyring) begin(op string, key []byte) error {
-	k.ops = append(k.ops, op+" "+api.Fingerprint(key))
+	k.ops = append(k.ops, op+" "+gossipkey.Fingerprint(key))
 	if k.opErr != nil {
 		return k.opErr
 	}
