@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/target"
@@ -21,7 +19,6 @@ func clusterFixture(t *testing.T, opts api.Options) (*apitest.Cluster, *api.Serv
 	b.Set(api.StatusOf(target.Spec{ID: "web", Kind: target.KindHTTP, URL: "http://127.0.0.1:8080/"}))
 	b.Set(api.StatusOf(target.Spec{ID: "db", Kind: target.KindTCP, Address: "127.0.0.1:5432"}))
 	b.SetMember(api.Member{Name: "n0", Addr: "127.0.0.2:7946", Zone: "b", State: api.MemberDead, Weight: 2, Targets: 0})
-	opts.Registry = prometheus.NewRegistry()
 	return b, api.New(b, opts)
 }
 

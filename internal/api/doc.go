@@ -1,10 +1,11 @@
 // Package api owns heck's REST API: the /api/v1 routes over targets, their
 // history, uptime and transitions; the server-sent event stream of
 // transitions; the cluster's members, join and leave; the gossip keyring
-// (list, install, use, remove: runtime key rotation); /metrics, /livez and
-// /readyz; bearer-token authorisation; RFC 9457 problem details for every
-// error; and the Prometheus metrics a node records on every check (see
-// Metrics).
+// (list, install, use, remove: runtime key rotation); /livez and /readyz;
+// bearer-token authorisation; and RFC 9457 problem details for every
+// error. It serves /metrics behind the same read rules but does not build
+// it: Options.Metrics is the handler (internal/metrics owns the metrics
+// and their exposition; internal/node assembles them).
 //
 // The API reads and writes through Backend, an interface defined here and
 // implemented by internal/node, so the handlers can be tested against a

@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 )
@@ -57,7 +55,7 @@ func FuzzJoin(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b := apitest.NewCluster("n1")
-		s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
+		s := api.New(b, api.Options{LoopbackOnly: true})
 		r := do(t, s, "POST", "/api/v1/members/join", string(data), "")
 		reached := len(b.Joins()) > 0
 		if r.code == http.StatusOK {

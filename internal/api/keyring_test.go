@@ -11,12 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/heckhq/heck/internal/cluster/gossipkey"
-
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
+	"github.com/heckhq/heck/internal/cluster/gossipkey"
 	"github.com/heckhq/heck/internal/testkit"
 )
 
@@ -39,7 +36,6 @@ func keyFixture(t *testing.T, opts api.Options, keys ...[]byte) (*apitest.Keyrin
 	t.Helper()
 	b := apitest.NewKeyring("n1", keys...)
 	logs := &testkit.SyncBuffer{}
-	opts.Registry = prometheus.NewRegistry()
 	opts.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return b, api.New(b, opts), logs
 }
@@ -297,7 +293,7 @@ func FuzzKeyRequest(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b := apitest.NewKeyring("n1", testKey(1, 32))
-		s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
+		s := api.New(b, api.Options{LoopbackOnly: true})
 		r := do(t, s, "POST", "/api/v1/keys/install", string(data), "")
 		if r.code == http.StatusOK {
 			if len(b.Ops()) != 1 {

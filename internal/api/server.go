@@ -16,22 +16,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
-
-// Registry is where the API registers its collectors and what /metrics
-// serves; *prometheus.Registry is one.
-type Registry interface {
-	prometheus.Registerer
-	prometheus.Gatherer
-}
 
 // Options configure a Server.
 type Options struct {
@@ -42,14 +32,11 @@ type Options struct {
 	// LoopbackOnly says the server listens only on loopback addresses:
 	// reads are open, and with no Token so are mutations.
 	LoopbackOnly bool
-	// Registry gets the heck_targets collector and is served on /metrics.
-	// Nil: a new registry with the Go and process collectors. Register the
-	// node's Metrics (NewMetrics) on the same registry.
-	Registry Registry
+	// Metrics serves GET /metrics (behind the read rules); internal/metrics
+	// builds it. Nil: /metrics answers 404.
+	Metrics http.Handler
 	// Logger for request errors; nil discards.
 	Logger *slog.Logger
-	// PerTargetMetrics exports heck_target_up{id}.
-	PerTargetMetrics bool
 	// Heartbeat is the interval of comments on the event stream (default
 	// 15s).
 	Heartbeat time.Duration
@@ -77,11 +64,6 @@ func New(b Backend, opts Options) *Server {
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 15 * time.Second
 	}
-	if opts.Registry == nil {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-		opts.Registry = reg
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -93,10 +75,6 @@ func New(b Backend, opts Options) *Server {
 	if opts.Token != "" {
 		s.token = sha256.Sum256([]byte(opts.Token))
 		s.hasTok = true
-	}
-	// heck_target_up{id} is streamed by metricsHandler, not collected.
-	if err := opts.Registry.Register(newStateCollector(b, false)); err != nil {
-		log.Warn("api: heck_targets collector not registered", "err", err)
 	}
 	s.routes()
 	return s

@@ -11,8 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/events"
@@ -92,8 +90,8 @@ func fixture(t *testing.T, opts api.Options) (*apitest.Backend, *api.Server) {
 	db.State = health.Down
 	b.Set(web)
 	b.Set(db)
-	if opts.Registry == nil {
-		opts.Registry = prometheus.NewRegistry()
+	if opts.Metrics == nil {
+		opts.Metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "heck_up 1\n") })
 	}
 	return b, api.New(b, opts)
 }
@@ -477,72 +475,6 @@ func TestSecretsRedacted(t *testing.T) {
 	}
 }
 
-func TestMetrics(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m := api.NewMetrics(reg)
-	_, s := fixture(t, api.Options{LoopbackOnly: true, Registry: reg, PerTargetMetrics: true})
-	m.ObserveCheck("http", true, probe.ReasonNone, 2*time.Millisecond, time.Millisecond)
-	m.ObserveCheck("http", false, probe.ReasonTimeout, time.Second, 0)
-	m.ObserveCheck("http", false, probe.ReasonNone, time.Second, 0) // a failure whose kind set no reason
-	m.ObserveCheck("http", false, probe.ReasonLate, time.Second, 0)
-	m.ObserveCheck("agent", true, probe.ReasonNone, time.Millisecond, -time.Millisecond) // a kind added later
-	m.ObserveTransition(events.Transition{TargetID: "web", To: health.Down})
-	m.AddStoreWriteErrors(3)
-	var nilM *api.Metrics
-	nilM.ObserveCheck("http", true, probe.ReasonNone, 0, 0) // must not panic
-	if again := api.NewMetrics(reg); again == nil {
-		t.Fatal("second NewMetrics on one registry failed")
-	}
-
-	r := do(t, s, "GET", "/metrics", "", "")
-	for _, want := range []string{
-		`heck_checks_total{kind="http",reason="",result="ok"} 1`,
-		`heck_checks_total{kind="http",reason="timeout",result="fail"} 1`,
-		`heck_checks_total{kind="http",reason="other",result="fail"} 1`,
-		`heck_checks_total{kind="http",reason="late",result="fail"} 1`,
-		`heck_checks_total{kind="http",reason="refused",result="fail"} 0`,
-		`heck_checks_total{kind="agent",reason="",result="ok"} 1`,
-		`heck_check_duration_seconds_bucket{kind="http",le="0.0025"} 1`,
-		`heck_schedule_lateness_seconds_bucket{le="0.001"} 5`,
-		`heck_schedule_lateness_seconds_bucket{le="10"} 5`,
-		`heck_targets{state="up"} 1`,
-		`heck_targets{state="down"} 1`,
-		`heck_targets{state="unknown"} 0`,
-		`heck_transitions_total{to="down"} 1`,
-		`heck_store_write_errors_total 3`,
-		`heck_target_up{id="web"} 1`,
-		`heck_target_up{id="db"} 0`,
-	} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
-	if t.Failed() {
-		t.Log(r.body)
-	}
-}
-
-func TestObserveCheckAllocs(t *testing.T) {
-	m := api.NewMetrics(prometheus.NewRegistry())
-	allocs := testing.AllocsPerRun(1000, func() {
-		m.ObserveCheck("http", true, probe.ReasonNone, time.Millisecond, time.Millisecond)
-		m.ObserveCheck("http", false, probe.ReasonTimeout, time.Millisecond, time.Millisecond)
-		m.ObserveTransition(events.Transition{To: health.Up})
-	})
-	if allocs != 0 {
-		t.Fatalf("ObserveCheck allocates %v times per call", allocs)
-	}
-}
-
-func BenchmarkObserveCheck(b *testing.B) {
-	m := api.NewMetrics(prometheus.NewRegistry())
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			m.ObserveCheck("http", true, probe.ReasonNone, time.Millisecond, time.Millisecond)
-		}
-	})
-}
-
 func TestStatusOfAndResultJSON(t *testing.T) {
 	r := api.ResultFrom(t0, probe.Result{OK: true, Latency: 2500 * time.Microsecond, Message: "ok"})
 	b, _ := json.Marshal(r)
@@ -551,34 +483,4 @@ func TestStatusOfAndResultJSON(t *testing.T) {
 		t.Fatalf("round trip %s -> %+v (%v)", b, back, err)
 	}
 	_ = context.Background()
-}
-
-// stateBackend feeds the gauges through StateSource instead of Targets.
-type stateBackend struct {
-	*apitest.Backend
-	calls int
-}
-
-func (b *stateBackend) EachState(fn func(id string, s health.State)) {
-	b.calls++
-	fn("a", health.Up)
-	fn("b", health.Up)
-	fn("c", health.Stale)
-}
-
-func TestMetricsFromStateSource(t *testing.T) {
-	b := &stateBackend{Backend: apitest.New()}
-	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry()})
-	r := do(t, s, "GET", "/metrics", "", "")
-	for _, want := range []string{`heck_targets{state="up"} 2`, `heck_targets{state="stale"} 1`} {
-		if !strings.Contains(r.body, want) {
-			t.Errorf("/metrics lacks %q", want)
-		}
-	}
-	if strings.Contains(r.body, "heck_target_up") {
-		t.Error("heck_target_up exported without PerTargetMetrics")
-	}
-	if b.calls != 1 {
-		t.Errorf("EachState called %d times per scrape", b.calls)
-	}
 }

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/events"
@@ -25,7 +23,7 @@ import (
 // default when zero), and counts event-stream handlers still running.
 func sseServer(t *testing.T, b *apitest.Backend, heartbeat time.Duration) (*api.Server, *httptest.Server, *atomic.Int32) {
 	t.Helper()
-	s := api.New(b, api.Options{LoopbackOnly: true, Registry: prometheus.NewRegistry(), Heartbeat: heartbeat})
+	s := api.New(b, api.Options{LoopbackOnly: true, Heartbeat: heartbeat})
 	var running atomic.Int32
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		running.Add(1)

@@ -59,9 +59,9 @@ type TransitionLog interface {
 	Read(ctx context.Context, after int64, limit int) ([]events.Transition, error)
 }
 
-// StateSource is optionally implemented by a Backend to feed the
-// heck_targets and heck_target_up gauges on scrape more cheaply than
-// Targets: fn is called once per target with its id and state.
+// StateSource is optionally implemented by a Backend to count its targets
+// (GET /api/v1/members on a single node) more cheaply than Targets: fn is
+// called once per target with its id and state.
 type StateSource interface {
 	EachState(fn func(id string, s health.State))
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
+	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/schedule"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
@@ -19,6 +20,8 @@ import (
 var (
 	_ api.Backend     = (*Node)(nil)
 	_ api.StateSource = (*Node)(nil)
+	// It feeds heck_targets and heck_target_up.
+	_ metrics.States = (*Node)(nil)
 )
 
 // Targets returns the status of every live target.
@@ -87,7 +90,8 @@ func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time
 	return ts
 }
 
-// EachState feeds the heck_targets gauges on scrape.
+// EachState walks every judged target's state: the heck_targets gauges
+// and heck_target_up on scrape, the member count on a single node.
 func (n *Node) EachState(fn func(id string, s health.State)) {
 	n.judge.Each(func(id string, v judge.Verdict) bool {
 		fn(id, v.State)

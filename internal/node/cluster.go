@@ -9,9 +9,9 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/cluster"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/ring"
@@ -230,18 +230,11 @@ func newReplicationCollector(rep *replica.Replica, pub *health.Publisher, traffi
 		rep:     rep,
 		pub:     pub,
 		traffic: traffic,
-		gbytes: prometheus.NewDesc(api.MetricGossipBytes,
-			"Bytes this node sent to other members, memberlist's own traffic included: UDP packets (udp) and TCP streams (tcp: push/pull, repairs, large deltas).",
-			[]string{"transport"}, nil),
-		gpk: prometheus.NewDesc(api.MetricGossipPackets, "UDP packets this node sent to other members.", nil, nil),
-		obs: prometheus.NewDesc(api.MetricObservations,
-			"Probe outcomes by what the publisher did with them: published because the state changed (changed), because only the latency moved (latency), released targets (released), or not published (suppressed).",
-			[]string{"outcome"}, nil),
-		msgs: prometheus.NewDesc(api.MetricReplicationMessages,
-			"Replication messages handed to the cluster, by flow: gossip (own and relayed changes, each then retransmitted by memberlist), direct (too large to gossip: one copy per member), health_repair and registry_repair (anti-entropy answers).",
-			[]string{"flow"}, nil),
-		bytes: prometheus.NewDesc(api.MetricReplicationBytes,
-			"Payload bytes of those messages, by flow.", []string{"flow"}, nil),
+		gbytes:  metrics.NewDesc(metrics.NameGossipBytes),
+		gpk:     metrics.NewDesc(metrics.NameGossipPackets),
+		obs:     metrics.NewDesc(metrics.NameObservations),
+		msgs:    metrics.NewDesc(metrics.NameReplicationMessages),
+		bytes:   metrics.NewDesc(metrics.NameReplicationBytes),
 	}
 }
 

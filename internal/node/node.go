@@ -1,6 +1,6 @@
 // Package node assembles one heck node from its parts: registry, scheduler,
-// probes, health table, history recorder, store, API and (when configured)
-// the cluster. cmd/heck stays thin; everything a node does is wired here.
+// probes, judge, health table, history recorder, store, metrics, API and
+// (when configured) the cluster. cmd/heck stays thin; everything a node does is wired here.
 package node
 
 import (
@@ -27,6 +27,7 @@ import (
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
+	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/ownership"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/registry"
@@ -48,7 +49,7 @@ type Node struct {
 	judge   *judge.Judge
 	rec     *history.Recorder
 	tlog    *events.Log
-	metrics *api.Metrics
+	metrics *metrics.Checks
 	fails   *failLog // nil: failures are not logged
 	promReg *prometheus.Registry
 	guard   *probe.Guard
@@ -168,8 +169,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 
 	n.promReg = prometheus.NewRegistry()
-	n.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	n.metrics = api.NewMetrics(n.promReg)
+	n.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		metrics.NewTargets(n))
+	n.metrics = metrics.NewChecks(n.promReg)
 	n.fails = newFailLog(n.log)
 
 	n.rec = history.NewRecorder(st, history.RecorderOptions{
@@ -340,17 +342,13 @@ func (n *Node) Addr(ctx context.Context) net.Addr {
 
 // handler builds the API server for a listener at addr.
 func (n *Node) handler(addr net.Addr) *api.Server {
-	perTarget := true
-	if p := n.cfg.API.PerTargetMetrics; p != nil {
-		perTarget = *p
-	}
 	return api.New(n, api.Options{
-		Token:            n.cfg.API.Token,
-		OpenReads:        n.cfg.API.OpenReads,
-		LoopbackOnly:     isLoopback(addr),
-		Registry:         n.promReg,
-		Logger:           n.log,
-		PerTargetMetrics: perTarget,
+		Token:        n.cfg.API.Token,
+		OpenReads:    n.cfg.API.OpenReads,
+		LoopbackOnly: isLoopback(addr),
+		Metrics: metrics.Handler(n.promReg, n, metrics.HandlerOptions{
+			PerTarget: n.cfg.API.PerTargetMetricsEnabled(), Logger: n.log}),
+		Logger: n.log,
 	})
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/heckhq/heck/internal/config"
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/target"
 	"github.com/heckhq/heck/internal/testkit"
 )
@@ -271,7 +272,7 @@ func TestNodeStatesAndCauses(t *testing.T) {
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d", code)
 	}
-	for _, want := range []string{api.MetricChecks, api.MetricTransitions, `heck_target_up{id="http-ok"} 1`, `heck_target_up{id="tcp-closed"} 0`} {
+	for _, want := range []string{metrics.NameChecks, metrics.NameTransitions, `heck_target_up{id="http-ok"} 1`, `heck_target_up{id="tcp-closed"} 0`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics has no %q", want)
 		}
