@@ -14,6 +14,8 @@ import (
 	"github.com/heckhq/heck/internal/cli"
 	"github.com/heckhq/heck/internal/node"
 	"github.com/heckhq/heck/internal/probe/kinds"
+	// Every built-in store driver, for store.driver (and heck validate).
+	_ "github.com/heckhq/heck/internal/store/drivers"
 )
 
 func main() {

@@ -1,9 +1,15 @@
 // Package config owns heck's node configuration: its shape, its embedded
 // defaults, loading it from YAML with every problem reported at once (file,
 // line, field, value and fix), and the command-line overrides.
+//
+// The store is chosen by store.driver among the drivers registered in
+// internal/store; validation checks the name and the driver's own section
+// (store.<driver>) against them, so a program that validates configs links
+// the drivers (import internal/store/drivers).
 package config
 
 import (
+	"maps"
 	"math"
 	"net"
 	"os"
@@ -13,6 +19,7 @@ import (
 
 	"github.com/heckhq/heck/internal/probe"
 
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -30,8 +37,9 @@ const (
 	// DefaultNodeName is the node name when the host name is unknown.
 	DefaultNodeName = "heck"
 
-	DriverSQLite   = "sqlite"
-	DriverPostgres = "postgres"
+	// DriverSQLite is the SQLite store's driver name; store.path is short
+	// for its setting store.sqlite.path.
+	DriverSQLite = "sqlite"
 	// DefaultStoreDriver is the embedded SQLite store.
 	DefaultStoreDriver = DriverSQLite
 
@@ -216,14 +224,65 @@ type Log struct {
 
 // Store configures where history is kept.
 type Store struct {
-	// Driver is sqlite (default); postgres comes later.
+	// Driver names the store driver (store.Drivers lists those built in):
+	// sqlite by default, or, when the file does not say, the driver whose
+	// section it writes.
 	Driver string `yaml:"driver"`
-	// Path of the SQLite file (default <data_dir>/heck.db).
+	// Path of the SQLite file (default <data_dir>/heck.db); short for
+	// store.sqlite.path.
 	Path      string    `yaml:"path"`
 	Retention Retention `yaml:"retention"`
 	// Recent is how many raw results per target are kept in memory
 	// (default 10).
 	Recent int `yaml:"recent"`
+	// Sections are the drivers' own settings, each written as a block
+	// named after its driver beside the keys above (store.sqlite.path;
+	// store.postgres.dsn once that driver exists): key to value, ${VAR}
+	// expanded, checked and read by the driver. Only the chosen driver's
+	// section may be written.
+	Sections map[string]map[string]string `yaml:",inline"`
+}
+
+// DriverSettings returns what the chosen driver opens the store with: a
+// copy of its section, and for SQLite the file of store.path unless
+// store.sqlite.path is written.
+func (s *Store) DriverSettings() store.Settings {
+	out := store.Settings{}
+	maps.Copy(out, s.Sections[s.Driver])
+	if s.Driver == DriverSQLite {
+		if _, ok := out[sqlitePath]; !ok {
+			out[sqlitePath] = s.Path
+		}
+	}
+	return out
+}
+
+// storeDrivers is where validation finds the store drivers: the registry
+// of internal/store (tests add drivers of their own here).
+var storeDrivers = struct {
+	lookup func(name string) (store.Opener, bool)
+	names  func() []string
+}{store.Lookup, store.Drivers}
+
+// sqlitePath is the SQLite driver's setting that store.path is short for.
+const sqlitePath = "path"
+
+// inferDriver chooses the driver the file did not name: the one
+// registered driver whose section is written, if there is exactly one.
+func (s *Store) inferDriver() {
+	chosen := ""
+	for name := range s.Sections {
+		if _, ok := storeDrivers.lookup(name); !ok {
+			continue
+		}
+		if chosen != "" {
+			return // several: validation reports those beside the default
+		}
+		chosen = name
+	}
+	if chosen != "" {
+		s.Driver = chosen
+	}
 }
 
 // Retention says how long each kind of record is kept ("30d", "168h").

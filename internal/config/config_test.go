@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,6 +19,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -171,10 +173,10 @@ func TestProblems(t *testing.T) {
 			"log.level", 2, 10, "loud", "is not a log level", "debug, info, warn, error"},
 		{"log format", "log:\n  format: xml\n", nil,
 			"log.format", 2, 11, "xml", "is not a log format", "text or json"},
-		{"postgres not yet", "store:\n  driver: postgres\n", nil,
-			"store.driver", 2, 11, "postgres", "is not supported yet", "use sqlite"},
+		{"postgres not built in", "store:\n  driver: postgres\n", nil,
+			"store.driver", 2, 11, "postgres", "is not a known store driver", "use one of: sqlite"},
 		{"unknown driver", "store:\n  driver: mysql\n", nil,
-			"store.driver", 2, 11, "mysql", "is not a known store driver", "use sqlite"},
+			"store.driver", 2, 11, "mysql", "is not a known store driver", "use one of: sqlite"},
 		{"negative retention", "store:\n  retention:\n    rollups: -1h\n", nil,
 			"store.retention.rollups", 3, 14, "-1h0m0s", "is negative", "0 to keep forever"},
 		{"recent zero", "store:\n  recent: 0\n", nil,
@@ -375,6 +377,152 @@ targets:
 	}
 	if w := a.WithDefaults(); w.Timeout.D() != target.DefaultTimeout || w.Fall != target.DefaultFall {
 		t.Errorf("WithDefaults after the defaults block = %+v", w.Schedule)
+	}
+}
+
+// Store drivers and their sections, with a second driver (fakedb) beside
+// sqlite: every problem placed at its field.
+func TestStoreDriverProblems(t *testing.T) {
+	withFakeDB(t)
+	tests := []struct {
+		name      string
+		doc       string
+		field     string
+		line, col int
+		value     string
+		problem   string // substring
+		fix       string // substring
+	}{
+		{"unknown driver lists the known", "store:\n  driver: mysql\n",
+			"store.driver", 2, 11, "mysql", "is not a known store driver", "use one of: fakedb, sqlite"},
+		{"driver near miss", "store:\n  driver: sqlite3\n",
+			"store.driver", 2, 11, "sqlite3", "is not a known store driver", `did you mean "sqlite"? (use one of: fakedb, sqlite)`},
+		{"empty driver", "store:\n  driver: \"\"\n",
+			"store.driver", 2, 11, "", "is not a known store driver", "use one of: fakedb, sqlite"},
+		{"section of no driver", "store:\n  postgres:\n    dsn: x\n",
+			"store.postgres", 3, 5, "", "is not a known setting or store driver", "or a store driver's section (fakedb, sqlite)"},
+		{"section typo of a setting", "store:\n  retension:\n    results: 1d\n",
+			"store.retension", 3, 5, "", "is not a known setting or store driver", `did you mean "retention"?`},
+		{"section typo of a driver", "store:\n  fakdb:\n    dsn: x\n",
+			"store.fakdb", 3, 5, "", "is not a known setting or store driver", `did you mean "fakedb"?`},
+		{"scalar typo", "store:\n  recnt: 5\n",
+			"store.recnt", 2, 3, "", "is not a known setting", `did you mean "recent"?`},
+		{"section of another driver", "store:\n  driver: sqlite\n  fakedb:\n    dsn: x\n",
+			"store.fakedb", 4, 5, "", `is the section of the fakedb store, but store.driver is "sqlite"`, "set store.driver to fakedb"},
+		{"two sections, no driver", "store:\n  sqlite:\n    path: x.db\n  fakedb:\n    dsn: x\n",
+			"store.fakedb", 5, 5, "", `but store.driver is "sqlite"`, "only the chosen driver's section"},
+		{"driver's own check", "store:\n  fakedb:\n    pool: \"3\"\n    dsn: \"${DSN}\"\n",
+			"store.fakedb.pool", 3, 11, "", "is not a setting of the fakedb store", "remove it"},
+		{"driver's own check, nothing written", "store:\n  driver: fakedb\n",
+			"store.fakedb.dsn", 2, 3, "", "is missing", "set the DSN"},
+		{"store.path for another driver", "store:\n  path: x.db\n  fakedb: {dsn: x}\n",
+			"store.path", 2, 9, "x.db", `is the SQLite file, but store.driver is "fakedb"`, "remove store.path"},
+		{"sqlite path twice", "store:\n  path: x.db\n  sqlite:\n    path: y.db\n",
+			"store.sqlite.path", 4, 11, "", "is set twice (store.path too)", "keep one"},
+		{"sqlite section setting", "store:\n  sqlite:\n    path: y.db\n    cache: 5\n",
+			"store.sqlite.cache", 4, 12, "", "is not a setting of the sqlite store", "takes only path"},
+		{"sqlite section path", "store:\n  sqlite:\n    path: \"file:y.db\"\n",
+			"store.sqlite.path", 3, 11, "file:y.db", "is not a plain file path", "without '?'"},
+		{"store.path checked by sqlite", "store:\n  path: \"x.db?mode=ro\"\n",
+			"store.path", 2, 9, "x.db?mode=ro", "is not a plain file path", "without '?'"},
+		{"section not a mapping of values", "store:\n  fakedb:\n    dsn: [a, b]\n",
+			"store.fakedb.dsn", 3, 10, "", "is a list, not a single value", "single value"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parse("heck.yaml", []byte(tc.doc), env("DSN", "postgres://u:secret@127.0.0.1/heck"))
+			if err == nil {
+				t.Fatalf("no error; config %+v", c)
+			}
+			ps := problemsOf(t, err)
+			if len(ps) != 1 {
+				t.Fatalf("want exactly one problem, got %d:\n%v", len(ps), err)
+			}
+			p := ps[0]
+			if p.Field != tc.field || p.Line != tc.line || p.Column != tc.col || p.Value != tc.value {
+				t.Errorf("got %d:%d field %q value %q, want %d:%d field %q value %q",
+					p.Line, p.Column, p.Field, p.Value, tc.line, tc.col, tc.field, tc.value)
+			}
+			if !strings.Contains(p.Problem, tc.problem) {
+				t.Errorf("problem %q does not say %q", p.Problem, tc.problem)
+			}
+			if !strings.Contains(p.Fix, tc.fix) {
+				t.Errorf("fix %q does not say %q", p.Fix, tc.fix)
+			}
+			if strings.Contains(err.Error(), "secret") {
+				t.Errorf("a setting's secret is echoed: %v", err)
+			}
+		})
+	}
+}
+
+// The driver is store.driver, or the one driver whose section is written;
+// its settings are its section (${VAR} expanded), and for SQLite store.path
+// unless store.sqlite.path is written.
+func TestStoreDriverChosen(t *testing.T) {
+	withFakeDB(t)
+	tests := []struct {
+		name   string
+		doc    string
+		driver string
+		want   map[string]string
+	}{
+		{"default", "", "sqlite", map[string]string{"path": filepath.Join("data", "heck.db")}},
+		{"store.path", "store: {path: /tmp/x.db}\n", "sqlite", map[string]string{"path": "/tmp/x.db"}},
+		{"sqlite section", "store:\n  sqlite:\n    path: /tmp/y.db\n", "sqlite", map[string]string{"path": "/tmp/y.db"}},
+		{"sqlite section, driver named", "store:\n  driver: sqlite\n  sqlite: {path: /tmp/y.db}\n", "sqlite", map[string]string{"path": "/tmp/y.db"}},
+		{"section chooses", "store:\n  fakedb:\n    dsn: \"${DSN}\"\n", "fakedb", map[string]string{"dsn": "postgres://u:pw@127.0.0.1/heck"}},
+		{"driver named", "store:\n  driver: fakedb\n  fakedb: {dsn: d}\n", "fakedb", map[string]string{"dsn": "d"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := parse("heck.yaml", []byte(tc.doc), env("DSN", "postgres://u:pw@127.0.0.1/heck"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Store.Driver != tc.driver || !maps.Equal(c.Store.DriverSettings(), store.Settings(tc.want)) {
+				t.Errorf("driver %q settings %v, want %q %v", c.Store.Driver, c.Store.DriverSettings(), tc.driver, tc.want)
+			}
+		})
+	}
+	// --data-dir moves the derived SQLite file, not one written out.
+	c, err := parse("heck.yaml", []byte("store:\n  sqlite: {path: /tmp/y.db}\n"), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Apply(Overrides{DataDir: "/srv/heck"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Store.DriverSettings()["path"]; got != "/tmp/y.db" {
+		t.Errorf("store.sqlite.path after --data-dir = %q", got)
+	}
+	// A config built in code chooses by store.driver alone.
+	c = Default()
+	c.Store.Driver = "fakedb"
+	c.Store.Sections = map[string]map[string]string{"fakedb": {"dsn": "d"}}
+	if err := c.Validate(); err != nil {
+		t.Errorf("config built in code with fakedb: %v", err)
+	}
+}
+
+// No driver may be named like a key of store:, or its section could not be
+// written.
+func TestDriverNamesAreNotStoreKeys(t *testing.T) {
+	for _, name := range store.Drivers() {
+		if _, clash := fieldsOf(storeType).byName[name]; clash {
+			t.Errorf("store driver %q has the name of the setting store.%s", name, name)
+		}
+	}
+	if !slices.Contains(store.Drivers(), DefaultStoreDriver) {
+		t.Errorf("the default driver %q is not registered (drivers: %v)", DefaultStoreDriver, store.Drivers())
+	}
+	for path, secret := range map[string]bool{
+		"store.fakedb.dsn": true, "store.sqlite.path": true, "store.postgres": true,
+		"store.path": false, "store.retention.results": false, "store.driver": false, "api.token": true,
+	} {
+		if secretField(path) != secret {
+			t.Errorf("secretField(%q) = %v, want %v", path, !secret, secret)
+		}
 	}
 }
 

@@ -67,6 +67,9 @@ func parse(name string, data []byte, lookup target.LookupFunc) (*Config, error) 
 		d.decode(root, reflect.ValueOf(c).Elem(), "", 0)
 	}
 	c.deriveStorePath()
+	if !d.isSet("store.driver") {
+		c.Store.inferDriver()
+	}
 	for i := range c.Targets {
 		fillSchedule(&c.Targets[i].Schedule, &c.Defaults, d.written, targetPath(i))
 		c.Targets[i].Origin = TargetOrigin
@@ -282,11 +285,25 @@ var (
 	durationType = reflect.TypeFor[target.Duration]()
 	stringType   = reflect.TypeFor[string]()
 	specType     = reflect.TypeFor[target.Spec]()
+	storeType    = reflect.TypeFor[Store]()
 )
 
-// secretField reports whether the value at path must never be echoed.
+// secretField reports whether the value at path must never be echoed:
+// the API token, gossip keys, and the settings of store drivers (a DSN
+// holds a password; the driver says which values it shows).
 func secretField(path string) bool {
-	return path == "api.token" || strings.HasPrefix(path, "cluster.keys")
+	return path == "api.token" || strings.HasPrefix(path, "cluster.keys") || storeSection(path)
+}
+
+// storeSection reports whether path is in a driver's section of store.
+func storeSection(path string) bool {
+	rest, ok := strings.CutPrefix(path, "store.")
+	if !ok {
+		return false
+	}
+	key, _, _ := strings.Cut(rest, ".")
+	_, field := fieldsOf(storeType).byName[key]
+	return !field
 }
 
 // spend takes one from the budget of nodes a document may make the decoder
@@ -540,6 +557,14 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, depth in
 		if !known && path == "" && strings.HasPrefix(key, ExtensionPrefix) {
 			continue // a place for anchors, as in Compose files
 		}
+		if !known && fields.rest != nil {
+			// A block of its own beside the known keys: a store driver's
+			// section, checked once the config is decoded.
+			if val := resolve(p.val); val != nil && val.Kind == yaml.MappingNode {
+				d.rest(val, v.FieldByIndex(fields.rest), join(path, key), key, depth)
+				continue
+			}
+		}
 		if !known {
 			k := resolve(p.key)
 			d.fail(k, join(path, key), "", "is not a known setting", suggest(key, v.Type(), fields))
@@ -548,6 +573,17 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path string, depth in
 		d.recordWritten(v.Type(), path, key, p.val)
 		d.decode(p.val, v.FieldByIndex(f), join(path, key), depth+1)
 	}
+}
+
+// rest decodes n, the block written as key, into m, the map[string]T that
+// collects a struct's other blocks.
+func (d *decoder) rest(n *yaml.Node, m reflect.Value, path, key string, depth int) {
+	if m.IsNil() {
+		m.Set(reflect.MakeMap(m.Type()))
+	}
+	e := reflect.New(m.Type().Elem()).Elem()
+	d.decode(n, e, path, depth+1)
+	m.SetMapIndex(reflect.ValueOf(key), e)
 }
 
 // pair is one key and value of a mapping, written out or merged in ("<<").
@@ -658,10 +694,12 @@ func findNode(root *yaml.Node, path string) (*yaml.Node, bool) {
 }
 
 // structFields is what the decoder knows of a struct type: its YAML keys
-// (inline structs flattened) and the index of the field each fills.
+// (inline structs flattened) and the index of the field each fills, and
+// the inline map that takes the other blocks, if it has one.
 type structFields struct {
 	byName map[string][]int
 	names  []string
+	rest   []int
 }
 
 var fieldCache sync.Map // reflect.Type -> *structFields
@@ -685,6 +723,10 @@ func fieldsOf(t reflect.Type) *structFields {
 			idx := append(append([]int(nil), index...), i)
 			if strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Struct {
 				walk(f.Type, idx)
+				continue
+			}
+			if strings.Contains(opts, "inline") && f.Type.Kind() == reflect.Map {
+				sf.rest = idx
 				continue
 			}
 			if name == "" {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -92,15 +94,43 @@ func (c *Config) check(ch *checker, lookup target.LookupFunc) {
 }
 
 func (c *Config) checkStore(ch *checker) {
-	switch c.Store.Driver {
-	case DriverSQLite:
-		if strings.TrimSpace(c.Store.Path) == "" {
-			ch.add("store.path", "", "is empty", "set a file such as \"./data/heck.db\", or leave store.path out to use <data_dir>/heck.db")
+	s := &c.Store
+	known := storeDrivers.names()
+	open, ok := storeDrivers.lookup(s.Driver)
+	if !ok {
+		ch.add("store.driver", s.Driver, "is not a known store driver", driverFix(s.Driver, known))
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Sections)) {
+		field := "store." + name
+		switch _, isDriver := storeDrivers.lookup(name); {
+		case !isDriver:
+			ch.add(field, "", "is not a known setting or store driver", sectionFix(name, known))
+		case name != s.Driver:
+			ch.add(field, "", "is the section of the "+name+" store, but store.driver is "+strconv.Quote(s.Driver),
+				"remove store."+name+", or set store.driver to "+name+" (only the chosen driver's section may be written)")
 		}
-	case DriverPostgres:
-		ch.add("store.driver", c.Store.Driver, "is not supported yet", "use sqlite (the default) for now; the Postgres store is planned")
-	default:
-		ch.add("store.driver", c.Store.Driver, "is not a known store driver", "use sqlite (the default)")
+	}
+	// store.path is the SQLite file: written out (not derived from the
+	// data directory) it must not be given twice or to another driver.
+	pathWritten := !c.storePathDerived
+	if _, twice := s.Sections[DriverSQLite][sqlitePath]; pathWritten && twice && s.Driver == DriverSQLite {
+		ch.add("store.sqlite.path", "", "is set twice (store.path too)", "keep one of store.path and store.sqlite.path")
+	}
+	if pathWritten && ok && s.Driver != DriverSQLite {
+		ch.add("store.path", s.Path, "is the SQLite file, but store.driver is "+strconv.Quote(s.Driver),
+			"remove store.path; the "+s.Driver+" store takes its settings from store."+s.Driver)
+	}
+	if ok {
+		_, sectionPath := s.Sections[DriverSQLite][sqlitePath]
+		errs := open.Check(s.DriverSettings())
+		slices.SortStableFunc(errs, func(a, b store.SettingError) int { return strings.Compare(a.Key, b.Key) })
+		for _, e := range errs {
+			field := "store." + s.Driver + "." + e.Key
+			if s.Driver == DriverSQLite && e.Key == sqlitePath && !sectionPath {
+				field = "store.path"
+			}
+			ch.add(field, e.Value, e.Problem, e.Fix)
+		}
 	}
 	for _, r := range []struct {
 		field string
@@ -117,6 +147,29 @@ func (c *Config) checkStore(ch *checker) {
 	if c.Store.Recent < 1 || c.Store.Recent > MaxRecent {
 		ch.add("store.recent", strconv.Itoa(c.Store.Recent), "is out of range", fmt.Sprintf("keep 1 to %d recent results per target", MaxRecent))
 	}
+}
+
+// driverFix is the fix for an unknown store.driver: the near miss among
+// the known drivers, and the list of them.
+func driverFix(name string, known []string) string {
+	if len(known) == 0 {
+		return "this program registers no store drivers (a build without internal/store/drivers); use the heck binary"
+	}
+	list := "use one of: " + strings.Join(known, ", ")
+	if near := nearest(name, known); near != "" {
+		return "did you mean \"" + near + "\"? (" + list + ")"
+	}
+	return list
+}
+
+// sectionFix is the fix for a block under store: that is neither a
+// setting nor a driver: the near miss among both.
+func sectionFix(name string, known []string) string {
+	if near := nearest(name, append(slices.Clone(fieldsOf(storeType).names), known...)); near != "" {
+		return "did you mean \"" + near + "\"?"
+	}
+	return "remove it, or use one of: " + strings.Join(fieldsOf(storeType).names, ", ") +
+		" or a store driver's section (" + strings.Join(known, ", ") + ")"
 }
 
 func (c *Config) checkProbe(ch *checker) {

@@ -34,7 +34,8 @@ import (
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
 	"github.com/heckhq/heck/internal/store"
-	"github.com/heckhq/heck/internal/store/sqlite"
+	// The built-in store drivers, chosen by store.driver.
+	_ "github.com/heckhq/heck/internal/store/drivers"
 )
 
 // Node is one running heck node.
@@ -42,6 +43,9 @@ type Node struct {
 	cfg  *config.Config
 	log  *slog.Logger
 	name string
+	// storeName says which store for the logs: the driver, and for
+	// SQLite its file (sqlite:PATH).
+	storeName string
 
 	st      store.Store
 	reg     *registry.Registry
@@ -152,15 +156,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	}
 	n.guard = guard
 
-	path := cfg.Store.Path
-	if path == "" {
-		path = filepath.Join(cfg.Node.DataDir, "heck.db")
-	}
-	st, err := sqlite.Open(ctx, path, sqlite.Options{})
+	settings := storeSettings(cfg)
+	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("open store %s: %w", path, err)
+		return nil, fmt.Errorf("open store (store.driver %s): %w", cfg.Store.Driver, err)
 	}
 	n.st = st
+	n.storeName = cfg.Store.Driver
+	if cfg.Store.Driver == config.DriverSQLite {
+		n.storeName += ":" + settings["path"]
+	}
 
 	n.tlog, err = events.OpenLog(ctx, st, events.LogOptions{Logger: log})
 	if err != nil {
@@ -300,7 +305,7 @@ func (n *Node) Run(parent context.Context) error {
 	}()
 
 	n.log.Info("heck node running", "node", n.name, "listen", ln.Addr().String(),
-		"targets", n.reg.Len(), "store", n.cfg.Store.Path)
+		"targets", n.reg.Len(), "store", n.storeName)
 
 	var runErr error
 	select {
@@ -350,6 +355,17 @@ func (n *Node) handler(addr net.Addr) *api.Server {
 			PerTarget: n.cfg.API.PerTargetMetricsEnabled(), Logger: n.log}),
 		Logger: n.log,
 	})
+}
+
+// storeSettings are the settings the store is opened with: the chosen
+// driver's, and for SQLite a file under the data directory when a config
+// built in code names none.
+func storeSettings(cfg *config.Config) store.Settings {
+	set := cfg.Store.DriverSettings()
+	if cfg.Store.Driver == config.DriverSQLite && set["path"] == "" {
+		set["path"] = filepath.Join(cfg.Node.DataDir, config.DefaultStoreFile)
+	}
+	return set
 }
 
 func isLoopback(addr net.Addr) bool {

@@ -1,8 +1,11 @@
 // Package store defines where heck keeps what must survive a restart: the
 // target registry, state transitions, per-minute rollups of results, and raw
 // results kept around failures and changes. Implementations live in
-// subpackages (sqlite now, postgres later) and all pass the conformance
-// suite in internal/store/storetest.
+// subpackages (sqlite now, postgres later), all pass the conformance suite
+// in internal/store/storetest, and register as drivers (Register): a node
+// opens the one store.driver names with Open, handing it the settings of
+// its config section, store.<driver>. internal/store/drivers links every
+// built-in driver into a program.
 //
 // Writes come in batches from one writer; reads may run concurrently with
 // them. A store error is reported to its caller and never turns into a probe

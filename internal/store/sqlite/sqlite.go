@@ -21,7 +21,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -80,11 +79,8 @@ var _ store.Store = (*Store)(nil)
 // and brings its schema up to date. A database written by a newer heck is
 // refused, not modified.
 func Open(ctx context.Context, path string, opts Options) (*Store, error) {
-	if path == "" {
-		return nil, errors.New("open sqlite store: path is empty: set store.path to a file such as ./data/heck.db")
-	}
-	if strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
-		return nil, fmt.Errorf("open sqlite store: path %q: must be a plain file path without '?', '#' or a file: prefix", path)
+	if problem, fix := pathProblem(path); problem != "" {
+		return nil, fmt.Errorf("open sqlite store: path %q %s: %s", path, problem, fix)
 	}
 	if opts.BusyTimeout <= 0 {
 		opts.BusyTimeout = 5 * time.Second

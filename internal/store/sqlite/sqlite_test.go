@@ -164,7 +164,7 @@ func TestOpenBadFiles(t *testing.T) {
 			return p
 		}, "not a heck store"},
 		{"directory", func(t *testing.T) string { return dir }, "is a directory"},
-		{"empty path", func(t *testing.T) string { return "" }, "path is empty"},
+		{"empty path", func(t *testing.T) string { return "" }, `path "" is empty`},
 		{"query in path", func(t *testing.T) string { return filepath.Join(dir, "x.db?mode=ro") }, "without '?'"},
 	}
 	for _, tc := range tests {

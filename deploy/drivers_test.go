@@ -1,0 +1,5 @@
+package deploy_test
+
+// config.Parse checks store.driver against the registered store drivers:
+// link the built-in ones, as cmd/heck does.
+import _ "github.com/heckhq/heck/internal/store/drivers"
