@@ -9,7 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"sort"
 	"strings"
@@ -230,25 +229,13 @@ func clusterNodes(ctx context.Context, c *client.Client) ([]nodeTarget, error) {
 	return out, nil
 }
 
-// memberAPIAddr is where a member's API answers: its api_addr, with the
-// host of its gossip address when the API listens on every address
-// (0.0.0.0:7800, [::]:7800).
+// memberAPIAddr is where a member's API answers (api.ReachableAPIAddr).
 func memberAPIAddr(m api.Member) (string, error) {
-	if m.APIAddr == "" {
-		return "", errors.New("the member advertises no api_addr; run the command on it with --server")
-	}
-	host, port, err := net.SplitHostPort(m.APIAddr)
+	addr, err := api.ReachableAPIAddr(m.APIAddr, m.Addr)
 	if err != nil {
-		return "", fmt.Errorf("api_addr %q is not host:port; run the command on it with --server", m.APIAddr)
+		return "", fmt.Errorf("%v; run the command on it with --server", err)
 	}
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		gh, _, gerr := net.SplitHostPort(m.Addr)
-		if gerr != nil || gh == "" || net.ParseIP(gh).IsUnspecified() {
-			return "", fmt.Errorf("api_addr %q listens on every address and the gossip address %q names no host; run the command on it with --server", m.APIAddr, m.Addr)
-		}
-		host = gh
-	}
-	return net.JoinHostPort(host, port), nil
+	return addr, nil
 }
 
 // eachNode runs fn on every reachable alive member, a few at a time, and
