@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/store"
 )
@@ -207,5 +209,33 @@ func TestFanoutAsk(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("ask did not return after its context was cancelled")
+	}
+}
+
+func TestMayHold(t *testing.T) {
+	now := time.Now()
+	from := now.Add(-time.Hour)
+	n := &Node{name: "self", table: health.NewTable(health.TableOptions{})}
+	obs := func(observer string, epoch uint32, at time.Time, released bool) health.Observation {
+		return health.Observation{TargetID: "t", Observer: observer, Seq: health.MakeSeq(epoch, 1), State: health.Up,
+			At: at, Interval: 10 * time.Second, Released: released}
+	}
+	n.table.Apply(
+		obs("self", 1, now, false),                        // this node: read locally
+		obs("recent", 1, now.Add(-time.Minute), false),    // probed within the range
+		obs("old", 1, now.Add(-3*time.Hour), false),       // stopped long before, no watermark since
+		obs("vouched", 1, now.Add(-3*time.Hour), false),   // unchanged since, its watermark says it kept probing
+		obs("restarted", 1, now.Add(-3*time.Hour), false), // its watermark is of a later life
+		obs("released", 1, now.Add(-2*time.Hour), true),   // released before the range
+		obs("edge", 1, from.Add(-12*time.Second), false),  // its last probe's interval reaches the range
+	)
+	n.table.ApplyWatermarks(
+		health.Watermark{Observer: "vouched", Seq: health.MakeSeq(1, 2), At: now},
+		health.Watermark{Observer: "restarted", Seq: health.MakeSeq(2, 1), At: now},
+		health.Watermark{Observer: "released", Seq: health.MakeSeq(1, 2), At: now},
+	)
+	got := slices.Sorted(maps.Keys(n.mayHold("t", from)))
+	if want := []string{"edge", "recent", "vouched"}; !slices.Equal(got, want) {
+		t.Fatalf("may hold records since an hour ago: %v, want %v", got, want)
 	}
 }
