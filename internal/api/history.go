@@ -159,16 +159,18 @@ func (r RollupsResponse) appendJSON(b []byte) []byte {
 }
 
 type rollupsJSON struct {
-	TargetID string     `json:"target_id"`
-	Node     string     `json:"node"`
-	From     *int64     `json:"from"`
-	To       *int64     `json:"to"`
-	Step     int64      `json:"step"`
-	Rollups  [][]uint64 `json:"rollups"`
+	TargetID string          `json:"target_id"`
+	Node     string          `json:"node"`
+	From     *int64          `json:"from"`
+	To       *int64          `json:"to"`
+	Step     int64           `json:"step"`
+	Rollups  json.RawMessage `json:"rollups"`
 }
 
 // UnmarshalJSON reads what MarshalJSON writes and checks it: every group
-// within [from, to), its failures and buckets adding up to its count.
+// within [from, to) and after the one before, its failures and buckets
+// adding up to its count. The rows are parsed by hand (a cluster read
+// decodes one answer per member on its critical path).
 func (r *RollupsResponse) UnmarshalJSON(b []byte) error {
 	var j rollupsJSON
 	if err := json.Unmarshal(b, &j); err != nil {
@@ -185,39 +187,131 @@ func (r *RollupsResponse) UnmarshalJSON(b []byte) error {
 	}
 	groups := (*j.To - *j.From + j.Step - 1) / j.Step
 	*r = RollupsResponse{TargetID: j.TargetID, Node: j.Node, From: time.Unix(*j.From, 0).UTC(),
-		To: time.Unix(*j.To, 0).UTC(), Step: time.Duration(j.Step) * time.Second,
-		Rollups: make([]store.Rollup, 0, len(j.Rollups))}
-	for i, row := range j.Rollups {
-		if len(row) < 5 || len(row) > 5+store.NumBuckets {
-			return fmt.Errorf("rollups: row %d has %d columns, want 5 to %d", i, len(row), 5+store.NumBuckets)
+		To: time.Unix(*j.To, 0).UTC(), Step: time.Duration(j.Step) * time.Second}
+	// A row takes 12 bytes at least: room for all without growing.
+	r.Rollups = make([]store.Rollup, 0, min(groups, int64(len(j.Rollups)/12+1)))
+	var row [5 + store.NumBuckets]uint64
+	i := 0
+	err := parseRows(j.Rollups, row[:], func(cols int) error {
+		if cols < 5 {
+			return fmt.Errorf("row %d has %d columns, want 5 to %d", i, cols, 5+store.NumBuckets)
 		}
 		if row[0] >= uint64(groups) {
-			return fmt.Errorf("rollups: row %d: group %d is outside the %d groups of [from, to)", i, row[0], groups)
+			return fmt.Errorf("row %d: group %d is outside the %d groups of [from, to)", i, row[0], groups)
 		}
 		for _, c := range []int{1, 2, 4} {
 			if row[c] > math.MaxUint32 {
-				return fmt.Errorf("rollups: row %d: %s %d is too large", i, rollupColumns[c], row[c])
+				return fmt.Errorf("row %d: %s %d is too large", i, rollupColumns[c], row[c])
 			}
 		}
 		g := store.Rollup{Minute: time.Unix(*j.From+int64(row[0])*j.Step, 0).UTC(),
 			Count: uint32(row[1]), Failures: uint32(row[2]), LatencySum: row[3], LatencyMax: uint32(row[4])}
 		var sum uint64
-		for k, n := range row[5:] {
+		for k, n := range row[5:cols] {
 			if n > math.MaxUint32 {
-				return fmt.Errorf("rollups: row %d: bucket %d count %d is too large", i, k, n)
+				return fmt.Errorf("row %d: bucket %d count %d is too large", i, k, n)
 			}
 			g.Buckets[k] = uint32(n)
 			sum += n
 		}
 		if g.Failures > g.Count || sum != uint64(g.Count) {
-			return fmt.Errorf("rollups: row %d: count %d, failures %d and buckets adding up to %d disagree", i, g.Count, g.Failures, sum)
+			return fmt.Errorf("row %d: count %d, failures %d and buckets adding up to %d disagree", i, g.Count, g.Failures, sum)
 		}
 		if n := len(r.Rollups); n > 0 && !r.Rollups[n-1].Minute.Before(g.Minute) {
-			return fmt.Errorf("rollups: row %d: group %d is not after the previous one", i, row[0])
+			return fmt.Errorf("row %d: group %d is not after the previous one", i, row[0])
 		}
 		r.Rollups = append(r.Rollups, g)
+		i++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rollups: %w", err)
 	}
 	return nil
+}
+
+// parseRows reads a JSON array of arrays of non-negative integers, each
+// inner array into row (at most len(row) of them), calling fn with how
+// many it held. null or an absent value is no rows.
+func parseRows(b []byte, row []uint64, fn func(cols int) error) error {
+	p := 0
+	ws := func() {
+		for p < len(b) && (b[p] == ' ' || b[p] == '\t' || b[p] == '\n' || b[p] == '\r') {
+			p++
+		}
+	}
+	expect := func(c byte) error {
+		ws()
+		if p >= len(b) || b[p] != c {
+			return fmt.Errorf("offset %d: want %q", p, c)
+		}
+		p++
+		return nil
+	}
+	ws()
+	if len(b) == 0 || string(b[p:]) == "null" {
+		return nil
+	}
+	if err := expect('['); err != nil {
+		return err
+	}
+	ws()
+	if p < len(b) && b[p] == ']' {
+		p++
+		return nil
+	}
+	for {
+		if err := expect('['); err != nil {
+			return err
+		}
+		cols := 0
+		for {
+			ws()
+			start := p
+			var v uint64
+			for p < len(b) && b[p] >= '0' && b[p] <= '9' {
+				d := uint64(b[p] - '0')
+				if v > (math.MaxUint64-d)/10 {
+					return fmt.Errorf("offset %d: number out of range", start)
+				}
+				v = v*10 + d
+				p++
+			}
+			if p == start {
+				return fmt.Errorf("offset %d: want a non-negative integer", p)
+			}
+			if cols == len(row) {
+				return fmt.Errorf("offset %d: a row has more than %d columns", start, len(row))
+			}
+			row[cols] = v
+			cols++
+			ws()
+			if p < len(b) && b[p] == ',' {
+				p++
+				continue
+			}
+			if err := expect(']'); err != nil {
+				return err
+			}
+			break
+		}
+		if err := fn(cols); err != nil {
+			return err
+		}
+		ws()
+		if p < len(b) && b[p] == ',' {
+			p++
+			continue
+		}
+		if err := expect(']'); err != nil {
+			return err
+		}
+		ws()
+		if p != len(b) {
+			return fmt.Errorf("offset %d: data after the rows", p)
+		}
+		return nil
+	}
 }
 
 // MaxRollupGroups bounds the groups one rollups read may ask for (30 days

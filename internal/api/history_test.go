@@ -167,3 +167,35 @@ func TestCoverageFields(t *testing.T) {
 		t.Fatalf("local uptime: %s", r.body)
 	}
 }
+
+// BenchmarkRollupsJSON encodes and decodes one member's 24 h of 1-minute
+// rollups, as a cluster-scope read of a day in minutes does once per
+// member that holds them.
+func BenchmarkRollupsJSON(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	gs := make([]store.Rollup, 0, 1440)
+	for i := range 1440 {
+		g := store.Rollup{Minute: t0.Add(time.Duration(i) * time.Minute)}
+		for range 60 {
+			g.Add(rng.IntN(500) > 0, time.Duration(150+rng.IntN(1500))*time.Microsecond)
+		}
+		gs = append(gs, g)
+	}
+	r := api.RollupsResponse{TargetID: "web", Node: "n1", From: t0, To: t0.Add(24 * time.Hour), Step: time.Minute, Rollups: gs}
+	enc, _ := r.MarshalJSON()
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			_, _ = r.MarshalJSON()
+		}
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(enc)))
+		for b.Loop() {
+			var out api.RollupsResponse
+			if err := out.UnmarshalJSON(enc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

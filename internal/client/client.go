@@ -141,6 +141,18 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if resp.StatusCode >= 300 {
 		return resp, readError(resp)
 	}
+	if u, ok := out.(json.Unmarshaler); ok {
+		// A type that decodes itself gets the body at once, without a
+		// decoder's scan before (api.RollupsResponse parses its rows).
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		if err == nil {
+			err = u.UnmarshalJSON(b)
+		}
+		if err != nil {
+			return resp, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+		return resp, nil
+	}
 	if out != nil {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(out); err != nil {
 			return resp, fmt.Errorf("%s %s: decode answer: %w", method, path, err)

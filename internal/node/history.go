@@ -117,16 +117,25 @@ func ceilSecond(t time.Time) time.Time {
 // with whose records they are.
 func (n *Node) gather(ctx context.Context, id string, from, to time.Time, step time.Duration, scope api.Scope) ([]store.Rollup, api.Coverage, error) {
 	from, to = ceilSecond(from), ceilSecond(to)
+	var (
+		f      *fanout
+		remote []answer
+		wg     sync.WaitGroup
+	)
+	if scope == api.ScopeCluster && n.cl != nil {
+		// The others read their stores while this node reads its own.
+		f = n.fanoutFor(id, from, to, step)
+		wg.Go(func() { remote = f.ask(ctx) })
+	}
 	own, err := n.localRollups(ctx, id, from, to, step)
+	wg.Wait()
 	if err != nil {
 		return nil, api.Coverage{}, err
 	}
-	answers := []answer{{member: n.name, rollups: own}}
+	answers := append([]answer{{member: n.name, rollups: own}}, remote...)
 	var unreachable []string
-	if scope == api.ScopeCluster && n.cl != nil {
-		f := n.fanoutFor(id, from, to, step)
+	if f != nil {
 		unreachable = f.unreachable
-		answers = append(answers, f.ask(ctx)...)
 	}
 	rs, cov := merge(answers, unreachable)
 	cov.Scope = scope
@@ -190,7 +199,8 @@ func (f *fanout) ask(ctx context.Context) []answer {
 func merge(answers []answer, unreachable []string) ([]store.Rollup, api.Coverage) {
 	var cov api.Coverage
 	seen := map[string]bool{}
-	sums := map[int64]*store.Rollup{}
+	var parts [][]store.Rollup
+	size := 0
 	for _, a := range answers {
 		if seen[a.member] {
 			continue
@@ -202,16 +212,8 @@ func merge(answers []answer, unreachable []string) ([]store.Rollup, api.Coverage
 		}
 		if len(a.rollups) > 0 {
 			cov.Observers = append(cov.Observers, a.member)
-		}
-		for _, r := range a.rollups {
-			k := r.Minute.Unix()
-			if s := sums[k]; s != nil {
-				s.Merge(r)
-				continue
-			}
-			c := r
-			c.TargetID = ""
-			sums[k] = &c
+			parts = append(parts, a.rollups)
+			size += len(a.rollups)
 		}
 	}
 	for _, m := range unreachable {
@@ -220,15 +222,29 @@ func merge(answers []answer, unreachable []string) ([]store.Rollup, api.Coverage
 			cov.Missing = append(cov.Missing, m)
 		}
 	}
-	out := make([]store.Rollup, 0, len(sums))
-	for _, r := range sums {
-		out = append(out, *r)
-	}
-	slices.SortFunc(out, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
 	slices.Sort(cov.Observers)
 	slices.Sort(cov.Missing)
 	cov.Partial = len(cov.Missing) > 0
-	return out, cov
+
+	out := make([]store.Rollup, 0, size)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	if len(parts) > 1 {
+		slices.SortStableFunc(out, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
+	}
+	// Fold the rollups of one group (from several observers, or several
+	// of one observer's should it send them) into one.
+	folded := out[:0]
+	for _, r := range out {
+		if k := len(folded); k > 0 && folded[k-1].Minute.Equal(r.Minute) {
+			folded[k-1].Merge(r)
+			continue
+		}
+		r.TargetID = ""
+		folded = append(folded, r)
+	}
+	return folded, cov
 }
 
 // fanoutFor plans a cluster-scope read of id over [from, to): every other

@@ -224,4 +224,3 @@ func localSum(t *testing.T, c *clCluster, owners []string, id string, from, to t
 	}
 	return sum
 }
-
