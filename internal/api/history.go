@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"errors"
@@ -172,10 +173,45 @@ type rollupsJSON struct {
 // adding up to its count. The rows are parsed by hand (a cluster read
 // decodes one answer per member on its critical path).
 func (r *RollupsResponse) UnmarshalJSON(b []byte) error {
+	// The rows come last, as MarshalJSON writes them: only the few bytes
+	// before them go through encoding/json. Anything else (keys in
+	// another order, a bad row) is read again the general way, whose
+	// answer stands.
+	if head, rows, ok := splitRows(b); ok {
+		var j rollupsJSON
+		if json.Unmarshal(head, &j) == nil && j.Rollups == nil {
+			j.Rollups = rows
+			if r.decode(&j) == nil {
+				return nil
+			}
+		}
+	}
 	var j rollupsJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return fmt.Errorf("rollups: %w", err)
 	}
+	return r.decode(&j)
+}
+
+// rowsKey starts the rows in MarshalJSON's output. Inside a JSON string a
+// quote is always escaped, so the first match is the key itself.
+var rowsKey = []byte(`,"rollups":`)
+
+// splitRows splits MarshalJSON's output into the object without its rows
+// and the rows.
+func splitRows(b []byte) (head, rows []byte, ok bool) {
+	i := bytes.Index(b, rowsKey)
+	if i < 0 {
+		return nil, nil, false
+	}
+	rest := bytes.TrimRight(b[i+len(rowsKey):], " \t\r\n")
+	if len(rest) == 0 || rest[len(rest)-1] != '}' {
+		return nil, nil, false
+	}
+	return append(b[:i:i], '}'), rest[:len(rest)-1], true
+}
+
+func (r *RollupsResponse) decode(j *rollupsJSON) error {
 	if j.From == nil || j.To == nil {
 		return errors.New("rollups: from or to is missing")
 	}

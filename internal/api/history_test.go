@@ -199,3 +199,20 @@ func BenchmarkRollupsJSON(b *testing.B) {
 		}
 	})
 }
+
+// TestRollupsKeyOrder: an answer with its keys in another order (another
+// writer) reads the same as MarshalJSON's.
+func TestRollupsKeyOrder(t *testing.T) {
+	a := `{"target_id":"w","node":"n1","from":1746100800,"to":1746104400,"step":60,"rollups":[[0,2,1,5,4,1,1],[3,1,0,7,7,0,1]]}`
+	b := ` { "rollups" : [ [0, 2, 1, 5, 4, 1, 1] , [3,1,0,7,7,0,1] ], "step":60, "node":"n1", "to":1746104400, "from":1746100800, "target_id":"w", "extra": {"x": [1, "]}"]} } `
+	var ra, rb api.RollupsResponse
+	if err := json.Unmarshal([]byte(a), &ra); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(b), &rb); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ra, rb) || len(ra.Rollups) != 2 || ra.Rollups[1].Buckets[1] != 1 {
+		t.Fatalf("reordered keys read\n%+v\nbut MarshalJSON's order\n%+v", rb, ra)
+	}
+}
