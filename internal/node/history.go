@@ -169,13 +169,24 @@ type fanout struct {
 	fetch func(ctx context.Context, p peer) ([]store.Rollup, error)
 }
 
-// ask asks every peer at once, each within the timeout, and returns their
+// maxAsked bounds the members one read asks at once.
+const maxAsked = 32
+
+// ask asks every peer at once (up to maxAsked at a time), each within the timeout, and returns their
 // answers when all have answered or given up (ctx ends them all).
 func (f *fanout) ask(ctx context.Context) []answer {
 	out := make([]answer, len(f.peers))
+	sem := make(chan struct{}, maxAsked)
 	var wg sync.WaitGroup
 	for i, p := range f.peers {
 		wg.Go(func() {
+			select {
+			case sem <- struct{}{}:
+				defer func() { <-sem }()
+			case <-ctx.Done():
+				out[i] = answer{member: p.name, err: ctx.Err()}
+				return
+			}
 			pctx, cancel := context.WithTimeout(ctx, f.timeout)
 			defer cancel()
 			rs, err := f.fetch(pctx, p)
