@@ -326,23 +326,30 @@ func hostName() string {
 	return "heck"
 }
 
-// Reach is where the member's API answers: its api_addr, with the host of
-// its gossip address when the API listens on every address (0.0.0.0:7800,
-// [::]:7800).
-func (m Member) Reach() (string, error) {
-	if m.APIAddr == "" {
+// ReachableAPIAddr is where a member's API answers, from what it
+// advertises (internal/cluster carries both in its metadata): its API
+// address, with the host of its gossip address when the API listens on
+// every address (0.0.0.0:7800, [::]:7800). There is no separate API
+// advertise setting: a member whose API listens on an address the others
+// cannot reach (loopback across hosts, a port mapped by NAT) cannot be
+// reached at it.
+func ReachableAPIAddr(apiAddr, gossipAddr string) (string, error) {
+	if apiAddr == "" {
 		return "", errors.New("the member advertises no api_addr")
 	}
-	host, port, err := net.SplitHostPort(m.APIAddr)
+	host, port, err := net.SplitHostPort(apiAddr)
 	if err != nil {
-		return "", fmt.Errorf("api_addr %q is not host:port", m.APIAddr)
+		return "", fmt.Errorf("api_addr %q is not host:port", apiAddr)
 	}
 	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		gh, _, gerr := net.SplitHostPort(m.Addr)
+		gh, _, gerr := net.SplitHostPort(gossipAddr)
 		if gerr != nil || gh == "" || net.ParseIP(gh).IsUnspecified() {
-			return "", fmt.Errorf("api_addr %q listens on every address and the gossip address %q names no host", m.APIAddr, m.Addr)
+			return "", fmt.Errorf("api_addr %q listens on every address and the gossip address %q names no host", apiAddr, gossipAddr)
 		}
 		host = gh
 	}
 	return net.JoinHostPort(host, port), nil
 }
+
+// Reach is where the member's API answers (ReachableAPIAddr).
+func (m Member) Reach() (string, error) { return ReachableAPIAddr(m.APIAddr, m.Addr) }

@@ -1,5 +1,7 @@
 // Package api owns heck's REST API: the /api/v1 routes over targets, their
-// history, uptime and transitions; the server-sent event stream of
+// history and uptime (scope cluster or local, with the Coverage of the
+// answer), a node's own rollups (the compact RollupsResponse other nodes
+// ask for), and transitions; the server-sent event stream of
 // transitions; the cluster's members, join and leave; the gossip keyring
 // (list, install, use, remove: runtime key rotation); /livez and /readyz;
 // bearer-token authorisation; and RFC 9457 problem details for every

@@ -18,7 +18,6 @@ import (
 
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
-	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -100,6 +99,7 @@ func (s *Server) routes() {
 	m.Handle("DELETE /api/v1/targets/{id}", s.mutate(http.HandlerFunc(s.deleteTarget)))
 	m.Handle("GET /api/v1/targets/{id}/history", s.read(http.HandlerFunc(s.history)))
 	m.Handle("GET /api/v1/targets/{id}/uptime", s.read(http.HandlerFunc(s.uptime)))
+	m.Handle("GET /api/v1/targets/{id}/rollups", s.read(http.HandlerFunc(s.rollups)))
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
 	m.Handle("GET /api/v1/transitions", s.read(http.HandlerFunc(s.allTransitions)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
@@ -115,6 +115,7 @@ func (s *Server) routes() {
 		"/api/v1/targets/{id}":             "GET, PUT, DELETE",
 		"/api/v1/targets/{id}/history":     "GET",
 		"/api/v1/targets/{id}/uptime":      "GET",
+		"/api/v1/targets/{id}/rollups":     "GET",
 		"/api/v1/targets/{id}/transitions": "GET",
 		"/api/v1/transitions":              "GET",
 		"/api/v1/events":                   "GET",
@@ -317,7 +318,7 @@ func (s *Server) getTarget(w http.ResponseWriter, r *http.Request) {
 }
 
 func writeNotFound(w http.ResponseWriter, id string) {
-	writeProblem(w, problem(http.StatusNotFound, TypeNotFound, "Target not found",
+	writeProblem(w, problem(http.StatusNotFound, TypeNotFound, targetNotFoundTitle,
 		fmt.Sprintf("no target has id %q; list targets with GET /api/v1/targets (heck targets ls)", id)))
 }
 
@@ -457,41 +458,6 @@ func (s *Server) backendErr(w http.ResponseWriter, r *http.Request, id, what str
 		return
 	}
 	s.internal(w, r, what+" of "+id, err)
-}
-
-func (s *Server) history(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	from, to, step, p := parseRange(q, time.Now())
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	id, ok := s.exists(w, r)
-	if !ok {
-		return
-	}
-	pts, err := s.b.History(r.Context(), id, from, to, step)
-	if err != nil {
-		s.backendErr(w, r, id, "history", err)
-		return
-	}
-	if pts == nil {
-		pts = []history.Point{}
-	}
-	writeJSON(w, http.StatusOK, HistoryResponse{TargetID: id, From: from, To: to, Step: target.Duration(step), Points: pts})
-}
-
-func (s *Server) uptime(w http.ResponseWriter, r *http.Request) {
-	id, ok := s.exists(w, r)
-	if !ok {
-		return
-	}
-	u, err := s.b.Uptime(r.Context(), id)
-	if err != nil {
-		s.backendErr(w, r, id, "uptime", err)
-		return
-	}
-	writeJSON(w, http.StatusOK, UptimeResponse{TargetID: id, Uptime: u})
 }
 
 // Transition listing limits.

@@ -28,10 +28,17 @@ type Backend interface {
 	PutTarget(ctx context.Context, spec target.Spec) (created bool, err error)
 	// DeleteTarget removes a target; store.ErrNotFound when absent.
 	DeleteTarget(ctx context.Context, id string) error
-	// History returns the target's results over [from, to) in steps.
-	History(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]history.Point, error)
-	// Uptime returns the target's uptime over 24h, 7d and 30d.
-	Uptime(ctx context.Context, id string) (history.Uptime, error)
+	// History returns the target's results over [from, to) in steps, of
+	// scope: this node's own records, or every member's merged; Coverage
+	// says whose records the answer holds.
+	History(ctx context.Context, id string, from, to time.Time, step time.Duration, scope Scope) ([]history.Point, Coverage, error)
+	// Uptime returns the target's uptime over 24h, 7d and 30d, of scope.
+	Uptime(ctx context.Context, id string, scope Scope) (history.Uptime, Coverage, error)
+	// Rollups returns this node's own rollups of the target with minutes
+	// in [from, to) (whole seconds), summed into groups of step (whole
+	// minutes) from from: only the non-empty groups, oldest first, each
+	// with Minute set to its start (GET /api/v1/targets/{id}/rollups).
+	Rollups(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]store.Rollup, error)
 	// Transitions returns the target's last transitions, newest first.
 	Transitions(ctx context.Context, id string, limit int) ([]events.Transition, error)
 	// QueryTransitions returns the transitions of every target that q
@@ -150,21 +157,6 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 // TargetList is the body of GET /api/v1/targets.
 type TargetList struct {
 	Targets []TargetStatus `json:"targets"`
-}
-
-// HistoryResponse is the body of GET /api/v1/targets/{id}/history.
-type HistoryResponse struct {
-	TargetID string          `json:"target_id"`
-	From     time.Time       `json:"from"`
-	To       time.Time       `json:"to"`
-	Step     target.Duration `json:"step"`
-	Points   []history.Point `json:"points"`
-}
-
-// UptimeResponse is the body of GET /api/v1/targets/{id}/uptime.
-type UptimeResponse struct {
-	TargetID string `json:"target_id"`
-	history.Uptime
 }
 
 // TransitionList is the body of GET /api/v1/targets/{id}/transitions and

@@ -298,6 +298,15 @@ func TestStatus(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 1 || d["id"] != "db" || d["state"] != "down" || d["kind"] != "tcp" || d["uptime"] == nil {
 		t.Fatalf("status db json: %d %v %s", r.code, err, r.stdout)
 	}
+	b.SetCoverage(api.Coverage{Observers: []string{"n1"}, Partial: true, Missing: []string{"n2", "n3"}})
+	if r := heck(t, "status", "web"); !strings.Contains(r.stdout, "partial: n2, n3 did not answer") {
+		t.Errorf("status web with a partial uptime does not say so:\n%s", r.stdout)
+	}
+	r = heck(t, "status", "web", "-o", "json")
+	if !strings.Contains(r.stdout, `"uptime_missing": [`) {
+		t.Errorf("status web -o json with a partial uptime lacks uptime_missing:\n%s", r.stdout)
+	}
+	b.SetCoverage(api.Coverage{})
 	if r := heck(t, "status", "nope"); r.code != 2 || !strings.Contains(r.stderr, `no target has id "nope"`) {
 		t.Fatalf("status nope: %d %s", r.code, r.stderr)
 	}

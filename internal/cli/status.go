@@ -100,6 +100,9 @@ func countsLine(counts map[string]int) string {
 type Detail struct {
 	api.TargetStatus
 	Uptime *history.Uptime `json:"uptime,omitempty"`
+	// UptimeMissing names the members whose records the uptime lacks
+	// (they hold some but did not answer).
+	UptimeMissing []string `json:"uptime_missing,omitempty"`
 }
 
 func statusOne(ctx context.Context, e *env, o *statusOpts, c *client.Client, id string) int {
@@ -111,8 +114,8 @@ func statusOne(ctx context.Context, e *env, o *statusOpts, c *client.Client, id 
 		return e.apiError(c, err, nil)
 	}
 	d := Detail{TargetStatus: t}
-	if u, err := c.Uptime(ctx, id); err == nil {
-		d.Uptime = &u
+	if u, err := c.Uptime(ctx, id, client.UptimeQuery{}); err == nil {
+		d.Uptime, d.UptimeMissing = &u.Uptime, u.Missing
 	}
 	if o.out.json() {
 		if err := writeJSON(e.stdout, d); err != nil {
@@ -165,7 +168,11 @@ func printDetail(e *env, d Detail, now time.Time) {
 	row("Observer", t.Observer)
 	row("Owners", strings.Join(t.Owners, ", "))
 	if d.Uptime != nil {
-		row("Uptime", fmt.Sprintf("%s (24h), %s (7d), %s (30d)", pct(d.Uptime.Day), pct(d.Uptime.Week), pct(d.Uptime.Month)))
+		u := fmt.Sprintf("%s (24h), %s (7d), %s (30d)", pct(d.Uptime.Day), pct(d.Uptime.Week), pct(d.Uptime.Month))
+		if len(d.UptimeMissing) > 0 {
+			u += fmt.Sprintf("; partial: %s did not answer", strings.Join(d.UptimeMissing, ", "))
+		}
+		row("Uptime", u)
 	}
 	_ = tw.Flush()
 	recent := t.Recent

@@ -21,7 +21,6 @@ import (
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/events"
-	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -142,6 +141,18 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	if resp.StatusCode >= 300 {
 		return resp, readError(resp)
 	}
+	if u, ok := out.(json.Unmarshaler); ok {
+		// A type that decodes itself gets the body at once, without a
+		// decoder's scan before (api.RollupsResponse parses its rows).
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+		if err == nil {
+			err = u.UnmarshalJSON(b)
+		}
+		if err != nil {
+			return resp, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+		return resp, nil
+	}
 	if out != nil {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(out); err != nil {
 			return resp, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
@@ -221,6 +232,9 @@ func (c *Client) DeleteTarget(ctx context.Context, id string) error {
 type HistoryQuery struct {
 	From, To string
 	Step     time.Duration
+	// Scope is api.ScopeCluster (every member's records merged: the
+	// server's default when empty) or api.ScopeLocal (the node's own).
+	Scope api.Scope
 }
 
 // History returns a target's history.
@@ -235,16 +249,69 @@ func (c *Client) History(ctx context.Context, id string, hq HistoryQuery) (api.H
 	if hq.Step > 0 {
 		q.Set("step", hq.Step.String())
 	}
+	if hq.Scope != "" {
+		q.Set("scope", string(hq.Scope))
+	}
 	var h api.HistoryResponse
 	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/history", q, nil, &h)
 	return h, err
 }
 
-// Uptime returns a target's uptime over 24h, 7d and 30d.
-func (c *Client) Uptime(ctx context.Context, id string) (history.Uptime, error) {
+// UptimeQuery selects whose records an uptime covers.
+type UptimeQuery struct {
+	// Scope is as in HistoryQuery.
+	Scope api.Scope
+}
+
+// Uptime returns a target's uptime over 24h, 7d and 30d, and whose
+// records it covers (api.UptimeResponse.Coverage: partial, missing).
+func (c *Client) Uptime(ctx context.Context, id string, uq UptimeQuery) (api.UptimeResponse, error) {
+	q := url.Values{}
+	if uq.Scope != "" {
+		q.Set("scope", string(uq.Scope))
+	}
 	var u api.UptimeResponse
-	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/uptime", nil, nil, &u)
-	return u.Uptime, err
+	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/uptime", q, nil, &u)
+	return u, err
+}
+
+// RollupQuery selects one node's own rollups: minutes in [From, To)
+// (rounded up to whole seconds), summed into groups of Step (whole
+// minutes; zero: 1m) from From.
+type RollupQuery struct {
+	From, To time.Time
+	Step     time.Duration
+}
+
+// Rollups returns the node's own rollups of a target (what a node asks
+// the other members for to serve a cluster-scope history). IsNotFound(err)
+// with api.IsTargetNotFound of its problem when the node does not know the
+// target.
+func (c *Client) Rollups(ctx context.Context, id string, rq RollupQuery) (api.RollupsResponse, error) {
+	q := url.Values{"scope": {string(api.ScopeLocal)}}
+	q.Set("from", strconv.FormatInt(ceilUnix(rq.From), 10))
+	q.Set("to", strconv.FormatInt(ceilUnix(rq.To), 10))
+	if rq.Step > 0 {
+		q.Set("step", rq.Step.String())
+	}
+	var r api.RollupsResponse
+	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/rollups", q, nil, &r)
+	return r, err
+}
+
+// ceilUnix is t in unix seconds, rounded up.
+func ceilUnix(t time.Time) int64 {
+	if t.Nanosecond() > 0 {
+		return t.Unix() + 1
+	}
+	return t.Unix()
+}
+
+// IsTargetNotFound reports whether err is a node's answer that it does not
+// know the target (not, say, that it lacks the route).
+func IsTargetNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && api.IsTargetNotFound(e.Problem)
 }
 
 // Transitions returns a target's last transitions, newest first (limit 0:

@@ -15,6 +15,7 @@ import (
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -92,9 +93,43 @@ func TestClientTargets(t *testing.T) {
 	if _, err := c.History(ctx, "db", client.HistoryQuery{From: "later"}); client.StatusOf(err) != 400 {
 		t.Fatalf("bad History = %v", err)
 	}
-	u, err := c.Uptime(ctx, "db")
-	if err != nil || u.Week != 0.5 || u.Month != -1 {
+	if h.Scope != api.ScopeCluster || h.Partial || b.LastScope() != api.ScopeCluster {
+		t.Fatalf("History without a scope: coverage %+v, backend asked for %q; want cluster, whole", h.Coverage, b.LastScope())
+	}
+	u, err := c.Uptime(ctx, "db", client.UptimeQuery{})
+	if err != nil || u.Week != 0.5 || u.Month != -1 || u.Scope != api.ScopeCluster {
 		t.Fatalf("Uptime = %+v, %v", u, err)
+	}
+	b.SetCoverage(api.Coverage{Observers: []string{"n1"}, Partial: true, Missing: []string{"n2"}})
+	u, err = c.Uptime(ctx, "db", client.UptimeQuery{})
+	if err != nil || !u.Partial || !slices.Equal(u.Missing, []string{"n2"}) || !slices.Equal(u.Observers, []string{"n1"}) {
+		t.Fatalf("partial Uptime = %+v, %v; want partial, n2 missing, n1 observed", u, err)
+	}
+	h, err = c.History(ctx, "db", client.HistoryQuery{Scope: api.ScopeLocal})
+	if err != nil || h.Scope != api.ScopeLocal || h.Partial || b.LastScope() != api.ScopeLocal {
+		t.Fatalf("local History = %+v, %v (backend asked for %q)", h.Coverage, err, b.LastScope())
+	}
+	if _, err := c.History(ctx, "db", client.HistoryQuery{Scope: "everywhere"}); client.StatusOf(err) != 400 {
+		t.Fatalf("History of scope everywhere = %v, want 400", err)
+	}
+
+	t0 := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)
+	var rs []store.Rollup
+	for i := range 5 {
+		r := store.Rollup{TargetID: "db", Minute: t0.Add(time.Duration(i) * time.Minute)}
+		r.Add(i != 3, time.Duration(i+1)*time.Millisecond)
+		rs = append(rs, r)
+	}
+	b.SetRollups("db", rs)
+	rr, err := c.Rollups(ctx, "db", client.RollupQuery{From: t0.Add(time.Minute), To: t0.Add(5 * time.Minute), Step: 2 * time.Minute})
+	if err != nil || rr.TargetID != "db" || !rr.From.Equal(t0.Add(time.Minute)) || rr.Step != 2*time.Minute || len(rr.Rollups) != 2 {
+		t.Fatalf("Rollups = %+v, %v; want 2 groups of 2m from 03:01", rr, err)
+	}
+	if g := rr.Rollups[1]; !g.Minute.Equal(t0.Add(3*time.Minute)) || g.Count != 2 || g.Failures != 1 || g.LatencyMax != 5000 {
+		t.Fatalf("second group %+v: want 03:03, 2 checks, 1 failure, max 5ms", g)
+	}
+	if _, err := c.Rollups(ctx, "nope", client.RollupQuery{From: t0, To: t0.Add(time.Hour)}); !client.IsTargetNotFound(err) {
+		t.Fatalf("Rollups of an unknown target = %v, want a target-not-found answer", err)
 	}
 	ts, err := c.Transitions(ctx, "db", 1)
 	if err != nil || len(ts) != 1 || ts[0].To != health.Up {

@@ -40,9 +40,10 @@ func (rec *Recorder) readConsistent(snap func() bool, read func() error) error {
 	}
 }
 
-// rollups returns the target's rollups with Minute in [from, to), stored
-// and in memory, merged by minute, oldest first.
-func (rec *Recorder) rollupsOf(ctx context.Context, id string, from, to time.Time) ([]store.Rollup, error) {
+// Rollups returns this node's own rollups of the target with Minute in
+// [from, to), stored and in memory (the open minute included), merged by
+// minute, oldest first.
+func (rec *Recorder) Rollups(ctx context.Context, id string, from, to time.Time) ([]store.Rollup, error) {
 	lo, hi := from.Unix(), to.Unix()
 	if to.Nanosecond() > 0 {
 		hi++
@@ -105,41 +106,68 @@ func roundStep(step time.Duration) time.Duration {
 	return (step + time.Minute - 1) / time.Minute * time.Minute
 }
 
-// History returns the target's results over [from, to) in points of step
-// (rounded up to whole minutes, at least one) aligned to multiples of step
-// since the Unix epoch; the first point holds from. Every step is present,
-// empty ones with a zero count. Open and unwritten minutes count too.
-func (rec *Recorder) History(ctx context.Context, targetID string, from, to time.Time, step time.Duration) ([]Point, error) {
+// Grid says which points a history over [from, to) in steps of step has:
+// step rounded up to whole minutes (at least one), the first point's start
+// aligned to a multiple of step since the Unix epoch (it holds from), and
+// n points, the last holding to. It refuses an empty range and more than
+// MaxPoints points.
+func Grid(from, to time.Time, step time.Duration) (start time.Time, rstep time.Duration, n int, err error) {
 	if !from.Before(to) {
-		return nil, fmt.Errorf("history of %q: from %s is not before to %s: set from earlier than to",
-			targetID, from.Format(time.RFC3339), to.Format(time.RFC3339))
+		return time.Time{}, 0, 0, fmt.Errorf("from %s is not before to %s: set from earlier than to",
+			from.Format(time.RFC3339), to.Format(time.RFC3339))
 	}
 	step = roundStep(step)
 	stepS := int64(step / time.Second)
-	start := from.Unix()
-	start -= ((start % stepS) + stepS) % stepS
-	span := to.Sub(time.Unix(start, 0))
-	n := int64((span + step - 1) / step)
-	if n > MaxPoints {
-		return nil, fmt.Errorf("history of %q: step %s over %s makes %d points, more than %d: use a larger step or a shorter range",
-			targetID, step, to.Sub(from), n, MaxPoints)
+	s := from.Unix()
+	s -= ((s % stepS) + stepS) % stepS
+	start = time.Unix(s, 0).UTC()
+	span := to.Sub(start)
+	pts := int64((span + step - 1) / step)
+	if pts > MaxPoints {
+		return time.Time{}, 0, 0, fmt.Errorf("step %s over %s makes %d points, more than %d: use a larger step or a shorter range",
+			step, to.Sub(from), pts, MaxPoints)
 	}
-	rs, err := rec.rollupsOf(ctx, targetID, time.Unix(start, 0), to)
-	if err != nil {
-		return nil, fmt.Errorf("history of %q: %w", targetID, err)
-	}
+	return start, step, int(pts), nil
+}
+
+// Points sums rollups (of any span: minutes, or groups of minutes that
+// start on the grid) into n points of step from start. Every step is
+// present, empty ones with a zero count; rollups off the grid's range are
+// left out.
+func Points(rs []store.Rollup, start time.Time, step time.Duration, n int) []Point {
+	stepS := int64(step / time.Second)
+	s0 := start.Unix()
 	sums := make([]store.Rollup, n)
 	for _, r := range rs {
-		i := (r.Minute.Unix() - start) / stepS
-		if i >= 0 && i < n {
+		d := r.Minute.Unix() - s0
+		if d < 0 {
+			continue
+		}
+		if i := d / stepS; i < int64(n) {
 			sums[i].Merge(r)
 		}
 	}
 	pts := make([]Point, n)
 	for i := range sums {
-		pts[i] = point(time.Unix(start+int64(i)*stepS, 0).UTC(), &sums[i])
+		pts[i] = point(time.Unix(s0+int64(i)*stepS, 0).UTC(), &sums[i])
 	}
-	return pts, nil
+	return pts
+}
+
+// History returns the target's results over [from, to) in points of step
+// (rounded up to whole minutes, at least one) aligned to multiples of step
+// since the Unix epoch; the first point holds from. Every step is present,
+// empty ones with a zero count. Open and unwritten minutes count too.
+func (rec *Recorder) History(ctx context.Context, targetID string, from, to time.Time, step time.Duration) ([]Point, error) {
+	start, step, n, err := Grid(from, to, step)
+	if err != nil {
+		return nil, fmt.Errorf("history of %q: %w", targetID, err)
+	}
+	rs, err := rec.Rollups(ctx, targetID, start, to)
+	if err != nil {
+		return nil, fmt.Errorf("history of %q: %w", targetID, err)
+	}
+	return Points(rs, start, step, n), nil
 }
 
 func point(start time.Time, r *store.Rollup) Point {
@@ -153,18 +181,23 @@ func point(start time.Time, r *store.Rollup) Point {
 	return p
 }
 
-// Uptime returns the share of successful checks of the target over the 24
-// hours, 7 days and 30 days before now (minutes starting in the window),
-// -1 for a window with no checks.
-func (rec *Recorder) Uptime(ctx context.Context, targetID string, now time.Time) (Uptime, error) {
-	windows := [3]time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
-	rs, err := rec.rollupsOf(ctx, targetID, now.Add(-windows[2]), now.Add(1))
-	if err != nil {
-		return Uptime{}, fmt.Errorf("uptime of %q: %w", targetID, err)
-	}
+// UptimeWindows are the windows of Uptime: 24 hours, 7 and 30 days.
+var UptimeWindows = [3]time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}
+
+// UptimeRange is the range of rollups the uptime as of now is computed
+// from: minutes that start in the longest window, now included.
+func UptimeRange(now time.Time) (from, to time.Time) {
+	return now.Add(-UptimeWindows[2]), now.Add(1)
+}
+
+// UptimeOf returns the share of successful checks in rs over each of
+// UptimeWindows before now (a rollup counts in a window when its start is
+// in it), -1 for a window with no checks. rs may be minutes or groups of
+// minutes whose starts fall on the windows' starts.
+func UptimeOf(rs []store.Rollup, now time.Time) Uptime {
 	var total, fails [3]uint64
 	for _, r := range rs {
-		for i, w := range windows {
+		for i, w := range UptimeWindows {
 			if !r.Minute.Before(now.Add(-w)) {
 				total[i] += uint64(r.Count)
 				fails[i] += uint64(r.Failures)
@@ -177,7 +210,19 @@ func (rec *Recorder) Uptime(ctx context.Context, targetID string, now time.Time)
 		}
 		return float64(total[i]-fails[i]) / float64(total[i])
 	}
-	return Uptime{Day: share(0), Week: share(1), Month: share(2)}, nil
+	return Uptime{Day: share(0), Week: share(1), Month: share(2)}
+}
+
+// Uptime returns the share of successful checks of the target over the 24
+// hours, 7 days and 30 days before now (minutes starting in the window),
+// -1 for a window with no checks.
+func (rec *Recorder) Uptime(ctx context.Context, targetID string, now time.Time) (Uptime, error) {
+	from, to := UptimeRange(now)
+	rs, err := rec.Rollups(ctx, targetID, from, to)
+	if err != nil {
+		return Uptime{}, fmt.Errorf("uptime of %q: %w", targetID, err)
+	}
+	return UptimeOf(rs, now), nil
 }
 
 // RecentRaw returns the target's last kept raw results, newest first, at

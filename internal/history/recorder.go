@@ -2,9 +2,11 @@
 // Recorder that sits between the scheduler and the store, folding every
 // result into per-target per-minute rollups, keeping raw results around
 // failures and changes, and pruning old records (transitions too: the
-// transition log in internal/events writes them); and the queries the API
-// reads (History, Uptime, RecentRaw),
-// which see stored records and those still waiting in memory alike.
+// transition log in internal/events writes them); and the queries of this
+// node's own records (Rollups, History, Uptime, RecentRaw), which see
+// stored records and those still waiting in memory alike, with the pure
+// functions over rollups (Grid, Points, UptimeOf) that internal/node also
+// applies to rollups merged from every member.
 //
 // Record is called from every probe goroutine and never waits on the
 // store: it touches one of 64 sharded in-memory maps. The Recorder's owner

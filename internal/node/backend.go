@@ -8,7 +8,6 @@ import (
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
-	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/schedule"
@@ -118,22 +117,6 @@ func (n *Node) mustExist(id string) error {
 		return fmt.Errorf("target %s: %w", id, store.ErrNotFound)
 	}
 	return nil
-}
-
-// History returns a target's history in steps.
-func (n *Node) History(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]history.Point, error) {
-	if err := n.mustExist(id); err != nil {
-		return nil, err
-	}
-	return n.rec.History(ctx, id, from, to, step)
-}
-
-// Uptime returns a target's uptime over 24h, 7d and 30d.
-func (n *Node) Uptime(ctx context.Context, id string) (history.Uptime, error) {
-	if err := n.mustExist(id); err != nil {
-		return history.Uptime{}, err
-	}
-	return n.rec.Uptime(ctx, id, time.Now())
 }
 
 // Transitions returns a target's last transitions, newest first: every

@@ -79,6 +79,13 @@ type Node struct {
 	cl    *cluster.Cluster
 	rep   *replica.Replica
 	bf    *backfiller // fills the log's gaps from other members
+
+	// peerClient asks other members for their records (history.go).
+	peerClient *http.Client
+	// peerMu guards peerWarned: when each member's failure was last
+	// logged as a warning.
+	peerMu     sync.Mutex
+	peerWarned map[string]time.Time
 }
 
 type runningTarget struct {
@@ -97,6 +104,7 @@ type options struct {
 	clusterTuning    func(*memberlist.Config)
 	clusterTransport memberlist.Transport
 	rejoinInterval   time.Duration
+	peerTimeout      time.Duration
 }
 
 // WithClusterTuning adjusts memberlist's configuration (faster timings in
@@ -114,6 +122,12 @@ func WithClusterTransport(t memberlist.Transport) Option {
 // WithRejoinInterval sets how often missing members are retried.
 func WithRejoinInterval(d time.Duration) Option {
 	return func(o *options) { o.rejoinInterval = d }
+}
+
+// WithPeerTimeout bounds each member's answer to a cluster-scope history
+// or uptime read (default 2 s).
+func WithPeerTimeout(d time.Duration) Option {
+	return func(o *options) { o.peerTimeout = d }
 }
 
 // Run runs a node until ctx is cancelled, then drains in-flight probes,
@@ -140,12 +154,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		name = h
 	}
 	n := &Node{
-		cfg:       cfg,
-		log:       log,
-		name:      name,
-		running:   map[string]runningTarget{},
-		started:   time.Now(),
-		listening: make(chan struct{}),
+		cfg:        cfg,
+		log:        log,
+		name:       name,
+		running:    map[string]runningTarget{},
+		started:    time.Now(),
+		listening:  make(chan struct{}),
+		peerClient: newPeerHTTP(),
 	}
 	for _, o := range opts {
 		o(&n.opts)
@@ -225,6 +240,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 // Run probes, serves the API and records history until ctx is cancelled.
 func (n *Node) Run(parent context.Context) error {
 	defer n.st.Close()
+	defer n.peerClient.CloseIdleConnections()
 	// ctx ends on the caller's cancel or on a part's failure.
 	ctx, cancelRun := context.WithCancel(parent)
 	defer cancelRun()
@@ -353,7 +369,8 @@ func (n *Node) handler(addr net.Addr) *api.Server {
 		LoopbackOnly: isLoopback(addr),
 		Metrics: metrics.Handler(n.promReg, n, metrics.HandlerOptions{
 			PerTarget: n.cfg.API.PerTargetMetricsEnabled(), Logger: n.log}),
-		Logger: n.log,
+		Logger:   n.log,
+		NodeName: n.name,
 	})
 }
 

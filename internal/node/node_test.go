@@ -716,7 +716,7 @@ func TestNodeRestart(t *testing.T) {
 		if got := ntChecks(t, nn2, id); got < b.checks {
 			t.Errorf("%s: history holds %d checks after the restart, %d before", id, got, b.checks)
 		}
-		u, err := nn2.c.Uptime(ctx, id)
+		u, err := nn2.c.Uptime(ctx, id, client.UptimeQuery{})
 		if err != nil {
 			t.Fatal(err)
 		}

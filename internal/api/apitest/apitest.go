@@ -31,18 +31,53 @@ type Backend struct {
 	points      map[string][]history.Point
 	uptime      map[string]history.Uptime
 	transitions map[string][]events.Transition
+	rollups     map[string][]store.Rollup
+	coverage    api.Coverage
 	readyErr    error
 	putErr      error
 	// lastRange records the last History query.
 	lastFrom, lastTo time.Time
 	lastStep         time.Duration
+	lastScope        api.Scope
 }
 
 // New returns an empty backend.
 func New() *Backend {
 	return &Backend{Log: events.NewMemoryLog(), targets: map[string]api.TargetStatus{},
 		points: map[string][]history.Point{}, uptime: map[string]history.Uptime{},
-		transitions: map[string][]events.Transition{}}
+		transitions: map[string][]events.Transition{}, rollups: map[string][]store.Rollup{}}
+}
+
+// SetRollups sets the minute rollups Rollups sums for id.
+func (b *Backend) SetRollups(id string, rs []store.Rollup) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.rollups[id] = rs
+}
+
+// SetCoverage sets the coverage History and Uptime report with scope
+// cluster (scope local reports itself, whole).
+func (b *Backend) SetCoverage(c api.Coverage) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.coverage = c
+}
+
+// LastScope returns the scope of the last History or Uptime call.
+func (b *Backend) LastScope() api.Scope {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.lastScope
+}
+
+func (b *Backend) coverageOf(scope api.Scope) api.Coverage {
+	b.lastScope = scope
+	if scope == api.ScopeLocal {
+		return api.Coverage{Scope: api.ScopeLocal}
+	}
+	c := b.coverage
+	c.Scope = api.ScopeCluster
+	return c
 }
 
 // Set adds or replaces a target's status as is.
@@ -145,21 +180,43 @@ func (b *Backend) DeleteTarget(_ context.Context, id string) error {
 }
 
 // History implements api.Backend.
-func (b *Backend) History(_ context.Context, id string, from, to time.Time, step time.Duration) ([]history.Point, error) {
+func (b *Backend) History(_ context.Context, id string, from, to time.Time, step time.Duration, scope api.Scope) ([]history.Point, api.Coverage, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.lastFrom, b.lastTo, b.lastStep = from, to, step
-	return b.points[id], nil
+	return b.points[id], b.coverageOf(scope), nil
+}
+
+// Rollups implements api.Backend: the minutes SetRollups set, summed into
+// groups of step from from.
+func (b *Backend) Rollups(_ context.Context, id string, from, to time.Time, step time.Duration) ([]store.Rollup, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	var out []store.Rollup
+	for _, r := range b.rollups[id] {
+		if r.Minute.Before(from) || !r.Minute.Before(to) {
+			continue
+		}
+		start := from.Add(r.Minute.Sub(from) / step * step)
+		if n := len(out); n > 0 && out[n-1].Minute.Equal(start) {
+			out[n-1].Merge(r)
+			continue
+		}
+		r.Minute, r.TargetID = start, ""
+		out = append(out, r)
+	}
+	return out, nil
 }
 
 // Uptime implements api.Backend.
-func (b *Backend) Uptime(_ context.Context, id string) (history.Uptime, error) {
+func (b *Backend) Uptime(_ context.Context, id string, scope api.Scope) (history.Uptime, api.Coverage, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	cov := b.coverageOf(scope)
 	if u, ok := b.uptime[id]; ok {
-		return u, nil
+		return u, cov, nil
 	}
-	return history.Uptime{Day: -1, Week: -1, Month: -1}, nil
+	return history.Uptime{Day: -1, Week: -1, Month: -1}, cov, nil
 }
 
 // Transitions implements api.Backend.
