@@ -115,7 +115,9 @@ func run(args []string) error {
 		return err
 	}
 	defer tgt.Close()
-	go func() { _ = http.Serve(tgt, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") })) }()
+	go func() {
+		_ = http.Serve(tgt, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	}()
 
 	fmt.Printf("%s, %d CPUs, load %s\n", runtime.Version(), runtime.NumCPU(), loadavg())
 	for _, size := range o.sizes {
