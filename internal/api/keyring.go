@@ -15,45 +15,6 @@ import (
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 )
 
-// The gossip keyring routes: GET /api/v1/keys lists the installed keys by
-// fingerprint; POST /api/v1/keys/install, /use and /remove take
-// {"key": "<base64>"} and answer the keyring afterwards. A key is never
-// written back, logged or put in a problem: only its fingerprint is shown.
-
-// KeyList is the body of GET /api/v1/keys: the installed gossip keys, the
-// primary (encrypting) one first.
-type KeyList struct {
-	Keys []KeyInfo `json:"keys"`
-}
-
-// KeyRequest is the body of POST /api/v1/keys/install, /use and /remove.
-type KeyRequest struct {
-	// Key is the base64 (standard encoding) of 16, 24 or 32 bytes.
-	Key string `json:"key"`
-}
-
-// KeyResponse answers a keyring change: the fingerprint of the key named
-// in the request, whether the keyring changed (installing a key already
-// installed, using the primary key or removing a key that is not
-// installed changes nothing), and the keys afterwards.
-type KeyResponse struct {
-	Fingerprint string    `json:"fingerprint"`
-	Changed     bool      `json:"changed"`
-	Keys        []KeyInfo `json:"keys"`
-}
-
-// Problem types of the keyring routes.
-const (
-	// TypeEncryptionOff: the node gossips without encryption, so it has
-	// no keyring to change (memberlist cannot turn encryption on at
-	// runtime).
-	TypeEncryptionOff = problemBase + "encryption-off"
-	// TypeKeyNotInstalled: using a key that is not installed.
-	TypeKeyNotInstalled = problemBase + "key-not-installed"
-	// TypeKeyPrimary: removing the key that encrypts.
-	TypeKeyPrimary = problemBase + "key-primary"
-)
-
 // keyFix says how to get a good key.
 const keyFix = "send the base64 of a 16, 24 or 32-byte key; generate one with `heck keys generate` (or `head -c 32 /dev/urandom | base64`)"
 

@@ -72,12 +72,12 @@ func TestKeyRotation(t *testing.T) {
 		changed bool
 		want    []api.KeyInfo
 	}{
-		{"install", newK, true, []api.KeyInfo{{oldFP, true}, {newFP, false}}},
-		{"install", newK, false, []api.KeyInfo{{oldFP, true}, {newFP, false}}},
-		{"use", newK, true, []api.KeyInfo{{newFP, true}, {oldFP, false}}},
-		{"use", newK, false, []api.KeyInfo{{newFP, true}, {oldFP, false}}},
-		{"remove", oldK, true, []api.KeyInfo{{newFP, true}}},
-		{"remove", oldK, false, []api.KeyInfo{{newFP, true}}},
+		{"install", newK, true, []api.KeyInfo{{Fingerprint: oldFP, Primary: true}, {Fingerprint: newFP, Primary: false}}},
+		{"install", newK, false, []api.KeyInfo{{Fingerprint: oldFP, Primary: true}, {Fingerprint: newFP, Primary: false}}},
+		{"use", newK, true, []api.KeyInfo{{Fingerprint: newFP, Primary: true}, {Fingerprint: oldFP, Primary: false}}},
+		{"use", newK, false, []api.KeyInfo{{Fingerprint: newFP, Primary: true}, {Fingerprint: oldFP, Primary: false}}},
+		{"remove", oldK, true, []api.KeyInfo{{Fingerprint: newFP, Primary: true}}},
+		{"remove", oldK, false, []api.KeyInfo{{Fingerprint: newFP, Primary: true}}},
 	}
 	for i, st := range steps {
 		r := do(t, s, "POST", "/api/v1/keys/"+st.path, keyBody(b64(st.key)), "")

@@ -16,11 +16,3 @@ type KeyringBackend interface {
 	// RemoveKey removes a key that is not the primary one.
 	RemoveKey(ctx context.Context, key []byte) error
 }
-
-// KeyInfo describes an installed gossip key without revealing it.
-type KeyInfo struct {
-	// Fingerprint is the first 8 bytes of the key's SHA-256, in hex.
-	Fingerprint string `json:"fingerprint"`
-	// Primary marks the key that encrypts.
-	Primary bool `json:"primary"`
-}

@@ -8,7 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/target"
@@ -46,7 +47,7 @@ type checkJSON struct {
 	Kind   target.Kind  `json:"kind"`
 	Target string       `json:"target"`
 	State  health.State `json:"state"`
-	api.Result
+	wire.Result
 }
 
 func (c checkJSON) MarshalJSON() ([]byte, error) {
@@ -110,7 +111,7 @@ func runCheck(ctx context.Context, e *env, opts any, args []string) int {
 	}
 	if o.out.json() {
 		if err := writeJSON(e.stdout, checkJSON{ID: spec.ID, Kind: spec.Kind, Target: where(shown), State: state,
-			Result: api.ResultFrom(at, res)}); err != nil {
+			Result: wire.ResultFrom(at, res)}); err != nil {
 			return e.errorf("%v", err)
 		}
 	} else {

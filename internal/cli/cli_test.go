@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/cli"
@@ -61,13 +63,13 @@ func stubRunNode(t *testing.T, run func(context.Context, *config.Config, *slog.L
 func server(t *testing.T, opts api.Options) *apitest.Backend {
 	t.Helper()
 	b := apitest.New()
-	web := api.StatusOf(target.Spec{ID: "web", Kind: target.KindHTTP, URL: "http://127.0.0.1:8080/", Labels: map[string]string{"env": "prod"}})
+	web := wire.StatusOf(target.Spec{ID: "web", Kind: target.KindHTTP, URL: "http://127.0.0.1:8080/", Labels: map[string]string{"env": "prod"}})
 	web.State, web.Since = health.Up, time.Now().Add(-time.Hour)
-	last := api.ResultFrom(time.Now(), probe.Result{OK: true, Latency: 1200 * time.Microsecond, Message: "HTTP 200"})
-	web.Last, web.Recent = &last, []api.Result{last}
-	db := api.StatusOf(target.Spec{ID: "db", Kind: target.KindTCP, Address: "127.0.0.1:5432"})
+	last := wire.ResultFrom(time.Now(), probe.Result{OK: true, Latency: 1200 * time.Microsecond, Message: "HTTP 200"})
+	web.Last, web.Recent = &last, []wire.Result{last}
+	db := wire.StatusOf(target.Spec{ID: "db", Kind: target.KindTCP, Address: "127.0.0.1:5432"})
 	db.State, db.Cause = health.Down, "connection refused"
-	dns := api.StatusOf(target.Spec{ID: "resolver-with-a-long-id", Kind: target.KindDNS, Address: "127.0.0.1:53",
+	dns := wire.StatusOf(target.Spec{ID: "resolver-with-a-long-id", Kind: target.KindDNS, Address: "127.0.0.1:53",
 		DNS: &target.DNSOptions{Name: "example.org"}})
 	b.Set(web)
 	b.Set(db)
@@ -244,7 +246,7 @@ func TestTargets(t *testing.T) {
 	for _, f := range filters {
 		t.Run("ls "+strings.Join(f.args, " "), func(t *testing.T) {
 			r := heck(t, append([]string{"targets", "ls", "-o", "json"}, f.args...)...)
-			var ts []api.TargetStatus
+			var ts []wire.TargetStatus
 			_ = json.Unmarshal([]byte(r.stdout), &ts)
 			var ids []string
 			for _, x := range ts {
@@ -298,7 +300,7 @@ func TestStatus(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 1 || d["id"] != "db" || d["state"] != "down" || d["kind"] != "tcp" || d["uptime"] == nil {
 		t.Fatalf("status db json: %d %v %s", r.code, err, r.stdout)
 	}
-	b.SetCoverage(api.Coverage{Observers: []string{"n1"}, Partial: true, Missing: []string{"n2", "n3"}})
+	b.SetCoverage(wire.Coverage{Observers: []string{"n1"}, Partial: true, Missing: []string{"n2", "n3"}})
 	if r := heck(t, "status", "web"); !strings.Contains(r.stdout, "partial: n2, n3 did not answer") {
 		t.Errorf("status web with a partial uptime does not say so:\n%s", r.stdout)
 	}
@@ -306,7 +308,7 @@ func TestStatus(t *testing.T) {
 	if !strings.Contains(r.stdout, `"uptime_missing": [`) {
 		t.Errorf("status web -o json with a partial uptime lacks uptime_missing:\n%s", r.stdout)
 	}
-	b.SetCoverage(api.Coverage{})
+	b.SetCoverage(wire.Coverage{})
 	if r := heck(t, "status", "nope"); r.code != 2 || !strings.Contains(r.stderr, `no target has id "nope"`) {
 		t.Fatalf("status nope: %d %s", r.code, r.stderr)
 	}

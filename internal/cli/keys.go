@@ -15,9 +15,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
-	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/client"
 )
 
@@ -183,12 +184,12 @@ func readKey(arg string) ([]byte, error) {
 
 // nodeResult is the outcome of a command on one node.
 type nodeResult struct {
-	Node    string           `json:"node"`
-	APIAddr string           `json:"api_addr,omitempty"`
-	Keys    []api.KeyInfo    `json:"keys,omitempty"`
-	Result  *api.KeyResponse `json:"result,omitempty"`
-	Skipped string           `json:"skipped,omitempty"`
-	Error   string           `json:"error,omitempty"`
+	Node    string            `json:"node"`
+	APIAddr string            `json:"api_addr,omitempty"`
+	Keys    []wire.KeyInfo    `json:"keys,omitempty"`
+	Result  *wire.KeyResponse `json:"result,omitempty"`
+	Skipped string            `json:"skipped,omitempty"`
+	Error   string            `json:"error,omitempty"`
 
 	err error
 }
@@ -217,7 +218,7 @@ func clusterNodes(ctx context.Context, c *client.Client) ([]nodeTarget, error) {
 	out := make([]nodeTarget, 0, len(ms))
 	for _, m := range ms {
 		t := nodeTarget{name: m.Name}
-		if m.State != api.MemberAlive {
+		if m.State != wire.MemberAlive {
 			t.skip = m.State
 			out = append(out, t)
 			continue
@@ -301,7 +302,7 @@ func runKeysLs(ctx context.Context, e *env, opts any, _ []string) int {
 			return e.apiError(c, err, keyField)
 		}
 		if ks == nil {
-			ks = []api.KeyInfo{}
+			ks = []wire.KeyInfo{}
 		}
 		if o.out.json() {
 			if err := writeJSON(e.stdout, ks); err != nil {
@@ -319,7 +320,7 @@ func runKeysLs(ctx context.Context, e *env, opts any, _ []string) int {
 	res := eachNode(ctx, nodes, func(ctx context.Context, c *client.Client, r *nodeResult) {
 		r.Keys, r.err = c.Keys(ctx)
 		if r.err == nil && r.Keys == nil {
-			r.Keys = []api.KeyInfo{}
+			r.Keys = []wire.KeyInfo{}
 		}
 	})
 	if o.out.json() {
@@ -372,7 +373,7 @@ func keyringsDiffer(res []nodeResult) string {
 
 // keySig describes a keyring: its fingerprints, sorted, the primary
 // marked with a *.
-func keySig(ks []api.KeyInfo) string {
+func keySig(ks []wire.KeyInfo) string {
 	parts := make([]string, 0, len(ks))
 	for _, k := range ks {
 		p := k.Fingerprint
@@ -395,7 +396,7 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func printKeyTable(w io.Writer, node string, ks []api.KeyInfo) {
+func printKeyTable(w io.Writer, node string, ks []wire.KeyInfo) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "FINGERPRINT\tPRIMARY")
 	for _, k := range ks {
@@ -428,7 +429,7 @@ func runKeyChange(ctx context.Context, e *env, o *keysOpts, verb, arg string) in
 		return e.errorf("%v", err)
 	}
 	fp := gossipkey.Fingerprint(key)
-	op := map[string]func(*client.Client, context.Context, []byte) (api.KeyResponse, error){
+	op := map[string]func(*client.Client, context.Context, []byte) (wire.KeyResponse, error){
 		"install": (*client.Client).InstallKey, "use": (*client.Client).UseKey, "remove": (*client.Client).RemoveKey,
 	}[verb]
 	if !o.all {
@@ -491,7 +492,7 @@ func nodeLabel(r nodeResult) string {
 }
 
 // changeLine says what a change did.
-func changeLine(verb string, kr api.KeyResponse) string {
+func changeLine(verb string, kr wire.KeyResponse) string {
 	s := pastTense[verb] + " key " + kr.Fingerprint
 	if !kr.Changed {
 		switch verb {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
 	"github.com/heckhq/heck/internal/api"
@@ -50,10 +52,10 @@ func newFleet(t *testing.T, opts api.Options, keys ...[]byte) fleet {
 	n2, a2 := keyNode(t, "n2", opts, keys...)
 	n4, a4 := keyNode(t, "n4", opts, keys...)
 	_, p2, _ := net.SplitHostPort(a2)
-	n1.SetMember(api.Member{Name: "n1", Addr: "127.0.0.1:7946", APIAddr: a1, State: api.MemberAlive, Weight: 1, Self: true})
-	n1.SetMember(api.Member{Name: "n2", Addr: "127.0.0.1:7947", APIAddr: "0.0.0.0:" + p2, State: api.MemberAlive, Weight: 1})
-	n1.SetMember(api.Member{Name: "n3", Addr: "127.0.0.1:7948", APIAddr: "127.0.0.1:1", State: api.MemberDead, Weight: 1})
-	n1.SetMember(api.Member{Name: "n4", Addr: "127.0.0.1:7949", APIAddr: a4, State: api.MemberAlive, Weight: 1})
+	n1.SetMember(wire.Member{Name: "n1", Addr: "127.0.0.1:7946", APIAddr: a1, State: wire.MemberAlive, Weight: 1, Self: true})
+	n1.SetMember(wire.Member{Name: "n2", Addr: "127.0.0.1:7947", APIAddr: "0.0.0.0:" + p2, State: wire.MemberAlive, Weight: 1})
+	n1.SetMember(wire.Member{Name: "n3", Addr: "127.0.0.1:7948", APIAddr: "127.0.0.1:1", State: wire.MemberDead, Weight: 1})
+	n1.SetMember(wire.Member{Name: "n4", Addr: "127.0.0.1:7949", APIAddr: a4, State: wire.MemberAlive, Weight: 1})
 	t.Setenv("HECK_SERVER", "http://"+a1)
 	t.Setenv("HECK_API_TOKEN", "")
 	return fleet{n1, n2, n4}
@@ -113,8 +115,8 @@ func TestKeysOneNode(t *testing.T) {
 		t.Fatalf("keys install again: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = heck(t, "keys", "use", enc(newK), "-o", "json")
-	var kr api.KeyResponse
-	if err := json.Unmarshal([]byte(r.stdout), &kr); err != nil || r.code != 0 || !kr.Changed || kr.Keys[0] != (api.KeyInfo{Fingerprint: newFP, Primary: true}) {
+	var kr wire.KeyResponse
+	if err := json.Unmarshal([]byte(r.stdout), &kr); err != nil || r.code != 0 || !kr.Changed || kr.Keys[0] != (wire.KeyInfo{Fingerprint: newFP, Primary: true}) {
 		t.Fatalf("keys use -o json: %d %v %s", r.code, err, r.stdout)
 	}
 	r = heck(t, "keys", "remove", enc(newK))
@@ -126,7 +128,7 @@ func TestKeysOneNode(t *testing.T) {
 		t.Fatalf("keys remove: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = heck(t, "keys", "ls", "-o", "json")
-	var ks []api.KeyInfo
+	var ks []wire.KeyInfo
 	if err := json.Unmarshal([]byte(r.stdout), &ks); err != nil || len(ks) != 1 || ks[0].Fingerprint != newFP || !ks[0].Primary {
 		t.Fatalf("keys ls -o json: %v %s", err, r.stdout)
 	}
@@ -223,7 +225,7 @@ func TestKeysAllFailures(t *testing.T) {
 		}
 		gone := ln.Addr().String()
 		ln.Close()
-		f.n1.SetMember(api.Member{Name: "n4", Addr: "127.0.0.1:7949", APIAddr: gone, State: api.MemberAlive, Weight: 1})
+		f.n1.SetMember(wire.Member{Name: "n4", Addr: "127.0.0.1:7949", APIAddr: gone, State: wire.MemberAlive, Weight: 1})
 		r := heck(t, "keys", "install", enc(newK), "--all")
 		if r.code != 1 || !strings.Contains(r.stdout, "n4 ("+gone+"): FAILED") || !strings.Contains(r.stdout, "n1 (") ||
 			!strings.Contains(r.stderr, "failed on 1 of 3 alive node(s)") {
@@ -243,7 +245,7 @@ func TestKeysAllFailures(t *testing.T) {
 
 	t.Run("no api_addr", func(t *testing.T) {
 		f := newFleet(t, api.Options{LoopbackOnly: true}, oldK)
-		f.n1.SetMember(api.Member{Name: "n4", Addr: "127.0.0.1:7949", State: api.MemberAlive, Weight: 1})
+		f.n1.SetMember(wire.Member{Name: "n4", Addr: "127.0.0.1:7949", State: wire.MemberAlive, Weight: 1})
 		r := heck(t, "keys", "install", enc(newK), "--all")
 		if r.code != 1 || !strings.Contains(r.stdout, "n4: FAILED: the member advertises no api_addr") {
 			t.Fatalf("install --all, a member without api_addr: %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/wire"
 )
 
 // --- members ---
@@ -48,7 +48,7 @@ func runMembers(ctx context.Context, e *env, opts any, _ []string) int {
 	}
 	if o.out.json() {
 		if ms == nil {
-			ms = []api.Member{}
+			ms = []wire.Member{}
 		}
 		if err := writeJSON(e.stdout, ms); err != nil {
 			return e.errorf("%v", err)
@@ -59,7 +59,7 @@ func runMembers(ctx context.Context, e *env, opts any, _ []string) int {
 	return ExitOK
 }
 
-func printMemberTable(w io.Writer, ms []api.Member) {
+func printMemberTable(w io.Writer, ms []wire.Member) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tADDRESS\tZONE\tSTATE\tTARGETS")
 	for _, m := range ms {
@@ -112,7 +112,7 @@ func runJoin(ctx context.Context, e *env, opts any, args []string) int {
 	}
 	if o.out.json() {
 		if jr.Members == nil {
-			jr.Members = []api.Member{}
+			jr.Members = []wire.Member{}
 		}
 		if err := writeJSON(e.stdout, jr); err != nil {
 			return e.errorf("%v", err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/target"
@@ -17,10 +19,10 @@ import (
 func clusterServer(t *testing.T, opts api.Options) *apitest.Cluster {
 	t.Helper()
 	b := apitest.NewCluster("n1")
-	b.Set(api.StatusOf(target.Spec{ID: "web", Kind: target.KindHTTP, URL: "http://127.0.0.1:8080/"}))
-	b.Set(api.StatusOf(target.Spec{ID: "db", Kind: target.KindTCP, Address: "127.0.0.1:5432"}))
-	b.SetMember(api.Member{Name: "n2", Addr: "127.0.0.2:7946", Zone: "b", State: api.MemberAlive, Weight: 1, Targets: 3})
-	b.SetMember(api.Member{Name: "n3", Addr: "127.0.0.3:7946", State: api.MemberDead, Weight: 1})
+	b.Set(wire.StatusOf(target.Spec{ID: "web", Kind: target.KindHTTP, URL: "http://127.0.0.1:8080/"}))
+	b.Set(wire.StatusOf(target.Spec{ID: "db", Kind: target.KindTCP, Address: "127.0.0.1:5432"}))
+	b.SetMember(wire.Member{Name: "n2", Addr: "127.0.0.2:7946", Zone: "b", State: wire.MemberAlive, Weight: 1, Targets: 3})
+	b.SetMember(wire.Member{Name: "n3", Addr: "127.0.0.3:7946", State: wire.MemberDead, Weight: 1})
 	_, ts := apitest.Serve(t, b, opts)
 	t.Setenv("HECK_SERVER", ts.URL)
 	t.Setenv("HECK_API_TOKEN", "")
@@ -96,7 +98,7 @@ func TestJoin(t *testing.T) {
 		t.Fatalf("backend joined %v", j)
 	}
 	r = heck(t, "join", "-o", "json", "127.0.0.6")
-	var jr api.JoinResponse
+	var jr wire.JoinResponse
 	if err := json.Unmarshal([]byte(r.stdout), &jr); err != nil || r.code != 0 || jr.Contacted != 1 || len(jr.Members) != 6 {
 		t.Fatalf("join -o json: %d %v %s", r.code, err, r.stdout)
 	}
@@ -133,7 +135,7 @@ func TestLeave(t *testing.T) {
 		t.Fatalf("leave: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = heck(t, "leave", "--token", "t0k", "-o", "json")
-	var lr api.LeaveResponse
+	var lr wire.LeaveResponse
 	if err := json.Unmarshal([]byte(r.stdout), &lr); err != nil || r.code != 0 || lr.Name != "n1" || lr.State != "left" {
 		t.Fatalf("second leave -o json: %d %v %s", r.code, err, r.stdout)
 	}

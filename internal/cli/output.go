@@ -12,7 +12,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/client"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -114,7 +115,7 @@ func ago(t time.Time, now time.Time) string {
 	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
 }
 
-func latency(r *api.Result) string {
+func latency(r *wire.Result) string {
 	if r == nil {
 		return "-"
 	}

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/client"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
@@ -38,9 +39,9 @@ target shown is down.`,
 
 // Summary is the JSON of heck status without an ID.
 type Summary struct {
-	Counts  map[string]int     `json:"counts"`
-	Total   int                `json:"total"`
-	Targets []api.TargetStatus `json:"targets"`
+	Counts  map[string]int      `json:"counts"`
+	Total   int                 `json:"total"`
+	Targets []wire.TargetStatus `json:"targets"`
 }
 
 func runStatus(ctx context.Context, e *env, opts any, args []string) int {
@@ -58,7 +59,7 @@ func runStatus(ctx context.Context, e *env, opts any, args []string) int {
 	}
 	sum := Summary{Counts: map[string]int{}, Total: len(ts), Targets: ts}
 	if sum.Targets == nil {
-		sum.Targets = []api.TargetStatus{}
+		sum.Targets = []wire.TargetStatus{}
 	}
 	down := false
 	for _, t := range ts {
@@ -98,7 +99,7 @@ func countsLine(counts map[string]int) string {
 
 // Detail is the JSON of heck status ID: the target and its uptime.
 type Detail struct {
-	api.TargetStatus
+	wire.TargetStatus
 	Uptime *history.Uptime `json:"uptime,omitempty"`
 	// UptimeMissing names the members whose records the uptime lacks
 	// (they hold some but did not answer).
@@ -177,7 +178,7 @@ func printDetail(e *env, d Detail, now time.Time) {
 	_ = tw.Flush()
 	recent := t.Recent
 	if len(recent) == 0 && t.Last != nil {
-		recent = []api.Result{*t.Last}
+		recent = []wire.Result{*t.Last}
 	}
 	if len(recent) == 0 {
 		fmt.Fprintln(e.stdout, "\nNo results yet.")

@@ -10,7 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/client"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/target"
@@ -68,7 +69,7 @@ func runTargetsLs(ctx context.Context, e *env, opts any, _ []string) int {
 	}
 	if o.out.json() {
 		if ts == nil {
-			ts = []api.TargetStatus{}
+			ts = []wire.TargetStatus{}
 		}
 		if err := writeJSON(e.stdout, ts); err != nil {
 			return e.errorf("%v", err)
@@ -91,7 +92,7 @@ func queryFlag(field string) string {
 	return ""
 }
 
-func printTargetTable(w io.Writer, ts []api.TargetStatus, now time.Time) {
+func printTargetTable(w io.Writer, ts []wire.TargetStatus, now time.Time) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "ID\tKIND\tSTATE\tSINCE\tLATENCY\tTARGET\tMESSAGE")
 	for _, t := range ts {
@@ -267,7 +268,7 @@ func runTargetsAdd(ctx context.Context, e *env, opts any, _ []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	var st api.TargetStatus
+	var st wire.TargetStatus
 	verb := "added"
 	if o.replace {
 		var created bool

@@ -19,7 +19,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -64,7 +65,7 @@ type Error struct {
 	StatusCode int
 	// Problem is the problem details the server sent (Title and Detail
 	// filled from the status when it sent none).
-	Problem api.Problem
+	Problem wire.Problem
 }
 
 func (e *Error) Error() string {
@@ -143,7 +144,7 @@ func (c *Client) do(ctx context.Context, method, path string, q url.Values, body
 	}
 	if u, ok := out.(json.Unmarshaler); ok {
 		// A type that decodes itself gets the body at once, without a
-		// decoder's scan before (api.RollupsResponse parses its rows).
+		// decoder's scan before (wire.RollupsResponse parses its rows).
 		b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 		if err == nil {
 			err = u.UnmarshalJSON(b)
@@ -165,7 +166,7 @@ func readError(resp *http.Response) error {
 	e := &Error{StatusCode: resp.StatusCode}
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err := json.Unmarshal(b, &e.Problem); err != nil || e.Problem.Title == "" {
-		e.Problem = api.Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
+		e.Problem = wire.Problem{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode),
 			Detail: strings.TrimSpace(string(b))}
 	}
 	return e
@@ -180,7 +181,7 @@ type ListOptions struct {
 }
 
 // Targets lists the targets matching opts, sorted by id.
-func (c *Client) Targets(ctx context.Context, opts ListOptions) ([]api.TargetStatus, error) {
+func (c *Client) Targets(ctx context.Context, opts ListOptions) ([]wire.TargetStatus, error) {
 	q := url.Values{}
 	if opts.State != "" {
 		q.Set("state", opts.State)
@@ -191,7 +192,7 @@ func (c *Client) Targets(ctx context.Context, opts ListOptions) ([]api.TargetSta
 	for _, l := range opts.Labels {
 		q.Add("label", l)
 	}
-	var l api.TargetList
+	var l wire.TargetList
 	if _, err := c.do(ctx, http.MethodGet, "/api/v1/targets", q, nil, &l); err != nil {
 		return nil, err
 	}
@@ -199,23 +200,23 @@ func (c *Client) Targets(ctx context.Context, opts ListOptions) ([]api.TargetSta
 }
 
 // Target returns one target's status, spec and recent results.
-func (c *Client) Target(ctx context.Context, id string) (api.TargetStatus, error) {
-	var st api.TargetStatus
+func (c *Client) Target(ctx context.Context, id string) (wire.TargetStatus, error) {
+	var st wire.TargetStatus
 	_, err := c.do(ctx, http.MethodGet, targetPath(id), nil, nil, &st)
 	return st, err
 }
 
 // AddTarget adds a new target; IsConflict(err) when its id exists.
-func (c *Client) AddTarget(ctx context.Context, spec target.Spec) (api.TargetStatus, error) {
-	var st api.TargetStatus
+func (c *Client) AddTarget(ctx context.Context, spec target.Spec) (wire.TargetStatus, error) {
+	var st wire.TargetStatus
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/targets", nil, spec, &st)
 	return st, err
 }
 
 // PutTarget creates or replaces the target spec.ID, reporting whether it
 // was created.
-func (c *Client) PutTarget(ctx context.Context, spec target.Spec) (api.TargetStatus, bool, error) {
-	var st api.TargetStatus
+func (c *Client) PutTarget(ctx context.Context, spec target.Spec) (wire.TargetStatus, bool, error) {
+	var st wire.TargetStatus
 	resp, err := c.do(ctx, http.MethodPut, targetPath(spec.ID), nil, spec, &st)
 	return st, err == nil && resp.StatusCode == http.StatusCreated, err
 }
@@ -232,13 +233,13 @@ func (c *Client) DeleteTarget(ctx context.Context, id string) error {
 type HistoryQuery struct {
 	From, To string
 	Step     time.Duration
-	// Scope is api.ScopeCluster (every member's records merged: the
-	// server's default when empty) or api.ScopeLocal (the node's own).
-	Scope api.Scope
+	// Scope is wire.ScopeCluster (every member's records merged: the
+	// server's default when empty) or wire.ScopeLocal (the node's own).
+	Scope wire.Scope
 }
 
 // History returns a target's history.
-func (c *Client) History(ctx context.Context, id string, hq HistoryQuery) (api.HistoryResponse, error) {
+func (c *Client) History(ctx context.Context, id string, hq HistoryQuery) (wire.HistoryResponse, error) {
 	q := url.Values{}
 	if hq.From != "" {
 		q.Set("from", hq.From)
@@ -252,7 +253,7 @@ func (c *Client) History(ctx context.Context, id string, hq HistoryQuery) (api.H
 	if hq.Scope != "" {
 		q.Set("scope", string(hq.Scope))
 	}
-	var h api.HistoryResponse
+	var h wire.HistoryResponse
 	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/history", q, nil, &h)
 	return h, err
 }
@@ -260,17 +261,17 @@ func (c *Client) History(ctx context.Context, id string, hq HistoryQuery) (api.H
 // UptimeQuery selects whose records an uptime covers.
 type UptimeQuery struct {
 	// Scope is as in HistoryQuery.
-	Scope api.Scope
+	Scope wire.Scope
 }
 
 // Uptime returns a target's uptime over 24h, 7d and 30d, and whose
-// records it covers (api.UptimeResponse.Coverage: partial, missing).
-func (c *Client) Uptime(ctx context.Context, id string, uq UptimeQuery) (api.UptimeResponse, error) {
+// records it covers (wire.UptimeResponse.Coverage: partial, missing).
+func (c *Client) Uptime(ctx context.Context, id string, uq UptimeQuery) (wire.UptimeResponse, error) {
 	q := url.Values{}
 	if uq.Scope != "" {
 		q.Set("scope", string(uq.Scope))
 	}
-	var u api.UptimeResponse
+	var u wire.UptimeResponse
 	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/uptime", q, nil, &u)
 	return u, err
 }
@@ -285,16 +286,16 @@ type RollupQuery struct {
 
 // Rollups returns the node's own rollups of a target (what a node asks
 // the other members for to serve a cluster-scope history). IsNotFound(err)
-// with api.IsTargetNotFound of its problem when the node does not know the
+// with wire.IsTargetNotFound of its problem when the node does not know the
 // target.
-func (c *Client) Rollups(ctx context.Context, id string, rq RollupQuery) (api.RollupsResponse, error) {
-	q := url.Values{"scope": {string(api.ScopeLocal)}}
+func (c *Client) Rollups(ctx context.Context, id string, rq RollupQuery) (wire.RollupsResponse, error) {
+	q := url.Values{"scope": {string(wire.ScopeLocal)}}
 	q.Set("from", strconv.FormatInt(ceilUnix(rq.From), 10))
 	q.Set("to", strconv.FormatInt(ceilUnix(rq.To), 10))
 	if rq.Step > 0 {
 		q.Set("step", rq.Step.String())
 	}
-	var r api.RollupsResponse
+	var r wire.RollupsResponse
 	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/rollups", q, nil, &r)
 	return r, err
 }
@@ -311,7 +312,7 @@ func ceilUnix(t time.Time) int64 {
 // know the target (not, say, that it lacks the route).
 func IsTargetNotFound(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && api.IsTargetNotFound(e.Problem)
+	return errors.As(err, &e) && wire.IsTargetNotFound(e.Problem)
 }
 
 // Transitions returns a target's last transitions, newest first (limit 0:
@@ -321,15 +322,15 @@ func (c *Client) Transitions(ctx context.Context, id string, limit int) ([]event
 	if limit > 0 {
 		q.Set("limit", strconv.Itoa(limit))
 	}
-	var l api.TransitionList
+	var l wire.TransitionList
 	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/transitions", q, nil, &l)
 	return l.Transitions, err
 }
 
 // Members lists the cluster's members as the node sees them, sorted by
 // name (a node without clustering lists itself alone).
-func (c *Client) Members(ctx context.Context) ([]api.Member, error) {
-	var l api.MemberList
+func (c *Client) Members(ctx context.Context) ([]wire.Member, error) {
+	var l wire.MemberList
 	if _, err := c.do(ctx, http.MethodGet, "/api/v1/members", nil, nil, &l); err != nil {
 		return nil, err
 	}
@@ -339,16 +340,16 @@ func (c *Client) Members(ctx context.Context) ([]api.Member, error) {
 // Join asks the node to join the members at addrs (gossip host:port, a
 // host, or a DNS name). The answer says how many answered and lists the
 // members afterwards.
-func (c *Client) Join(ctx context.Context, addrs ...string) (api.JoinResponse, error) {
-	var jr api.JoinResponse
-	_, err := c.do(ctx, http.MethodPost, "/api/v1/members/join", nil, api.JoinRequest{Addrs: addrs}, &jr)
+func (c *Client) Join(ctx context.Context, addrs ...string) (wire.JoinResponse, error) {
+	var jr wire.JoinResponse
+	_, err := c.do(ctx, http.MethodPost, "/api/v1/members/join", nil, wire.JoinRequest{Addrs: addrs}, &jr)
 	return jr, err
 }
 
 // Leave asks the node to leave the cluster gracefully; it keeps serving
 // the API until stopped.
-func (c *Client) Leave(ctx context.Context) (api.LeaveResponse, error) {
-	var lr api.LeaveResponse
+func (c *Client) Leave(ctx context.Context) (wire.LeaveResponse, error) {
+	var lr wire.LeaveResponse
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/leave", nil, nil, &lr)
 	return lr, err
 }
@@ -356,8 +357,8 @@ func (c *Client) Leave(ctx context.Context) (api.LeaveResponse, error) {
 // Keys lists the node's gossip encryption keys by fingerprint, the
 // primary (encrypting) one first; empty when the node gossips without
 // encryption.
-func (c *Client) Keys(ctx context.Context) ([]api.KeyInfo, error) {
-	var l api.KeyList
+func (c *Client) Keys(ctx context.Context) ([]wire.KeyInfo, error) {
+	var l wire.KeyList
 	if _, err := c.do(ctx, http.MethodGet, "/api/v1/keys", nil, nil, &l); err != nil {
 		return nil, err
 	}
@@ -366,23 +367,23 @@ func (c *Client) Keys(ctx context.Context) ([]api.KeyInfo, error) {
 
 // InstallKey installs a gossip key (16, 24 or 32 bytes) on the node: it
 // decrypts at once. The key travels only in the request body.
-func (c *Client) InstallKey(ctx context.Context, key []byte) (api.KeyResponse, error) {
+func (c *Client) InstallKey(ctx context.Context, key []byte) (wire.KeyResponse, error) {
 	return c.keyOp(ctx, "install", key)
 }
 
 // UseKey makes an installed gossip key the one the node encrypts with.
-func (c *Client) UseKey(ctx context.Context, key []byte) (api.KeyResponse, error) {
+func (c *Client) UseKey(ctx context.Context, key []byte) (wire.KeyResponse, error) {
 	return c.keyOp(ctx, "use", key)
 }
 
 // RemoveKey removes a gossip key that is not the primary one.
-func (c *Client) RemoveKey(ctx context.Context, key []byte) (api.KeyResponse, error) {
+func (c *Client) RemoveKey(ctx context.Context, key []byte) (wire.KeyResponse, error) {
 	return c.keyOp(ctx, "remove", key)
 }
 
-func (c *Client) keyOp(ctx context.Context, op string, key []byte) (api.KeyResponse, error) {
-	var kr api.KeyResponse
-	req := api.KeyRequest{Key: base64.StdEncoding.EncodeToString(key)}
+func (c *Client) keyOp(ctx context.Context, op string, key []byte) (wire.KeyResponse, error) {
+	var kr wire.KeyResponse
+	req := wire.KeyRequest{Key: base64.StdEncoding.EncodeToString(key)}
 	_, err := c.do(ctx, http.MethodPost, "/api/v1/keys/"+op, nil, req, &kr)
 	return kr, err
 }

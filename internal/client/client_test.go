@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/client"
@@ -93,20 +95,20 @@ func TestClientTargets(t *testing.T) {
 	if _, err := c.History(ctx, "db", client.HistoryQuery{From: "later"}); client.StatusOf(err) != 400 {
 		t.Fatalf("bad History = %v", err)
 	}
-	if h.Scope != api.ScopeCluster || h.Partial || b.LastScope() != api.ScopeCluster {
+	if h.Scope != wire.ScopeCluster || h.Partial || b.LastScope() != wire.ScopeCluster {
 		t.Fatalf("History without a scope: coverage %+v, backend asked for %q; want cluster, whole", h.Coverage, b.LastScope())
 	}
 	u, err := c.Uptime(ctx, "db", client.UptimeQuery{})
-	if err != nil || u.Week != 0.5 || u.Month != -1 || u.Scope != api.ScopeCluster {
+	if err != nil || u.Week != 0.5 || u.Month != -1 || u.Scope != wire.ScopeCluster {
 		t.Fatalf("Uptime = %+v, %v", u, err)
 	}
-	b.SetCoverage(api.Coverage{Observers: []string{"n1"}, Partial: true, Missing: []string{"n2"}})
+	b.SetCoverage(wire.Coverage{Observers: []string{"n1"}, Partial: true, Missing: []string{"n2"}})
 	u, err = c.Uptime(ctx, "db", client.UptimeQuery{})
 	if err != nil || !u.Partial || !slices.Equal(u.Missing, []string{"n2"}) || !slices.Equal(u.Observers, []string{"n1"}) {
 		t.Fatalf("partial Uptime = %+v, %v; want partial, n2 missing, n1 observed", u, err)
 	}
-	h, err = c.History(ctx, "db", client.HistoryQuery{Scope: api.ScopeLocal})
-	if err != nil || h.Scope != api.ScopeLocal || h.Partial || b.LastScope() != api.ScopeLocal {
+	h, err = c.History(ctx, "db", client.HistoryQuery{Scope: wire.ScopeLocal})
+	if err != nil || h.Scope != wire.ScopeLocal || h.Partial || b.LastScope() != wire.ScopeLocal {
 		t.Fatalf("local History = %+v, %v (backend asked for %q)", h.Coverage, err, b.LastScope())
 	}
 	if _, err := c.History(ctx, "db", client.HistoryQuery{Scope: "everywhere"}); client.StatusOf(err) != 400 {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/api/apitest"
 	"github.com/heckhq/heck/internal/client"
@@ -26,7 +28,7 @@ func TestClientMembersJoinLeave(t *testing.T) {
 	b, c := clusterSetup(t, api.Options{LoopbackOnly: true}, "")
 	ctx := context.Background()
 	ms, err := c.Members(ctx)
-	if err != nil || len(ms) != 1 || ms[0].Name != "n1" || !ms[0].Self || ms[0].State != api.MemberAlive {
+	if err != nil || len(ms) != 1 || ms[0].Name != "n1" || !ms[0].Self || ms[0].State != wire.MemberAlive {
 		t.Fatalf("Members = %+v, %v", ms, err)
 	}
 	jr, err := c.Join(ctx, "127.0.0.2:7946", "127.0.0.3")
@@ -41,11 +43,11 @@ func TestClientMembersJoinLeave(t *testing.T) {
 		t.Fatalf("Join(failing) = %v, want 502 with the cause", err)
 	}
 	lr, err := c.Leave(ctx)
-	if err != nil || lr.Name != "n1" || lr.State != api.MemberLeft {
+	if err != nil || lr.Name != "n1" || lr.State != wire.MemberLeft {
 		t.Fatalf("Leave = %+v, %v", lr, err)
 	}
 	ms, err = c.Members(ctx)
-	if err != nil || ms[len(ms)-1].Name != "n1" || ms[len(ms)-1].State != api.MemberLeft {
+	if err != nil || ms[len(ms)-1].Name != "n1" || ms[len(ms)-1].State != wire.MemberLeft {
 		t.Fatalf("Members after leave = %+v, %v", ms, err)
 	}
 }

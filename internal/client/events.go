@@ -12,7 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/events"
 )
 
@@ -214,7 +215,7 @@ func (c *Client) AllTransitions(ctx context.Context, q TransitionQuery) ([]event
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	var l api.TransitionList
+	var l wire.TransitionList
 	_, err := c.do(ctx, http.MethodGet, "/api/v1/transitions", v, nil, &l)
 	return l.Transitions, err
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/heckhq/heck/internal/wire"
+
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
 	"github.com/heckhq/heck/internal/api"
@@ -30,7 +32,7 @@ func TestClientKeys(t *testing.T) {
 	b, c, _ := keyringSetup(t, api.Options{LoopbackOnly: true}, "", key(1))
 	ctx := context.Background()
 	ks, err := c.Keys(ctx)
-	if err != nil || len(ks) != 1 || ks[0] != (api.KeyInfo{Fingerprint: gossipkey.Fingerprint(key(1)), Primary: true}) {
+	if err != nil || len(ks) != 1 || ks[0] != (wire.KeyInfo{Fingerprint: gossipkey.Fingerprint(key(1)), Primary: true}) {
 		t.Fatalf("Keys = %+v, %v", ks, err)
 	}
 	kr, err := c.InstallKey(ctx, key(2))

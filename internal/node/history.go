@@ -29,6 +29,7 @@ import (
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/wire"
 )
 
 // defaultPeerTimeout bounds one member's answer to a cluster-scope read.
@@ -280,7 +281,7 @@ func (n *Node) fanoutFor(id string, from, to time.Time, step time.Duration) *fan
 			}
 			continue
 		}
-		addr, err := api.ReachableAPIAddr(m.APIAddr, m.Addr)
+		addr, err := wire.ReachableAPIAddr(m.APIAddr, m.Addr)
 		if err != nil {
 			if holds[m.Name] {
 				n.peerWarn(m.Name, "cannot ask a member for its history", err)

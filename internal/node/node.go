@@ -34,6 +34,7 @@ import (
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
 	"github.com/heckhq/heck/internal/store"
+
 	// The built-in store drivers, chosen by store.driver.
 	_ "github.com/heckhq/heck/internal/store/drivers"
 )
