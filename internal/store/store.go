@@ -34,6 +34,18 @@ type TargetRecord struct {
 	Deleted bool
 }
 
+// ObjectRecord is one entry of a replicated collection of some kind
+// (internal/objects): a value in the kind's encoding (JSON unless the kind
+// says otherwise), the hybrid logical clock stamp and node of its last
+// write, and a tombstone flag.
+type ObjectRecord struct {
+	Key     string
+	Value   []byte // empty for a tombstone
+	Stamp   uint64 // HLC timestamp of the write (crdt.Timestamp)
+	Node    string // node that made the write; breaks Stamp ties
+	Deleted bool
+}
+
 // Transition is a stored change of state.
 type Transition struct {
 	// ID is the transition's cluster-wide id (the same on every node); a
@@ -97,6 +109,15 @@ type Store interface {
 	// Targets returns every registry entry, tombstones included.
 	Targets(ctx context.Context) ([]TargetRecord, error)
 
+	// PutObjects upserts entries of the collection kind (tombstones
+	// included). A stored entry is replaced only by a newer one: a later
+	// Stamp, or the same Stamp from a larger Node, or on a full tie a
+	// tombstone over a value (crdt.Entry.Newer), so an older write arriving
+	// late never overwrites a newer one whatever the caller decided.
+	PutObjects(ctx context.Context, kind string, recs []ObjectRecord) error
+	// Objects returns every entry of kind, tombstones included, by key.
+	Objects(ctx context.Context, kind string) ([]ObjectRecord, error)
+
 	// AddTransitions appends transitions; one whose ID is already stored
 	// is skipped (it is the same change, heard twice).
 	AddTransitions(ctx context.Context, ts []Transition) error
@@ -128,7 +149,8 @@ type Store interface {
 	// (after the target itself was deleted and its history is not wanted).
 	DeleteTargetData(ctx context.Context, targetID string) error
 
-	// Prune removes records older than the retention allows, as of now.
+	// Prune removes records older than the retention allows, as of now
+	// (Tombstones: target and object tombstones).
 	Prune(ctx context.Context, r Retention, now time.Time) error
 
 	// Ping checks the store can answer (for /readyz).

@@ -43,6 +43,8 @@ func Run(t *testing.T, open Opener) {
 		fn   func(t *testing.T, h *harness)
 	}{
 		{"Targets", testTargets},
+		{"Objects", testObjects},
+		{"ObjectsOlderNeverWins", testObjectsOlderNeverWins},
 		{"Transitions", testTransitions},
 		{"TransitionLog", testTransitionLog},
 		{"RollupsRoundTrip", testRollupsRoundTrip},
@@ -162,6 +164,93 @@ func testTargets(t *testing.T, h *harness) {
 		}
 		if string(g.Spec) != string(w.Spec) || g.Version != w.Version || g.Node != w.Node || g.Deleted != w.Deleted {
 			t.Errorf("record %s = %+v (spec %q), want %+v (spec %q)", g.ID, g, g.Spec, w, w.Spec)
+		}
+	}
+}
+
+func testObjects(t *testing.T, h *harness) {
+	c := ctx(t)
+	got, err := h.st.Objects(c, "silence")
+	must(t, err, "Objects on an empty store")
+	if len(got) != 0 {
+		t.Fatalf("empty store: Objects = %v, want none", got)
+	}
+	must(t, h.st.PutObjects(c, "silence", nil), "PutObjects(nil)")
+	must(t, h.st.PutObjects(c, "silence", []store.ObjectRecord{
+		{Key: "a", Value: []byte(`{"n":1}`), Stamp: 10, Node: "n1"},
+		{Key: "b", Value: []byte(`{"n":2}`), Stamp: 1<<63 + 7, Node: "n2"},
+		{Key: "gone", Stamp: 12, Node: "n1", Deleted: true},
+	}), "PutObjects")
+	// The same key under another kind is another object.
+	must(t, h.st.PutObjects(c, "pool", []store.ObjectRecord{{Key: "a", Value: []byte(`{"p":1}`), Stamp: 1, Node: "n9"}}), "PutObjects pool")
+	// Newer writes replace: a becomes a tombstone, b changes value.
+	must(t, h.st.PutObjects(c, "silence", []store.ObjectRecord{
+		{Key: "a", Stamp: 20, Node: "n3", Deleted: true},
+		{Key: "b", Value: []byte(`{"n":3}`), Stamp: 1<<63 + 8, Node: "n2"},
+	}), "PutObjects upsert")
+	got, err = h.st.Objects(c, "silence")
+	must(t, err, "Objects")
+	want := []store.ObjectRecord{
+		{Key: "a", Stamp: 20, Node: "n3", Deleted: true},
+		{Key: "b", Value: []byte(`{"n":3}`), Stamp: 1<<63 + 8, Node: "n2"},
+		{Key: "gone", Stamp: 12, Node: "n1", Deleted: true},
+	}
+	sameObjects(t, got, want)
+	pool, err := h.st.Objects(c, "pool")
+	must(t, err, "Objects pool")
+	sameObjects(t, pool, []store.ObjectRecord{{Key: "a", Value: []byte(`{"p":1}`), Stamp: 1, Node: "n9"}})
+	if err := h.st.PutObjects(c, "silence", []store.ObjectRecord{{Stamp: 1}}); err == nil {
+		t.Error("PutObjects with an empty key: no error")
+	}
+	// Survives a reopen.
+	h.reopen()
+	got, err = h.st.Objects(c, "silence")
+	must(t, err, "Objects after reopen")
+	sameObjects(t, got, want)
+}
+
+// testObjectsOlderNeverWins: the store itself refuses an older write, so a
+// late delta can never overwrite a newer entry (ties: larger node, then a
+// tombstone over a value).
+func testObjectsOlderNeverWins(t *testing.T, h *harness) {
+	c := ctx(t)
+	put := func(r store.ObjectRecord) {
+		t.Helper()
+		must(t, h.st.PutObjects(c, "k", []store.ObjectRecord{r}), "PutObjects")
+	}
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"new"`), Stamp: 100, Node: "n2"})
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"old"`), Stamp: 99, Node: "n9"})
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"tie-smaller-node"`), Stamp: 100, Node: "n1"})
+	put(store.ObjectRecord{Key: "x", Stamp: 50, Node: "n9", Deleted: true})
+	got, err := h.st.Objects(c, "k")
+	must(t, err, "Objects")
+	sameObjects(t, got, []store.ObjectRecord{{Key: "x", Value: []byte(`"new"`), Stamp: 100, Node: "n2"}})
+	// A tombstone with the same stamp and node wins over the value.
+	put(store.ObjectRecord{Key: "x", Stamp: 100, Node: "n2", Deleted: true})
+	// A larger node with the same stamp wins over that.
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"tie-larger-node"`), Stamp: 100, Node: "n3"})
+	got, err = h.st.Objects(c, "k")
+	must(t, err, "Objects")
+	sameObjects(t, got, []store.ObjectRecord{{Key: "x", Value: []byte(`"tie-larger-node"`), Stamp: 100, Node: "n3"}})
+	// Stamps compare as unsigned: one above 1<<63 is later than one below.
+	put(store.ObjectRecord{Key: "y", Value: []byte(`1`), Stamp: 1<<63 + 1, Node: "a"})
+	put(store.ObjectRecord{Key: "y", Value: []byte(`2`), Stamp: 1<<63 - 1, Node: "z"})
+	got, err = h.st.Objects(c, "k")
+	must(t, err, "Objects")
+	if len(got) != 2 || string(got[1].Value) != "1" {
+		t.Errorf("y after an older write = %+v, want value 1", got)
+	}
+}
+
+func sameObjects(t *testing.T, got, want []store.ObjectRecord) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("Objects returned %d records, want %d: %+v", len(got), len(want), got)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Key != w.Key || string(g.Value) != string(w.Value) || g.Stamp != w.Stamp || g.Node != w.Node || g.Deleted != w.Deleted {
+			t.Errorf("record %d = %+v (value %q), want %+v (value %q)", i, g, g.Value, w, w.Value)
 		}
 	}
 }
@@ -578,6 +667,25 @@ func testPrune(t *testing.T, h *harness) {
 		slices.Sort(ids)
 		if !slices.Equal(ids, []string{"new-tomb", "old-live"}) {
 			t.Errorf("after tombstone prune: %v, want new-tomb and old-live", ids)
+		}
+	})
+	t.Run("object tombstones", func(t *testing.T) {
+		c := ctx(t)
+		ts := func(age time.Duration) uint64 { return uint64(now.Add(-age).UnixMilli()) << 16 }
+		must(t, h.st.PutObjects(c, "silence", []store.ObjectRecord{
+			{Key: "old-tomb", Stamp: ts(10 * day), Node: "n", Deleted: true},
+			{Key: "new-tomb", Stamp: ts(time.Hour), Node: "n", Deleted: true},
+			{Key: "old-live", Value: []byte(`{}`), Stamp: ts(10 * day), Node: "n"},
+		}), "PutObjects")
+		must(t, h.st.Prune(c, store.Retention{Tombstones: 7 * day}, now), "Prune")
+		recs, err := h.st.Objects(c, "silence")
+		must(t, err, "Objects")
+		var keys []string
+		for _, r := range recs {
+			keys = append(keys, r.Key)
+		}
+		if !slices.Equal(keys, []string{"new-tomb", "old-live"}) {
+			t.Errorf("after tombstone prune: %v, want new-tomb and old-live", keys)
 		}
 	})
 }
