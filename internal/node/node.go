@@ -30,9 +30,11 @@ import (
 	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/ownership"
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/silence"
 	"github.com/heckhq/heck/internal/store"
 	// The built-in store drivers, chosen by store.driver.
 	_ "github.com/heckhq/heck/internal/store/drivers"
@@ -49,6 +51,8 @@ type Node struct {
 
 	st      store.Store
 	reg     *registry.Registry
+	// silences is the replicated collection of silences (kind "silence").
+	silences *silence.Collection
 	sched   *schedule.Scheduler
 	judge   *judge.Judge
 	rec     *history.Recorder
@@ -219,6 +223,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// fleet is not kept in memory twice (New owns cfg).
 	cfg.Targets = nil
 	n.reg.Subscribe(n.onRegistryChange)
+	n.silences = objects.New(silence.Kind, name, clock, st)
+	bad, err = n.silences.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored silence that cannot be read; it is kept in the store untouched", "err", e)
+	}
 	return n, nil
 }
 
@@ -393,6 +406,9 @@ func (n *Node) collectTombstones(ctx context.Context) {
 			if keys := n.reg.CollectTombstones(now, tombstoneHorizon(n.cfg)); len(keys) > 0 {
 				n.table.ForgetTombstones(keys...)
 				n.log.Info("collected tombstones of deleted targets", "count", len(keys))
+			}
+			if keys := n.silences.Collect(crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)); len(keys) > 0 {
+				n.log.Info("collected tombstones of deleted silences", "count", len(keys))
 			}
 		}
 	}
