@@ -28,9 +28,9 @@ import (
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/metrics"
+	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/ownership"
 	"github.com/heckhq/heck/internal/probe"
-	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
@@ -49,21 +49,21 @@ type Node struct {
 	// SQLite its file (sqlite:PATH).
 	storeName string
 
-	st      store.Store
-	reg     *registry.Registry
+	st  store.Store
+	reg *registry.Registry
 	// silences is the replicated collection of silences (kind "silence").
 	silences *silence.Collection
-	sched   *schedule.Scheduler
-	judge   *judge.Judge
-	rec     *history.Recorder
-	tlog    *events.Log
-	metrics *metrics.Checks
-	fails   *failLog // nil: failures are not logged
-	promReg *prometheus.Registry
-	guard   *probe.Guard
-	table   *health.Table
-	pub     *health.Publisher
-	started time.Time
+	sched    *schedule.Scheduler
+	judge    *judge.Judge
+	rec      *history.Recorder
+	tlog     *events.Log
+	metrics  *metrics.Checks
+	fails    *failLog // nil: failures are not logged
+	promReg  *prometheus.Registry
+	guard    *probe.Guard
+	table    *health.Table
+	pub      *health.Publisher
+	started  time.Time
 
 	addr      net.Addr
 	listening chan struct{}
