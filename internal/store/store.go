@@ -1,5 +1,6 @@
 // Package store defines where heck keeps what must survive a restart: the
-// target registry, state transitions, per-minute rollups of results, and raw
+// replicated objects (the target registry, kind "target"; silences...),
+// state transitions, per-minute rollups of results, and raw
 // results kept around failures and changes. Implementations live in
 // subpackages (sqlite now, postgres later), all pass the conformance suite
 // in internal/store/storetest, and register as drivers (Register): a node
@@ -23,16 +24,9 @@ import (
 // ErrNotFound is returned when a looked-up record does not exist.
 var ErrNotFound = errors.New("not found")
 
-// TargetRecord is one entry of the replicated target registry: a spec (as
-// JSON, so the store does not depend on its shape), the hybrid logical
-// clock timestamp and node of its last write, and a tombstone flag.
-type TargetRecord struct {
-	ID      string
-	Spec    []byte // JSON of target.Spec; empty for a tombstone
-	Version uint64 // HLC timestamp of the write (crdt.Timestamp)
-	Node    string // node that made the write; breaks Version ties
-	Deleted bool
-}
+// KindTarget is the object kind of the target registry's entries (the
+// value is the JSON of a target.Spec).
+const KindTarget = "target"
 
 // ObjectRecord is one entry of a replicated collection of some kind
 // (internal/objects): a value in the kind's encoding (JSON unless the kind
@@ -104,16 +98,12 @@ type Retention struct {
 
 // Store is the persistence heck needs.
 type Store interface {
-	// PutTargets upserts registry entries (tombstones included).
-	PutTargets(ctx context.Context, recs []TargetRecord) error
-	// Targets returns every registry entry, tombstones included.
-	Targets(ctx context.Context) ([]TargetRecord, error)
-
 	// PutObjects upserts entries of the collection kind (tombstones
-	// included). A stored entry is replaced only by a newer one: a later
-	// Stamp, or the same Stamp from a larger Node, or on a full tie a
-	// tombstone over a value (crdt.Entry.Newer), so an older write arriving
-	// late never overwrites a newer one whatever the caller decided.
+	// included; the target registry is kind KindTarget). A stored entry is
+	// replaced only by a newer one: a later Stamp, or the same Stamp from
+	// a larger Node, or on a full tie a tombstone over a value
+	// (crdt.Entry.Newer), so an older write arriving late never overwrites
+	// a newer one whatever the caller decided.
 	PutObjects(ctx context.Context, kind string, recs []ObjectRecord) error
 	// Objects returns every entry of kind, tombstones included, by key.
 	Objects(ctx context.Context, kind string) ([]ObjectRecord, error)

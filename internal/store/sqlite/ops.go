@@ -71,62 +71,6 @@ func minuteOf(t time.Time) int64 {
 	return s - m
 }
 
-// PutTargets upserts registry entries; the registry has already decided
-// they win, so a stored entry is replaced whatever its version.
-func (s *Store) PutTargets(ctx context.Context, recs []store.TargetRecord) error {
-	if len(recs) == 0 {
-		return nil
-	}
-	return s.write(ctx, "put targets", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT INTO registry (id, spec, version, node, deleted) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, version = excluded.version,
-			node = excluded.node, deleted = excluded.deleted`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, r := range recs {
-			if r.ID == "" {
-				return errors.New("target record with an empty id")
-			}
-			spec := r.Spec
-			if spec == nil {
-				spec = []byte{}
-			}
-			if _, err := st.ExecContext(ctx, r.ID, spec, int64(r.Version), r.Node, r.Deleted); err != nil {
-				return fmt.Errorf("target %q: %w", r.ID, err)
-			}
-		}
-		return nil
-	})
-}
-
-// Targets returns every registry entry, tombstones included, by id.
-func (s *Store) Targets(ctx context.Context) ([]store.TargetRecord, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, spec, version, node, deleted FROM registry ORDER BY id")
-	if err != nil {
-		return nil, fmt.Errorf("read targets: %w", err)
-	}
-	defer rows.Close()
-	var out []store.TargetRecord
-	for rows.Next() {
-		var r store.TargetRecord
-		var v int64
-		if err := rows.Scan(&r.ID, &r.Spec, &v, &r.Node, &r.Deleted); err != nil {
-			return nil, fmt.Errorf("read targets: %w", err)
-		}
-		r.Version = uint64(v)
-		if len(r.Spec) == 0 {
-			r.Spec = nil
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read targets: %w", err)
-	}
-	return out, nil
-}
-
 // stampKey maps an HLC stamp to an int64 whose order is the stamp's order
 // (flipping the top bit), so SQL compares stamps as integers.
 func stampKey(s uint64) int64 { return int64(s ^ 1<<63) }
@@ -550,9 +494,6 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) err
 	if r.Tombstones > 0 {
 		cutoff := crdt.MakeTimestamp(now.Add(-r.Tombstones), 0)
 		err := s.write(ctx, "prune tombstones", func(t *tx) error {
-			if _, err := t.ExecContext(ctx, "DELETE FROM registry WHERE deleted <> 0 AND version < ?", int64(cutoff)); err != nil {
-				return err
-			}
 			_, err := t.ExecContext(ctx, "DELETE FROM objects WHERE deleted <> 0 AND stamp < ?", stampKey(uint64(cutoff)))
 			return err
 		})

@@ -42,7 +42,6 @@ func Run(t *testing.T, open Opener) {
 		name string
 		fn   func(t *testing.T, h *harness)
 	}{
-		{"Targets", testTargets},
 		{"Objects", testObjects},
 		{"ObjectsOlderNeverWins", testObjectsOlderNeverWins},
 		{"Transitions", testTransitions},
@@ -126,46 +125,6 @@ func sameRollup(a, b store.Rollup) bool {
 func fmtRollup(r store.Rollup) string {
 	return fmt.Sprintf("{%s %s n=%d f=%d sum=%d max=%d b=%v}", r.TargetID, r.Minute.UTC().Format(time.RFC3339),
 		r.Count, r.Failures, r.LatencySum, r.LatencyMax, r.Buckets)
-}
-
-func testTargets(t *testing.T, h *harness) {
-	c := ctx(t)
-	got, err := h.st.Targets(c)
-	must(t, err, "Targets on an empty store")
-	if len(got) != 0 {
-		t.Fatalf("empty store: Targets = %v, want none", got)
-	}
-	must(t, h.st.PutTargets(c, nil), "PutTargets(nil)")
-	recs := []store.TargetRecord{
-		{ID: "web", Spec: []byte(`{"id":"web","kind":"http"}`), Version: 10, Node: "n1"},
-		{ID: "db", Spec: []byte(`{"id":"db","kind":"tcp"}`), Version: 1<<63 + 7, Node: "n2"},
-		{ID: "gone", Version: 12, Node: "n1", Deleted: true},
-	}
-	must(t, h.st.PutTargets(c, recs), "PutTargets")
-	// Upsert replaces: web becomes a tombstone, db changes spec.
-	must(t, h.st.PutTargets(c, []store.TargetRecord{
-		{ID: "web", Version: 20, Node: "n3", Deleted: true},
-		{ID: "db", Spec: []byte(`{"id":"db","kind":"tls"}`), Version: 1<<63 + 8, Node: "n2"},
-	}), "PutTargets upsert")
-	got, err = h.st.Targets(c)
-	must(t, err, "Targets")
-	want := map[string]store.TargetRecord{
-		"web":  {ID: "web", Version: 20, Node: "n3", Deleted: true},
-		"db":   {ID: "db", Spec: []byte(`{"id":"db","kind":"tls"}`), Version: 1<<63 + 8, Node: "n2"},
-		"gone": {ID: "gone", Version: 12, Node: "n1", Deleted: true},
-	}
-	if len(got) != len(want) {
-		t.Fatalf("Targets returned %d records, want %d: %+v", len(got), len(want), got)
-	}
-	for _, g := range got {
-		w, ok := want[g.ID]
-		if !ok {
-			t.Fatalf("unexpected record %+v", g)
-		}
-		if string(g.Spec) != string(w.Spec) || g.Version != w.Version || g.Node != w.Node || g.Deleted != w.Deleted {
-			t.Errorf("record %s = %+v (spec %q), want %+v (spec %q)", g.ID, g, g.Spec, w, w.Spec)
-		}
-	}
 }
 
 func testObjects(t *testing.T, h *harness) {
@@ -542,7 +501,7 @@ func testEmptyIDs(t *testing.T, h *harness) {
 		name string
 		fn   func() error
 	}{
-		{"PutTargets", func() error { return h.st.PutTargets(c, []store.TargetRecord{{Version: 1}}) }},
+		{"PutObjects", func() error { return h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{{Stamp: 1}}) }},
 		{"AddTransitions", func() error { return h.st.AddTransitions(c, []store.Transition{{At: base}}) }},
 		{"AddRollups", func() error { return h.st.AddRollups(c, []store.Rollup{{Minute: base, Count: 1}}) }},
 		{"AddResults", func() error { return h.st.AddResults(c, []store.Result{{At: base}}) }},
@@ -590,7 +549,7 @@ func countOf(t *testing.T, st store.Store, id string) counts {
 
 func testDeleteTargetData(t *testing.T, h *harness) {
 	c := ctx(t)
-	must(t, h.st.PutTargets(c, []store.TargetRecord{{ID: "del", Version: 3, Node: "n", Deleted: true}}), "PutTargets")
+	must(t, h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{{Key: "del", Stamp: 3, Node: "n", Deleted: true}}), "PutObjects")
 	for i := range 3 {
 		seed(t, h.st, "del", base.Add(time.Duration(i)*time.Minute))
 		seed(t, h.st, "keep", base.Add(time.Duration(i)*time.Minute))
@@ -602,9 +561,9 @@ func testDeleteTargetData(t *testing.T, h *harness) {
 	if got := countOf(t, h.st, "keep"); got != (counts{3, 3, 3}) {
 		t.Errorf("other target: %+v, want 3 of each", got)
 	}
-	recs, err := h.st.Targets(c)
-	must(t, err, "Targets")
-	if len(recs) != 1 || recs[0].ID != "del" {
+	recs, err := h.st.Objects(c, store.KindTarget)
+	must(t, err, "Objects")
+	if len(recs) != 1 || recs[0].Key != "del" {
 		t.Errorf("DeleteTargetData touched the registry: %+v", recs)
 	}
 	must(t, h.st.DeleteTargetData(c, "del"), "DeleteTargetData again")
@@ -646,23 +605,23 @@ func testPrune(t *testing.T, h *harness) {
 	t.Run("tombstones", func(t *testing.T) {
 		c := ctx(t)
 		ts := func(age time.Duration) uint64 { return uint64(now.Add(-age).UnixMilli()) << 16 }
-		must(t, h.st.PutTargets(c, []store.TargetRecord{
-			{ID: "old-tomb", Version: ts(10 * day), Node: "n", Deleted: true},
-			{ID: "new-tomb", Version: ts(time.Hour), Node: "n", Deleted: true},
-			{ID: "old-live", Spec: []byte(`{}`), Version: ts(10 * day), Node: "n"},
-		}), "PutTargets")
+		must(t, h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{
+			{Key: "old-tomb", Stamp: ts(10 * day), Node: "n", Deleted: true},
+			{Key: "new-tomb", Stamp: ts(time.Hour), Node: "n", Deleted: true},
+			{Key: "old-live", Value: []byte(`{}`), Stamp: ts(10 * day), Node: "n"},
+		}), "PutObjects")
 		must(t, h.st.Prune(c, store.Retention{Results: day}, now), "Prune without tombstone retention")
-		recs, err := h.st.Targets(c)
-		must(t, err, "Targets")
+		recs, err := h.st.Objects(c, store.KindTarget)
+		must(t, err, "Objects")
 		if len(recs) != 3 {
 			t.Fatalf("tombstones pruned with zero retention: %+v", recs)
 		}
 		must(t, h.st.Prune(c, store.Retention{Tombstones: 7 * day}, now), "Prune")
-		recs, err = h.st.Targets(c)
-		must(t, err, "Targets")
+		recs, err = h.st.Objects(c, store.KindTarget)
+		must(t, err, "Objects")
 		var ids []string
 		for _, r := range recs {
-			ids = append(ids, r.ID)
+			ids = append(ids, r.Key)
 		}
 		slices.Sort(ids)
 		if !slices.Equal(ids, []string{"new-tomb", "old-live"}) {
@@ -797,16 +756,16 @@ func testConcurrent(t *testing.T, h *harness) {
 
 func testReopen(t *testing.T, h *harness) {
 	c := ctx(t)
-	must(t, h.st.PutTargets(c, []store.TargetRecord{{ID: "t", Spec: []byte(`{"id":"t"}`), Version: 5, Node: "n"}}), "PutTargets")
+	must(t, h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{{Key: "t", Value: []byte(`{"id":"t"}`), Stamp: 5, Node: "n"}}), "PutObjects")
 	seed(t, h.st, "t", base)
 	r := mkRollup("t", base.Add(time.Minute), 5*time.Millisecond, 5*time.Second)
 	must(t, h.st.AddRollups(c, []store.Rollup{r}), "AddRollups")
 
 	st := h.reopen()
 	must(t, st.Ping(c), "Ping after reopen")
-	recs, err := st.Targets(c)
-	must(t, err, "Targets")
-	if len(recs) != 1 || recs[0].ID != "t" || string(recs[0].Spec) != `{"id":"t"}` || recs[0].Version != 5 {
+	recs, err := st.Objects(c, store.KindTarget)
+	must(t, err, "Objects")
+	if len(recs) != 1 || recs[0].Key != "t" || string(recs[0].Value) != `{"id":"t"}` || recs[0].Stamp != 5 {
 		t.Errorf("targets after reopen: %+v", recs)
 	}
 	if got := countOf(t, st, "t"); got != (counts{2, 1, 1}) {
