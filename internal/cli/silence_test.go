@@ -74,3 +74,22 @@ func TestSilenceAddErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestSilencedShown(t *testing.T) {
+	b := server(t, api.Options{LoopbackOnly: true})
+	st, ok := b.Target(context.Background(), "web")
+	if !ok {
+		t.Fatal("no web")
+	}
+	st.Silenced = true
+	b.Set(st)
+	if r := heck(t, "status", "web"); !strings.Contains(r.stdout, "Silenced:") {
+		t.Errorf("status web does not say it is silenced:\n%s", r.stdout)
+	}
+	if r := heck(t, "targets", "ls"); !strings.Contains(r.stdout, "up (silenced)") {
+		t.Errorf("targets ls does not mark web silenced:\n%s", r.stdout)
+	}
+	if r := heck(t, "status", "db"); strings.Contains(r.stdout, "Silenced:") {
+		t.Errorf("status db says it is silenced:\n%s", r.stdout)
+	}
+}
