@@ -103,6 +103,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
 	m.Handle("GET /api/v1/transitions", s.read(http.HandlerFunc(s.allTransitions)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
+	m.Handle("GET /api/v1/silences", s.read(http.HandlerFunc(s.listSilences)))
+	m.Handle("POST /api/v1/silences", s.mutate(http.HandlerFunc(s.addSilence)))
+	m.Handle("DELETE /api/v1/silences/{id}", s.mutate(http.HandlerFunc(s.deleteSilence)))
 	m.Handle("GET /api/v1/members", s.read(http.HandlerFunc(s.members)))
 	m.Handle("POST /api/v1/members/join", s.mutate(http.HandlerFunc(s.join)))
 	m.Handle("POST /api/v1/leave", s.mutate(http.HandlerFunc(s.leave)))
@@ -119,6 +122,8 @@ func (s *Server) routes() {
 		"/api/v1/targets/{id}/transitions": "GET",
 		"/api/v1/transitions":              "GET",
 		"/api/v1/events":                   "GET",
+		"/api/v1/silences":                 "GET, POST",
+		"/api/v1/silences/{id}":            "DELETE",
 		"/api/v1/members":                  "GET",
 		"/api/v1/members/join":             "POST",
 		"/api/v1/leave":                    "POST",

@@ -54,6 +54,7 @@ func commands() []*command {
 	return []*command{
 		serveCmd(), validateCmd(), checkCmd(),
 		targetsLsCmd(), targetsAddCmd(), targetsRmCmd(),
+		silenceAddCmd(), silenceLsCmd(), silenceRmCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
 		versionCmd(),

@@ -151,6 +151,9 @@ func printDetail(e *env, d Detail, now time.Time) {
 		state += fmt.Sprintf(" since %s (%s)", t.Since.Local().Format(time.DateTime), ago(t.Since, now))
 	}
 	row("State", state)
+	if t.Silenced {
+		row("Silenced", "yes (see heck silence ls)")
+	}
 	row("Cause", t.Cause)
 	if len(t.Labels) > 0 {
 		keys := make([]string, 0, len(t.Labels))

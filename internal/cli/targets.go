@@ -100,6 +100,9 @@ func printTargetTable(w io.Writer, ts []wire.TargetStatus, now time.Time) {
 		if t.Stale && t.State != health.Stale {
 			state += " (stale)"
 		}
+		if t.Silenced {
+			state += " (silenced)"
+		}
 		msg := t.Cause
 		if t.Last != nil {
 			msg = t.Last.Message

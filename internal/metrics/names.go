@@ -50,7 +50,7 @@ var families = []Family{
 		dto.MetricType_COUNTER, []string{"to"}},
 	{NameStoreWriteErrors, "Failed writes to the store.",
 		dto.MetricType_COUNTER, nil},
-	{NameReplicationMessages, "Replication messages handed to the cluster, by flow: gossip (own and relayed changes, each then retransmitted by memberlist), direct (too large to gossip: one copy per member), health_repair and registry_repair (anti-entropy answers).",
+	{NameReplicationMessages, "Replication messages handed to the cluster, by flow: gossip (own and relayed changes, each then retransmitted by memberlist), direct (too large to gossip: one copy per member), health_repair, registry_repair and objects_repair (anti-entropy digests and answers).",
 		dto.MetricType_COUNTER, []string{"flow"}},
 	{NameReplicationBytes, "Payload bytes of those messages, by flow.",
 		dto.MetricType_COUNTER, []string{"flow"}},

@@ -32,10 +32,13 @@ func (n *Node) Targets(ctx context.Context) []api.TargetStatus {
 	})
 	now := time.Now()
 	specs := n.reg.List()
+	silenced := n.silencedAt(now)
 	out := make([]api.TargetStatus, 0, len(specs))
 	for _, spec := range specs {
 		st, ok := local[spec.ID]
-		out = append(out, n.status(spec, st, ok, now))
+		ts := n.status(spec, st, ok, now)
+		ts.Silenced = silenced(&spec)
+		out = append(out, ts)
 	}
 	return out
 }
@@ -47,7 +50,9 @@ func (n *Node) Target(ctx context.Context, id string) (api.TargetStatus, bool) {
 		return api.TargetStatus{}, false
 	}
 	st, local := n.sched.Status(id)
-	ts := n.status(spec, st, local, time.Now())
+	now := time.Now()
+	ts := n.status(spec, st, local, now)
+	ts.Silenced = n.silencedAt(now)(&spec)
 	if local {
 		ts.Recent = make([]api.Result, 0, len(st.Recent))
 		for i := len(st.Recent) - 1; i >= 0; i-- {

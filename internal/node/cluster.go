@@ -50,6 +50,7 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		return fmt.Errorf("cluster.keys: %w", err)
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
+	n.rep.AddCollection(n.silences)
 	n.bf = newBackfiller(n)
 	n.rep.OnObservations(n.onRemoteObservations)
 	rejoin := n.opts.rejoinInterval

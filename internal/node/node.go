@@ -28,11 +28,13 @@ import (
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/metrics"
+	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/ownership"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/silence"
 	"github.com/heckhq/heck/internal/store"
 
 	// The built-in store drivers, chosen by store.driver.
@@ -48,19 +50,21 @@ type Node struct {
 	// SQLite its file (sqlite:PATH).
 	storeName string
 
-	st      store.Store
-	reg     *registry.Registry
-	sched   *schedule.Scheduler
-	judge   *judge.Judge
-	rec     *history.Recorder
-	tlog    *events.Log
-	metrics *metrics.Checks
-	fails   *failLog // nil: failures are not logged
-	promReg *prometheus.Registry
-	guard   *probe.Guard
-	table   *health.Table
-	pub     *health.Publisher
-	started time.Time
+	st  store.Store
+	reg *registry.Registry
+	// silences is the replicated collection of silences (kind "silence").
+	silences *silence.Collection
+	sched    *schedule.Scheduler
+	judge    *judge.Judge
+	rec      *history.Recorder
+	tlog     *events.Log
+	metrics  *metrics.Checks
+	fails    *failLog // nil: failures are not logged
+	promReg  *prometheus.Registry
+	guard    *probe.Guard
+	table    *health.Table
+	pub      *health.Publisher
+	started  time.Time
 
 	addr      net.Addr
 	listening chan struct{}
@@ -235,6 +239,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// fleet is not kept in memory twice (New owns cfg).
 	cfg.Targets = nil
 	n.reg.Subscribe(n.onRegistryChange)
+	n.silences = objects.New(silence.Kind, name, clock, st)
+	bad, err = n.silences.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored silence that cannot be read; it is kept in the store untouched", "err", e)
+	}
 	return n, nil
 }
 
@@ -411,6 +424,9 @@ func (n *Node) collectTombstones(ctx context.Context) {
 			if keys := n.reg.CollectTombstones(now, tombstoneHorizon(n.cfg)); len(keys) > 0 {
 				n.table.ForgetTombstones(keys...)
 				n.log.Info("collected tombstones of deleted targets", "count", len(keys))
+			}
+			if keys := n.silences.Collect(crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)); len(keys) > 0 {
+				n.log.Info("collected tombstones of deleted silences", "count", len(keys))
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 // Package registry owns the set of targets a node knows: a last-writer-wins
 // map of target specs (crdt.LWWMap) ordered by a hybrid logical clock and
-// node name, persisted in the store so a restart loses nothing, and
+// node name, persisted in the store as objects of kind "target"
+// (store.KindTarget) so a restart loses nothing, and
 // replicated by merging entries from other nodes. Local writes (from the
 // config file or the API) and remote merges go through the same path:
 // persist, merge, then tell the subscribers what changed.
@@ -28,8 +29,8 @@ type Entry = crdt.Entry[target.Spec]
 
 // Persister is the part of the store the registry uses.
 type Persister interface {
-	PutTargets(ctx context.Context, recs []store.TargetRecord) error
-	Targets(ctx context.Context) ([]store.TargetRecord, error)
+	PutObjects(ctx context.Context, kind string, recs []store.ObjectRecord) error
+	Objects(ctx context.Context, kind string) ([]store.ObjectRecord, error)
 }
 
 // ErrNotFound is returned when deleting an absent target.
@@ -68,7 +69,7 @@ func (r *Registry) Subscribe(f func(changed []Entry, remote bool)) {
 // skipped, left untouched in the store, and reported in bad; err is set
 // only when the store cannot be read.
 func (r *Registry) Load(ctx context.Context) (bad []error, err error) {
-	recs, err := r.st.Targets(ctx)
+	recs, err := r.st.Objects(ctx, store.KindTarget)
 	if err != nil {
 		return nil, fmt.Errorf("load targets: %w", err)
 	}
@@ -76,7 +77,7 @@ func (r *Registry) Load(ctx context.Context) (bad []error, err error) {
 	for _, rec := range recs {
 		e, err := fromRecord(rec)
 		if err != nil {
-			bad = append(bad, fmt.Errorf("load target %s: %w", rec.ID, err))
+			bad = append(bad, fmt.Errorf("load target %s: %w", rec.Key, err))
 			continue
 		}
 		entries = append(entries, packEntry(&e))
@@ -141,7 +142,7 @@ func (r *Registry) Merge(ctx context.Context, entries []Entry) ([]Entry, error) 
 
 // apply persists entries, merges them and notifies. Called with mu held.
 func (r *Registry) apply(ctx context.Context, entries []Entry, remote bool) error {
-	recs := make([]store.TargetRecord, len(entries))
+	recs := make([]store.ObjectRecord, len(entries))
 	for i, e := range entries {
 		rec, err := toRecord(e)
 		if err != nil {
@@ -149,7 +150,7 @@ func (r *Registry) apply(ctx context.Context, entries []Entry, remote bool) erro
 		}
 		recs[i] = rec
 	}
-	if err := r.st.PutTargets(ctx, recs); err != nil {
+	if err := r.st.PutObjects(ctx, store.KindTarget, recs); err != nil {
 		return fmt.Errorf("persist targets: %w", err)
 	}
 	in := make([]packedEntry, len(entries))
@@ -263,22 +264,22 @@ func equalSpecs(a, b target.Spec) bool {
 	return err1 == nil && err2 == nil && string(ja) == string(jb)
 }
 
-func toRecord(e Entry) (store.TargetRecord, error) {
-	rec := store.TargetRecord{ID: e.Key, Version: uint64(e.TS), Node: e.Node, Deleted: e.Deleted}
+func toRecord(e Entry) (store.ObjectRecord, error) {
+	rec := store.ObjectRecord{Key: e.Key, Stamp: uint64(e.TS), Node: e.Node, Deleted: e.Deleted}
 	if !e.Deleted {
 		b, err := json.Marshal(e.Value)
 		if err != nil {
 			return rec, fmt.Errorf("encode target %s: %w", e.Key, err)
 		}
-		rec.Spec = b
+		rec.Value = b
 	}
 	return rec, nil
 }
 
-func fromRecord(rec store.TargetRecord) (Entry, error) {
-	e := Entry{Key: rec.ID, TS: crdt.Timestamp(rec.Version), Node: rec.Node, Deleted: rec.Deleted}
+func fromRecord(rec store.ObjectRecord) (Entry, error) {
+	e := Entry{Key: rec.Key, TS: crdt.Timestamp(rec.Stamp), Node: rec.Node, Deleted: rec.Deleted}
 	if !rec.Deleted {
-		if err := json.Unmarshal(rec.Spec, &e.Value); err != nil {
+		if err := json.Unmarshal(rec.Value, &e.Value); err != nil {
 			return e, fmt.Errorf("decode spec: %w", err)
 		}
 	}

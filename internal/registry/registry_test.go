@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -14,28 +15,34 @@ import (
 
 type memStore struct {
 	mu   sync.Mutex
-	recs map[string]store.TargetRecord
+	recs map[string]store.ObjectRecord
 	fail error
 }
 
-func newMem() *memStore { return &memStore{recs: map[string]store.TargetRecord{}} }
+func newMem() *memStore { return &memStore{recs: map[string]store.ObjectRecord{}} }
 
-func (m *memStore) PutTargets(_ context.Context, recs []store.TargetRecord) error {
+func (m *memStore) PutObjects(_ context.Context, kind string, recs []store.ObjectRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
 		return m.fail
 	}
+	if kind != store.KindTarget {
+		return fmt.Errorf("registry wrote objects of kind %q", kind)
+	}
 	for _, r := range recs {
-		m.recs[r.ID] = r
+		m.recs[r.Key] = r
 	}
 	return nil
 }
 
-func (m *memStore) Targets(context.Context) ([]store.TargetRecord, error) {
+func (m *memStore) Objects(_ context.Context, kind string) ([]store.ObjectRecord, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var out []store.TargetRecord
+	if kind != store.KindTarget {
+		return nil, nil
+	}
+	var out []store.ObjectRecord
 	for _, r := range m.recs {
 		out = append(out, r)
 	}
@@ -99,7 +106,7 @@ func TestPersistenceSurvivesRestart(t *testing.T) {
 	if err := r.Delete(ctx, "b"); err != nil {
 		t.Fatal(err)
 	}
-	st.recs["bad"] = store.TargetRecord{ID: "bad", Spec: []byte("{not json"), Version: 1, Node: "n1"}
+	st.recs["bad"] = store.ObjectRecord{Key: "bad", Value: []byte("{not json"), Stamp: 1, Node: "n1"}
 
 	r2 := New("n1", crdt.NewClock(nil), st)
 	bad, err := r2.Load(ctx)

@@ -17,6 +17,8 @@
 //   - kindRegistry, kindRegistryRepair: crdt.AppendEntries of target specs
 //     (JSON values);
 //   - kindHealth, kindHealthRepair, kindHealthDirect: health.AppendDelta;
+//   - kindObjects, kindObjectsRepair, kindObjectsDigest: replicated objects
+//     of any kind (see objects.go);
 //   - digest (LocalDigest): a version byte, 256 registry bucket hashes, then
 //     the health table's summary (health.AppendSummary: per observer, what
 //     it holds and the holes in it), so the answer carries only what the
@@ -41,6 +43,7 @@ import (
 
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -90,6 +93,12 @@ type Replica struct {
 	pending        health.Delta // this node's own changes
 	relays         health.Delta // others' changes that were new here
 	pendingEntries []registry.Entry
+	pendingObjects []objectBatch
+
+	// colls are the replicated object collections by kind (AddCollection),
+	// order their kinds in the order added; guarded by mu.
+	colls map[string]objects.Replicated
+	order []string
 
 	sent [numFlows]flowCounter
 
@@ -114,6 +123,7 @@ const (
 	FlowDirect
 	FlowHealthRepair
 	FlowRegistryRepair
+	FlowObjectsRepair
 	numFlows
 )
 
@@ -128,13 +138,15 @@ func (f Flow) String() string {
 		return "health_repair"
 	case FlowRegistryRepair:
 		return "registry_repair"
+	case FlowObjectsRepair:
+		return "objects_repair"
 	}
 	return "unknown"
 }
 
 // Flows lists every flow, in order.
 func Flows() []Flow {
-	return []Flow{FlowGossip, FlowDirect, FlowHealthRepair, FlowRegistryRepair}
+	return []Flow{FlowGossip, FlowDirect, FlowHealthRepair, FlowRegistryRepair, FlowObjectsRepair}
 }
 
 type flowCounter struct{ msgs, bytes atomic.Uint64 }
@@ -247,8 +259,11 @@ func (r *Replica) flush() {
 	r.pending, r.relays = health.Delta{}, health.Delta{}
 	es := r.pendingEntries
 	r.pendingEntries = nil
+	obs := r.pendingObjects
+	r.pendingObjects = nil
 	r.pmu.Unlock()
 	r.BroadcastEntries(es)
+	r.flushObjects(obs)
 	t := r.transport()
 	if t == nil || own.Empty() && relays.Empty() {
 		return
@@ -374,6 +389,10 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 			r.relays.Watermarks = append(r.relays.Watermarks, changed.Watermarks...)
 			r.pmu.Unlock()
 		}
+	case kindObjects, kindObjectsRepair:
+		r.applyObjects(ctx, from, msg, relay)
+	case kindObjectsDigest:
+		r.answerObjectsDigest(ctx, from, msg)
 	default:
 		r.log.Warn("unknown replication message", "from", from, "kind", msg[0])
 	}
@@ -452,6 +471,7 @@ func (r *Replica) MergeDigest(from string, digest []byte) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	r.sendObjectsDigest(ctx, t, from)
 
 	mine := r.registrySums()
 	var differ [buckets]bool

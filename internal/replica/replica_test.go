@@ -16,19 +16,19 @@ import (
 
 type memStore struct {
 	mu   sync.Mutex
-	recs map[string]store.TargetRecord
+	recs map[string]store.ObjectRecord
 }
 
-func (m *memStore) PutTargets(_ context.Context, recs []store.TargetRecord) error {
+func (m *memStore) PutObjects(_ context.Context, _ string, recs []store.ObjectRecord) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, r := range recs {
-		m.recs[r.ID] = r
+		m.recs[r.Key] = r
 	}
 	return nil
 }
 
-func (m *memStore) Targets(context.Context) ([]store.TargetRecord, error) { return nil, nil }
+func (m *memStore) Objects(context.Context, string) ([]store.ObjectRecord, error) { return nil, nil }
 
 // net is an in-memory transport between named replicas that applies
 // messages synchronously and counts what it carries.
@@ -122,7 +122,7 @@ type node struct {
 }
 
 func newNode(n *net, name string, connected bool) *node {
-	reg := registry.New(name, crdt.NewClock(nil), &memStore{recs: map[string]store.TargetRecord{}})
+	reg := registry.New(name, crdt.NewClock(nil), &memStore{recs: map[string]store.ObjectRecord{}})
 	table := health.NewTable(health.TableOptions{})
 	rep := New(reg, table, nil)
 	nd := &node{name: name, reg: reg, table: table, rep: rep}

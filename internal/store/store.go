@@ -1,5 +1,6 @@
 // Package store defines where heck keeps what must survive a restart: the
-// target registry, state transitions, per-minute rollups of results, and raw
+// replicated objects (the target registry, kind "target"; silences...),
+// state transitions, per-minute rollups of results, and raw
 // results kept around failures and changes. Implementations live in
 // subpackages (sqlite now, postgres later), all pass the conformance suite
 // in internal/store/storetest, and register as drivers (Register): a node
@@ -23,14 +24,19 @@ import (
 // ErrNotFound is returned when a looked-up record does not exist.
 var ErrNotFound = errors.New("not found")
 
-// TargetRecord is one entry of the replicated target registry: a spec (as
-// JSON, so the store does not depend on its shape), the hybrid logical
-// clock timestamp and node of its last write, and a tombstone flag.
-type TargetRecord struct {
-	ID      string
-	Spec    []byte // JSON of target.Spec; empty for a tombstone
-	Version uint64 // HLC timestamp of the write (crdt.Timestamp)
-	Node    string // node that made the write; breaks Version ties
+// KindTarget is the object kind of the target registry's entries (the
+// value is the JSON of a target.Spec).
+const KindTarget = "target"
+
+// ObjectRecord is one entry of a replicated collection of some kind
+// (internal/objects): a value in the kind's encoding (JSON unless the kind
+// says otherwise), the hybrid logical clock stamp and node of its last
+// write, and a tombstone flag.
+type ObjectRecord struct {
+	Key     string
+	Value   []byte // empty for a tombstone
+	Stamp   uint64 // HLC timestamp of the write (crdt.Timestamp)
+	Node    string // node that made the write; breaks Stamp ties
 	Deleted bool
 }
 
@@ -92,10 +98,15 @@ type Retention struct {
 
 // Store is the persistence heck needs.
 type Store interface {
-	// PutTargets upserts registry entries (tombstones included).
-	PutTargets(ctx context.Context, recs []TargetRecord) error
-	// Targets returns every registry entry, tombstones included.
-	Targets(ctx context.Context) ([]TargetRecord, error)
+	// PutObjects upserts entries of the collection kind (tombstones
+	// included; the target registry is kind KindTarget). A stored entry is
+	// replaced only by a newer one: a later Stamp, or the same Stamp from
+	// a larger Node, or on a full tie a tombstone over a value
+	// (crdt.Entry.Newer), so an older write arriving late never overwrites
+	// a newer one whatever the caller decided.
+	PutObjects(ctx context.Context, kind string, recs []ObjectRecord) error
+	// Objects returns every entry of kind, tombstones included, by key.
+	Objects(ctx context.Context, kind string) ([]ObjectRecord, error)
 
 	// AddTransitions appends transitions; one whose ID is already stored
 	// is skipped (it is the same change, heard twice).
@@ -128,7 +139,8 @@ type Store interface {
 	// (after the target itself was deleted and its history is not wanted).
 	DeleteTargetData(ctx context.Context, targetID string) error
 
-	// Prune removes records older than the retention allows, as of now.
+	// Prune removes records older than the retention allows, as of now
+	// (Tombstones: target and object tombstones).
 	Prune(ctx context.Context, r Retention, now time.Time) error
 
 	// Ping checks the store can answer (for /readyz).

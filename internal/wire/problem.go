@@ -68,3 +68,10 @@ const (
 	TypeJoinFailed     = problemBase + "join-failed"
 	TypeNodeLeft       = problemBase + "node-left"
 )
+
+// Problem types of the silence routes: a silence that does not validate,
+// a node that keeps none.
+const (
+	TypeInvalidSilence = problemBase + "invalid-silence"
+	TypeNoSilences     = problemBase + "silences-unsupported"
+)

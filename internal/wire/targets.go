@@ -38,6 +38,8 @@ type TargetStatus struct {
 	Fallback []string `json:"fallback,omitempty"`
 	// Stale is true when the freshest observation is too old to trust.
 	Stale bool `json:"stale"`
+	// Silenced is true when a silence in force covers the target.
+	Silenced bool `json:"silenced"`
 	// Spec is the target's spec, always redacted by the API.
 	Spec target.Spec `json:"spec"`
 }

@@ -26,6 +26,8 @@ type Backend struct {
 	// follows.
 	Log *events.Log
 
+	sil silences // zero value usable; see silences.go
+
 	mu          sync.Mutex
 	targets     map[string]api.TargetStatus
 	points      map[string][]history.Point

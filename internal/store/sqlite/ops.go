@@ -71,58 +71,71 @@ func minuteOf(t time.Time) int64 {
 	return s - m
 }
 
-// PutTargets upserts registry entries; the registry has already decided
-// they win, so a stored entry is replaced whatever its version.
-func (s *Store) PutTargets(ctx context.Context, recs []store.TargetRecord) error {
+// stampKey maps an HLC stamp to an int64 whose order is the stamp's order
+// (flipping the top bit), so SQL compares stamps as integers.
+func stampKey(s uint64) int64 { return int64(s ^ 1<<63) }
+
+func stampOf(k int64) uint64 { return uint64(k) ^ 1<<63 }
+
+// PutObjects upserts entries of kind. Last-writer-wins is resolved in SQL:
+// a stored row is replaced only by a newer entry (later stamp, then larger
+// node, then a tombstone over a value), so a late older write is a no-op.
+func (s *Store) PutObjects(ctx context.Context, kind string, recs []store.ObjectRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	return s.write(ctx, "put targets", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT INTO registry (id, spec, version, node, deleted) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET spec = excluded.spec, version = excluded.version,
-			node = excluded.node, deleted = excluded.deleted`)
+	if kind == "" {
+		return errors.New("put objects: empty kind")
+	}
+	return s.write(ctx, "put objects", func(t *tx) error {
+		st, err := t.PrepareContext(ctx, `INSERT INTO objects (kind, key, value, stamp, node, deleted) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, stamp = excluded.stamp,
+			node = excluded.node, deleted = excluded.deleted
+			WHERE excluded.stamp > objects.stamp
+			   OR (excluded.stamp = objects.stamp AND (excluded.node > objects.node
+			       OR (excluded.node = objects.node AND excluded.deleted > objects.deleted)))`)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		for _, r := range recs {
-			if r.ID == "" {
-				return errors.New("target record with an empty id")
+			if r.Key == "" {
+				return fmt.Errorf("%s object with an empty key", kind)
 			}
-			spec := r.Spec
-			if spec == nil {
-				spec = []byte{}
+			v := r.Value
+			if v == nil || r.Deleted {
+				v = []byte{}
 			}
-			if _, err := st.ExecContext(ctx, r.ID, spec, int64(r.Version), r.Node, r.Deleted); err != nil {
-				return fmt.Errorf("target %q: %w", r.ID, err)
+			if _, err := st.ExecContext(ctx, kind, r.Key, v, stampKey(r.Stamp), r.Node, r.Deleted); err != nil {
+				return fmt.Errorf("%s object %q: %w", kind, r.Key, err)
 			}
 		}
 		return nil
 	})
 }
 
-// Targets returns every registry entry, tombstones included, by id.
-func (s *Store) Targets(ctx context.Context) ([]store.TargetRecord, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT id, spec, version, node, deleted FROM registry ORDER BY id")
+// Objects returns every entry of kind, tombstones included, by key.
+func (s *Store) Objects(ctx context.Context, kind string) ([]store.ObjectRecord, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT key, value, stamp, node, deleted FROM objects WHERE kind = ? ORDER BY key", kind)
 	if err != nil {
-		return nil, fmt.Errorf("read targets: %w", err)
+		return nil, fmt.Errorf("read %s objects: %w", kind, err)
 	}
 	defer rows.Close()
-	var out []store.TargetRecord
+	var out []store.ObjectRecord
 	for rows.Next() {
-		var r store.TargetRecord
-		var v int64
-		if err := rows.Scan(&r.ID, &r.Spec, &v, &r.Node, &r.Deleted); err != nil {
-			return nil, fmt.Errorf("read targets: %w", err)
+		var r store.ObjectRecord
+		var k int64
+		if err := rows.Scan(&r.Key, &r.Value, &k, &r.Node, &r.Deleted); err != nil {
+			return nil, fmt.Errorf("read %s objects: %w", kind, err)
 		}
-		r.Version = uint64(v)
-		if len(r.Spec) == 0 {
-			r.Spec = nil
+		r.Stamp = stampOf(k)
+		if len(r.Value) == 0 {
+			r.Value = nil
 		}
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read targets: %w", err)
+		return nil, fmt.Errorf("read %s objects: %w", kind, err)
 	}
 	return out, nil
 }
@@ -481,7 +494,7 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) err
 	if r.Tombstones > 0 {
 		cutoff := crdt.MakeTimestamp(now.Add(-r.Tombstones), 0)
 		err := s.write(ctx, "prune tombstones", func(t *tx) error {
-			_, err := t.ExecContext(ctx, "DELETE FROM registry WHERE deleted <> 0 AND version < ?", int64(cutoff))
+			_, err := t.ExecContext(ctx, "DELETE FROM objects WHERE deleted <> 0 AND stamp < ?", stampKey(uint64(cutoff)))
 			return err
 		})
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -404,5 +405,61 @@ func TestCanceledContext(t *testing.T) {
 	}
 	if err := s.AddRollups(testCtx(t), []store.Rollup{{TargetID: "t", Minute: time.Unix(60, 0), Count: 1}}); err != nil {
 		t.Errorf("store unusable after a canceled write: %v", err)
+	}
+}
+
+// TestMigrationMovesTargetsToObjects: a store of schema 3 with registry
+// rows opens as schema 4 with the same entries as objects of kind target,
+// stamps above and below 1<<63 included.
+func TestMigrationMovesTargetsToObjects(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "heck.db")
+	c := testCtx(t)
+	ms, err := loadMigrations(migrationFS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Store{path: path, log: slog.New(slog.DiscardHandler)}
+	if s.w, err = sql.Open("sqlite", path); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.migrateWith(c, ms[:3]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.w.ExecContext(c, `INSERT INTO registry (id, spec, version, node, deleted) VALUES
+		('web', '{"id":"web"}', 10, 'n1', 0), ('gone', x'', ?, 'n2', 1), ('high', '{"id":"high"}', ?, 'n3', 0)`,
+		int64(7), int64(-5)); err != nil { // -5 is the stamp 1<<64-5
+		t.Fatal(err)
+	}
+	s.w.Close()
+	st := openT(t, path)
+	defer st.Close()
+	got, err := st.Objects(c, store.KindTarget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []store.ObjectRecord{
+		{Key: "gone", Stamp: 7, Node: "n2", Deleted: true},
+		{Key: "high", Value: []byte(`{"id":"high"}`), Stamp: 1<<64 - 5, Node: "n3"},
+		{Key: "web", Value: []byte(`{"id":"web"}`), Stamp: 10, Node: "n1"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("objects after migration %+v, want %+v", got, want)
+	}
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Key != w.Key || string(g.Value) != string(w.Value) || g.Stamp != w.Stamp || g.Node != w.Node || g.Deleted != w.Deleted {
+			t.Errorf("object %d = %+v, want %+v", i, g, w)
+		}
+	}
+	// The order survives: a write older than the migrated one does not win.
+	if err := st.PutObjects(c, store.KindTarget, []store.ObjectRecord{{Key: "high", Value: []byte(`{}`), Stamp: 1 << 63, Node: "z"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Objects(c, store.KindTarget); string(got[1].Value) != `{"id":"high"}` {
+		t.Errorf("an older write replaced a migrated entry: %+v", got[1])
+	}
+	var n int
+	if err := st.w.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'registry'").Scan(&n); err != nil || n != 0 {
+		t.Errorf("registry table left behind (n=%d, %v)", n, err)
 	}
 }

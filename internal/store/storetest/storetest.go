@@ -42,7 +42,8 @@ func Run(t *testing.T, open Opener) {
 		name string
 		fn   func(t *testing.T, h *harness)
 	}{
-		{"Targets", testTargets},
+		{"Objects", testObjects},
+		{"ObjectsOlderNeverWins", testObjectsOlderNeverWins},
 		{"Transitions", testTransitions},
 		{"TransitionLog", testTransitionLog},
 		{"RollupsRoundTrip", testRollupsRoundTrip},
@@ -126,42 +127,89 @@ func fmtRollup(r store.Rollup) string {
 		r.Count, r.Failures, r.LatencySum, r.LatencyMax, r.Buckets)
 }
 
-func testTargets(t *testing.T, h *harness) {
+func testObjects(t *testing.T, h *harness) {
 	c := ctx(t)
-	got, err := h.st.Targets(c)
-	must(t, err, "Targets on an empty store")
+	got, err := h.st.Objects(c, "silence")
+	must(t, err, "Objects on an empty store")
 	if len(got) != 0 {
-		t.Fatalf("empty store: Targets = %v, want none", got)
+		t.Fatalf("empty store: Objects = %v, want none", got)
 	}
-	must(t, h.st.PutTargets(c, nil), "PutTargets(nil)")
-	recs := []store.TargetRecord{
-		{ID: "web", Spec: []byte(`{"id":"web","kind":"http"}`), Version: 10, Node: "n1"},
-		{ID: "db", Spec: []byte(`{"id":"db","kind":"tcp"}`), Version: 1<<63 + 7, Node: "n2"},
-		{ID: "gone", Version: 12, Node: "n1", Deleted: true},
+	must(t, h.st.PutObjects(c, "silence", nil), "PutObjects(nil)")
+	must(t, h.st.PutObjects(c, "silence", []store.ObjectRecord{
+		{Key: "a", Value: []byte(`{"n":1}`), Stamp: 10, Node: "n1"},
+		{Key: "b", Value: []byte(`{"n":2}`), Stamp: 1<<63 + 7, Node: "n2"},
+		{Key: "gone", Stamp: 12, Node: "n1", Deleted: true},
+	}), "PutObjects")
+	// The same key under another kind is another object.
+	must(t, h.st.PutObjects(c, "pool", []store.ObjectRecord{{Key: "a", Value: []byte(`{"p":1}`), Stamp: 1, Node: "n9"}}), "PutObjects pool")
+	// Newer writes replace: a becomes a tombstone, b changes value.
+	must(t, h.st.PutObjects(c, "silence", []store.ObjectRecord{
+		{Key: "a", Stamp: 20, Node: "n3", Deleted: true},
+		{Key: "b", Value: []byte(`{"n":3}`), Stamp: 1<<63 + 8, Node: "n2"},
+	}), "PutObjects upsert")
+	got, err = h.st.Objects(c, "silence")
+	must(t, err, "Objects")
+	want := []store.ObjectRecord{
+		{Key: "a", Stamp: 20, Node: "n3", Deleted: true},
+		{Key: "b", Value: []byte(`{"n":3}`), Stamp: 1<<63 + 8, Node: "n2"},
+		{Key: "gone", Stamp: 12, Node: "n1", Deleted: true},
 	}
-	must(t, h.st.PutTargets(c, recs), "PutTargets")
-	// Upsert replaces: web becomes a tombstone, db changes spec.
-	must(t, h.st.PutTargets(c, []store.TargetRecord{
-		{ID: "web", Version: 20, Node: "n3", Deleted: true},
-		{ID: "db", Spec: []byte(`{"id":"db","kind":"tls"}`), Version: 1<<63 + 8, Node: "n2"},
-	}), "PutTargets upsert")
-	got, err = h.st.Targets(c)
-	must(t, err, "Targets")
-	want := map[string]store.TargetRecord{
-		"web":  {ID: "web", Version: 20, Node: "n3", Deleted: true},
-		"db":   {ID: "db", Spec: []byte(`{"id":"db","kind":"tls"}`), Version: 1<<63 + 8, Node: "n2"},
-		"gone": {ID: "gone", Version: 12, Node: "n1", Deleted: true},
+	sameObjects(t, got, want)
+	pool, err := h.st.Objects(c, "pool")
+	must(t, err, "Objects pool")
+	sameObjects(t, pool, []store.ObjectRecord{{Key: "a", Value: []byte(`{"p":1}`), Stamp: 1, Node: "n9"}})
+	if err := h.st.PutObjects(c, "silence", []store.ObjectRecord{{Stamp: 1}}); err == nil {
+		t.Error("PutObjects with an empty key: no error")
 	}
+	// Survives a reopen.
+	h.reopen()
+	got, err = h.st.Objects(c, "silence")
+	must(t, err, "Objects after reopen")
+	sameObjects(t, got, want)
+}
+
+// testObjectsOlderNeverWins: the store itself refuses an older write, so a
+// late delta can never overwrite a newer entry (ties: larger node, then a
+// tombstone over a value).
+func testObjectsOlderNeverWins(t *testing.T, h *harness) {
+	c := ctx(t)
+	put := func(r store.ObjectRecord) {
+		t.Helper()
+		must(t, h.st.PutObjects(c, "k", []store.ObjectRecord{r}), "PutObjects")
+	}
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"new"`), Stamp: 100, Node: "n2"})
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"old"`), Stamp: 99, Node: "n9"})
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"tie-smaller-node"`), Stamp: 100, Node: "n1"})
+	put(store.ObjectRecord{Key: "x", Stamp: 50, Node: "n9", Deleted: true})
+	got, err := h.st.Objects(c, "k")
+	must(t, err, "Objects")
+	sameObjects(t, got, []store.ObjectRecord{{Key: "x", Value: []byte(`"new"`), Stamp: 100, Node: "n2"}})
+	// A tombstone with the same stamp and node wins over the value.
+	put(store.ObjectRecord{Key: "x", Stamp: 100, Node: "n2", Deleted: true})
+	// A larger node with the same stamp wins over that.
+	put(store.ObjectRecord{Key: "x", Value: []byte(`"tie-larger-node"`), Stamp: 100, Node: "n3"})
+	got, err = h.st.Objects(c, "k")
+	must(t, err, "Objects")
+	sameObjects(t, got, []store.ObjectRecord{{Key: "x", Value: []byte(`"tie-larger-node"`), Stamp: 100, Node: "n3"}})
+	// Stamps compare as unsigned: one above 1<<63 is later than one below.
+	put(store.ObjectRecord{Key: "y", Value: []byte(`1`), Stamp: 1<<63 + 1, Node: "a"})
+	put(store.ObjectRecord{Key: "y", Value: []byte(`2`), Stamp: 1<<63 - 1, Node: "z"})
+	got, err = h.st.Objects(c, "k")
+	must(t, err, "Objects")
+	if len(got) != 2 || string(got[1].Value) != "1" {
+		t.Errorf("y after an older write = %+v, want value 1", got)
+	}
+}
+
+func sameObjects(t *testing.T, got, want []store.ObjectRecord) {
+	t.Helper()
 	if len(got) != len(want) {
-		t.Fatalf("Targets returned %d records, want %d: %+v", len(got), len(want), got)
+		t.Fatalf("Objects returned %d records, want %d: %+v", len(got), len(want), got)
 	}
-	for _, g := range got {
-		w, ok := want[g.ID]
-		if !ok {
-			t.Fatalf("unexpected record %+v", g)
-		}
-		if string(g.Spec) != string(w.Spec) || g.Version != w.Version || g.Node != w.Node || g.Deleted != w.Deleted {
-			t.Errorf("record %s = %+v (spec %q), want %+v (spec %q)", g.ID, g, g.Spec, w, w.Spec)
+	for i := range want {
+		g, w := got[i], want[i]
+		if g.Key != w.Key || string(g.Value) != string(w.Value) || g.Stamp != w.Stamp || g.Node != w.Node || g.Deleted != w.Deleted {
+			t.Errorf("record %d = %+v (value %q), want %+v (value %q)", i, g, g.Value, w, w.Value)
 		}
 	}
 }
@@ -453,7 +501,7 @@ func testEmptyIDs(t *testing.T, h *harness) {
 		name string
 		fn   func() error
 	}{
-		{"PutTargets", func() error { return h.st.PutTargets(c, []store.TargetRecord{{Version: 1}}) }},
+		{"PutObjects", func() error { return h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{{Stamp: 1}}) }},
 		{"AddTransitions", func() error { return h.st.AddTransitions(c, []store.Transition{{At: base}}) }},
 		{"AddRollups", func() error { return h.st.AddRollups(c, []store.Rollup{{Minute: base, Count: 1}}) }},
 		{"AddResults", func() error { return h.st.AddResults(c, []store.Result{{At: base}}) }},
@@ -501,7 +549,7 @@ func countOf(t *testing.T, st store.Store, id string) counts {
 
 func testDeleteTargetData(t *testing.T, h *harness) {
 	c := ctx(t)
-	must(t, h.st.PutTargets(c, []store.TargetRecord{{ID: "del", Version: 3, Node: "n", Deleted: true}}), "PutTargets")
+	must(t, h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{{Key: "del", Stamp: 3, Node: "n", Deleted: true}}), "PutObjects")
 	for i := range 3 {
 		seed(t, h.st, "del", base.Add(time.Duration(i)*time.Minute))
 		seed(t, h.st, "keep", base.Add(time.Duration(i)*time.Minute))
@@ -513,9 +561,9 @@ func testDeleteTargetData(t *testing.T, h *harness) {
 	if got := countOf(t, h.st, "keep"); got != (counts{3, 3, 3}) {
 		t.Errorf("other target: %+v, want 3 of each", got)
 	}
-	recs, err := h.st.Targets(c)
-	must(t, err, "Targets")
-	if len(recs) != 1 || recs[0].ID != "del" {
+	recs, err := h.st.Objects(c, store.KindTarget)
+	must(t, err, "Objects")
+	if len(recs) != 1 || recs[0].Key != "del" {
 		t.Errorf("DeleteTargetData touched the registry: %+v", recs)
 	}
 	must(t, h.st.DeleteTargetData(c, "del"), "DeleteTargetData again")
@@ -557,27 +605,46 @@ func testPrune(t *testing.T, h *harness) {
 	t.Run("tombstones", func(t *testing.T) {
 		c := ctx(t)
 		ts := func(age time.Duration) uint64 { return uint64(now.Add(-age).UnixMilli()) << 16 }
-		must(t, h.st.PutTargets(c, []store.TargetRecord{
-			{ID: "old-tomb", Version: ts(10 * day), Node: "n", Deleted: true},
-			{ID: "new-tomb", Version: ts(time.Hour), Node: "n", Deleted: true},
-			{ID: "old-live", Spec: []byte(`{}`), Version: ts(10 * day), Node: "n"},
-		}), "PutTargets")
+		must(t, h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{
+			{Key: "old-tomb", Stamp: ts(10 * day), Node: "n", Deleted: true},
+			{Key: "new-tomb", Stamp: ts(time.Hour), Node: "n", Deleted: true},
+			{Key: "old-live", Value: []byte(`{}`), Stamp: ts(10 * day), Node: "n"},
+		}), "PutObjects")
 		must(t, h.st.Prune(c, store.Retention{Results: day}, now), "Prune without tombstone retention")
-		recs, err := h.st.Targets(c)
-		must(t, err, "Targets")
+		recs, err := h.st.Objects(c, store.KindTarget)
+		must(t, err, "Objects")
 		if len(recs) != 3 {
 			t.Fatalf("tombstones pruned with zero retention: %+v", recs)
 		}
 		must(t, h.st.Prune(c, store.Retention{Tombstones: 7 * day}, now), "Prune")
-		recs, err = h.st.Targets(c)
-		must(t, err, "Targets")
+		recs, err = h.st.Objects(c, store.KindTarget)
+		must(t, err, "Objects")
 		var ids []string
 		for _, r := range recs {
-			ids = append(ids, r.ID)
+			ids = append(ids, r.Key)
 		}
 		slices.Sort(ids)
 		if !slices.Equal(ids, []string{"new-tomb", "old-live"}) {
 			t.Errorf("after tombstone prune: %v, want new-tomb and old-live", ids)
+		}
+	})
+	t.Run("object tombstones", func(t *testing.T) {
+		c := ctx(t)
+		ts := func(age time.Duration) uint64 { return uint64(now.Add(-age).UnixMilli()) << 16 }
+		must(t, h.st.PutObjects(c, "silence", []store.ObjectRecord{
+			{Key: "old-tomb", Stamp: ts(10 * day), Node: "n", Deleted: true},
+			{Key: "new-tomb", Stamp: ts(time.Hour), Node: "n", Deleted: true},
+			{Key: "old-live", Value: []byte(`{}`), Stamp: ts(10 * day), Node: "n"},
+		}), "PutObjects")
+		must(t, h.st.Prune(c, store.Retention{Tombstones: 7 * day}, now), "Prune")
+		recs, err := h.st.Objects(c, "silence")
+		must(t, err, "Objects")
+		var keys []string
+		for _, r := range recs {
+			keys = append(keys, r.Key)
+		}
+		if !slices.Equal(keys, []string{"new-tomb", "old-live"}) {
+			t.Errorf("after tombstone prune: %v, want new-tomb and old-live", keys)
 		}
 	})
 }
@@ -689,16 +756,16 @@ func testConcurrent(t *testing.T, h *harness) {
 
 func testReopen(t *testing.T, h *harness) {
 	c := ctx(t)
-	must(t, h.st.PutTargets(c, []store.TargetRecord{{ID: "t", Spec: []byte(`{"id":"t"}`), Version: 5, Node: "n"}}), "PutTargets")
+	must(t, h.st.PutObjects(c, store.KindTarget, []store.ObjectRecord{{Key: "t", Value: []byte(`{"id":"t"}`), Stamp: 5, Node: "n"}}), "PutObjects")
 	seed(t, h.st, "t", base)
 	r := mkRollup("t", base.Add(time.Minute), 5*time.Millisecond, 5*time.Second)
 	must(t, h.st.AddRollups(c, []store.Rollup{r}), "AddRollups")
 
 	st := h.reopen()
 	must(t, st.Ping(c), "Ping after reopen")
-	recs, err := st.Targets(c)
-	must(t, err, "Targets")
-	if len(recs) != 1 || recs[0].ID != "t" || string(recs[0].Spec) != `{"id":"t"}` || recs[0].Version != 5 {
+	recs, err := st.Objects(c, store.KindTarget)
+	must(t, err, "Objects")
+	if len(recs) != 1 || recs[0].Key != "t" || string(recs[0].Value) != `{"id":"t"}` || recs[0].Stamp != 5 {
 		t.Errorf("targets after reopen: %+v", recs)
 	}
 	if got := countOf(t, st, "t"); got != (counts{2, 1, 1}) {
