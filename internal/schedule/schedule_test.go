@@ -592,7 +592,7 @@ func TestUpsertRejectsBadJobs(t *testing.T) {
 	}{
 		{"empty id", Job{Prober: okProber()}, "job id is empty"},
 		{"nil prober", Job{ID: "a"}, `job "a": prober is nil`},
-		{"negative interval", Job{ID: "a", Prober: okProber(), Schedule: neg}, "interval -1ns: must be positive"},
+		{"negative interval", Job{ID: "a", Prober: okProber(), Schedule: neg}, "interval -1ns: must be above 0 and at most 24h"},
 		{"negative rise", Job{ID: "a", Prober: okProber(), Schedule: noRise}, "rise -2"},
 		{"negative jitter", Job{ID: "a", Prober: okProber(), Schedule: negJitter}, "jitter -1ns"},
 	}
