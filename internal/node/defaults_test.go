@@ -2,9 +2,12 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/heckhq/heck/internal/config"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -78,5 +81,42 @@ func TestTwoNodesProbeATargetAlike(t *testing.T) {
 	want := old.WithDefaults().Schedule
 	if ja, jb := a.n.buildJob(old), b.n.buildJob(old); ja.Schedule != want || jb.Schedule != want {
 		t.Fatalf("unresolved spec: a runs %+v, b runs %+v, want both the built-in %+v", ja.Schedule, jb.Schedule, want)
+	}
+}
+
+// TestConfigAndAPIResolveAlike: the same target written in the config
+// file and added through the API of the node that loaded it resolves to
+// the same schedule.
+func TestConfigAndAPIResolveAlike(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	addr := ntNewServer(t).Addr()
+	doc := fmt.Sprintf(`listen: 127.0.0.1:0
+node: {name: nt, data_dir: %q}
+defaults: {interval: 30s, timeout: 5s, rise: 4, jitter: 2s, fast_interval: 10s}
+targets:
+  - {id: c1, kind: tcp, address: %q}
+  - {id: c2, kind: tcp, address: %q, interval: 1s, fall: 1}
+  - {id: c3, kind: tcp, address: %q, interval: 2m, timeout: 15s}
+`, dir, addr, addr, addr)
+	cfg, err := config.Parse(filepath.Join(dir, "heck.yaml"), []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaAPI := []target.Spec{
+		{ID: "a1", Kind: target.KindTCP, Address: addr},
+		{ID: "a2", Kind: target.KindTCP, Address: addr, Schedule: target.Schedule{Interval: dur(time.Second), Fall: 1}},
+		{ID: "a3", Kind: target.KindTCP, Address: addr, Schedule: target.Schedule{Interval: dur(2 * time.Minute), Timeout: dur(15 * time.Second)}},
+	}
+	n := ntStart(t, cfg)
+	for i, s := range viaAPI {
+		if _, err := n.c.AddTarget(ctx, s); err != nil {
+			t.Fatalf("add %s: %v", s.ID, err)
+		}
+		c, _ := n.n.reg.Get(fmt.Sprintf("c%d", i+1))
+		a, _ := n.n.reg.Get(s.ID)
+		if !c.Schedule.Resolved() || c.Schedule != a.Schedule {
+			t.Errorf("%s via config %+v, %s via the API %+v: want the same, resolved", c.ID, c.Schedule, a.ID, a.Schedule)
+		}
 	}
 }

@@ -222,7 +222,10 @@ func (s *Schedule) Fill(d Schedule, written func(key string) bool) {
 	}
 	// The schedule as it will run, to judge what came from d against.
 	interval := s.Interval.D()
-	if interval <= 0 {
+	if interval == 0 {
+		interval = DefaultInterval
+	}
+	if interval < 0 {
 		return // invalid: validation reports it; nothing to fit against
 	}
 	if own.Timeout == 0 && s.Timeout != 0 && s.Timeout.D() >= interval {
