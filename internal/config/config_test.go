@@ -211,7 +211,7 @@ func TestProblems(t *testing.T) {
 			"cluster.tombstone_horizon", 2, 22, "30m0s", "is too short", "1h or more"},
 
 		{"target interval", "targets:\n  - id: a\n    kind: tcp\n    address: 127.0.0.1:1\n    interval: 50ms\n", nil,
-			"targets[0].interval", 5, 15, "50ms", "is too short", "set an interval of 100ms or more"},
+			"targets[0].interval", 5, 15, "50ms", "is too short", "set an interval from 100ms to 24h"},
 		{"target timeout above interval", "targets:\n  - id: a\n    kind: tcp\n    address: 127.0.0.1:1\n    interval: 1s\n    timeout: 1s\n", nil,
 			"targets[0].timeout", 6, 14, "1s", "is not below the interval (1s)", "shorter than the interval"},
 		{"target absent field at its target", "targets:\n  - id: a\n    kind: tcp\n    address: 127.0.0.1:1\n  - id: b\n    kind: http\n", nil,
@@ -227,9 +227,7 @@ func TestProblems(t *testing.T) {
 		{"header name with a dot, unset variable", "targets:\n  - id: a\n    kind: http\n    url: http://127.0.0.1/\n    http:\n      headers: {X.Token: \"${T}\"}\n", nil,
 			"targets[0].http.headers.X.Token", 6, 26, "${T}", "environment variable T", "export T"},
 		{"defaults invalid", "defaults:\n  interval: 10ms\ntargets:\n  - {id: a, kind: tcp, address: \"127.0.0.1:1\"}\n  - {id: b, kind: tcp, address: \"127.0.0.1:2\"}\n", nil,
-			"defaults.interval", 2, 13, "10ms", "is too short", "100ms or more"},
-		{"timeout from defaults", "defaults:\n  timeout: 5s\ntargets:\n  - id: a\n    kind: tcp\n    address: 127.0.0.1:1\n    interval: 2s\n", nil,
-			"targets[0].timeout", 4, 5, "5s", "is not below the interval (2s) (timeout comes from defaults)", "shorter than the interval"},
+			"defaults.interval", 2, 13, "10ms", "is too short", "100ms to 24h"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -264,8 +262,8 @@ func TestProblemString(t *testing.T) {
 		p    Problem
 		want string
 	}{
-		{Problem{File: "heck.yaml", Line: 12, Column: 5, Field: "targets[0].interval", Value: "50ms", Problem: "is too short", Fix: "set an interval of 100ms or more"},
-			`heck.yaml:12:5: targets[0].interval: "50ms" is too short; set an interval of 100ms or more`},
+		{Problem{File: "heck.yaml", Line: 12, Column: 5, Field: "targets[0].interval", Value: "50ms", Problem: "is too short", Fix: "set an interval from 100ms to 24h"},
+			`heck.yaml:12:5: targets[0].interval: "50ms" is too short; set an interval from 100ms to 24h`},
 		{Problem{File: "heck.yaml", Line: 3, Problem: "is not valid YAML: x", Fix: "check"}, "heck.yaml:3: is not valid YAML: x; check"},
 		{Problem{Field: "--listen", Value: "x", Problem: "is not host:port", Fix: "write one"}, `--listen: "x" is not host:port; write one`},
 		{Problem{File: "c.yaml", Field: "api.token", Problem: "is required"}, "c.yaml: api.token: is required"},
@@ -323,7 +321,7 @@ targets:
 	if len(lines) != len(want) {
 		t.Fatalf("Error() has %d lines, want one per problem:\n%s", len(lines), err)
 	}
-	if !strings.HasPrefix(lines[5], `heck.yaml:13:15: targets[0].interval: "50ms" is too short; set an interval of 100ms or more`) {
+	if !strings.HasPrefix(lines[5], `heck.yaml:13:15: targets[0].interval: "50ms" is too short; set an interval from 100ms to 24h`) {
 		t.Errorf("line 6 = %q", lines[5])
 	}
 	if strings.Contains(err.Error(), "not-a-key") {
@@ -366,8 +364,10 @@ targets:
 		t.Errorf("store.path = %q, want it under the data dir", c.Store.Path)
 	}
 	a, b := c.Targets[0], c.Targets[1]
-	if a.Interval.D() != 30*time.Second || a.Rise != 5 || a.Fall != 0 || a.Timeout != 0 {
-		t.Errorf("target a schedule = %+v, want interval and rise from defaults, the rest unset", a.Schedule)
+	wantA := target.Schedule{Interval: target.Duration(30 * time.Second), Timeout: target.Duration(target.DefaultTimeout), Rise: 5,
+		Fall: target.DefaultFall, FastInterval: target.Duration(30 * time.Second), DownInterval: target.Duration(30 * time.Second)}
+	if a.Schedule != wantA {
+		t.Errorf("target a schedule = %+v, want interval and rise from defaults, the rest built in: %+v", a.Schedule, wantA)
 	}
 	if b.Interval.D() != time.Second || b.Rise != 1 {
 		t.Errorf("target b schedule = %+v, want its own values", b.Schedule)
@@ -979,5 +979,33 @@ func TestPortZeroPicksAFreePort(t *testing.T) {
 	}
 	if _, err := Parse("p.yaml", []byte("cluster:\n  advertise: 10.0.0.5:0\n")); err == nil {
 		t.Fatal("an advertised port 0 cannot be reached and must be refused")
+	}
+}
+
+// TestDefaultsYieldToATargetsOwnSchedule: a value of the defaults block
+// that does not fit a target's own schedule is not taken; the built-in
+// default applies, as it does for a target added through the API.
+func TestDefaultsYieldToATargetsOwnSchedule(t *testing.T) {
+	doc := "defaults:\n  timeout: 2500ms\n  jitter: 3s\n  fast_interval: 3s\ntargets:\n" +
+		"  - {id: a, kind: tcp, address: 127.0.0.1:1, interval: 2s}\n" +
+		"  - {id: b, kind: tcp, address: 127.0.0.1:1, interval: 1m, timeout: 4s}\n" +
+		"  - {id: c, kind: tcp, address: 127.0.0.1:1, interval: 1m}\n"
+	c, err := parse("heck.yaml", []byte(doc), env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec := func(f float64) target.Duration { return target.Duration(f * float64(time.Second)) }
+	want := []target.Schedule{
+		// 2.5s timeout and 3s jitter are not below 2s: built in (80% of 2s,
+		// no jitter); 3s fast_interval is above 1.6s, so it is taken.
+		{Interval: sec(2), Timeout: sec(1.6), Rise: 2, Fall: 3, FastInterval: sec(3), DownInterval: sec(2)},
+		// Its own 4s timeout: a 3s fast_interval is not above it.
+		{Interval: sec(60), Timeout: sec(4), Rise: 2, Fall: 3, Jitter: sec(3), FastInterval: sec(60), DownInterval: sec(60)},
+		{Interval: sec(60), Timeout: sec(2.5), Rise: 2, Fall: 3, Jitter: sec(3), FastInterval: sec(3), DownInterval: sec(60)},
+	}
+	for i, w := range want {
+		if got := c.Targets[i].Schedule; got != w {
+			t.Errorf("%s: schedule %+v, want %+v", c.Targets[i].ID, got, w)
+		}
 	}
 }

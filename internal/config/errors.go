@@ -29,7 +29,7 @@ type Problem struct {
 
 // String formats p as one line:
 //
-//	heck.yaml:12:5: targets[0].interval: "50ms" is too short; set an interval of 100ms or more
+//	heck.yaml:12:5: targets[0].interval: "50ms" is too short; set an interval from 100ms to 24h
 func (p Problem) String() string {
 	var b strings.Builder
 	switch {

@@ -37,7 +37,9 @@ func Load(path string) (*Config, error) {
 // Parse decodes and validates a config held in data; name is the file name
 // shown in problems. It returns the config, or a *LoadError with every
 // problem found. Fields the document leaves out take their Default()
-// values; the `defaults:` block fills each target's unset schedule fields.
+// values; the `defaults:` block and then the built-in defaults fill each
+// target's unset schedule fields (target.Schedule.Resolve), so the targets
+// returned are resolved.
 // ${VAR} references in config-level strings are expanded from the
 // environment; in targets they are kept (the probes expand them) but must
 // name variables that are set.
@@ -86,6 +88,9 @@ func parse(name string, data []byte, lookup target.LookupFunc) (*Config, error) 
 	if len(d.problems)+len(ch.problems) > 0 {
 		return nil, asError(append(d.problems, ch.problems...))
 	}
+	for i := range c.Targets {
+		resolveSchedule(&c.Targets[i].Schedule, &c.Defaults, d.written, targetPath(i))
+	}
 	return c, nil
 }
 
@@ -102,6 +107,14 @@ func targetPath(i int) string { return "targets[" + strconv.Itoa(i) + "]." }
 // the target's path with a trailing dot ("targets[3].").
 func fillSchedule(sc, defaults *target.Schedule, written map[string]bool, prefix string) {
 	sc.Fill(*defaults, func(key string) bool { return written[prefix+key] })
+}
+
+// resolveSchedule bakes the rest of the defaults into a valid target's
+// schedule (target.Schedule.Resolve): a config's targets enter the
+// registry resolved, so every node probes them alike whatever its own
+// defaults block says.
+func resolveSchedule(sc, defaults *target.Schedule, written map[string]bool, prefix string) {
+	*sc = sc.Resolve(*defaults, func(key string) bool { return written[prefix+key] })
 }
 
 // decoder walks a YAML node tree and the Go value it fills together, so

@@ -106,6 +106,9 @@ func (n *Node) EachState(fn func(id string, s health.State)) {
 // PutTarget adds or replaces a target through the API.
 func (n *Node) PutTarget(ctx context.Context, spec target.Spec) (bool, error) {
 	spec.Origin = "" // only the config file writes config targets
+	// Bake this node's defaults block into the spec before it is
+	// replicated, so every node probes it alike (docs/design.md, Defaults).
+	spec.Schedule = spec.Schedule.Resolve(n.cfg.Defaults, nil)
 	if errs := spec.Validate(); len(errs) > 0 {
 		return false, errs
 	}

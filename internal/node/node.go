@@ -231,6 +231,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, e := range bad {
 		log.Warn("skipping a stored target that cannot be read; it is kept in the store untouched", "err", e)
 	}
+	// config.Parse resolves its targets; a Config built in code may not
+	// have (Resolve is idempotent). The registry holds only resolved specs.
+	for i := range cfg.Targets {
+		cfg.Targets[i].Schedule = cfg.Targets[i].Schedule.Resolve(cfg.Defaults, nil)
+	}
 	if err := n.reg.SyncConfig(ctx, cfg.Targets); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("load config targets: %w", err)

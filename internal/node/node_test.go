@@ -747,22 +747,3 @@ func ntChecks(t *testing.T, nn *ntNode, id string) uint32 {
 	}
 	return n
 }
-
-func TestEffectiveDefaultsTimeoutYieldsToShortInterval(t *testing.T) {
-	cfg := config.Default()
-	cfg.Defaults = target.Schedule{Interval: target.Duration(10 * time.Second), Timeout: target.Duration(5 * time.Second), Rise: 4}
-	n := &Node{cfg: cfg}
-	got := n.effective(target.Spec{ID: "x", Kind: target.KindTCP, Address: "127.0.0.1:9",
-		Schedule: target.Schedule{Interval: target.Duration(time.Second)}})
-	if got.Timeout.D() >= got.Interval.D() {
-		t.Fatalf("timeout %v not below interval %v: the defaults' 5s timeout must yield to a 1s interval", got.Timeout, got.Interval)
-	}
-	if got.Rise != 4 {
-		t.Fatalf("rise %d, want 4 from the defaults block", got.Rise)
-	}
-	own := n.effective(target.Spec{ID: "y", Kind: target.KindTCP, Address: "127.0.0.1:9",
-		Schedule: target.Schedule{Interval: target.Duration(time.Second), Timeout: target.Duration(300 * time.Millisecond)}})
-	if own.Timeout.D() != 300*time.Millisecond {
-		t.Fatalf("a target's own timeout changed to %v", own.Timeout)
-	}
-}

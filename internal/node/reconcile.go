@@ -137,17 +137,14 @@ func (n *Node) reconcile(id string, now time.Time) {
 	}
 }
 
-// effective returns the spec as it is probed: the config's defaults block
-// and then the built-in defaults fill what the spec leaves unset.
+// effective returns the spec as it is probed. Specs enter the registry
+// resolved (config load and PutTarget bake the defaults in), so this is a
+// no-op for them; a spec written by an older node gets the built-in
+// defaults from the scheduler's safety net (logged once), never this
+// node's defaults block, so that every node probes it alike.
 func (n *Node) effective(spec target.Spec) target.Spec {
-	ownTimeout := spec.Timeout
-	spec.Schedule.Fill(n.cfg.Defaults, nil)
-	// A defaults timeout that does not fit a target's own short interval
-	// yields to the built-in rule (2s or 80% of the interval).
-	if ownTimeout == 0 && spec.Timeout >= spec.Interval {
-		spec.Timeout = 0
-	}
-	return spec.WithDefaults()
+	spec.Schedule = n.sched.Resolve(spec.ID, spec.Schedule)
+	return spec
 }
 
 // buildJob makes the scheduler job of a spec. A spec that cannot become a

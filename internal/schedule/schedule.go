@@ -32,6 +32,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unique"
 
@@ -53,8 +54,8 @@ const maxBatch = 128
 type Job struct {
 	// ID identifies the target; Upsert with an existing ID replaces it.
 	ID string
-	// Schedule of the target, with its defaults already filled in
-	// (target.Spec.WithDefaults); zero fields get the defaults again here.
+	// Schedule of the target, resolved (target.Schedule.Resolve). An
+	// unresolved one gets the built-in defaults here, and is logged once.
 	Schedule target.Schedule
 	// Prober probes the target. When it implements probe.Closer it is closed
 	// once it is replaced or removed and no run of it is in flight.
@@ -167,6 +168,9 @@ type Scheduler struct {
 	epoch  time.Time
 	wake   chan struct{}
 	pool   sync.Pool // *Outcome
+	// unresolved is set once a job came with an unresolved schedule (and
+	// was logged).
+	unresolved atomic.Bool
 
 	mu       sync.Mutex
 	jobs     map[string]*entry
@@ -440,7 +444,7 @@ func (s *Scheduler) close(id string, p probe.Prober) {
 // of it in flight completes. It returns an error naming the field when the
 // job is unusable.
 func (s *Scheduler) Upsert(job Job) error {
-	sc, err := normalize(job)
+	sc, err := s.normalize(job)
 	if err != nil {
 		return err
 	}
@@ -612,37 +616,37 @@ func (s *Scheduler) Each(fn func(id string, st *Status) bool) {
 	}
 }
 
-// normalize fills the defaults of a job's schedule and checks it.
-func normalize(job Job) (target.Schedule, error) {
+// Resolve returns sc resolved. A resolved schedule (every spec a node of
+// this version puts in the registry) is returned as it is; one that is not
+// (a spec written by an older node) gets the built-in defaults, never a
+// node's own defaults block, so that every node runs it alike. The first
+// unresolved schedule is logged, naming its target. The node resolves
+// with it the schedule it shows as well as the one it runs.
+func (s *Scheduler) Resolve(id string, sc target.Schedule) target.Schedule {
+	if sc.Resolved() {
+		return sc
+	}
+	sc = sc.Resolve(target.Schedule{}, nil)
+	if s.unresolved.CompareAndSwap(false, true) {
+		s.log.Warn("a target's schedule came without its defaults (written by an older heck?); using the built-in defaults",
+			"target", id, "interval", sc.Interval.D(), "timeout", sc.Timeout.D(), "rise", sc.Rise, "fall", sc.Fall)
+	}
+	return sc
+}
+
+// normalize checks a job and resolves its schedule (Resolve), then holds
+// it to what can run (target.Schedule.Runnable), not to the stricter
+// bounds of validation.
+func (s *Scheduler) normalize(job Job) (target.Schedule, error) {
 	if job.ID == "" {
 		return target.Schedule{}, errors.New("schedule: job id is empty: give every job its target's id")
 	}
 	if job.Prober == nil {
 		return target.Schedule{}, fmt.Errorf("schedule: job %q: prober is nil: build one from the target's spec", job.ID)
 	}
-	sc := target.Spec{Schedule: job.Schedule}.WithDefaults().Schedule
-	bad := func(field string, v any, fix string) error {
-		return fmt.Errorf("schedule: job %q: %s %v: %s", job.ID, field, v, fix)
-	}
-	for _, d := range []struct {
-		name string
-		v    target.Duration
-	}{{"interval", sc.Interval}, {"timeout", sc.Timeout}, {"fast_interval", sc.FastInterval}, {"down_interval", sc.DownInterval}} {
-		if d.v <= 0 {
-			return sc, bad(d.name, d.v, "must be positive")
-		}
-	}
-	if sc.InitialDelay < 0 {
-		return sc, bad("initial_delay", sc.InitialDelay, "must not be negative")
-	}
-	if sc.Jitter < 0 {
-		return sc, bad("jitter", sc.Jitter, "must not be negative")
-	}
-	if sc.Rise < 1 || sc.Rise > 1<<20 {
-		return sc, bad("rise", sc.Rise, "must be 1 or more")
-	}
-	if sc.Fall < 1 || sc.Fall > 1<<20 {
-		return sc, bad("fall", sc.Fall, "must be 1 or more")
+	sc := s.Resolve(job.ID, job.Schedule)
+	if err := sc.Runnable(); err != nil {
+		return sc, fmt.Errorf("schedule: job %q: %w", job.ID, err)
 	}
 	return sc, nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -592,7 +594,7 @@ func TestUpsertRejectsBadJobs(t *testing.T) {
 	}{
 		{"empty id", Job{Prober: okProber()}, "job id is empty"},
 		{"nil prober", Job{ID: "a"}, `job "a": prober is nil`},
-		{"negative interval", Job{ID: "a", Prober: okProber(), Schedule: neg}, "interval -1ns: must be positive"},
+		{"negative interval", Job{ID: "a", Prober: okProber(), Schedule: neg}, "interval -1ns: must be above 0 and at most 24h"},
 		{"negative rise", Job{ID: "a", Prober: okProber(), Schedule: noRise}, "rise -2"},
 		{"negative jitter", Job{ID: "a", Prober: okProber(), Schedule: negJitter}, "jitter -1ns"},
 	}
@@ -706,3 +708,48 @@ func (m chanMutex) Unlock() { <-m }
 // A reader never sees a new state before the Sink has the transition: the
 // node records transitions in its Sink, so GET /targets showing "down"
 // implies GET /transitions lists the change.
+
+// TestUnresolvedScheduleLoggedOnce: a schedule without its defaults (from
+// an older node) runs with the built-in defaults, whatever else, and the
+// first such job is logged, not every one.
+func TestUnresolvedScheduleLoggedOnce(t *testing.T) {
+	var logs strings.Builder
+	var mu sync.Mutex
+	s := New(Options{Logger: slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))})
+	for _, id := range []string{"a", "b"} {
+		mustUpsert(t, s, Job{ID: id, Prober: okProber(), Schedule: target.Schedule{Interval: target.Duration(time.Second)}})
+	}
+	if got := s.Resolve("c", target.Schedule{Interval: target.Duration(time.Second)}); got != sched(time.Second) {
+		t.Errorf("resolved %+v, want the built-in %+v", got, sched(time.Second))
+	}
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	if n := strings.Count(out, "came without its defaults"); n != 1 || !strings.Contains(out, "target=a") {
+		t.Errorf("logged %d times, want once naming target a:\n%s", n, out)
+	}
+	if st, _ := s.Status("b"); st.Interval != time.Second {
+		t.Errorf("b runs every %v", st.Interval)
+	}
+	// A resolved schedule is used as it is and not logged.
+	if got := s.Resolve("d", sched(3*time.Second)); got != sched(3*time.Second) {
+		t.Errorf("a resolved schedule changed: %+v", got)
+	}
+	// Beyond what can run: refused with the field, never run.
+	long := sched(time.Second)
+	long.Interval = target.Duration(48 * time.Hour)
+	if err := s.Upsert(Job{ID: "e", Prober: okProber(), Schedule: long}); err == nil || !strings.Contains(err.Error(), "interval 48h") {
+		t.Errorf("a 48h interval: %v", err)
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}

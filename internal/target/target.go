@@ -7,10 +7,6 @@
 // The package holds data only; probing lives in internal/probe.
 package target
 
-import (
-	"time"
-)
-
 // Kind names a probe kind.
 type Kind string
 
@@ -27,20 +23,9 @@ const (
 // Kinds lists every known kind, in the order they are documented.
 var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP}
 
-// Defaults of a target's schedule. They follow HAProxy (rise 2, fall 3) and
-// the kubelet (10 s period).
-const (
-	DefaultInterval = 10 * time.Second
-	DefaultTimeout  = 2 * time.Second
-	DefaultRise     = 2
-	DefaultFall     = 3
-	// MinInterval is the shortest interval accepted.
-	MinInterval = 100 * time.Millisecond
-)
-
 // Spec is everything a user says about a target. It is what the config file,
 // the API and the registry carry. The zero value of an optional field means
-// "use the default"; WithDefaults fills them in.
+// "use the default"; Resolve fills them in (see Bounds).
 type Spec struct {
 	ID     string            `json:"id" yaml:"id"`
 	Name   string            `json:"name,omitempty" yaml:"name,omitempty"`
@@ -195,31 +180,10 @@ func (s *Spec) DisplayName() string {
 	return s.ID
 }
 
-// WithDefaults returns a copy of s with every unset schedule field filled in.
+// WithDefaults returns a copy of s with every unset schedule field filled
+// from the built-in defaults: Resolve with no defaults block.
 func (s Spec) WithDefaults() Spec {
-	sc := &s.Schedule
-	if sc.Interval == 0 {
-		sc.Interval = Duration(DefaultInterval)
-	}
-	if sc.Timeout == 0 {
-		t := DefaultTimeout
-		if lim := sc.Interval.D() * 8 / 10; lim < t {
-			t = lim
-		}
-		sc.Timeout = Duration(t)
-	}
-	if sc.Rise == 0 {
-		sc.Rise = DefaultRise
-	}
-	if sc.Fall == 0 {
-		sc.Fall = DefaultFall
-	}
-	if sc.FastInterval == 0 {
-		sc.FastInterval = sc.Interval
-	}
-	if sc.DownInterval == 0 {
-		sc.DownInterval = sc.Interval
-	}
+	s.Schedule = s.Schedule.Resolve(Schedule{}, nil)
 	return s
 }
 
@@ -267,28 +231,4 @@ func cloneMap(m map[string]string) map[string]string {
 		c[k] = v
 	}
 	return c
-}
-
-// Fill sets every zero field of s from d, except the keys for which
-// written reports true (a zero a user wrote out stays zero, for validation
-// to judge). A nil written fills every zero field.
-func (s *Schedule) Fill(d Schedule, written func(key string) bool) {
-	fill := func(key string) bool { return written == nil || !written(key) }
-	dur := func(key string, v *Duration, dv Duration) {
-		if *v == 0 && fill(key) {
-			*v = dv
-		}
-	}
-	dur("initial_delay", &s.InitialDelay, d.InitialDelay)
-	dur("interval", &s.Interval, d.Interval)
-	dur("timeout", &s.Timeout, d.Timeout)
-	dur("jitter", &s.Jitter, d.Jitter)
-	dur("fast_interval", &s.FastInterval, d.FastInterval)
-	dur("down_interval", &s.DownInterval, d.DownInterval)
-	if s.Rise == 0 && fill("rise") {
-		s.Rise = d.Rise
-	}
-	if s.Fall == 0 && fill("fall") {
-		s.Fall = d.Fall
-	}
 }

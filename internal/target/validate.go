@@ -175,40 +175,32 @@ func (v *validator) add(field, value, problem, fix string) {
 	v.errs = append(v.errs, FieldError{Field: field, Value: value, Problem: problem, Fix: fix})
 }
 
+// schedule checks each field of sc against its bound in Bounds, then the
+// relations between fields (timeout and jitter below the interval, fast
+// and down interval above the timeout), with the defaults of unset fields.
 func (v *validator) schedule(sc *Schedule) {
-	d := Spec{Schedule: *sc}.WithDefaults().Schedule
-	badInterval := false
-	if sc.Interval < 0 || (sc.Interval != 0 && sc.Interval.D() < MinInterval) || v.writtenZero("interval", sc.Interval == 0) {
-		v.add("interval", sc.Interval.String(), "is too short", "set an interval of "+MinInterval.String()+" or more")
-		badInterval = true
+	d := sc.Resolve(Schedule{}, nil)
+	bad := map[string]bool{}
+	for _, b := range Bounds {
+		val := b.Value(sc)
+		if fe := b.Check(val, v.writtenZero(b.Key, val == 0)); fe != nil {
+			v.errs = append(v.errs, *fe)
+			bad[b.Key] = true
+		}
 	}
-	switch {
-	case sc.Timeout < 0 || v.writtenZero("timeout", sc.Timeout == 0):
-		v.add("timeout", sc.Timeout.String(), "is not positive", "set a timeout such as \"1s\", below the interval")
-	case d.Timeout >= d.Interval && !(badInterval && sc.Interval <= 0):
-		// A zero or negative interval is reported; comparing with an
-		// interval it will not have would only confuse.
+	// Relations. A field out of its own range is reported once; comparing
+	// an interval it will not have would only confuse.
+	if !bad["timeout"] && !(bad["interval"] && sc.Interval <= 0) && d.Timeout >= d.Interval {
 		v.add("timeout", d.Timeout.String(), "is not below the interval ("+d.Interval.String()+")", "set a timeout shorter than the interval, or a longer interval")
 	}
-	if sc.Rise < 0 || sc.Rise > 100 || v.writtenZero("rise", sc.Rise == 0) {
-		v.add("rise", strconv.Itoa(sc.Rise), "is out of range", "set 1 to 100 consecutive successes")
-	}
-	if sc.Fall < 0 || sc.Fall > 100 || v.writtenZero("fall", sc.Fall == 0) {
-		v.add("fall", strconv.Itoa(sc.Fall), "is out of range", "set 1 to 100 consecutive failures")
-	}
-	if sc.InitialDelay < 0 {
-		v.add("initial_delay", sc.InitialDelay.String(), "is negative", "set 0 or a positive duration")
-	}
-	if sc.Jitter < 0 || (sc.Jitter > 0 && sc.Jitter >= d.Interval) {
-		v.add("jitter", sc.Jitter.String(), "is negative or not below the interval", "set a jitter between 0 and the interval")
+	if !bad["jitter"] && sc.Jitter > 0 && sc.Jitter >= d.Interval {
+		v.add("jitter", sc.Jitter.String(), "is not below the interval ("+d.Interval.String()+")", "set a jitter between 0 and the interval")
 	}
 	for _, f := range []struct {
 		name string
 		val  Duration
 	}{{"fast_interval", sc.FastInterval}, {"down_interval", sc.DownInterval}} {
-		if f.val < 0 || (f.val != 0 && f.val.D() < MinInterval) || v.writtenZero(f.name, f.val == 0) {
-			v.add(f.name, f.val.String(), "is too short", "set "+MinInterval.String()+" or more, or leave it out to use the interval")
-		} else if f.val != 0 && f.val <= d.Timeout {
+		if !bad[f.name] && f.val != 0 && f.val <= d.Timeout {
 			v.add(f.name, f.val.String(), "is not above the timeout ("+d.Timeout.String()+")", "set it longer than the timeout")
 		}
 	}

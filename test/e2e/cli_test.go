@@ -178,7 +178,7 @@ func TestTargetsAddRm(t *testing.T) {
 		Errors []struct{ Field, Value, Problem, Fix string } `json:"errors"`
 	}
 	if err := json.Unmarshal([]byte(body), &p); err != nil || code != http.StatusUnprocessableEntity || len(p.Errors) != 2 ||
-		p.Errors[0].Field != "interval" || p.Errors[0].Value != "0s" || !strings.Contains(p.Errors[0].Fix, "100ms or more") ||
+		p.Errors[0].Field != "interval" || p.Errors[0].Value != "0s" || !strings.Contains(p.Errors[0].Fix, "100ms to 24h") ||
 		p.Errors[1].Field != "rise" || p.Errors[1].Value != "0" || !strings.Contains(p.Errors[1].Fix, "1 to 100") {
 		t.Errorf("POST a target with interval 0s and rise 0: got %d %s, want 422 naming interval and rise", code, body)
 	}
@@ -340,7 +340,7 @@ targets:
 `
 
 var zerosProblems = []string{
-	`zeros.yaml:6:15: targets[0].interval: "0s" is too short; set an interval of 100ms or more`,
+	`zeros.yaml:6:15: targets[0].interval: "0s" is too short; set an interval from 100ms to 24h`,
 	`zeros.yaml:8:11: targets[0].rise: "0" is out of range; set 1 to 100 consecutive successes`,
 }
 
