@@ -4,8 +4,8 @@
 // events, members, join, leave, and the gossip keyring: keys ls, install,
 // use, remove, generate), with help on each and consistent exit codes.
 //
-// Exit codes: 0 success; 1 a check failed or a target is down; 2 a usage
-// error or any other error.
+// Exit codes: 0 success; 1 a check failed, a target is down (status
+// --check) or a config has problems; 2 a usage error or any other error.
 package cli
 
 import (
@@ -23,7 +23,7 @@ import (
 // Exit codes.
 const (
 	ExitOK    = 0
-	ExitFail  = 1 // a check failed, a target is down, a config has problems
+	ExitFail  = 1 // a check failed, a target is down (status --check), a config has problems
 	ExitError = 2 // usage or other error
 )
 
@@ -153,7 +153,8 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run 'heck <command> --help' for a command's flags.
-Exit codes: 0 ok, 1 a check failed or a target is down, 2 usage or other error.
+Exit codes: 0 ok, 1 a check failed or (status --check) a target is down,
+2 usage or other error.
 `)
 }
 
