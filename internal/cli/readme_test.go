@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -170,5 +171,26 @@ func TestREADMECommandsCatchDrift(t *testing.T) {
 	w, err := shellWords(`bin/heck targets add --header 'A: b c' "x y" # comment`)
 	if err != nil || strings.Join(w, "|") != "bin/heck|targets|add|--header|A: b c|x y" {
 		t.Errorf("shellWords = %q, %v", w, err)
+	}
+}
+
+// TestNoUIPromised: heck has no web UI yet, so neither its help nor the
+// newcomer's files promise one.
+func TestNoUIPromised(t *testing.T) {
+	ui := regexp.MustCompile(`\bUI\b|(?i)web ui|dashboard`)
+	r := heck(t, "serve", "--help")
+	if r.code != 0 || ui.MatchString(r.stdout) {
+		t.Errorf("heck serve --help mentions a UI (exit %d):\n%s", r.code, r.stdout)
+	}
+	for _, f := range []string{"../../README.md", "../../examples/quickstart.yaml", "../../examples/full.yaml"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range strings.Split(string(data), "\n") {
+			if ui.MatchString(l) {
+				t.Errorf("%s:%d promises a UI: %s", f, i+1, l)
+			}
+		}
 	}
 }
