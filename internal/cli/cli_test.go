@@ -224,8 +224,12 @@ func TestTargets(t *testing.T) {
 	})
 	t.Run("ls json", func(t *testing.T) {
 		r := heck(t, "targets", "ls", "-o", "json")
-		var ts []map[string]any
-		if err := json.Unmarshal([]byte(r.stdout), &ts); err != nil || r.code != 0 || len(ts) != 7 {
+		var l struct {
+			Targets []map[string]any `json:"targets"`
+		}
+		err := json.Unmarshal([]byte(r.stdout), &l)
+		ts := l.Targets
+		if err != nil || r.code != 0 || len(ts) != 7 {
 			t.Fatalf("ls json: %v %d %s", err, r.code, r.stdout)
 		}
 		for _, x := range ts {
@@ -244,10 +248,10 @@ func TestTargets(t *testing.T) {
 	for _, f := range filters {
 		t.Run("ls "+strings.Join(f.args, " "), func(t *testing.T) {
 			r := heck(t, append([]string{"targets", "ls", "-o", "json"}, f.args...)...)
-			var ts []api.TargetStatus
-			_ = json.Unmarshal([]byte(r.stdout), &ts)
+			var l api.TargetList
+			_ = json.Unmarshal([]byte(r.stdout), &l)
 			var ids []string
-			for _, x := range ts {
+			for _, x := range l.Targets {
 				ids = append(ids, x.ID)
 			}
 			if r.code != 0 || strings.Join(ids, ",") != f.want {

@@ -27,7 +27,8 @@ func statusCmd() *command {
 		help: `
 With an ID, shows that target: its state and why, its spec, uptime and recent
 results. Without, counts the targets per state and lists them. -o json prints
-the target object, or {"counts": {...}, "total": N, "targets": [...]}.
+the target object, or {"counts": {...}, "total": N, "targets": [...]} (the
+target objects of GET /api/v1/targets and heck targets ls -o json).
 
 Exit codes: 0 the status was shown (whatever the targets' states); with
 --check, 1 when any target shown is down; 2 a usage error or the node could
@@ -44,11 +45,13 @@ for one probe.`,
 	}
 }
 
-// Summary is the JSON of heck status without an ID.
+// Summary is the JSON of heck status without an ID: the target list of
+// GET /api/v1/targets and heck targets ls -o json ({"targets": [...]}),
+// with the counts beside it.
 type Summary struct {
-	Counts  map[string]int     `json:"counts"`
-	Total   int                `json:"total"`
-	Targets []api.TargetStatus `json:"targets"`
+	Counts map[string]int `json:"counts"`
+	Total  int            `json:"total"`
+	api.TargetList
 }
 
 func runStatus(ctx context.Context, e *env, opts any, args []string) int {
@@ -64,7 +67,7 @@ func runStatus(ctx context.Context, e *env, opts any, args []string) int {
 	if err != nil {
 		return e.apiError(c, err, nil)
 	}
-	sum := Summary{Counts: map[string]int{}, Total: len(ts), Targets: ts}
+	sum := Summary{Counts: map[string]int{}, Total: len(ts), TargetList: api.TargetList{Targets: ts}}
 	if sum.Targets == nil {
 		sum.Targets = []api.TargetStatus{}
 	}

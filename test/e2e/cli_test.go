@@ -221,8 +221,10 @@ func TestTargetsAddRm(t *testing.T) {
 	}
 	// Filters of heck targets ls.
 	r = heck(t, dir, nil, "targets", "ls", "--state", "down", "--label", "tier=db", "-o", "json", "--server", n.url)
-	var raw []any
-	if err := json.Unmarshal([]byte(r.Stdout), &raw); err != nil || r.Code != 0 || len(raw) != 1 {
+	var l struct {
+		Targets []any `json:"targets"`
+	}
+	if err := json.Unmarshal([]byte(r.Stdout), &l); err != nil || r.Code != 0 || len(l.Targets) != 1 {
 		t.Errorf("targets ls --state down --label tier=db: want db alone\n%s", r)
 	}
 }
