@@ -2,7 +2,8 @@
 // running a node (serve), checking config files (validate), one-off probes
 // (check), and the clients of the REST API (targets, status, transitions,
 // events, members, join, leave, and the gossip keyring: keys ls, install,
-// use, remove, generate), with help on each and consistent exit codes.
+// use, remove, generate), with help on each, consistent exit codes, and
+// shell completion scripts generated from the same command and flag tables.
 //
 // Exit codes: 0 success; 1 a check failed, a target is down (status
 // --check) or a config has problems; 2 a usage error or any other error.
@@ -56,7 +57,7 @@ func commands() []*command {
 		targetsLsCmd(), targetsAddCmd(), targetsRmCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
-		versionCmd(),
+		versionCmd(), completionCmd(),
 	}
 }
 
