@@ -29,8 +29,10 @@ func checkCmd() *command {
 Probes the target once, as a node would, and prints the result: an http(s)
 URL is an http probe; host:port a tcp probe; other schemes (tcp://, tls://,
 grpc://, dns://, icmp://) name their kind. Link-local and cloud metadata
-addresses are refused, as on a node. Exits 0 when the check passes, 1 when
-it fails, 2 when the argument is not a target.`,
+addresses are refused, as on a node.
+
+Exit codes: 0 the check passed; 1 it failed; 2 the argument is not a target,
+a usage error, or the check was interrupted.`,
 		minArgs: 1, maxArgs: 1,
 		flags: func(fs *flag.FlagSet) any {
 			o := &checkOpts{timeout: 5 * time.Second}

@@ -2,10 +2,11 @@
 // running a node (serve), checking config files (validate), one-off probes
 // (check), and the clients of the REST API (targets, status, transitions,
 // events, members, join, leave, and the gossip keyring: keys ls, install,
-// use, remove, generate), with help on each and consistent exit codes.
+// use, remove, generate), with help on each, consistent exit codes, and
+// shell completion scripts generated from the same command and flag tables.
 //
-// Exit codes: 0 success; 1 a check failed or a target is down; 2 a usage
-// error or any other error.
+// Exit codes: 0 success; 1 a check failed, a target is down (status
+// --check) or a config has problems; 2 a usage error or any other error.
 package cli
 
 import (
@@ -23,7 +24,7 @@ import (
 // Exit codes.
 const (
 	ExitOK    = 0
-	ExitFail  = 1 // a check failed, a target is down, a config has problems
+	ExitFail  = 1 // a check failed, a target is down (status --check), a config has problems
 	ExitError = 2 // usage or other error
 )
 
@@ -57,7 +58,7 @@ func commands() []*command {
 		silenceAddCmd(), silenceLsCmd(), silenceRmCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
-		versionCmd(),
+		versionCmd(), completionCmd(),
 	}
 }
 
@@ -79,23 +80,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "-v", "--version":
 		return Main(ctx, []string{"version"}, stdout, stderr)
 	}
-	// Two-word commands first ("targets ls"), then one-word.
-	var cmd *command
-	rest := args[1:]
-	for _, c := range cmds {
-		if len(args) > 1 && c.name == args[0]+" "+args[1] {
-			cmd, rest = c, args[2:]
-			break
-		}
-	}
-	if cmd == nil {
-		for _, c := range cmds {
-			if c.name == args[0] {
-				cmd = c
-				break
-			}
-		}
-	}
+	cmd, rest := lookup(cmds, args)
 	if cmd == nil {
 		if group := subcommands(cmds, args[0]); len(group) > 0 {
 			if len(args) > 1 && !strings.HasPrefix(args[1], "-") {
@@ -119,6 +104,60 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	return cmd.execute(ctx, rest, stdout, stderr)
 }
+
+// lookup finds the command args name, two-word commands first
+// ("targets ls"), then one-word, and returns it with the arguments after
+// its name; nil when none has that name.
+func lookup(cmds []*command, args []string) (*command, []string) {
+	if len(args) == 0 {
+		return nil, nil
+	}
+	for _, c := range cmds {
+		if len(args) > 1 && c.name == args[0]+" "+args[1] {
+			return c, args[2:]
+		}
+	}
+	for _, c := range cmds {
+		if c.name == args[0] {
+			return c, args[1:]
+		}
+	}
+	return nil, nil
+}
+
+// flagSet is a fresh flag set of the command and the options it fills.
+func (c *command) flagSet() (*flag.FlagSet, any) {
+	fs := flag.NewFlagSet("heck "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var opts any
+	if c.flags != nil {
+		opts = c.flags(fs)
+	}
+	return fs, opts
+}
+
+// parse parses args (after the command's name) as the command would,
+// without running it: the options and the positional arguments, or a
+// usage error.
+func (c *command) parse(args []string) (*flag.FlagSet, any, []string, error) {
+	fs, opts := c.flagSet()
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return fs, opts, nil, err
+	}
+	if len(pos) < c.minArgs {
+		return fs, opts, pos, errMissingArg
+	}
+	if c.maxArgs >= 0 && len(pos) > c.maxArgs {
+		return fs, opts, pos, errTooManyArgs
+	}
+	return fs, opts, pos, nil
+}
+
+var (
+	errMissingArg  = errors.New("missing argument")
+	errTooManyArgs = errors.New("too many arguments")
+)
 
 func isHelp(a string) bool { return a == "-h" || a == "-help" || a == "--help" || a == "help" }
 
@@ -154,7 +193,8 @@ Commands:
 	}
 	fmt.Fprint(w, `
 Run 'heck <command> --help' for a command's flags.
-Exit codes: 0 ok, 1 a check failed or a target is down, 2 usage or other error.
+Exit codes: 0 ok, 1 a check failed or (status --check) a target is down,
+2 usage or other error.
 `)
 }
 
@@ -189,27 +229,16 @@ func (c *command) printUsage(w io.Writer, fs *flag.FlagSet) {
 
 func (c *command) execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	e := &env{stdout: stdout, stderr: stderr, name: c.name}
-	fs := flag.NewFlagSet("heck "+c.name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var opts any
-	if c.flags != nil {
-		opts = c.flags(fs)
-	}
-	pos, err := parseInterspersed(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
+	fs, opts, pos, err := c.parse(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
 		c.printUsage(stdout, fs)
 		return ExitOK
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "heck %s: %s\nRun 'heck %s --help' for usage.\n", c.name, flagError(err), c.name)
+	case errors.Is(err, errMissingArg), errors.Is(err, errTooManyArgs):
+		fmt.Fprintf(stderr, "heck %s: %s\nUsage: %s\nRun 'heck %s --help' for more.\n", c.name, err, c.usage, c.name)
 		return ExitError
-	}
-	if len(pos) < c.minArgs || (c.maxArgs >= 0 && len(pos) > c.maxArgs) {
-		what := "too many arguments"
-		if len(pos) < c.minArgs {
-			what = "missing argument"
-		}
-		fmt.Fprintf(stderr, "heck %s: %s\nUsage: %s\nRun 'heck %s --help' for more.\n", c.name, what, c.usage, c.name)
+	case err != nil:
+		fmt.Fprintf(stderr, "heck %s: %s\nRun 'heck %s --help' for usage.\n", c.name, flagError(err), c.name)
 		return ExitError
 	}
 	return c.run(ctx, e, opts, pos)

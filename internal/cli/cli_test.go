@@ -226,8 +226,12 @@ func TestTargets(t *testing.T) {
 	})
 	t.Run("ls json", func(t *testing.T) {
 		r := heck(t, "targets", "ls", "-o", "json")
-		var ts []map[string]any
-		if err := json.Unmarshal([]byte(r.stdout), &ts); err != nil || r.code != 0 || len(ts) != 7 {
+		var l struct {
+			Targets []map[string]any `json:"targets"`
+		}
+		err := json.Unmarshal([]byte(r.stdout), &l)
+		ts := l.Targets
+		if err != nil || r.code != 0 || len(ts) != 7 {
 			t.Fatalf("ls json: %v %d %s", err, r.code, r.stdout)
 		}
 		for _, x := range ts {
@@ -246,10 +250,10 @@ func TestTargets(t *testing.T) {
 	for _, f := range filters {
 		t.Run("ls "+strings.Join(f.args, " "), func(t *testing.T) {
 			r := heck(t, append([]string{"targets", "ls", "-o", "json"}, f.args...)...)
-			var ts []wire.TargetStatus
-			_ = json.Unmarshal([]byte(r.stdout), &ts)
+			var l wire.TargetList
+			_ = json.Unmarshal([]byte(r.stdout), &l)
 			var ids []string
-			for _, x := range ts {
+			for _, x := range l.Targets {
 				ids = append(ids, x.ID)
 			}
 			if r.code != 0 || strings.Join(ids, ",") != f.want {
@@ -272,8 +276,20 @@ func TestTargets(t *testing.T) {
 func TestStatus(t *testing.T) {
 	b := server(t, api.Options{LoopbackOnly: true})
 	r := heck(t, "status")
-	if r.code != 1 || !strings.Contains(r.stdout, "3 targets: 1 unknown, 1 up, 1 down") || !strings.Contains(r.stdout, "STATE") {
+	if r.code != 0 || !strings.Contains(r.stdout, "3 targets: 1 unknown, 1 up, 1 down") || !strings.Contains(r.stdout, "STATE") {
 		t.Fatalf("status: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// Exit codes: 0 whenever the status was shown; --check fails on a down target.
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"status"}, 0}, {[]string{"status", "--check"}, 1}, {[]string{"status", "-o", "json", "--check"}, 1},
+		{[]string{"status", "db"}, 0}, {[]string{"status", "db", "--check"}, 1}, {[]string{"status", "web", "--check"}, 0},
+	} {
+		if r := heck(t, c.args...); r.code != c.want {
+			t.Errorf("%v: exit %d, want %d\n%s", c.args, r.code, c.want, r.stderr)
+		}
 	}
 	r = heck(t, "status", "-o", "json")
 	var sum struct {
@@ -297,7 +313,7 @@ func TestStatus(t *testing.T) {
 	}
 	r = heck(t, "status", "db", "-o", "json")
 	var d map[string]any
-	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 1 || d["id"] != "db" || d["state"] != "down" || d["kind"] != "tcp" || d["uptime"] == nil {
+	if err := json.Unmarshal([]byte(r.stdout), &d); err != nil || r.code != 0 || d["id"] != "db" || d["state"] != "down" || d["kind"] != "tcp" || d["uptime"] == nil {
 		t.Fatalf("status db json: %d %v %s", r.code, err, r.stdout)
 	}
 	b.SetCoverage(wire.Coverage{Observers: []string{"n1"}, Partial: true, Missing: []string{"n2", "n3"}})
@@ -313,8 +329,8 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("status nope: %d %s", r.code, r.stderr)
 	}
 	_ = b.DeleteTarget(context.Background(), "db")
-	if r := heck(t, "status"); r.code != 0 {
-		t.Fatalf("status with none down: exit %d", r.code)
+	if r := heck(t, "status", "--check"); r.code != 0 {
+		t.Fatalf("status --check with none down: exit %d", r.code)
 	}
 }
 
@@ -464,5 +480,23 @@ func TestServe(t *testing.T) {
 	cli.RunNode = func(context.Context, *config.Config, *slog.Logger) error { return errors.New("store: disk full") }
 	if r := heck(t, "serve"); r.code != 2 || !strings.Contains(r.stderr, "disk full") {
 		t.Fatalf("node error: %d %s", r.code, r.stderr)
+	}
+}
+
+// TestExitCodesInHelp: status and check document their exit codes.
+func TestExitCodesInHelp(t *testing.T) {
+	for _, c := range []struct {
+		cmd  string
+		want []string
+	}{
+		{"status", []string{"Exit codes:", "--check", "1 when any target shown is down"}},
+		{"check", []string{"Exit codes:", "0 the check passed", "1 it failed", "2 "}},
+	} {
+		r := heck(t, c.cmd, "--help")
+		for _, w := range c.want {
+			if r.code != 0 || !strings.Contains(r.stdout, w) {
+				t.Errorf("heck %s --help lacks %q (exit %d):\n%s", c.cmd, w, r.code, r.stdout)
+			}
+		}
 	}
 }

@@ -22,8 +22,9 @@ func membersCmd() *command {
 		usage:    "heck members [-o json] [--server URL]",
 		help: `
 Lists the members of the cluster as the node at --server sees them: name,
-gossip address, zone, state (alive, dead or left) and how many targets each
-owns. A node running without clustering lists itself alone. -o json prints a
+gossip address, zone, state (alive, dead or left), how many targets each
+owns, and * under SELF for the node that answered (the one at --server). A
+node running without clustering lists itself alone. -o json prints a
 JSON array of member objects (name, addr, api_addr, zone, weight, state,
 version, targets, self).`,
 		maxArgs: 0,
@@ -61,9 +62,13 @@ func runMembers(ctx context.Context, e *env, opts any, _ []string) int {
 
 func printMemberTable(w io.Writer, ms []wire.Member) {
 	tw := newTable(w)
-	fmt.Fprintln(tw, "NAME\tADDRESS\tZONE\tSTATE\tTARGETS")
+	fmt.Fprintln(tw, "NAME\tADDRESS\tZONE\tSTATE\tTARGETS\tSELF")
 	for _, m := range ms {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", m.Name, dash(m.Addr), dash(m.Zone), dash(m.State), m.Targets)
+		self := ""
+		if m.Self {
+			self = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", m.Name, dash(m.Addr), dash(m.Zone), dash(m.State), m.Targets, self)
 	}
 	_ = tw.Flush()
 }

@@ -42,8 +42,8 @@ func TestMembers(t *testing.T) {
 	clusterServer(t, api.Options{LoopbackOnly: true})
 	r := heck(t, "members")
 	want := [][]string{
-		{"NAME", "ADDRESS", "ZONE", "STATE", "TARGETS"},
-		{"n1", "127.0.0.1:7946", "-", "alive", "2"},
+		{"NAME", "ADDRESS", "ZONE", "STATE", "TARGETS", "SELF"},
+		{"n1", "127.0.0.1:7946", "-", "alive", "2", "*"},
 		{"n2", "127.0.0.2:7946", "b", "alive", "3"},
 		{"n3", "127.0.0.3:7946", "-", "dead", "0"},
 	}
@@ -76,7 +76,7 @@ func flat(rs [][]string) []string {
 func TestMembersSingleNode(t *testing.T) {
 	server(t, api.Options{LoopbackOnly: true, NodeName: "solo"})
 	r := heck(t, "members")
-	if got := rows(r.stdout); r.code != 0 || len(got) != 2 || strings.Join(got[1], " ") != "solo - - alive 3" {
+	if got := rows(r.stdout); r.code != 0 || len(got) != 2 || strings.Join(got[1], " ") != "solo - - alive 3 *" {
 		t.Fatalf("members of a single node: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	r = heck(t, "join", "127.0.0.1:7946")
@@ -140,7 +140,7 @@ func TestLeave(t *testing.T) {
 		t.Fatalf("second leave -o json: %d %v %s", r.code, err, r.stdout)
 	}
 	r = heck(t, "members", "--token", "t0k")
-	if got := rows(r.stdout); r.code != 0 || strings.Join(got[1], " ") != "n1 127.0.0.1:7946 - left 2" {
+	if got := rows(r.stdout); r.code != 0 || strings.Join(got[1], " ") != "n1 127.0.0.1:7946 - left 2 *" {
 		t.Fatalf("members after leave: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if r := heck(t, "leave", "extra"); r.code != 2 || !strings.Contains(r.stderr, "too many arguments") {

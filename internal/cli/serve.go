@@ -44,7 +44,7 @@ on ` + config.DefaultListen + `, SQLite under ./data. Flags override the config 
 		flags: func(fs *flag.FlagSet) any {
 			o := &serveOpts{}
 			fs.StringVar(&o.config, "config", "", "config `FILE` (YAML); embedded defaults when absent")
-			fs.StringVar(&o.listen, "listen", "", "`ADDR` (host:port) of the API and UI, overriding listen")
+			fs.StringVar(&o.listen, "listen", "", "`ADDR` (host:port) of the API, overriding listen")
 			fs.StringVar(&o.dataDir, "data-dir", "", "`DIR` for the node's data, overriding node.data_dir")
 			fs.StringVar(&o.nodeName, "node-name", "", "`NAME` of this node, overriding node.name")
 			fs.StringVar(&o.gossip, "gossip", "", "gossip `ADDR` (host:port) to bind, overriding cluster.bind")

@@ -15,33 +15,44 @@ import (
 	"github.com/heckhq/heck/internal/history"
 )
 
-type statusOpts struct{ clientOpts }
+type statusOpts struct {
+	clientOpts
+	check bool
+}
 
 func statusCmd() *command {
 	return &command{
 		name:     "status",
 		synopsis: "show one target in detail, or a summary of all",
-		usage:    "heck status [ID] [-o json] [--server URL]",
+		usage:    "heck status [ID] [--check] [-o json] [--server URL]",
 		help: `
 With an ID, shows that target: its state and why, its spec, uptime and recent
 results. Without, counts the targets per state and lists them. -o json prints
-the target object, or {"counts": {...}, "targets": [...]}. Exits 1 when a
-target shown is down.`,
+the target object, or {"counts": {...}, "total": N, "targets": [...]} (the
+target objects of GET /api/v1/targets and heck targets ls -o json).
+
+Exit codes: 0 the status was shown (whatever the targets' states); with
+--check, 1 when any target shown is down; 2 a usage error or the node could
+not be reached. Scripts that want a failing exit use --check, or 'heck check'
+for one probe.`,
 		maxArgs: 1,
 		flags: func(fs *flag.FlagSet) any {
 			o := &statusOpts{}
 			o.register(fs)
+			fs.BoolVar(&o.check, "check", false, "exit 1 when any target shown is down")
 			return o
 		},
 		run: runStatus,
 	}
 }
 
-// Summary is the JSON of heck status without an ID.
+// Summary is the JSON of heck status without an ID: the target list of
+// GET /api/v1/targets and heck targets ls -o json ({"targets": [...]}),
+// with the counts beside it.
 type Summary struct {
-	Counts  map[string]int      `json:"counts"`
-	Total   int                 `json:"total"`
-	Targets []wire.TargetStatus `json:"targets"`
+	Counts map[string]int `json:"counts"`
+	Total  int            `json:"total"`
+	wire.TargetList
 }
 
 func runStatus(ctx context.Context, e *env, opts any, args []string) int {
@@ -57,7 +68,7 @@ func runStatus(ctx context.Context, e *env, opts any, args []string) int {
 	if err != nil {
 		return e.apiError(c, err, nil)
 	}
-	sum := Summary{Counts: map[string]int{}, Total: len(ts), Targets: ts}
+	sum := Summary{Counts: map[string]int{}, Total: len(ts), TargetList: wire.TargetList{Targets: ts}}
 	if sum.Targets == nil {
 		sum.Targets = []wire.TargetStatus{}
 	}
@@ -77,7 +88,7 @@ func runStatus(ctx context.Context, e *env, opts any, args []string) int {
 			printTargetTable(e.stdout, ts, time.Now())
 		}
 	}
-	if down {
+	if down && o.check {
 		return ExitFail
 	}
 	return ExitOK
@@ -125,7 +136,7 @@ func statusOne(ctx context.Context, e *env, o *statusOpts, c *client.Client, id 
 	} else {
 		printDetail(e, d, time.Now())
 	}
-	if t.State == health.Down {
+	if t.State == health.Down && o.check {
 		return ExitFail
 	}
 	return ExitOK

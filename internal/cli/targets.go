@@ -32,8 +32,9 @@ func targetsLsCmd() *command {
 		usage:    "heck targets ls [--state S] [--label k=v] [--kind K] [-o json] [--server URL]",
 		help: `
 Lists the targets of the node at --server, with their state, last latency
-and last message. -o json prints a JSON array of target objects (id, kind,
-state, spec, last result...).`,
+and last message. -o json prints {"targets": [...]}, the body of GET
+/api/v1/targets: one object per target (id, kind, state, spec, last
+result...), the same as in heck status -o json.`,
 		maxArgs: 0,
 		flags: func(fs *flag.FlagSet) any {
 			o := &lsOpts{}
@@ -71,7 +72,7 @@ func runTargetsLs(ctx context.Context, e *env, opts any, _ []string) int {
 		if ts == nil {
 			ts = []wire.TargetStatus{}
 		}
-		if err := writeJSON(e.stdout, ts); err != nil {
+		if err := writeJSON(e.stdout, wire.TargetList{Targets: ts}); err != nil {
 			return e.errorf("%v", err)
 		}
 		return ExitOK

@@ -198,7 +198,10 @@ type Cluster struct {
 	keyring *memberlist.Keyring
 	maxBcst int
 
-	ml         atomic.Pointer[memberlist.Memberlist]
+	ml atomic.Pointer[memberlist.Memberlist]
+	// waiting is set while no join address has answered since Start: the
+	// first rejoin that succeeds logs "cluster: joined" and clears it.
+	waiting    atomic.Bool
 	broadcasts *memberlist.TransmitLimitedQueue
 	counting   atomic.Pointer[CountingTransport] // the transport Start made, if any
 	large      chan []byte
@@ -515,8 +518,15 @@ func (c *Cluster) Start(ctx context.Context) error {
 		if errors.Is(err, ErrKeyMismatch) {
 			return err
 		}
-		c.log.Warn("cluster: no join address answered yet; retrying in the background",
-			"join", c.cfg.Join, "every", c.cfg.RejoinInterval, "err", err)
+		if c.cfg.RejoinInterval > 0 {
+			c.waiting.Store(true)
+			c.log.Warn("cluster: no join address answered yet; running alone and retrying in the background "+
+				"(logged once; \"cluster: joined\" follows when a peer answers)",
+				"join", c.cfg.Join, "every", c.cfg.RejoinInterval, "err", err)
+		} else {
+			c.log.Warn("cluster: no join address answered; running alone (rejoin is off: join at runtime with heck join ADDR)",
+				"join", c.cfg.Join, "err", err)
+		}
 		return nil
 	}
 	c.log.Info("cluster: joined", "contacted", n, "members", ml.NumMembers())

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/memberlist"
+
+	"github.com/heckhq/heck/internal/testkit"
 )
 
 // drainEvents collects events from ch until cond holds on what was seen.
@@ -540,15 +543,37 @@ func TestStartWithUnreachableJoinKeepsRetrying(t *testing.T) {
 	// start the seed there: the rejoin loop must find it.
 	port := freePort(t, "127.0.0.1")
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	var logs testkit.SyncBuffer
 	late := newTestNode(t, nil, "late", nil, func(cfg *Config) {
 		cfg.Join = []string{addr}
 		cfg.RejoinInterval = 100 * time.Millisecond
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})
 	if got := len(late.c.Members()); got != 1 {
 		t.Fatalf("members before the seed is up: %d, want 1", got)
 	}
+	if !late.c.Waiting() {
+		t.Error("Waiting() = false before any join address answered")
+	}
 	seed := newTestNode(t, nil, "seed", nil, func(cfg *Config) { cfg.Bind = addr })
 	allSee(t, 10*time.Second, allAlive("late", "seed"), late, seed)
+	// The warning was logged once and said it keeps retrying; then one
+	// "cluster: joined" counted both members.
+	waitFor(t, 5*time.Second, `"cluster: joined" in the log`, func() bool { return strings.Contains(logs.String(), `msg="cluster: joined"`) },
+		func() string { return logs.String() })
+	out := logs.String()
+	if n := strings.Count(out, "no join address answered"); n != 1 {
+		t.Errorf("the join warning was logged %d times, want once:\n%s", n, out)
+	}
+	if !strings.Contains(out, "retrying in the background") || !strings.Contains(out, "logged once") {
+		t.Errorf("the join warning does not say it keeps retrying in the background, logged once:\n%s", out)
+	}
+	if !strings.Contains(out, `msg="cluster: joined" addr=`+addr+" members=2") {
+		t.Errorf(`want "cluster: joined" with members=2:\n%s`, out)
+	}
+	if late.c.Waiting() {
+		t.Error("Waiting() = true after the join")
+	}
 }
 
 func TestLifecycleErrors(t *testing.T) {

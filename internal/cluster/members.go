@@ -138,3 +138,7 @@ func (c *Cluster) SetMeta(ctx context.Context, m Meta) error {
 	}
 	return nil
 }
+
+// Waiting reports whether the node started with join addresses none of
+// which has answered yet (it runs alone and keeps retrying them).
+func (c *Cluster) Waiting() bool { return c.waiting.Load() }

@@ -79,6 +79,10 @@ func (c *Cluster) rejoinOnce(ctx context.Context) {
 					c.log.Debug("cluster: rejoin failed", "addr", a, "err", err)
 					return
 				}
+				if c.waiting.CompareAndSwap(true, false) {
+					c.log.Info("cluster: joined", "addr", a, "members", ml.NumMembers())
+					return
+				}
 				c.log.Info("cluster: rejoined", "addr", a)
 			}()
 		}

@@ -23,7 +23,7 @@ import (
 	"github.com/heckhq/heck/internal/target"
 )
 
-// DefaultListen is where the API and UI listen by default.
+// DefaultListen is where the API listens by default.
 const DefaultListen = "127.0.0.1:7800"
 
 // The embedded defaults: what a node runs on when neither the config file

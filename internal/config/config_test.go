@@ -117,7 +117,17 @@ func TestProblems(t *testing.T) {
 		fix       string // substring
 	}{
 		{"syntax error", "listen: 127.0.0.1:7800\n  log: x\n", nil,
-			"", 2, 0, "", "is not valid YAML", "indentation"},
+			"", 2, 3, "", `is not valid YAML: mapping values are not allowed in this context at "  log: x"`, "indentation"},
+		// yaml.v3 reports this one at line 1, where the list's block starts.
+		{"mis-indented key in a list", "listen: 127.0.0.1:7800\ntargets:\n  - id: web\n    kind: http\n   url: http://127.0.0.1/\n", nil,
+			"", 5, 4, "", `is not valid YAML: did not find expected '-' indicator at "   url: http://127.0.0.1/"`, "indentation"},
+		{"mis-indented key under a target", "targets:\n  - id: web\n    kind: http\n  url: http://127.0.0.1/\n", nil,
+			"", 4, 3, "", `at "  url: http://127.0.0.1/"`, "indentation"},
+		// yaml.v3 reports an unclosed quote at the end of the file.
+		{"unclosed quote", "listen: \"127.0.0.1:7800\nlog:\n  level: info\n", nil,
+			"", 1, 1, "", `is not valid YAML: found unexpected end of stream at "listen: \"127.0.0.1:7800"`, "quoting"},
+		{"unclosed flow list", "targets: [a, b\nlisten: x\n", nil,
+			"", 1, 1, "", `at "targets: [a, b"`, "indentation"},
 		{"not a mapping", "- a\n- b\n", nil,
 			"", 1, 1, "", "is not a mapping", "listen: 127.0.0.1:7800"},
 		{"second document", "listen: 127.0.0.1:7800\n---\nlisten: 127.0.0.1:7801\n", nil,
@@ -1007,5 +1017,17 @@ func TestDefaultsYieldToATargetsOwnSchedule(t *testing.T) {
 		if got := c.Targets[i].Schedule; got != w {
 			t.Errorf("%s: schedule %+v, want %+v", c.Targets[i].ID, got, w)
 		}
+	}
+}
+
+// TestSyntaxErrorQuotesNoSecret: the quoted line of a syntax error never
+// echoes what a secret-looking key holds.
+func TestSyntaxErrorQuotesNoSecret(t *testing.T) {
+	_, err := Parse("heck.yaml", []byte("api:\n  token: \"s3cr3t-value\nlisten: x\n"))
+	if err == nil {
+		t.Fatal("want a syntax error")
+	}
+	if msg := err.Error(); strings.Contains(msg, "s3cr3t") || !strings.Contains(msg, `heck.yaml:2:3: is not valid YAML`) || !strings.Contains(msg, `"  token: ..."`) {
+		t.Errorf("got %s", msg)
 	}
 }

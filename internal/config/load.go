@@ -165,7 +165,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 		if errors.Is(err, io.EOF) {
 			return nil, true
 		}
-		d.syntax(err)
+		d.syntax(data, err)
 		return nil, false
 	}
 	var next yaml.Node
@@ -173,7 +173,7 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 	case err == nil:
 		d.problem(next.Line, next.Column, "", "", "starts a second YAML document", "keep one document per config file (remove the \"---\" line)")
 	case !errors.Is(err, io.EOF):
-		d.syntax(err)
+		d.syntax(data, err)
 	}
 	root = &doc
 	if root.Kind == yaml.DocumentNode {
@@ -193,16 +193,132 @@ func (d *decoder) document(data []byte) (root *yaml.Node, ok bool) {
 	return root, len(d.problems) == 0
 }
 
-func (d *decoder) syntax(err error) {
-	msg := err.Error()
-	line := 0
+// syntax records a YAML syntax error at the line and column where it is,
+// with that line quoted. yaml.v3 reports some errors at the line where
+// the enclosing block starts (a mis-indented key in a list is "line 1:
+// did not find expected '-' indicator"), so the line is found as the first
+// one at which the file's prefix fails with the same message.
+func (d *decoder) syntax(data []byte, err error) {
+	msg, line := splitYAMLError(err)
+	if l := firstBadLine(data, msg); l > 0 {
+		line = l
+	}
+	col := 0
+	problem := "is not valid YAML: " + msg
+	if text, ok := lineAt(data, line); ok {
+		col = len(text) - len(strings.TrimLeft(text, " \t")) + 1
+		if strings.TrimSpace(text) == "" {
+			col = 0
+		}
+		problem += " at " + strconv.Quote(redactLine(text))
+	}
+	d.problem(line, col, "", "", problem, "check the indentation, the quoting and the \":\" after each key around this line")
+}
+
+// splitYAMLError is yaml.v3's message without its "yaml: line N: " prefix,
+// and N (0 when it has none).
+func splitYAMLError(err error) (msg string, line int) {
+	msg = err.Error()
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+		return m[2], line
 	}
-	d.problem(line, 0, "", "", "is not valid YAML: "+msg, "check the indentation, the quoting and the \":\" after each key around this line")
+	return strings.TrimPrefix(msg, "yaml: "), 0
+}
+
+// firstBadLine is the smallest n such that the file's first n lines fail
+// to parse with the message msg, found by bisection (a YAML prefix cut at
+// a line end parses unless the error is within it); 0 when no prefix
+// shorter than the file does, and the file's own report stands.
+func firstBadLine(data []byte, msg string) int {
+	ends := lineEnds(data)
+	fails := func(n int) bool {
+		e := yamlSyntaxError(data[:ends[n-1]])
+		if e == nil {
+			return false
+		}
+		m, _ := splitYAMLError(e)
+		return m == msg
+	}
+	lo, hi := 1, len(ends) // fails(hi) is assumed, as the whole file fails
+	if hi == 0 {
+		return 0
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if !fails(lo) {
+		return 0
+	}
+	return lo
+}
+
+// lineEnds holds the offset just past each line of data (its "\n"
+// included), the last line's end being len(data).
+func lineEnds(data []byte) []int {
+	var ends []int
+	for i, b := range data {
+		if b == '\n' {
+			ends = append(ends, i+1)
+		}
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		ends = append(ends, len(data))
+	}
+	return ends
+}
+
+// yamlSyntaxError is the error of parsing every document of data, nil when
+// it parses; a panic of the parser counts as an error.
+func yamlSyntaxError(data []byte) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	for {
+		var n yaml.Node
+		if err := dec.Decode(&n); err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// lineAt is line n (1-based) of data without its line break.
+func lineAt(data []byte, n int) (string, bool) {
+	if n < 1 {
+		return "", false
+	}
+	for i, l := range strings.Split(string(data), "\n") {
+		if i+1 == n {
+			return strings.TrimSuffix(l, "\r"), true
+		}
+	}
+	return "", false
+}
+
+// secretKey matches the keys whose values are not quoted back.
+var secretKey = regexp.MustCompile(`(?i)(token|secret|password|passwd|dsn|key)`)
+
+// redactLine keeps a quoted line from echoing a secret: the value of a key
+// that may hold one is replaced by "...". Long lines are cut.
+func redactLine(l string) string {
+	if k, _, ok := strings.Cut(l, ":"); ok && secretKey.MatchString(k) {
+		l = k + ": ..."
+	}
+	if len(l) > 120 {
+		l = l[:117] + "..."
+	}
+	return l
 }
 
 func (d *decoder) problem(line, col int, field, value, problem, fix string) {

@@ -87,7 +87,11 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 		cl.Close()
 		return fmt.Errorf("register replication metrics: %w", err)
 	}
-	n.log.Info("joined cluster", "gossip", cl.Addr(), "members", len(cl.Members()))
+	if cl.Waiting() {
+		n.log.Info("cluster started alone; waiting for a join address to answer", "gossip", cl.Addr(), "members", 1)
+	} else {
+		n.log.Info("joined cluster", "gossip", cl.Addr(), "members", len(cl.Members()))
+	}
 	return nil
 }
 

@@ -339,8 +339,9 @@ func (n *Node) Run(parent context.Context) error {
 		}
 	}()
 
+	apiURL, try := startHints(ln.Addr().String())
 	n.log.Info("heck node running", "node", n.name, "listen", ln.Addr().String(),
-		"targets", n.reg.Len(), "store", n.storeName)
+		"targets", n.reg.Len(), "store", n.storeName, "api", apiURL, "try", try)
 
 	var runErr error
 	select {
@@ -435,4 +436,26 @@ func (n *Node) collectTombstones(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// startHints are the start log line's pointers for whoever just started
+// the node: the API's URL as a client on this machine reaches it (a
+// wildcard listen address is reached on loopback) and what to run next.
+func startHints(listen string) (apiURL, try string) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "http://" + listen, "heck status"
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+		if ip != nil && ip.To4() == nil {
+			host = "::1"
+		}
+	}
+	base := "http://" + net.JoinHostPort(host, port)
+	try = "heck status"
+	if port != "7800" || (host != "127.0.0.1" && host != "localhost") {
+		try = "heck status --server " + base
+	}
+	return base + "/api/v1/targets", try
 }

@@ -162,11 +162,13 @@ func (n *node) lsJSON(t *testing.T, env ...string) map[string]listed {
 	if r.Code != 0 {
 		t.Fatalf("heck targets ls -o json: %s", r)
 	}
-	var raw []any
-	if err := json.Unmarshal([]byte(r.Stdout), &raw); err != nil {
-		t.Fatalf("heck targets ls -o json printed no JSON array: %v\n%s", err, r.Stdout)
+	var l struct {
+		Targets []any `json:"targets"`
 	}
-	return decodeTargets(t, raw)
+	if err := json.Unmarshal([]byte(r.Stdout), &l); err != nil || l.Targets == nil {
+		t.Fatalf("heck targets ls -o json printed no {\"targets\": [...]}: %v\n%s", err, r.Stdout)
+	}
+	return decodeTargets(t, l.Targets)
 }
 
 // states waits until every target in want has its state per heck targets
