@@ -40,21 +40,24 @@ func readmeCommands(t *testing.T, path string) []readmeCommand {
 		if !in {
 			continue
 		}
-		words, err := shellWords(strings.TrimPrefix(line, "$ "))
-		if err != nil {
-			t.Errorf("README.md:%d: %v: %s", n, err, line)
-			continue
+		// A line may chain commands: go build ... && bin/heck serve ...
+		for _, part := range strings.Split(strings.TrimPrefix(line, "$ "), " && ") {
+			words, err := shellWords(part)
+			if err != nil {
+				t.Errorf("README.md:%d: %v: %s", n, err, line)
+				continue
+			}
+			c := readmeCommand{line: n, text: part}
+			switch {
+			case len(words) > 0 && (words[0] == "bin/heck" || words[0] == "heck"):
+				c.prog, c.args = words[0], words[1:]
+			case len(words) > 2 && words[0] == "go" && words[1] == "run" && strings.HasSuffix(words[2], "cmd/heck"):
+				c.prog, c.args = "go run "+words[2], words[3:]
+			default:
+				continue
+			}
+			out = append(out, c)
 		}
-		c := readmeCommand{line: n, text: line}
-		switch {
-		case len(words) > 0 && (words[0] == "bin/heck" || words[0] == "heck"):
-			c.prog, c.args = words[0], words[1:]
-		case len(words) > 2 && words[0] == "go" && words[1] == "run" && strings.HasSuffix(words[2], "cmd/heck"):
-			c.prog, c.args = "go run "+words[2], words[3:]
-		default:
-			continue
-		}
-		out = append(out, c)
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
