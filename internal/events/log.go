@@ -72,11 +72,14 @@ type Log struct {
 	sync   bool // write through on Append (NewMemoryLog)
 }
 
-// head is where a target stands: 16 bytes, since every target has one.
-type head struct {
-	at int64 // unix ns of the latest transition
-	to health.State
-}
+// head is where a target stands, packed in 8 bytes since every target has
+// one: the unix microsecond of its latest transition above the state.
+type head int64
+
+func mkhead(at time.Time, to health.State) head { return head(at.UnixMicro()<<8 | int64(to)) }
+
+func (h head) at() int64        { return int64(h) >> 8 }
+func (h head) to() health.State { return health.State(h & 0xff) }
 
 // OpenLog returns the log over st, continuing its sequence and knowing
 // each target's head.
@@ -101,7 +104,7 @@ func OpenLog(ctx context.Context, st LogStore, opts LogOptions) (*Log, error) {
 		return nil, fmt.Errorf("open transition log: %w", err)
 	}
 	for _, h := range heads {
-		l.heads[h.TargetID] = head{to: h.To, at: h.At.UnixNano()}
+		l.heads[h.TargetID] = mkhead(h.At, h.To)
 	}
 	l.saved, l.next = maxSeq, maxSeq+1
 	return l, nil
@@ -133,13 +136,13 @@ func (l *Log) Append(ctx context.Context, t Transition) (Transition, bool) {
 	if _, seen := l.ids[t.ID]; seen && t.ID != "" {
 		return t, false
 	}
-	if h, ok := l.heads[t.TargetID]; ok && t.At.UnixNano() >= h.at {
-		if t.To == h.to {
+	if h, ok := l.heads[t.TargetID]; ok && t.At.UnixMicro() >= h.at() {
+		if t.To == h.to() {
 			return t, false
 		}
-		l.heads[t.TargetID] = head{to: t.To, at: t.At.UnixNano()}
+		l.heads[t.TargetID] = mkhead(t.At, t.To)
 	} else if !ok {
-		l.heads[t.TargetID] = head{to: t.To, at: t.At.UnixNano()}
+		l.heads[t.TargetID] = mkhead(t.At, t.To)
 	}
 	t.Seq = l.next
 	l.next++
@@ -180,7 +183,7 @@ func (l *Log) Head(target string) (health.State, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	h, ok := l.heads[target]
-	return h.to, ok
+	return h.to(), ok
 }
 
 // Forget drops a deleted target's head, so a target re-created under the

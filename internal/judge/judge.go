@@ -16,6 +16,7 @@ package judge
 
 import (
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 	"unique"
@@ -84,14 +85,27 @@ type shard struct {
 	_  [40]byte // keep shards on separate cache lines
 }
 
-// machine is one target's state, 40 bytes held in the map itself: every
-// judged target has one.
+// machine is one target's state, 24 bytes held in the map itself: every
+// judged target has one. Rise and fall are at most target.MaxRiseFall
+// (100); the counters saturate at 65,535 (only a count up to rise or fall
+// decides anything).
 type machine struct {
-	rise, fall uint32
-	succ, fail uint32
+	rise, fall uint8
+	succ, fail uint16
 	state      health.State
 	since      int64 // unix ns
 	cause      unique.Handle[string]
+}
+
+// threshold clamps a rise or fall count to 1..255.
+func threshold(n int) uint8 { return uint8(min(max(n, 1), math.MaxUint8)) }
+
+// bump adds one to a counter, saturating.
+func bump(n uint16) uint16 {
+	if n == math.MaxUint16 {
+		return n
+	}
+	return n + 1
 }
 
 // New returns a judge with no targets.
@@ -115,11 +129,11 @@ func (j *Judge) Set(id string, rule Rule, initial health.State, since time.Time)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	if m, ok := sh.m[id]; ok {
-		m.rise, m.fall = uint32(max(rule.Rise, 1)), uint32(max(rule.Fall, 1))
+		m.rise, m.fall = threshold(rule.Rise), threshold(rule.Fall)
 		sh.m[id] = m
 		return
 	}
-	sh.m[id] = machine{rise: uint32(max(rule.Rise, 1)), fall: uint32(max(rule.Fall, 1)), state: initial, since: since.UnixNano()}
+	sh.m[id] = machine{rise: threshold(rule.Rise), fall: threshold(rule.Fall), state: initial, since: since.UnixNano()}
 }
 
 // Remove stops judging id.
@@ -151,15 +165,15 @@ func (j *Judge) Observe(id string, in Input, changed func(Verdict)) (Verdict, bo
 		m.succ, m.fail = 0, 0
 		m.state = in.State
 	case in.OK:
-		m.succ++
+		m.succ = bump(m.succ)
 		m.fail = 0
-		if m.state != health.Up && m.succ >= m.rise {
+		if m.state != health.Up && m.succ >= uint16(m.rise) {
 			m.state = health.Up
 		}
 	default:
-		m.fail++
+		m.fail = bump(m.fail)
 		m.succ = 0
-		if m.state != health.Down && m.fail >= m.fall {
+		if m.state != health.Down && m.fail >= uint16(m.fall) {
 			m.state = health.Down
 		}
 	}

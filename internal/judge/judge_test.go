@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/heckhq/heck/internal/health"
 )
@@ -146,4 +147,33 @@ func TestNewStateShownOnlyAfterTheCallback(t *testing.T) {
 		t.Errorf("Each saw %v, want down", each)
 	}
 	wg.Wait()
+}
+
+// The counters saturate rather than wrap: a target up for a very long time
+// still reports a large run of successes and stays up; rise and fall above
+// 255 are clamped, never wrapped to a small number.
+func TestCountersSaturate(t *testing.T) {
+	j := New()
+	j.Set("x", Rule{Rise: 1, Fall: 1000}, health.Unknown, t0)
+	var v Verdict
+	for i := range 70000 {
+		v, _ = j.Observe("x", Input{OK: true, At: t0.Add(time.Duration(i) * time.Millisecond)}, nil)
+	}
+	if v.State != health.Up || v.Successes != 65535 {
+		t.Fatalf("after 70,000 successes: %v with %d successes, want up with 65535", v.State, v.Successes)
+	}
+	for i := range 254 {
+		if v, _ = j.Observe("x", Input{At: t0.Add(time.Hour + time.Duration(i)*time.Millisecond)}, nil); v.State != health.Up {
+			t.Fatalf("down after %d failures with fall 1000 (clamped to 255)", i+1)
+		}
+	}
+	if v, _ = j.Observe("x", Input{At: t0.Add(2 * time.Hour)}, nil); v.State != health.Down {
+		t.Fatalf("after 255 failures: %v, want down (fall clamped to 255)", v.State)
+	}
+}
+
+func TestMachineSize(t *testing.T) {
+	if got := unsafe.Sizeof(machine{}); got != 24 {
+		t.Errorf("machine is %d bytes, want 24 (one per judged target)", got)
+	}
 }
