@@ -417,6 +417,21 @@ func tombstoneHorizon(cfg *config.Config) time.Duration {
 	return config.DefaultTombstoneHorizon
 }
 
+// deleteExpiredSilences deletes the silences that ended more than
+// silence.Retention ago. Every node does it on its own; the deletes are
+// tombstones of the same keys and converge like any other write.
+func (n *Node) deleteExpiredSilences(ctx context.Context, now time.Time) {
+	ids := silence.Expired(n.Silences(ctx), now, silence.Retention)
+	for _, id := range ids {
+		if err := n.silences.Delete(ctx, id); err != nil && !errors.Is(err, objects.ErrNotFound) {
+			n.log.Warn("delete expired silence", "silence", id, "err", err)
+		}
+	}
+	if len(ids) > 0 {
+		n.log.Info("deleted expired silences", "count", len(ids), "retention", silence.Retention)
+	}
+}
+
 // collectTombstones forgets deleted targets' tombstones once they are older
 // than the horizon (the store prunes its copies on the same horizon).
 func (n *Node) collectTombstones(ctx context.Context) {
@@ -431,6 +446,7 @@ func (n *Node) collectTombstones(ctx context.Context) {
 				n.table.ForgetTombstones(keys...)
 				n.log.Info("collected tombstones of deleted targets", "count", len(keys))
 			}
+			n.deleteExpiredSilences(ctx, now)
 			if keys := n.silences.Collect(crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)); len(keys) > 0 {
 				n.log.Info("collected tombstones of deleted silences", "count", len(keys))
 			}

@@ -82,6 +82,23 @@ func (s *Silence) Covers(spec *target.Spec, now time.Time) bool {
 	return s.Active(now) && s.Matches(spec)
 }
 
+// Retention is how long an expired silence stays listed (as Alertmanager
+// keeps them, for whoever asks what was silenced last night) before every
+// node deletes it.
+const Retention = 5 * 24 * time.Hour
+
+// Expired returns the ids of the silences that ended more than keep before
+// now, to be deleted.
+func Expired(ss []Silence, now time.Time, keep time.Duration) []string {
+	var ids []string
+	for i := range ss {
+		if !ss[i].Ends.After(now.Add(-keep)) {
+			ids = append(ids, ss[i].ID)
+		}
+	}
+	return ids
+}
+
 // Covering reports whether any of ss silences the target at now.
 func Covering(ss []Silence, spec *target.Spec, now time.Time) bool {
 	for i := range ss {

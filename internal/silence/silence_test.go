@@ -101,3 +101,18 @@ func TestKindRefusesMismatchedKey(t *testing.T) {
 		t.Fatalf("Validate under another key: %v", err)
 	}
 }
+
+func TestExpired(t *testing.T) {
+	mk := func(id string, ends time.Time) Silence { return Silence{ID: id, Ends: ends} }
+	ss := []Silence{
+		mk("active", now.Add(time.Hour)),
+		mk("just-ended", now.Add(-time.Minute)),
+		mk("at-retention", now.Add(-Retention)),
+		mk("long-gone", now.Add(-Retention-time.Hour)),
+	}
+	got := Expired(ss, now, Retention)
+	want := []string{"at-retention", "long-gone"}
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Fatalf("Expired = %v, want %v", got, want)
+	}
+}
