@@ -17,6 +17,7 @@ const (
 	flagAtZero
 	flagReleased
 	flagVerdict
+	flagOutlier
 )
 
 // AppendDelta appends a compact binary encoding of d to dst: observer
@@ -64,6 +65,9 @@ func AppendDelta(dst []byte, d *Delta) []byte {
 		if o.Verdict != Unknown {
 			flags |= flagVerdict
 		}
+		if o.Fails != 0 || o.ErrorPct != 0 {
+			flags |= flagOutlier
+		}
 		dst = append(dst, flags, byte(o.State))
 		dst = crdt.AppendString(dst, o.TargetID)
 		dst = binary.AppendUvarint(dst, idx[o.Observer])
@@ -79,6 +83,9 @@ func AppendDelta(dst []byte, d *Delta) []byte {
 		if o.Verdict != Unknown {
 			dst = append(dst, byte(o.Verdict))
 			dst = binary.AppendVarint(dst, at-nanos(o.VerdictSince))
+		}
+		if flags&flagOutlier != 0 {
+			dst = append(dst, o.Fails, o.ErrorPct)
 		}
 	}
 
@@ -183,11 +190,15 @@ func DecodeDelta(b []byte) (Delta, error) {
 			vst = r.Byte()
 			o.VerdictSince = time.Unix(0, at-r.Varint())
 		}
+		if flags&flagOutlier != 0 {
+			o.Fails, o.ErrorPct = r.Byte(), r.Byte()
+		}
 		if r.Err() != nil {
 			return Delta{}, fmt.Errorf("observation %d: %w", i, r.Err())
 		}
 		o.Released = flags&flagReleased != 0
-		if flags&^(flagSinceZero|flagAtZero|flagReleased|flagVerdict) != 0 || State(st) > Stale ||
+		if flags&^(flagSinceZero|flagAtZero|flagReleased|flagVerdict|flagOutlier) != 0 || State(st) > Stale ||
+			o.Fails > MaxFails || o.ErrorPct > 100 ||
 			flags&flagVerdict != 0 && (vst == 0 || State(vst) > Stale) {
 			return Delta{}, fmt.Errorf("%w: observation %d: flags %#x state %d verdict %d", crdt.ErrCorrupt, i, flags, st, vst)
 		}

@@ -18,6 +18,7 @@ func sampleDelta() Delta {
 			{TargetID: "", Observer: "node-a", Seq: 1<<64 - 1, State: Stale, Since: t0.Add(time.Hour), Latency: -1},
 			{TargetID: "api", Observer: "node-c", Seq: 4, State: Down, Since: t0, At: t0, Released: true},
 			{TargetID: "pool", Observer: "node-b", Seq: 5, State: Up, Since: t0, At: t0, Verdict: Down, VerdictSince: t0.Add(-time.Minute)},
+			{TargetID: "flaky", Observer: "node-b", Seq: 6, State: Up, Since: t0, At: t0, Fails: 2, ErrorPct: 35},
 		},
 		Watermarks: []Watermark{{Observer: "node-c", Seq: 9, At: t0}, {Observer: "node-a", Seq: 3}},
 		Digest:     crdt.VersionVector{"node-a": 12, "node-z": 1 << 40},
@@ -33,7 +34,8 @@ func equalDelta(a, b Delta) bool {
 		y := b.Observations[i]
 		if x.TargetID != y.TargetID || x.Observer != y.Observer || x.Seq != y.Seq || x.State != y.State ||
 			!x.Since.Equal(y.Since) || !x.At.Equal(y.At) || x.Latency != y.Latency || x.Message != y.Message || x.Interval != y.Interval ||
-			x.Released != y.Released || x.Verdict != y.Verdict || !x.VerdictSince.Equal(y.VerdictSince) {
+			x.Released != y.Released || x.Verdict != y.Verdict || !x.VerdictSince.Equal(y.VerdictSince) ||
+			x.Fails != y.Fails || x.ErrorPct != y.ErrorPct {
 			return false
 		}
 	}

@@ -15,6 +15,9 @@ type Outcome struct {
 	Latency  time.Duration
 	Message  string
 	Interval time.Duration
+	// Fails and ErrorPct are the outlier summary: see Observation.
+	Fails    uint8
+	ErrorPct uint8
 }
 
 // PublisherOptions tune a Publisher. Zero values take the defaults.
@@ -88,6 +91,8 @@ type published struct {
 	released bool
 	verdict  State
 	vsince   time.Time
+	fails    uint8 // FailsBucket published
+	errPct   uint8
 }
 
 // NewPublisher returns the publisher of observer (this node's name) into
@@ -160,8 +165,10 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 	if iv <= 0 {
 		iv = DefaultInterval
 	}
-	changed := !seen || prev.released || o.State != prev.state || !o.Since.Equal(prev.since) || o.Interval != prev.interval
-	if !changed && (!bucketMoved(prev.bucket, o.Latency) ||
+	fails, errPct := FailsBucket(o.Fails), ErrorBucket(o.ErrorPct)
+	changed := !seen || prev.released || o.State != prev.state || !o.Since.Equal(prev.since) || o.Interval != prev.interval ||
+		fails != prev.fails
+	if !changed && (!bucketMoved(prev.bucket, o.Latency) && errPct == prev.errPct ||
 		o.At.Sub(prev.at) < time.Duration(p.opts.LatencyEvery)*iv || !p.spendLatency(o.At)) {
 		p.mu.Unlock()
 		p.suppressed.Add(1)
@@ -170,12 +177,13 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 	obs := Observation{
 		TargetID: o.TargetID, Observer: p.observer, Seq: p.nextSeq(), State: o.State,
 		Since: o.Since, At: o.At, Latency: o.Latency, Message: o.Message, Interval: o.Interval,
+		Fails: fails, ErrorPct: errPct,
 	}
 	if !prev.released {
 		obs.Verdict, obs.VerdictSince = prev.verdict, prev.vsince
 	}
 	p.last[o.TargetID] = published{at: o.At, since: o.Since, interval: o.Interval, state: o.State, bucket: b,
-		verdict: obs.Verdict, vsince: obs.VerdictSince}
+		verdict: obs.Verdict, vsince: obs.VerdictSince, fails: fails, errPct: errPct}
 	// Apply under p.mu so the table sees this observer's sequences in
 	// order, which keeps its digest contiguous.
 	p.table.Apply(obs)
@@ -214,6 +222,22 @@ func (p *Publisher) Judge(targetID string, verdict State, since time.Time) (Obse
 	p.mu.Unlock()
 	p.changed.Add(1)
 	return obs, true
+}
+
+// MaxFails is the highest consecutive-failure count observations carry:
+// outlier tests need a few, and a longer run takes the target down anyway.
+const MaxFails = 8
+
+// FailsBucket is the consecutive-failure count as published: saturating at
+// MaxFails, so a failing target publishes at most MaxFails times for it
+// (and usually fewer: its fall threshold takes it down first).
+func FailsBucket(n uint8) uint8 { return min(n, MaxFails) }
+
+// ErrorBucket is an error rate in percent as published: rounded to the
+// nearest 5%, so a steady mix of results does not publish on every probe.
+func ErrorBucket(pct uint8) uint8 {
+	pct = min(pct, 100)
+	return (pct + 2) / 5 * 5
 }
 
 // SetLatencyPerSecond changes the latency budget (see

@@ -262,3 +262,49 @@ func TestPublisherJudge(t *testing.T) {
 		t.Errorf("after a release the verdict carried on: %+v", obs)
 	}
 }
+
+// The outlier summary: a failure streak is published as it grows (up to
+// MaxFails) and when it ends; the error rate only when its 5% bucket
+// moves, within the latency budget and LatencyEvery.
+func TestPublisherOutlierSummary(t *testing.T) {
+	tb := NewTable(TableOptions{})
+	p := NewPublisher("self", tb, PublisherOptions{LatencyEvery: 2, Now: func() time.Time { return t0 }})
+	iv := time.Second
+	out := func(at int, fails, errPct uint8) Outcome {
+		return Outcome{TargetID: "x", State: Up, Since: t0, At: t0.Add(time.Duration(at) * iv), Latency: time.Millisecond,
+			Interval: iv, Fails: fails, ErrorPct: errPct}
+	}
+	steps := []struct {
+		o         Outcome
+		want      bool
+		fails, ep uint8
+		why       string
+	}{
+		{out(0, 0, 0), true, 0, 0, "first outcome"},
+		{out(1, 1, 6), true, 1, 5, "a failure starts a streak: published at once"},
+		{out(2, 2, 12), true, 2, 10, "the streak grows"},
+		{out(3, 0, 11), true, 0, 10, "the streak ends"},
+		{out(4, 0, 10), false, 0, 0, "error rate in the same bucket"},
+		{out(5, 0, 3), true, 0, 5, "error bucket moved, LatencyEvery after the last"},
+		{out(6, 0, 1), false, 0, 0, "error bucket moved, but within LatencyEvery"},
+		{out(7, 9, 50), true, MaxFails, 50, "a long streak is published capped"},
+		{out(8, 12, 55), false, 0, 0, "the capped streak grows: nothing new to say"},
+	}
+	for i, s := range steps {
+		o, ok := p.Record(s.o)
+		if ok != s.want {
+			t.Fatalf("step %d (%s): published = %v, want %v", i, s.why, ok, s.want)
+		}
+		if ok && (o.Fails != s.fails || o.ErrorPct != s.ep) {
+			t.Fatalf("step %d (%s): fails %d error %d%%, want %d and %d%%", i, s.why, o.Fails, o.ErrorPct, s.fails, s.ep)
+		}
+	}
+}
+
+func TestErrorBucket(t *testing.T) {
+	for _, c := range []struct{ in, want uint8 }{{0, 0}, {2, 0}, {3, 5}, {7, 5}, {8, 10}, {99, 100}, {100, 100}, {255, 100}} {
+		if got := ErrorBucket(c.in); got != c.want {
+			t.Errorf("ErrorBucket(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+}

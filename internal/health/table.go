@@ -35,6 +35,14 @@ type Observation struct {
 	// ones. Unknown when the observer does not judge the target.
 	Verdict      State
 	VerdictSince time.Time
+	// Fails and ErrorPct are the outlier summary a pool's judge needs of
+	// a member it does not probe: the observer's consecutive failed
+	// probes (at most MaxFails) and the share of its recent probes that
+	// failed, in percent rounded to 5 (ErrorBucket). A change of Fails is
+	// published at once (it heads for a transition); a change of ErrorPct
+	// only within the latency budget, like a latency bucket.
+	Fails    uint8
+	ErrorPct uint8
 }
 
 // Watermark is an observer's claim that everything it owns was probed as

@@ -51,8 +51,12 @@ type Verdict struct {
 	// tipped it ("" if it never changed here).
 	Since time.Time
 	Cause string
-	// Successes and Failures are the consecutive counts (one is zero).
+	// Successes and Failures are the consecutive counts (one is zero),
+	// saturating at 255.
 	Successes, Failures int
+	// ErrorRate is the share of recent results that failed (0..1), an
+	// exponentially weighted average over about the last 16.
+	ErrorRate float64
 }
 
 // Pending reports whether the state may be about to change: unknown, or
@@ -87,22 +91,40 @@ type shard struct {
 
 // machine is one target's state, 24 bytes held in the map itself: every
 // judged target has one. Rise and fall are at most target.MaxRiseFall
-// (100); the counters saturate at 65,535 (only a count up to rise or fall
-// decides anything).
+// (100); the counters saturate at 255 (only a count up to rise or fall, or
+// an outlier test's few consecutive failures, decides anything). errs is
+// the recent error rate, an exponentially weighted average of failed
+// results over about the last 16 (errAlpha), in units of 1/65535.
 type machine struct {
 	rise, fall uint8
-	succ, fail uint16
+	succ, fail uint8
 	state      health.State
+	errs       uint16
 	since      int64 // unix ns
 	cause      unique.Handle[string]
+}
+
+// errShift sets the error rate's smoothing: each result moves it by
+// 1/2^errShift of the way to 0 or 1, a window of about 16 results.
+const errShift = 4
+
+// noteResult moves the error rate towards failed.
+func (m *machine) noteResult(failed bool) {
+	e := int32(m.errs)
+	if failed {
+		e += (math.MaxUint16 - e + (1<<errShift - 1)) >> errShift
+	} else {
+		e -= (e + (1<<errShift - 1)) >> errShift
+	}
+	m.errs = uint16(min(max(e, 0), math.MaxUint16))
 }
 
 // threshold clamps a rise or fall count to 1..255.
 func threshold(n int) uint8 { return uint8(min(max(n, 1), math.MaxUint8)) }
 
 // bump adds one to a counter, saturating.
-func bump(n uint16) uint16 {
-	if n == math.MaxUint16 {
+func bump(n uint8) uint8 {
+	if n == math.MaxUint8 {
 		return n
 	}
 	return n + 1
@@ -165,15 +187,17 @@ func (j *Judge) Observe(id string, in Input, changed func(Verdict)) (Verdict, bo
 		m.succ, m.fail = 0, 0
 		m.state = in.State
 	case in.OK:
+		m.noteResult(false)
 		m.succ = bump(m.succ)
 		m.fail = 0
-		if m.state != health.Up && m.succ >= uint16(m.rise) {
+		if m.state != health.Up && m.succ >= m.rise {
 			m.state = health.Up
 		}
 	default:
+		m.noteResult(true)
 		m.fail = bump(m.fail)
 		m.succ = 0
-		if m.state != health.Down && m.fail >= uint16(m.fall) {
+		if m.state != health.Down && m.fail >= m.fall {
 			m.state = health.Down
 		}
 	}
@@ -190,7 +214,8 @@ func (j *Judge) Observe(id string, in Input, changed func(Verdict)) (Verdict, bo
 }
 
 func (m *machine) verdict() Verdict {
-	v := Verdict{State: m.state, Prev: m.state, Successes: int(m.succ), Failures: int(m.fail)}
+	v := Verdict{State: m.state, Prev: m.state, Successes: int(m.succ), Failures: int(m.fail),
+		ErrorRate: float64(m.errs) / math.MaxUint16}
 	if m.since != 0 {
 		v.Since = time.Unix(0, m.since)
 	}

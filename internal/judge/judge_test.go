@@ -159,8 +159,8 @@ func TestCountersSaturate(t *testing.T) {
 	for i := range 70000 {
 		v, _ = j.Observe("x", Input{OK: true, At: t0.Add(time.Duration(i) * time.Millisecond)}, nil)
 	}
-	if v.State != health.Up || v.Successes != 65535 {
-		t.Fatalf("after 70,000 successes: %v with %d successes, want up with 65535", v.State, v.Successes)
+	if v.State != health.Up || v.Successes != 255 {
+		t.Fatalf("after 70,000 successes: %v with %d successes, want up with 255", v.State, v.Successes)
 	}
 	for i := range 254 {
 		if v, _ = j.Observe("x", Input{At: t0.Add(time.Hour + time.Duration(i)*time.Millisecond)}, nil); v.State != health.Up {
@@ -169,6 +169,47 @@ func TestCountersSaturate(t *testing.T) {
 	}
 	if v, _ = j.Observe("x", Input{At: t0.Add(2 * time.Hour)}, nil); v.State != health.Down {
 		t.Fatalf("after 255 failures: %v, want down (fall clamped to 255)", v.State)
+	}
+}
+
+// The error rate follows the recent results: it climbs towards 1 while
+// results fail, falls back to 0 once they pass, and sits near the share of
+// failures of a steady mix.
+func TestErrorRate(t *testing.T) {
+	j := New()
+	j.Set("x", Rule{Rise: 1, Fall: 3}, health.Unknown, t0)
+	obs := func(ok bool) Verdict {
+		v, _ := j.Observe("x", Input{OK: ok, At: t0}, nil)
+		return v
+	}
+	var v Verdict
+	for range 100 {
+		v = obs(true)
+	}
+	if v.ErrorRate != 0 {
+		t.Fatalf("after 100 successes: error rate %v, want 0", v.ErrorRate)
+	}
+	if v = obs(false); v.ErrorRate < 0.05 || v.ErrorRate > 0.07 {
+		t.Fatalf("after one failure: error rate %v, want about 1/16", v.ErrorRate)
+	}
+	for range 200 {
+		v = obs(false)
+	}
+	if v.ErrorRate != 1 || v.Failures != 201 {
+		t.Fatalf("after 201 failures: error rate %v, %d failures; want 1 and 201", v.ErrorRate, v.Failures)
+	}
+	for range 200 {
+		v = obs(true)
+	}
+	if v.ErrorRate != 0 {
+		t.Fatalf("after 200 successes: error rate %v, want back to 0", v.ErrorRate)
+	}
+	// One failure in four: the average sits around 0.25.
+	for i := range 400 {
+		v = obs(i%4 != 0)
+	}
+	if v.ErrorRate < 0.15 || v.ErrorRate > 0.35 {
+		t.Fatalf("one failure in four: error rate %v, want about 0.25", v.ErrorRate)
 	}
 }
 

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"math"
 	"slices"
 	"time"
 
@@ -228,6 +229,8 @@ func (n *Node) publish(o *schedule.Outcome, v *judge.Verdict) {
 		Latency:  o.Result.Latency,
 		Message:  o.Result.Message,
 		Interval: modeOf(v).Interval(o.Schedule),
+		Fails:    uint8(min(v.Failures, 255)),
+		ErrorPct: uint8(math.Round(v.ErrorRate * 100)),
 	})
 	if ok {
 		n.gossip(obs)
