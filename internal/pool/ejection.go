@@ -1,6 +1,11 @@
 package pool
 
-import "time"
+import (
+	"time"
+
+	"github.com/heckhq/heck/internal/objects"
+	"github.com/heckhq/heck/internal/target"
+)
 
 // Ejection is an outlier ejection in force: the member is held out of the
 // pool until Until, then reinstated on its own. Count is how many times in
@@ -17,3 +22,19 @@ type Ejection struct {
 
 // Active reports whether the ejection holds at now.
 func (e *Ejection) Active(now time.Time) bool { return e != nil && now.Before(e.Until) }
+
+// EjectionKind is the registration of ejections as replicated objects,
+// keyed pool/member: the pool's judge writes them, every node reads them.
+var EjectionKind = objects.Kind[Ejection]{
+	Name: "ejection",
+	Validate: func(key string, e Ejection) error {
+		if key != e.Key() || !ValidName(e.Pool) || !target.ValidID(e.Member) || e.Until.Before(e.At) || e.Count < 1 {
+			return target.FieldError{Field: "ejection", Value: key, Problem: "is not a valid ejection",
+				Fix: "key it pool/member, with until after at and a count of 1 or more"}
+		}
+		return nil
+	},
+}
+
+// Ejections is the replicated set of ejections.
+type Ejections = objects.Collection[Ejection]

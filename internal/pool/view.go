@@ -16,8 +16,9 @@ type Input struct {
 	State   health.State
 	Latency time.Duration // 0: none known
 	// ErrorRate is the share of recent probes that failed, -1 when
-	// unknown.
+	// unknown; Fails the consecutive failed probes.
 	ErrorRate float64
+	Fails     int
 	Ejection  *Ejection // nil: not ejected
 }
 
@@ -36,9 +37,13 @@ type Member struct {
 	Ejected *Ejection `json:"ejected,omitempty"`
 	// Serving is true when consumers get this member: it is healthy, or
 	// the pool is in panic and fails open over it.
-	Serving   bool          `json:"serving"`
+	Serving bool `json:"serving"`
+	// Latency, ErrorRate (-1: unknown) and Fails are the member's recent
+	// probe summary, for weighted picks and outlier detection.
 	Latency   time.Duration `json:"-"`
-	ErrorRate float64       `json:"-"`
+	LatencyMS float64       `json:"latency_ms,omitempty"`
+	ErrorRate float64       `json:"error_rate"`
+	Fails     int           `json:"consecutive_failures,omitempty"`
 }
 
 // View is a pool evaluated: its members, sorted by id, and whether it is in
@@ -73,7 +78,8 @@ func Evaluate(spec *Spec, in []Input) View {
 	for i := range in {
 		ep := spec.Endpoint(in[i].Spec)
 		m := Member{ID: in[i].Spec.ID, Name: in[i].Spec.Name, State: in[i].State, Address: ep.Address, Port: ep.Port,
-			Weight: ep.Weight, Zone: ep.Zone, Ejected: in[i].Ejection, Latency: in[i].Latency, ErrorRate: in[i].ErrorRate}
+			Weight: ep.Weight, Zone: ep.Zone, Ejected: in[i].Ejection, Latency: in[i].Latency, ErrorRate: in[i].ErrorRate, Fails: in[i].Fails}
+		m.LatencyMS = float64(m.Latency.Microseconds()) / 1000
 		m.Healthy = Healthy(m.State) && m.Ejected == nil
 		if m.Healthy {
 			v.Healthy++
