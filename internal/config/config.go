@@ -17,8 +17,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/probe"
-
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -113,6 +113,7 @@ func Default() *Config {
 			Replicas:         DefaultReplicas,
 			TombstoneHorizon: target.Duration(DefaultTombstoneHorizon),
 		},
+		DNS: DNS{Zone: DefaultDNSZone, TTL: target.Duration(DefaultDNSTTL)},
 	}
 	c.deriveStorePath()
 	return c
@@ -186,7 +187,10 @@ type Config struct {
 	Probe    Probe           `yaml:"probe"`
 	Defaults target.Schedule `yaml:"defaults"`
 	Targets  []target.Spec   `yaml:"targets"`
+	Pools    []pool.Spec     `yaml:"pools,omitempty"`
 	Cluster  Cluster         `yaml:"cluster"`
+	DNS      DNS             `yaml:"dns"`
+	HAProxy  HAProxy         `yaml:"haproxy_agent"`
 
 	// Path is the file the config came from ("" for embedded defaults).
 	Path string `yaml:"-"`
@@ -299,6 +303,32 @@ type Probe struct {
 	DenyNetworks []string `yaml:"deny_networks"`
 	// Concurrency bounds probes in flight at once (default 2048).
 	Concurrency int `yaml:"concurrency"`
+}
+
+// DNS configures the authoritative DNS server for pools and targets
+// (internal/dnsserver). An empty Listen turns it off.
+type DNS struct {
+	// Listen is the UDP and TCP address (host:port), such as
+	// "127.0.0.1:8053".
+	Listen string `yaml:"listen"`
+	// Zone is the zone served (default "heck.").
+	Zone string `yaml:"zone"`
+	// TTL of the answers (default 5s).
+	TTL target.Duration `yaml:"ttl"`
+}
+
+// Default DNS settings.
+const (
+	DefaultDNSZone = "heck."
+	DefaultDNSTTL  = 5 * time.Second
+)
+
+// HAProxy configures the HAProxy agent-check listener
+// (internal/haproxy). An empty Listen turns it off.
+type HAProxy struct {
+	// Listen is the TCP address (host:port) HAProxy's agent-check
+	// connects to, such as "127.0.0.1:5555".
+	Listen string `yaml:"listen"`
 }
 
 // Cluster configures membership and replication (see docs/cluster.md).

@@ -238,6 +238,20 @@ func TestProblems(t *testing.T) {
 			"targets[0].http.headers.X.Token", 6, 26, "${T}", "environment variable T", "export T"},
 		{"defaults invalid", "defaults:\n  interval: 10ms\ntargets:\n  - {id: a, kind: tcp, address: \"127.0.0.1:1\"}\n  - {id: b, kind: tcp, address: \"127.0.0.1:2\"}\n", nil,
 			"defaults.interval", 2, 13, "10ms", "is too short", "100ms to 24h"},
+		{"pool without members", "pools:\n  - name: web\n", nil,
+			"pools[0].targets", 2, 5, "", "is empty", "selector"},
+		{"pool weight", "pools:\n  - name: web\n    targets: [a]\n    members:\n      a: {weight: 0, port: 99999}\n", nil,
+			"pools[0].members.a.port", 5, 28, "99999", "is not a port", "1 to 65535"},
+		{"pool name repeated", "pools:\n  - {name: web, targets: [a]}\n  - {name: web, targets: [b]}\n", nil,
+			"pools[1].name", 3, 12, "web", "pools[0] too", "own name"},
+		{"pool fail open", "pools:\n  - {name: web, targets: [a], fail_open: everything}\n", nil,
+			"pools[0].fail_open", 2, 42, "everything", "not a fail-open mode", "not_down"},
+		{"dns listen", "dns:\n  listen: nowhere\n", nil,
+			"dns.listen", 2, 11, "nowhere", "is not host:port", "127.0.0.1:8053"},
+		{"dns zone", "dns:\n  zone: \"bad_zone.\"\n", nil,
+			"dns.zone", 2, 9, "bad_zone.", "not a DNS label", "heck."},
+		{"haproxy listen", "haproxy_agent:\n  listen: \"127.0.0.1:0x\"\n", nil,
+			"haproxy_agent.listen", 2, 11, "127.0.0.1:0x", "no valid port", "5555"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

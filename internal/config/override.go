@@ -13,6 +13,8 @@ type Overrides struct {
 	NodeName string   // --node-name N: node.name
 	Gossip   string   // --gossip ADDR: cluster.bind, and cluster.advertise when ADDR is one concrete address
 	Join     []string // --join ADDR[,ADDR]: cluster.join (replaces the config's list)
+	DNS      string   // --dns ADDR: dns.listen
+	HAProxy  string   // --haproxy-agent ADDR: haproxy_agent.listen
 }
 
 // Apply sets the overridden fields and validates what changed. On a
@@ -48,6 +50,18 @@ func (c *Config) Apply(o Overrides) error {
 			ch.add("--gossip", o.Gossip, problem, fix)
 		} else if host, _, _ := net.SplitHostPort(o.Gossip); concreteHost(host) {
 			n.Cluster.Advertise = o.Gossip
+		}
+	}
+	if o.DNS != "" {
+		n.DNS.Listen = o.DNS
+		if problem, fix := bindProblem(o.DNS, "127.0.0.1:8053"); problem != "" {
+			ch.add("--dns", o.DNS, problem, fix)
+		}
+	}
+	if o.HAProxy != "" {
+		n.HAProxy.Listen = o.HAProxy
+		if problem, fix := bindProblem(o.HAProxy, "127.0.0.1:5555"); problem != "" {
+			ch.add("--haproxy-agent", o.HAProxy, problem, fix)
 		}
 	}
 	if len(o.Join) > 0 {

@@ -11,9 +11,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
+	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -91,6 +93,61 @@ func (c *Config) check(ch *checker, lookup target.LookupFunc) {
 	c.checkProbe(ch)
 	c.checkCluster(ch)
 	c.checkTargets(ch, lookup)
+	c.checkPools(ch)
+	c.checkListeners(ch)
+}
+
+// checkPools validates every pool and that names are not repeated.
+func (c *Config) checkPools(ch *checker) {
+	seen := map[string]int{}
+	for i := range c.Pools {
+		p := &c.Pools[i]
+		at := fmt.Sprintf("pools[%d]", i)
+		fes, _ := target.AsFieldErrors(p.Validate())
+		for _, fe := range fes {
+			fe = fe.Prefixed(at)
+			ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
+		}
+		if j, dup := seen[p.Name]; dup && p.Name != "" {
+			ch.add(at+".name", p.Name, fmt.Sprintf("is the name of pools[%d] too", j), "give each pool its own name")
+		}
+		seen[p.Name] = i
+	}
+}
+
+// checkListeners validates the DNS and HAProxy agent listeners.
+func (c *Config) checkListeners(ch *checker) {
+	if c.DNS.Listen != "" {
+		if problem, fix := bindProblem(c.DNS.Listen, "127.0.0.1:8053"); problem != "" {
+			ch.add("dns.listen", c.DNS.Listen, problem, fix)
+		}
+	}
+	if problem, fix := DNSZoneProblem(c.DNS.Zone); problem != "" {
+		ch.add("dns.zone", c.DNS.Zone, problem, fix)
+	}
+	if ttl := c.DNS.TTL.D(); ttl < time.Second || ttl > time.Hour {
+		ch.add("dns.ttl", c.DNS.TTL.String(), "is out of range", "give a TTL from 1s to 1h (default 5s: consumers must see changes soon)")
+	}
+	if c.HAProxy.Listen != "" {
+		if problem, fix := bindProblem(c.HAProxy.Listen, "127.0.0.1:5555"); problem != "" {
+			ch.add("haproxy_agent.listen", c.HAProxy.Listen, problem, fix)
+		}
+	}
+}
+
+// DNSZoneProblem says what is wrong with a DNS zone name, if anything.
+func DNSZoneProblem(zone string) (problem, fix string) {
+	z := strings.TrimSuffix(zone, ".")
+	if z == "" {
+		return "is empty", "give a zone such as \"heck.\" or \"health.example.internal.\""
+	}
+	for _, label := range strings.Split(z, ".") {
+		if !pool.ValidName(strings.ToLower(label)) {
+			return fmt.Sprintf("has the label %q, which is not a DNS label", label),
+				"use labels of letters, digits and '-', separated by dots, such as \"heck.\""
+		}
+	}
+	return "", ""
 }
 
 func (c *Config) checkStore(ch *checker) {
