@@ -24,6 +24,13 @@ const (
 	NameObservations        = "heck_observations_total"
 	NameGossipBytes         = "heck_gossip_sent_bytes_total"
 	NameGossipPackets       = "heck_gossip_sent_packets_total"
+
+	NamePoolMembers   = "heck_pool_members"
+	NamePoolHealthy   = "heck_pool_healthy"
+	NamePoolServing   = "heck_pool_serving"
+	NamePoolPanic     = "heck_pool_panic"
+	NamePoolEjected   = "heck_pool_ejected"
+	NamePoolEjections = "heck_pool_ejections_total"
 )
 
 // Family describes one exported metric family.
@@ -60,6 +67,13 @@ var families = []Family{
 		dto.MetricType_COUNTER, []string{"transport"}},
 	{NameGossipPackets, "UDP packets this node sent to other members.",
 		dto.MetricType_COUNTER, nil},
+	{NamePoolMembers, "Members of each pool.", dto.MetricType_GAUGE, []string{"pool"}},
+	{NamePoolHealthy, "Healthy members of each pool: up or degraded, and not ejected.", dto.MetricType_GAUGE, []string{"pool"}},
+	{NamePoolServing, "Members consumers get: the healthy ones, or during panic the fail-open set.", dto.MetricType_GAUGE, []string{"pool"}},
+	{NamePoolPanic, "1 while the pool is in panic (fewer healthy members than its threshold) and consumers fail open.", dto.MetricType_GAUGE, []string{"pool"}},
+	{NamePoolEjected, "Members of each pool held out by outlier ejection now.", dto.MetricType_GAUGE, []string{"pool"}},
+	{NamePoolEjections, "Outlier ejections this node has learnt of, by pool and test (consecutive_failures, error_rate, latency).",
+		dto.MetricType_COUNTER, []string{"pool", "reason"}},
 }
 
 // Families returns every metric family a node exports (but the Go and

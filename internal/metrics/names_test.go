@@ -33,6 +33,12 @@ func TestNamesStable(t *testing.T) {
 		{"heck_observations_total", dto.MetricType_COUNTER, []string{"outcome"}},
 		{"heck_gossip_sent_bytes_total", dto.MetricType_COUNTER, []string{"transport"}},
 		{"heck_gossip_sent_packets_total", dto.MetricType_COUNTER, nil},
+		{"heck_pool_members", dto.MetricType_GAUGE, []string{"pool"}},
+		{"heck_pool_healthy", dto.MetricType_GAUGE, []string{"pool"}},
+		{"heck_pool_serving", dto.MetricType_GAUGE, []string{"pool"}},
+		{"heck_pool_panic", dto.MetricType_GAUGE, []string{"pool"}},
+		{"heck_pool_ejected", dto.MetricType_GAUGE, []string{"pool"}},
+		{"heck_pool_ejections_total", dto.MetricType_COUNTER, []string{"pool", "reason"}},
 	}
 	got := metrics.Families()
 	if len(got) != len(want) {
@@ -54,7 +60,9 @@ func TestNamesStable(t *testing.T) {
 	// The constants are the names.
 	for _, c := range []string{metrics.NameChecks, metrics.NameCheckDuration, metrics.NameLateness, metrics.NameTargets,
 		metrics.NameTargetUp, metrics.NameTransitions, metrics.NameStoreWriteErrors, metrics.NameReplicationMessages,
-		metrics.NameReplicationBytes, metrics.NameObservations, metrics.NameGossipBytes, metrics.NameGossipPackets} {
+		metrics.NameReplicationBytes, metrics.NameObservations, metrics.NameGossipBytes, metrics.NameGossipPackets,
+		metrics.NamePoolMembers, metrics.NamePoolHealthy, metrics.NamePoolServing, metrics.NamePoolPanic, metrics.NamePoolEjected,
+		metrics.NamePoolEjections} {
 		if _, ok := metrics.Lookup(c); !ok {
 			t.Errorf("constant %q is not a declared family", c)
 		}

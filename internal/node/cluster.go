@@ -51,6 +51,8 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 	}
 	n.rep = replica.New(n.reg, n.table, n.log)
 	n.rep.AddCollection(n.silences)
+	n.rep.AddCollection(n.pools.specs)
+	n.rep.AddCollection(n.pools.ejections)
 	n.bf = newBackfiller(n)
 	n.rep.OnObservations(n.onRemoteObservations)
 	rejoin := n.opts.rejoinInterval

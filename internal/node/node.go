@@ -34,6 +34,7 @@ import (
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
+	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/silence"
 	"github.com/heckhq/heck/internal/store"
 
@@ -54,6 +55,8 @@ type Node struct {
 	reg *registry.Registry
 	// silences is the replicated collection of silences (kind "silence").
 	silences *silence.Collection
+	// pools are the replicated pools and ejections, and their views.
+	pools    *pools
 	sched    *schedule.Scheduler
 	judge    *judge.Judge
 	rec      *history.Recorder
@@ -253,6 +256,35 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, e := range bad {
 		log.Warn("skipping a stored silence that cannot be read; it is kept in the store untouched", "err", e)
 	}
+	n.pools = newPools(objects.New(pool.Kind, name, clock, st), objects.New(pool.EjectionKind, name, clock, st))
+	for _, c := range []interface {
+		Load(context.Context) ([]error, error)
+		Kind() string
+	}{n.pools.specs, n.pools.ejections} {
+		bad, err = c.Load(ctx)
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		for _, e := range bad {
+			log.Warn("skipping a stored "+c.Kind()+" that cannot be read; it is kept in the store untouched", "err", e)
+		}
+	}
+	if err := n.syncConfigPools(ctx, cfg.Pools); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load config pools: %w", err)
+	}
+	n.pools.specs.Subscribe(func(changed []objects.Entry[pool.Spec], _ bool) {
+		n.pools.invalidate(true)
+		for _, e := range changed {
+			if e.Deleted {
+				n.pools.picker.Forget(e.Key)
+			}
+		}
+	})
+	n.pools.ejections.Subscribe(n.onEjections)
+	n.reg.Subscribe(func([]registry.Entry, bool) { n.pools.invalidate(true) })
+	n.promReg.MustRegister(newPoolCollector(n))
 	return n, nil
 }
 
@@ -293,10 +325,14 @@ func (n *Node) Run(parent context.Context) error {
 	defer recStop()
 	var wg sync.WaitGroup
 	errc := make(chan error, 4)
-	wg.Add(4)
+	wg.Add(5)
 	go func() {
 		defer wg.Done()
 		n.collectTombstones(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		n.poolLoop(ctx)
 	}()
 	if n.cl != nil {
 		wg.Add(3)

@@ -167,5 +167,6 @@ func contains(names []string, name string) bool {
 func (n *Node) logTransition(t events.Transition) {
 	if t, ok := n.tlog.Append(context.Background(), t); ok {
 		n.metrics.ObserveTransition(t)
+		n.pools.invalidate(false)
 	}
 }

@@ -1,0 +1,146 @@
+package node
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/pool"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// webPool starts a node over n loopback HTTP targets labelled app=web and a
+// config pool "web" selecting them; it returns the node and the servers.
+func webPool(t *testing.T, n int, tweak func(*target.Spec), p pool.Spec) (*ntNode, []ntServer) {
+	t.Helper()
+	var srvs []ntServer
+	var specs []target.Spec
+	for i := range n {
+		s := ntNewServer(t)
+		srvs = append(srvs, s)
+		spec := ntHTTP(fmt.Sprintf("w%d", i), s.url())
+		spec.Labels = map[string]string{"app": "web"}
+		if tweak != nil {
+			tweak(&spec)
+		}
+		specs = append(specs, spec)
+	}
+	cfg := ntConfig(t.TempDir(), specs...)
+	p.Name, p.Selector = "web", map[string]string{"app": "web"}
+	cfg.Pools = []pool.Spec{p}
+	return ntStart(t, cfg), srvs
+}
+
+// waitPool waits until the pool's view satisfies cond.
+func (nn *ntNode) waitPool(t *testing.T, what string, cond func(v pool.View) error) pool.View {
+	t.Helper()
+	var v pool.View
+	ntWait(t, what, func() error {
+		var ok bool
+		if v, ok = nn.n.PoolView("web"); !ok {
+			return fmt.Errorf("no pool web")
+		}
+		return cond(v)
+	})
+	return v
+}
+
+func serving(v pool.View) string {
+	s := ""
+	for _, m := range v.Members {
+		if m.Serving {
+			s += m.ID + " "
+		}
+	}
+	return s
+}
+
+// A pool follows its members' verdicts: a down member stops being picked;
+// with most of the pool down it fails open and says so.
+func TestPoolFollowsVerdicts(t *testing.T) {
+	nn, srvs := webPool(t, 4, nil, pool.Spec{})
+	nn.waitPool(t, "every member serving", func(v pool.View) error {
+		if len(v.Members) != 4 || v.Serving != 4 || v.Panic {
+			return fmt.Errorf("serving %q of %d, panic %v", serving(v), len(v.Members), v.Panic)
+		}
+		return nil
+	})
+	srvs[0].SetStatus(500)
+	v := nn.waitPool(t, "w0 out", func(v pool.View) error {
+		if m, _ := v.Member("w0"); m.Serving || m.State != health.Down {
+			return fmt.Errorf("w0 %s serving %v", m.State, m.Serving)
+		}
+		return nil
+	})
+	if v.Panic || v.Healthy != 3 {
+		t.Fatalf("one of four down: panic %v healthy %d", v.Panic, v.Healthy)
+	}
+	for range 30 {
+		m, _, ok, picked := nn.n.Pick("web", pool.RoundRobin, "")
+		if !ok || !picked || m.ID == "w0" {
+			t.Fatalf("pick = %s (pool %v, picked %v), want a healthy member", m.ID, ok, picked)
+		}
+	}
+	srvs[1].SetStatus(500)
+	srvs[2].SetStatus(500)
+	nn.waitPool(t, "panic, failing open over all", func(v pool.View) error {
+		if !v.Panic || v.Serving != 4 || v.Healthy != 1 {
+			return fmt.Errorf("panic %v serving %q healthy %d", v.Panic, serving(v), v.Healthy)
+		}
+		return nil
+	})
+	for _, s := range srvs {
+		s.SetStatus(200)
+	}
+	nn.waitPool(t, "out of panic", func(v pool.View) error {
+		if v.Panic || v.Healthy != 4 {
+			return fmt.Errorf("panic %v healthy %d", v.Panic, v.Healthy)
+		}
+		return nil
+	})
+	if _, _, ok, _ := nn.n.Pick("nope", pool.RoundRobin, ""); ok {
+		t.Fatal("picked from a pool that does not exist")
+	}
+}
+
+// A member failing its probes before its fall threshold takes it down is
+// ejected by the pool's judge, for the base ejection time, and comes back
+// on its own.
+func TestPoolEjectsOutlier(t *testing.T) {
+	base := 600 * time.Millisecond
+	nn, srvs := webPool(t, 4, func(s *target.Spec) { s.Schedule.Fall = 50 },
+		pool.Spec{Outlier: pool.Outlier{BaseEjectionTime: target.Duration(base), MaxEjectionTime: target.Duration(2 * base)}})
+	nn.waitPool(t, "every member serving", func(v pool.View) error {
+		if v.Healthy != 4 {
+			return fmt.Errorf("healthy %d, serving %q", v.Healthy, serving(v))
+		}
+		return nil
+	})
+	srvs[2].SetStatus(503)
+	v := nn.waitPool(t, "w2 ejected", func(v pool.View) error {
+		if m, _ := v.Member("w2"); m.Ejected == nil || m.Serving {
+			return fmt.Errorf("w2 %s, %d failures, ejected %v", m.State, m.Fails, m.Ejected)
+		}
+		return nil
+	})
+	m, _ := v.Member("w2")
+	if m.State != health.Up || v.Ejected != 1 || m.Ejected.Count != 1 || m.Ejected.Until.Sub(m.Ejected.At) != base {
+		t.Fatalf("ejected member %+v (ejection %+v), pool ejected %d", m, m.Ejected, v.Ejected)
+	}
+	srvs[2].SetStatus(200)
+	nn.waitPool(t, "w2 reinstated", func(v pool.View) error {
+		if m, _ := v.Member("w2"); m.Ejected != nil || !m.Serving {
+			return fmt.Errorf("w2 ejected %v serving %v", m.Ejected, m.Serving)
+		}
+		return nil
+	})
+	_, body := ntGet(t, nn.base+"/metrics")
+	for _, want := range []string{`heck_pool_members{pool="web"} 4`, `heck_pool_ejections_total{pool="web",reason="consecutive_failures"} 1`,
+		`heck_pool_panic{pool="web"} 0`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
