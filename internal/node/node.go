@@ -30,11 +30,11 @@ import (
 	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/ownership"
+	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
-	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/silence"
 	"github.com/heckhq/heck/internal/store"
 
@@ -56,18 +56,18 @@ type Node struct {
 	// silences is the replicated collection of silences (kind "silence").
 	silences *silence.Collection
 	// pools are the replicated pools and ejections, and their views.
-	pools    *pools
-	sched    *schedule.Scheduler
-	judge    *judge.Judge
-	rec      *history.Recorder
-	tlog     *events.Log
-	metrics  *metrics.Checks
-	fails    *failLog // nil: failures are not logged
-	promReg  *prometheus.Registry
-	guard    *probe.Guard
-	table    *health.Table
-	pub      *health.Publisher
-	started  time.Time
+	pools   *pools
+	sched   *schedule.Scheduler
+	judge   *judge.Judge
+	rec     *history.Recorder
+	tlog    *events.Log
+	metrics *metrics.Checks
+	fails   *failLog // nil: failures are not logged
+	promReg *prometheus.Registry
+	guard   *probe.Guard
+	table   *health.Table
+	pub     *health.Publisher
+	started time.Time
 
 	addr      net.Addr
 	listening chan struct{}
