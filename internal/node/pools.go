@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/objects"
@@ -77,6 +78,7 @@ func (p *pools) invalidate(members bool) {
 }
 
 // The node serves pools to the API and to the DNS and HAProxy listeners.
+var _ api.PoolBackend = (*Node)(nil)
 
 // PoolView returns a pool's current view (the snapshot's: its Members must
 // not be modified).

@@ -74,4 +74,7 @@ const (
 const (
 	TypeInvalidSilence = problemBase + "invalid-silence"
 	TypeNoSilences     = problemBase + "silences-unsupported"
+	TypeInvalidPool    = problemBase + "invalid-pool"
+	TypeNoPools        = problemBase + "pools-unsupported"
+	TypeNothingToPick  = problemBase + "nothing-to-pick"
 )

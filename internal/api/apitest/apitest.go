@@ -27,6 +27,7 @@ type Backend struct {
 	Log *events.Log
 
 	sil silences // zero value usable; see silences.go
+	pl  pools    // zero value usable; see pools.go
 
 	mu          sync.Mutex
 	targets     map[string]api.TargetStatus
