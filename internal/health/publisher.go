@@ -166,6 +166,11 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 		iv = DefaultInterval
 	}
 	fails, errPct := FailsBucket(o.Fails), ErrorBucket(o.ErrorPct)
+	if seen && o.State != Up && o.State != Degraded {
+		// A failure streak only matters to outlier tests while the target
+		// is still healthy: past that its state says it all.
+		fails = prev.fails
+	}
 	changed := !seen || prev.released || o.State != prev.state || !o.Since.Equal(prev.since) || o.Interval != prev.interval ||
 		fails != prev.fails
 	if !changed && (!bucketMoved(prev.bucket, o.Latency) && errPct == prev.errPct ||
@@ -228,10 +233,22 @@ func (p *Publisher) Judge(targetID string, verdict State, since time.Time) (Obse
 // outlier tests need a few, and a longer run takes the target down anyway.
 const MaxFails = 8
 
-// FailsBucket is the consecutive-failure count as published: saturating at
-// MaxFails, so a failing target publishes at most MaxFails times for it
-// (and usually fewer: its fall threshold takes it down first).
-func FailsBucket(n uint8) uint8 { return min(n, MaxFails) }
+// MinFails is the shortest failure streak observations carry: a single
+// failed probe is noise, and not publishing it keeps a flapping target's
+// gossip to one extra observation per episode at the default fall of 3.
+const MinFails = 2
+
+// FailsBucket is the consecutive-failure count as published: 0 below
+// MinFails, saturating at MaxFails, so a failing target publishes at most
+// MaxFails-1 times for it, and only while it is healthy (its fall
+// threshold usually takes it down first, and that change is published
+// anyway).
+func FailsBucket(n uint8) uint8 {
+	if n < MinFails {
+		return 0
+	}
+	return min(n, MaxFails)
+}
 
 // ErrorBucket is an error rate in percent as published: rounded to the
 // nearest 5%, so a steady mix of results does not publish on every probe.

@@ -281,14 +281,18 @@ func TestPublisherOutlierSummary(t *testing.T) {
 		why       string
 	}{
 		{out(0, 0, 0), true, 0, 0, "first outcome"},
-		{out(1, 1, 6), true, 1, 5, "a failure starts a streak: published at once"},
-		{out(2, 2, 12), true, 2, 10, "the streak grows"},
+		{out(1, 1, 6), false, 0, 0, "one failure is noise: not published (the error bucket waits for LatencyEvery)"},
+		{out(2, 2, 12), true, 2, 10, "a streak of two: published at once"},
 		{out(3, 0, 11), true, 0, 10, "the streak ends"},
 		{out(4, 0, 10), false, 0, 0, "error rate in the same bucket"},
 		{out(5, 0, 3), true, 0, 5, "error bucket moved, LatencyEvery after the last"},
 		{out(6, 0, 1), false, 0, 0, "error bucket moved, but within LatencyEvery"},
 		{out(7, 9, 50), true, MaxFails, 50, "a long streak is published capped"},
 		{out(8, 12, 55), false, 0, 0, "the capped streak grows: nothing new to say"},
+		{Outcome{TargetID: "x", State: Down, Since: t0.Add(9 * iv), At: t0.Add(9 * iv), Interval: iv, Fails: 13, ErrorPct: 60},
+			true, MaxFails, 60, "down: a state change"},
+		{Outcome{TargetID: "x", State: Down, Since: t0.Add(9 * iv), At: t0.Add(10 * iv), Interval: iv, Fails: 0, ErrorPct: 60},
+			false, 0, 0, "down, the streak ends: it does not matter while down"},
 	}
 	for i, s := range steps {
 		o, ok := p.Record(s.o)

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -303,7 +304,8 @@ type Outlier struct {
 	// Disabled turns outlier ejection off for the pool.
 	Disabled bool `json:"disabled,omitempty" yaml:"disabled,omitempty"`
 	// ConsecutiveFailures ejects a member after that many failed probes
-	// in a row, before its fall threshold takes it down (default 3).
+	// in a row, before its fall threshold takes it down (2 to 8, default
+	// 3; it matters for members whose fall is above it).
 	ConsecutiveFailures int `json:"consecutive_failures,omitempty" yaml:"consecutive_failures,omitempty"`
 	// Deviations ejects a member whose latency or error rate is more than
 	// that many median absolute deviations above the pool's median
@@ -365,8 +367,9 @@ func (o *Outlier) validate() target.FieldErrors {
 	add := func(field, value, problem, fix string) {
 		errs = append(errs, target.FieldError{Field: "outlier." + field, Value: value, Problem: problem, Fix: fix})
 	}
-	if o.ConsecutiveFailures < 0 {
-		add("consecutive_failures", strconv.Itoa(o.ConsecutiveFailures), "is negative", "give a count of 1 or more (default 3)")
+	if c := o.ConsecutiveFailures; c != 0 && (c < health.MinFails || c > health.MaxFails) {
+		add("consecutive_failures", strconv.Itoa(c), "is out of range",
+			fmt.Sprintf("give %d to %d (default 3): one failure is noise, and a longer streak is the fall threshold's to judge", health.MinFails, health.MaxFails))
 	}
 	if o.Deviations < 0 {
 		add("deviations", strconv.FormatFloat(o.Deviations, 'g', -1, 64), "is negative", "give a positive number of median absolute deviations (default 5)")
