@@ -171,6 +171,12 @@ func (p *Publisher) Record(o Outcome) (Observation, bool) {
 		// is still healthy: past that its state says it all.
 		fails = prev.fails
 	}
+	if seen && o.At.Sub(o.Since) < ErrorSettle*iv {
+		// A target whose state changed lately shows its trouble in its
+		// transitions; its error rate swings with every flap and would
+		// only spend gossip. It is published once the state has held.
+		errPct = prev.errPct
+	}
 	changed := !seen || prev.released || o.State != prev.state || !o.Since.Equal(prev.since) || o.Interval != prev.interval ||
 		fails != prev.fails
 	if !changed && (!bucketMoved(prev.bucket, o.Latency) && errPct == prev.errPct ||
@@ -251,11 +257,15 @@ func FailsBucket(n uint8) uint8 {
 }
 
 // ErrorBucket is an error rate in percent as published: rounded to the
-// nearest 5%, so a steady mix of results does not publish on every probe.
+// nearest 10%, so a steady mix of results does not publish on every probe.
 func ErrorBucket(pct uint8) uint8 {
 	pct = min(pct, 100)
-	return (pct + 2) / 5 * 5
+	return (pct + 5) / 10 * 10
 }
+
+// ErrorSettle is how many intervals a state must have held before a
+// change of the error rate is published (see Record).
+const ErrorSettle = 20
 
 // SetLatencyPerSecond changes the latency budget (see
 // PublisherOptions.LatencyPerSecond); r <= 0 keeps the current one.

@@ -263,15 +263,16 @@ func TestPublisherJudge(t *testing.T) {
 	}
 }
 
-// The outlier summary: a failure streak is published as it grows (up to
-// MaxFails) and when it ends; the error rate only when its 5% bucket
-// moves, within the latency budget and LatencyEvery.
+// The outlier summary: a failure streak is published as it grows (from
+// MinFails up to MaxFails) and when it ends, while the target is healthy;
+// the error rate only when its 10% bucket moves, within the latency budget
+// and LatencyEvery, and once the state has held ErrorSettle intervals.
 func TestPublisherOutlierSummary(t *testing.T) {
 	tb := NewTable(TableOptions{})
 	p := NewPublisher("self", tb, PublisherOptions{LatencyEvery: 2, Now: func() time.Time { return t0 }})
 	iv := time.Second
 	out := func(at int, fails, errPct uint8) Outcome {
-		return Outcome{TargetID: "x", State: Up, Since: t0, At: t0.Add(time.Duration(at) * iv), Latency: time.Millisecond,
+		return Outcome{TargetID: "x", State: Up, Since: t0.Add(-time.Hour), At: t0.Add(time.Duration(at) * iv), Latency: time.Millisecond,
 			Interval: iv, Fails: fails, ErrorPct: errPct}
 	}
 	steps := []struct {
@@ -285,12 +286,12 @@ func TestPublisherOutlierSummary(t *testing.T) {
 		{out(2, 2, 12), true, 2, 10, "a streak of two: published at once"},
 		{out(3, 0, 11), true, 0, 10, "the streak ends"},
 		{out(4, 0, 10), false, 0, 0, "error rate in the same bucket"},
-		{out(5, 0, 3), true, 0, 5, "error bucket moved, LatencyEvery after the last"},
-		{out(6, 0, 1), false, 0, 0, "error bucket moved, but within LatencyEvery"},
+		{out(5, 0, 3), true, 0, 0, "error bucket moved, LatencyEvery after the last"},
+		{out(6, 0, 14), false, 0, 0, "error bucket moved, but within LatencyEvery"},
 		{out(7, 9, 50), true, MaxFails, 50, "a long streak is published capped"},
 		{out(8, 12, 55), false, 0, 0, "the capped streak grows: nothing new to say"},
 		{Outcome{TargetID: "x", State: Down, Since: t0.Add(9 * iv), At: t0.Add(9 * iv), Interval: iv, Fails: 13, ErrorPct: 60},
-			true, MaxFails, 60, "down: a state change"},
+			true, MaxFails, 50, "down: a state change (the error rate held: the state is new)"},
 		{Outcome{TargetID: "x", State: Down, Since: t0.Add(9 * iv), At: t0.Add(10 * iv), Interval: iv, Fails: 0, ErrorPct: 60},
 			false, 0, 0, "down, the streak ends: it does not matter while down"},
 	}
@@ -306,7 +307,7 @@ func TestPublisherOutlierSummary(t *testing.T) {
 }
 
 func TestErrorBucket(t *testing.T) {
-	for _, c := range []struct{ in, want uint8 }{{0, 0}, {2, 0}, {3, 5}, {7, 5}, {8, 10}, {99, 100}, {100, 100}, {255, 100}} {
+	for _, c := range []struct{ in, want uint8 }{{0, 0}, {4, 0}, {5, 10}, {14, 10}, {15, 20}, {99, 100}, {100, 100}, {255, 100}} {
 		if got := ErrorBucket(c.in); got != c.want {
 			t.Errorf("ErrorBucket(%d) = %d, want %d", c.in, got, c.want)
 		}

@@ -38,7 +38,7 @@ type Observation struct {
 	// Fails and ErrorPct are the outlier summary a pool's judge needs of
 	// a member it does not probe: the observer's consecutive failed
 	// probes (at most MaxFails) and the share of its recent probes that
-	// failed, in percent rounded to 5 (ErrorBucket). A change of Fails is
+	// failed, in percent rounded to 10 (ErrorBucket). A change of Fails is
 	// published at once (it heads for a transition); a change of ErrorPct
 	// only within the latency budget, like a latency bucket.
 	Fails    uint8
