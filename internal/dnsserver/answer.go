@@ -108,11 +108,11 @@ func (s *Server) resolve(m *dns.Msg, q dns.Question, local netip.Addr) {
 		m.Rcode = dns.RcodeRefused
 		return
 	}
-	m.Authoritative = true
 	if q.Qtype == dns.TypeAXFR || q.Qtype == dns.TypeIXFR {
 		m.Rcode = dns.RcodeRefused
 		return
 	}
+	m.Authoritative = true
 	// rel keeps the case asked, for looking up targets by exact id.
 	rel := strings.TrimSuffix(q.Name[:len(q.Name)-len(s.zone)], ".")
 	n := s.lookup(rel)
