@@ -90,7 +90,7 @@ const (
 
 // Source is what the server asks of the node.
 type Source interface {
-	PoolView(name string) (pool.View, bool)    // false: no such pool
+	PoolView(name string) (pool.View, bool)     // false: no such pool
 	TargetMember(id string) (pool.Member, bool) // a target on its own; false: no such target
 }
 
