@@ -2,12 +2,12 @@ package dnsserver
 
 import (
 	"context"
+	"iter"
 	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 
 	"github.com/miekg/dns"
@@ -130,14 +130,13 @@ func (s *Server) resolve(m *dns.Msg, q dns.Question, local netip.Addr) {
 	case kindNS:
 		m.Answer = append(m.Answer, s.localRR(q.Name, q.Qtype, local)...)
 	case kindPool, kindPoolSRV:
-		serving := n.view.ServingMembers()
 		switch q.Qtype {
 		case dns.TypeA, dns.TypeAAAA, dns.TypeANY:
 			if n.kind == kindPool {
-				m.Answer = s.addresses(q.Name, q.Qtype, serving)
+				m.Answer = s.addresses(q.Name, q.Qtype, n.view.Members)
 			}
 		case dns.TypeSRV:
-			m.Answer, m.Extra = s.srv(q.Name, n.view.Name, serving, m.Extra)
+			m.Answer, m.Extra = s.srv(q.Name, n.view.Name, n.view.Members, m.Extra)
 		}
 	case kindMember:
 		if n.up {
@@ -247,11 +246,11 @@ func (s *Server) memberRR(name string, qtype uint16, mb pool.Member) []dns.RR {
 // addresses answers a pool's name with the addresses of the type asked of
 // up to MaxAnswers serving members, in weighted random order, without
 // repeats.
-func (s *Server) addresses(name string, qtype uint16, serving []pool.Member) []dns.RR {
+func (s *Server) addresses(name string, qtype uint16, members []pool.Member) []dns.RR {
 	var out []dns.RR
-	seen := make(map[netip.Addr]struct{}, min(len(serving), s.maxAnswers))
-	for _, i := range shuffle(serving) {
-		ip, _ := parseAddr(serving[i].Address)
+	seen := make(map[netip.Addr]struct{}, s.maxAnswers)
+	for i := range shuffle(members) {
+		ip, _ := parseAddr(members[i].Address)
 		if !ip.IsValid() {
 			continue
 		}
@@ -274,10 +273,10 @@ func (s *Server) addresses(name string, qtype uint16, serving []pool.Member) []d
 // srv answers SRV for a pool: up to MaxAnswers serving members with a port
 // and an address, each naming <member>.<pool>.<zone> (with its address in
 // extra) or its host name.
-func (s *Server) srv(name, poolName string, serving []pool.Member, extra []dns.RR) ([]dns.RR, []dns.RR) {
+func (s *Server) srv(name, poolName string, members []pool.Member, extra []dns.RR) ([]dns.RR, []dns.RR) {
 	var out []dns.RR
-	for _, i := range shuffle(serving) {
-		mb := serving[i]
+	for i := range shuffle(members) {
+		mb := &members[i]
 		if mb.Port <= 0 || mb.Port > math.MaxUint16 {
 			continue
 		}
@@ -302,25 +301,57 @@ func (s *Server) srv(name, poolName string, serving []pool.Member, extra []dns.R
 	return out, extra
 }
 
-// shuffle returns the indexes of members in a random order weighted by
-// their weights: a member of weight w comes before one of weight v with
-// odds w:v (Efraimidis and Spirakis' keys u^(1/w)).
-func shuffle(members []pool.Member) []int {
-	idx := make([]int, len(members))
-	keys := make([]float64, len(members))
-	for i, mb := range members {
-		idx[i] = i
-		w := float64(max(mb.Weight, 1))
-		keys[i] = math.Log(1-rand.Float64()) / w // log(u)/w orders as u^(1/w); 1-u avoids log(0)
-	}
-	slices.SortFunc(idx, func(a, b int) int {
-		switch {
-		case keys[a] > keys[b]:
-			return -1
-		case keys[a] < keys[b]:
-			return 1
+// shuffle yields the indexes of the serving members in a random order
+// weighted by their weights: a member of weight w comes before one of
+// weight v with odds w:v (Efraimidis and Spirakis' keys u^(1/w)). It draws
+// lazily from a heap, so that taking the first k of n costs O(n + k log n).
+func shuffle(members []pool.Member) iter.Seq[int] {
+	return func(yield func(int) bool) {
+		h := keyHeap{idx: make([]int, 0, len(members)), keys: make([]float64, len(members))}
+		for i := range members {
+			if !members[i].Serving {
+				continue
+			}
+			h.idx = append(h.idx, i)
+			w := float64(max(members[i].Weight, 1))
+			h.keys[i] = math.Log(1-rand.Float64()) / w // log(u)/w orders as u^(1/w); 1-u avoids log(0)
 		}
-		return 0
-	})
-	return idx
+		for i := len(h.idx)/2 - 1; i >= 0; i-- {
+			h.down(i)
+		}
+		for len(h.idx) > 0 {
+			top := h.idx[0]
+			last := len(h.idx) - 1
+			h.idx[0] = h.idx[last]
+			h.idx = h.idx[:last]
+			h.down(0)
+			if !yield(top) {
+				return
+			}
+		}
+	}
+}
+
+// keyHeap is a max-heap of member indexes by key.
+type keyHeap struct {
+	idx  []int
+	keys []float64
+}
+
+func (h *keyHeap) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h.idx) {
+			return
+		}
+		c := l
+		if r := l + 1; r < len(h.idx) && h.keys[h.idx[r]] > h.keys[h.idx[l]] {
+			c = r
+		}
+		if h.keys[h.idx[c]] <= h.keys[h.idx[i]] {
+			return
+		}
+		h.idx[i], h.idx[c] = h.idx[c], h.idx[i]
+		i = c
+	}
 }
