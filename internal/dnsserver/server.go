@@ -29,6 +29,11 @@
 //     and, to resolvers that follow RFC 8020, every name below it, and
 //     SERVFAIL sends resolvers retrying other servers. The short negative
 //     TTL has clients ask again within seconds either way.
+//   - ANY is answered with the addresses a name has (as A and AAAA would
+//     be), at the apex with the NS; only _tcp services are known, so
+//     _<svc>._udp.<pool> is NXDOMAIN. ns.<zone> is reserved for the NS
+//     target and answers the local address the query arrived on (NODATA
+//     when the server is bound to a wildcard address).
 //   - A name in the zone that is nothing above is NXDOMAIN with the SOA.
 //     Names outside the zone, and classes other than IN, are REFUSED;
 //     opcodes other than QUERY are NOTIMP; zone transfers are REFUSED.
@@ -45,6 +50,8 @@
 //     weights say. SRV records carry the weights themselves.
 //   - UDP answers larger than 512 bytes, or than the client's EDNS0 buffer
 //     (up to 4096), are truncated with the TC bit set; TCP answers are not.
+//     Queries with EDNS0 get an OPT advertising 4096 bytes; EDNS versions
+//     other than 0 get BADVERS.
 //   - Names are matched without regard to case. Pool names and member ids
 //     in a view are compared case-insensitively. A lone target is looked up
 //     by the name as asked, then lowercased: a target whose id has

@@ -72,6 +72,8 @@ func testSource() *fakeSource {
 		view("empty", -1),
 		view("named", -1, mem{"h1", "backend.example.com", 443, 1, up}, mem{"h2", "127.0.2.2", 443, 1, up}),
 		view("big", -1, big...),
+		view("odd", -1, mem{strings.Repeat("x", 70), "127.0.5.1", 80, 1, up}, mem{"ok", "127.0.5.2", 80, 1, up},
+			mem{"noport", "127.0.5.3", 0, 1, up}, mem{"noaddr", "", 80, 1, up}),
 		view("weighted", -1, mem{"heavy", "127.0.4.1", 80, 256, up}, mem{"light", "127.0.4.2", 80, 1, up}),
 	}
 	f := &fakeSource{pools: map[string]pool.View{}, targets: map[string]pool.Member{}}
@@ -242,6 +244,10 @@ func TestQueries(t *testing.T) {
 			[]string{"SRV 1 1 443 backend.example.com.", "SRV 1 1 443 h2.named.heck."},
 			[]string{"h2.named.heck. A 127.0.2.2"}, false},
 		{"host-name member is a CNAME", "h1.named.heck.", dns.TypeA, noerr, []string{"CNAME backend.example.com."}, nil, false},
+		{"odd members all in A", "odd.heck.", dns.TypeA, noerr, []string{"A 127.0.5.1", "A 127.0.5.2", "A 127.0.5.3"}, nil, false},
+		{"SRV leaves out bad names, no port, no address", "odd.heck.", dns.TypeSRV, noerr,
+			[]string{"SRV 1 1 80 ok.odd.heck."}, []string{"ok.odd.heck. A 127.0.5.2"}, false},
+		{"ANY gives the addresses", "v6.heck.", dns.TypeANY, noerr, []string{"A 127.0.0.20", "AAAA 2001:db8::2", "AAAA ::1"}, nil, false},
 		{"apex SOA", "heck.", dns.TypeSOA, noerr,
 			[]string{fmt.Sprintf("SOA ns.heck. hostmaster.heck. %d 3600 600 86400 5", s.serial)}, nil, false},
 		{"apex NS", "heck.", dns.TypeNS, noerr, []string{"NS ns.heck."}, []string{"ns.heck. A 127.0.0.1"}, false},
