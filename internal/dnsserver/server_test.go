@@ -516,3 +516,25 @@ func TestListenAndServe(t *testing.T) {
 		t.Fatal("ListenAndServe did not return after cancel")
 	}
 }
+
+func TestStats(t *testing.T) {
+	s := newServer(t, Options{MaxAnswers: 100})
+	loop := netip.MustParseAddr("127.0.0.1")
+	for _, q := range []*dns.Msg{
+		query("web.heck.", dns.TypeA), query("nosuch.heck.", dns.TypeA), query("gone.heck.", dns.TypeA),
+		query("example.org.", dns.TypeA), query("big.heck.", dns.TypeA),
+	} {
+		s.Answer(q, loop, false)
+	}
+	s.Answer(query("big.heck.", dns.TypeA), loop, true) // TCP: not truncated
+	got := s.Stats()
+	want := map[string]uint64{"NOERROR": 3, "NXDOMAIN": 2, "REFUSED": 1}
+	if len(got.Queries) != len(want) || got.Truncated != 1 {
+		t.Fatalf("Stats() = %+v, want queries %v and 1 truncated", got, want)
+	}
+	for k, v := range want {
+		if got.Queries[k] != v {
+			t.Errorf("Stats().Queries[%s] = %d, want %d", k, got.Queries[k], v)
+		}
+	}
+}
