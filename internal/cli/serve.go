@@ -28,6 +28,7 @@ var (
 
 type serveOpts struct {
 	config, listen, dataDir, nodeName, gossip string
+	dns, haproxy                              string
 	join                                      []string
 }
 
@@ -35,7 +36,7 @@ func serveCmd() *command {
 	return &command{
 		name:     "serve",
 		synopsis: "run a node: probe targets, keep history, serve the API",
-		usage:    "heck serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--node-name N] [--gossip ADDR] [--join ADDR[,ADDR]]",
+		usage:    "heck serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--node-name N] [--gossip ADDR] [--join ADDR[,ADDR]] [--dns ADDR]",
 		help: `
 Runs a heck node until SIGINT or SIGTERM, then drains in-flight probes and
 flushes the store. With no --config it runs on the embedded defaults: the API
@@ -49,6 +50,7 @@ on ` + config.DefaultListen + `, SQLite under ./data. Flags override the config 
 			fs.StringVar(&o.nodeName, "node-name", "", "`NAME` of this node, overriding node.name")
 			fs.StringVar(&o.gossip, "gossip", "", "gossip `ADDR` (host:port) to bind, overriding cluster.bind")
 			fs.Var(listFlag{&o.join, true}, "join", "`ADDR[,ADDR]` of cluster members to join (repeatable)")
+			fs.StringVar(&o.dns, "dns", "", "serve DNS for pools and targets (zone dns.zone, default heck.) on `ADDR` (UDP and TCP), overriding dns.listen")
 			return o
 		},
 		run: runServe,
@@ -68,7 +70,7 @@ func runServe(ctx context.Context, e *env, opts any, _ []string) int {
 		cfg = config.Default()
 	}
 	err := cfg.Apply(config.Overrides{Listen: o.listen, DataDir: o.dataDir, NodeName: o.nodeName,
-		Gossip: o.gossip, Join: o.join})
+		Gossip: o.gossip, Join: o.join, DNS: o.dns, HAProxy: o.haproxy})
 	if err != nil {
 		return configError(e, err)
 	}

@@ -31,6 +31,9 @@ const (
 	NamePoolPanic     = "heck_pool_panic"
 	NamePoolEjected   = "heck_pool_ejected"
 	NamePoolEjections = "heck_pool_ejections_total"
+
+	NameDNSQueries   = "heck_dns_queries_total"
+	NameAgentReplies = "heck_haproxy_agent_replies_total"
 )
 
 // Family describes one exported metric family.
@@ -74,6 +77,8 @@ var families = []Family{
 	{NamePoolEjected, "Members of each pool held out by outlier ejection now.", dto.MetricType_GAUGE, []string{"pool"}},
 	{NamePoolEjections, "Outlier ejections this node has learnt of, by pool and test (consecutive_failures, error_rate, latency).",
 		dto.MetricType_COUNTER, []string{"pool", "reason"}},
+	{NameDNSQueries, "DNS queries answered, by response code (NOERROR, NXDOMAIN, REFUSED, ...).", dto.MetricType_COUNTER, []string{"rcode"}},
+	{NameAgentReplies, "HAProxy agent-check requests answered, by reply (up, down, drain, maint, ...).", dto.MetricType_COUNTER, []string{"reply"}},
 }
 
 // Families returns every metric family a node exports (but the Go and

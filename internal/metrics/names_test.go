@@ -39,6 +39,8 @@ func TestNamesStable(t *testing.T) {
 		{"heck_pool_panic", dto.MetricType_GAUGE, []string{"pool"}},
 		{"heck_pool_ejected", dto.MetricType_GAUGE, []string{"pool"}},
 		{"heck_pool_ejections_total", dto.MetricType_COUNTER, []string{"pool", "reason"}},
+		{"heck_dns_queries_total", dto.MetricType_COUNTER, []string{"rcode"}},
+		{"heck_haproxy_agent_replies_total", dto.MetricType_COUNTER, []string{"reply"}},
 	}
 	got := metrics.Families()
 	if len(got) != len(want) {
@@ -62,7 +64,7 @@ func TestNamesStable(t *testing.T) {
 		metrics.NameTargetUp, metrics.NameTransitions, metrics.NameStoreWriteErrors, metrics.NameReplicationMessages,
 		metrics.NameReplicationBytes, metrics.NameObservations, metrics.NameGossipBytes, metrics.NameGossipPackets,
 		metrics.NamePoolMembers, metrics.NamePoolHealthy, metrics.NamePoolServing, metrics.NamePoolPanic, metrics.NamePoolEjected,
-		metrics.NamePoolEjections} {
+		metrics.NamePoolEjections, metrics.NameDNSQueries, metrics.NameAgentReplies} {
 		if _, ok := metrics.Lookup(c); !ok {
 			t.Errorf("constant %q is not a declared family", c)
 		}

@@ -70,6 +70,7 @@ type Node struct {
 	started time.Time
 
 	addr      net.Addr
+	dnsAddr   net.Addr // the DNS server's, when it serves DNS
 	listening chan struct{}
 
 	// mu guards the bookkeeping of what this node schedules.
@@ -300,6 +301,11 @@ func (n *Node) Run(parent context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (set --listen or listen: to a free address)", n.cfg.Listen, err)
 	}
+	dnsL, err := n.listenDNS(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	apiSrv := n.handler(ln.Addr())
 	srv := &http.Server{
 		Handler:           apiSrv,
@@ -314,6 +320,7 @@ func (n *Node) Run(parent context.Context) error {
 	if n.cfg.Cluster.Enabled() {
 		if err := n.startCluster(ctx, ln.Addr().String()); err != nil {
 			ln.Close()
+			dnsL.close()
 			return err
 		}
 	}
@@ -324,7 +331,7 @@ func (n *Node) Run(parent context.Context) error {
 	recCtx, recStop := context.WithCancel(context.WithoutCancel(ctx))
 	defer recStop()
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	wg.Add(5)
 	go func() {
 		defer wg.Done()
@@ -334,6 +341,16 @@ func (n *Node) Run(parent context.Context) error {
 		defer wg.Done()
 		n.poolLoop(ctx)
 	}()
+	if dnsL != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := dnsL.srv.Serve(ctx, dnsL.pc, dnsL.ln); err != nil {
+				errc <- fmt.Errorf("dns server: %w", err)
+			}
+		}()
+		n.log.Info("serving DNS", "listen", dnsL.pc.LocalAddr().String(), "zone", dnsL.srv.Zone())
+	}
 	if n.cl != nil {
 		wg.Add(3)
 		go func() {

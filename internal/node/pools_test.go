@@ -2,9 +2,14 @@ package node
 
 import (
 	"fmt"
+	"net"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/miekg/dns"
 
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/pool"
@@ -142,5 +147,81 @@ func TestPoolEjectsOutlier(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
 		}
+	}
+}
+
+// The node serves its pools over DNS: SRV of web.heck. lists the serving
+// members' ports, and a member that goes down leaves the answer.
+func TestPoolDNS(t *testing.T) {
+	var srvs []ntServer
+	var specs []target.Spec
+	for i := range 3 {
+		s := ntNewServer(t)
+		srvs = append(srvs, s)
+		spec := ntHTTP(fmt.Sprintf("w%d", i), s.url())
+		spec.Labels = map[string]string{"app": "web"}
+		specs = append(specs, spec)
+	}
+	cfg := ntConfig(t.TempDir(), specs...)
+	cfg.Pools = []pool.Spec{{Name: "web", Selector: map[string]string{"app": "web"}}}
+	cfg.DNS.Listen = "127.0.0.1:0"
+	nn := ntStart(t, cfg)
+	addr := nn.n.DNSAddr(t.Context())
+	if addr == nil {
+		t.Fatal("no DNS address")
+	}
+	ports := func() (string, error) {
+		m := new(dns.Msg)
+		m.SetQuestion("web.heck.", dns.TypeSRV)
+		r, err := dns.Exchange(m, addr.String())
+		if err != nil {
+			return "", err
+		}
+		var ps []int
+		for _, rr := range r.Answer {
+			if s, ok := rr.(*dns.SRV); ok {
+				ps = append(ps, int(s.Port))
+			}
+		}
+		sort.Ints(ps)
+		return fmt.Sprint(ps), nil
+	}
+	port := func(s ntServer) int {
+		_, p, _ := net.SplitHostPort(s.Addr())
+		n, _ := strconv.Atoi(p)
+		return n
+	}
+	want := func(ss ...ntServer) string {
+		var ps []int
+		for _, s := range ss {
+			ps = append(ps, port(s))
+		}
+		sort.Ints(ps)
+		return fmt.Sprint(ps)
+	}
+	nn.waitPool(t, "every member healthy", func(v pool.View) error {
+		if v.Healthy != 3 {
+			return fmt.Errorf("healthy %d", v.Healthy)
+		}
+		return nil
+	})
+	ntWait(t, "SRV lists every member", func() error {
+		got, err := ports()
+		if err != nil || got != want(srvs...) {
+			return fmt.Errorf("SRV ports %s (%v), want %s", got, err, want(srvs...))
+		}
+		return nil
+	})
+	srvs[1].SetStatus(500)
+	ntWait(t, "SRV drops the down member", func() error {
+		got, err := ports()
+		if err != nil || got != want(srvs[0], srvs[2]) {
+			return fmt.Errorf("SRV ports %s (%v), want %s", got, err, want(srvs[0], srvs[2]))
+		}
+		return nil
+	})
+	_, body := ntGet(t, nn.base+"/metrics")
+	if !strings.Contains(body, `heck_dns_queries_total{rcode="NOERROR"}`) {
+		t.Error("metrics lack heck_dns_queries_total")
 	}
 }

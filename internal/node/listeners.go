@@ -1,0 +1,87 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/heckhq/heck/internal/dnsserver"
+	"github.com/heckhq/heck/internal/metrics"
+)
+
+// The node is the source of its consumers' listeners.
+var _ dnsserver.Source = (*Node)(nil)
+
+// dnsListener is the DNS server's sockets, bound before Run starts its
+// parts so a bad address fails the start.
+type dnsListener struct {
+	srv *dnsserver.Server
+	pc  net.PacketConn
+	ln  net.Listener
+}
+
+// listenDNS binds dns.listen (UDP and TCP on the same port) when set.
+func (n *Node) listenDNS(ctx context.Context) (*dnsListener, error) {
+	c := n.cfg.DNS
+	if c.Listen == "" {
+		return nil, nil
+	}
+	srv, err := dnsserver.New(n, dnsserver.Options{Zone: c.Zone, TTL: c.TTL.D(), Logger: n.log.With("component", "dns")})
+	if err != nil {
+		return nil, fmt.Errorf("dns: %w", err)
+	}
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, "udp", c.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("dns: listen on udp %s: %w (set --dns or dns.listen to a free address)", c.Listen, err)
+	}
+	tcpAddr := c.Listen
+	if host, port, err := net.SplitHostPort(c.Listen); err == nil && port == "0" {
+		tcpAddr = net.JoinHostPort(host, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
+	}
+	ln, err := lc.Listen(ctx, "tcp", tcpAddr)
+	if err != nil {
+		pc.Close()
+		return nil, fmt.Errorf("dns: listen on tcp %s: %w (set --dns or dns.listen to a free address)", tcpAddr, err)
+	}
+	if err := n.promReg.Register(&dnsCollector{srv: srv, queries: metrics.NewDesc(metrics.NameDNSQueries)}); err != nil {
+		pc.Close()
+		ln.Close()
+		return nil, fmt.Errorf("register dns metrics: %w", err)
+	}
+	n.dnsAddr = pc.LocalAddr()
+	return &dnsListener{srv: srv, pc: pc, ln: ln}, nil
+}
+
+// close releases the sockets of a listener that will not serve.
+func (l *dnsListener) close() {
+	if l != nil {
+		l.pc.Close()
+		l.ln.Close()
+	}
+}
+
+// DNSAddr returns the DNS server's address once the node runs (nil when
+// it serves no DNS), for tests that listen on port 0.
+func (n *Node) DNSAddr(ctx context.Context) net.Addr {
+	if n.Addr(ctx) == nil {
+		return nil
+	}
+	return n.dnsAddr
+}
+
+type dnsCollector struct {
+	srv     *dnsserver.Server
+	queries *prometheus.Desc
+}
+
+func (c *dnsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.queries }
+
+func (c *dnsCollector) Collect(ch chan<- prometheus.Metric) {
+	for rcode, x := range c.srv.Stats().Queries {
+		ch <- prometheus.MustNewConstMetric(c.queries, prometheus.CounterValue, float64(x), rcode)
+	}
+}
