@@ -71,6 +71,7 @@ type Node struct {
 
 	addr      net.Addr
 	dnsAddr   net.Addr // the DNS server's, when it serves DNS
+	agentAddr net.Addr // the HAProxy agent's, when it runs one
 	listening chan struct{}
 
 	// mu guards the bookkeeping of what this node schedules.
@@ -306,6 +307,12 @@ func (n *Node) Run(parent context.Context) error {
 		ln.Close()
 		return err
 	}
+	agent, agentLn, err := n.listenAgent(ctx)
+	if err != nil {
+		ln.Close()
+		dnsL.close()
+		return err
+	}
 	apiSrv := n.handler(ln.Addr())
 	srv := &http.Server{
 		Handler:           apiSrv,
@@ -321,6 +328,9 @@ func (n *Node) Run(parent context.Context) error {
 		if err := n.startCluster(ctx, ln.Addr().String()); err != nil {
 			ln.Close()
 			dnsL.close()
+			if agentLn != nil {
+				agentLn.Close()
+			}
 			return err
 		}
 	}
@@ -350,6 +360,16 @@ func (n *Node) Run(parent context.Context) error {
 			}
 		}()
 		n.log.Info("serving DNS", "listen", dnsL.pc.LocalAddr().String(), "zone", dnsL.srv.Zone())
+	}
+	if agent != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := agent.Serve(ctx, agentLn); err != nil {
+				errc <- fmt.Errorf("haproxy agent: %w", err)
+			}
+		}()
+		n.log.Info("serving the HAProxy agent check", "listen", agentLn.Addr().String())
 	}
 	if n.cl != nil {
 		wg.Add(3)
