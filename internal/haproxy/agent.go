@@ -87,8 +87,7 @@ type Server struct {
 	opts Options
 	log  *slog.Logger
 	sem  chan struct{}
-
-	mu      sync.Mutex
+	// replies counts the replies by kind; the map is fixed at New.
 	replies map[string]*atomic.Uint64
 }
 
