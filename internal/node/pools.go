@@ -345,6 +345,11 @@ func (n *Node) noticePanics(s *poolSnapshot) {
 	defer p.panicMu.Unlock()
 	for name, v := range s.views {
 		if was := p.panicked[name]; was != v.Panic {
+			if v.Panic && !anyJudged(v) {
+				// Nothing checked yet (a start): consumers get every
+				// member, but that is no panic to report.
+				continue
+			}
 			if v.Panic {
 				n.log.Warn("pool in panic: too few healthy members, consumers fail open", "pool", name,
 					"healthy", v.Healthy, "members", len(v.Members), "threshold_percent", v.Threshold, "fail_open", v.FailOpen)
@@ -359,6 +364,17 @@ func (n *Node) noticePanics(s *poolSnapshot) {
 			delete(p.panicked, name)
 		}
 	}
+}
+
+// anyJudged reports whether some member of v is neither healthy nor
+// unknown: a verdict that went against it.
+func anyJudged(v *pool.View) bool {
+	for i := range v.Members {
+		if m := &v.Members[i]; !m.Healthy && m.State != health.Unknown {
+			return true
+		}
+	}
+	return false
 }
 
 // onEjections counts and logs the ejections this node learns of, from its
