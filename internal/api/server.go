@@ -18,6 +18,7 @@ import (
 
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -56,6 +57,8 @@ type Server struct {
 	closeMu sync.Once
 	// nodeName is Options.NodeName or the host name.
 	nodeName string
+	// pings limits unknown-token pings per source.
+	pings pingLimiter
 }
 
 // New returns a server over b.
@@ -106,6 +109,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/silences", s.read(http.HandlerFunc(s.listSilences)))
 	m.Handle("POST /api/v1/silences", s.mutate(http.HandlerFunc(s.addSilence)))
 	m.Handle("DELETE /api/v1/silences/{id}", s.mutate(http.HandlerFunc(s.deleteSilence)))
+	for _, p := range []string{"GET /ping/{token}", "POST /ping/{token}", "GET /ping/{token}/{action}", "POST /ping/{token}/{action}"} {
+		m.HandleFunc(p, s.ping)
+	}
 	m.Handle("GET /api/v1/pools", s.read(http.HandlerFunc(s.listPools)))
 	m.Handle("POST /api/v1/pools", s.mutate(http.HandlerFunc(s.addPool)))
 	m.Handle("GET /api/v1/pools/{pool}", s.read(http.HandlerFunc(s.getPool)))
@@ -231,7 +237,7 @@ func (s *Server) listTargets(w http.ResponseWriter, r *http.Request) {
 	for _, t := range all {
 		if f.match(&t) {
 			t.Recent = nil
-			out = append(out, redact(t))
+			out = append(out, show(r, t))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -314,6 +320,14 @@ func (f *filter) match(t *TargetStatus) bool {
 	return true
 }
 
+// show makes t fit to show to the client of r: redacted, with the ping URL
+// of a heartbeat target.
+func show(r *http.Request, t TargetStatus) TargetStatus {
+	t = redact(t)
+	t.PingURL = pingURL(r, &t)
+	return t
+}
+
 // redact makes t fit to show: the spec without secrets.
 func redact(t TargetStatus) TargetStatus {
 	t.Spec = t.Spec.Redact()
@@ -326,7 +340,7 @@ func (s *Server) getTarget(w http.ResponseWriter, r *http.Request) {
 		writeNotFound(w, r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, redact(t))
+	writeJSON(w, http.StatusOK, show(r, t))
 }
 
 func writeNotFound(w http.ResponseWriter, id string) {
@@ -358,6 +372,14 @@ func (s *Server) specFromRequest(w http.ResponseWriter, r *http.Request, pathID 
 		}
 	}
 	spec.Origin = ""
+	if h := spec.Heartbeat; spec.Kind == target.KindHeartbeat && h != nil && h.Token == "" {
+		// A heartbeat keeps its ping URL across a replace; a new one gets
+		// a fresh token.
+		h.Token = heartbeat.NewToken()
+		if cur, ok := s.b.Target(r.Context(), spec.ID); ok && cur.Spec.Heartbeat != nil && cur.Spec.Heartbeat.Token != "" {
+			h.Token = cur.Spec.Heartbeat.Token
+		}
+	}
 	fes = append(fes, spec.ValidateWritten(written)...)
 	fes = append(fes, redactedPlaceholders(&spec)...)
 	if len(fes) > 0 {
@@ -438,7 +460,7 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, spec target.Spec,
 		code = http.StatusCreated
 		w.Header().Set("Location", "/api/v1/targets/"+url.PathEscape(spec.ID))
 	}
-	writeJSON(w, code, redact(st))
+	writeJSON(w, code, show(r, st))
 }
 
 func (s *Server) deleteTarget(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ import (
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/metrics"
@@ -56,7 +57,9 @@ type Node struct {
 	// silences is the replicated collection of silences (kind "silence").
 	silences *silence.Collection
 	// pools are the replicated pools and ejections, and their views.
-	pools   *pools
+	pools *pools
+	// hb holds the heartbeat targets' pings and token index.
+	hb      *heartbeats
 	sched   *schedule.Scheduler
 	judge   *judge.Judge
 	rec     *history.Recorder
@@ -285,6 +288,21 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		}
 	})
 	n.pools.ejections.Subscribe(n.onEjections)
+	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
+	bad, err = n.hb.pings.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored ping that cannot be read; it is kept in the store untouched", "err", e)
+	}
+	var all []registry.Entry
+	for _, spec := range n.reg.List() {
+		all = append(all, registry.Entry{Key: spec.ID, Value: spec})
+	}
+	n.hb.index(all)
+	n.reg.Subscribe(func(changed []registry.Entry, _ bool) { n.hb.index(changed) })
 	n.reg.Subscribe(func([]registry.Entry, bool) { n.pools.invalidate(true) })
 	n.promReg.MustRegister(newPoolCollector(n))
 	return n, nil
@@ -350,6 +368,11 @@ func (n *Node) Run(parent context.Context) error {
 	go func() {
 		defer wg.Done()
 		n.poolLoop(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.flushPings(ctx)
 	}()
 	if dnsL != nil {
 		wg.Add(1)
