@@ -79,6 +79,8 @@ const (
 	ReplyDrain    = "drain"
 	ReplyDown     = "down"
 	ReplyUnknown  = "unknown"
+	// ReplyRefused counts connections closed unanswered, over MaxConns.
+	ReplyRefused = "refused"
 )
 
 // Server answers HAProxy agent checks. Safe for concurrent use.
@@ -107,7 +109,7 @@ func New(src Source, opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{src: src, opts: opts, log: log, sem: make(chan struct{}, opts.MaxConns), replies: map[string]*atomic.Uint64{}}
-	for _, r := range []string{ReplyUp, ReplyDegraded, ReplyPanic, ReplyDrain, ReplyDown, ReplyUnknown} {
+	for _, r := range []string{ReplyUp, ReplyDegraded, ReplyPanic, ReplyDrain, ReplyDown, ReplyUnknown, ReplyRefused} {
 		s.replies[r] = new(atomic.Uint64)
 	}
 	return s
@@ -122,30 +124,43 @@ func (s *Server) Stats() map[string]uint64 {
 	return out
 }
 
-// Serve answers connections on ln until ctx ends, then closes ln and
-// waits for the connections in flight. It returns nil after ctx ends, or
-// the listener's error.
+// Serve answers connections on ln until ctx ends, then closes ln and the
+// connections in flight and waits for them. It returns nil after ctx
+// ends, or an error when ln is closed under it. Other accept errors
+// (out of file descriptors) are logged and retried after a short wait.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer wg.Wait()
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("haproxy agent: accept on %s: %w", ln.Addr(), err)
 			}
-			return fmt.Errorf("haproxy agent: accept: %w", err)
+			// Anything else (out of file descriptors, a connection reset
+			// before it was accepted) passes: wait a little, growing, and
+			// accept again rather than stop answering HAProxy for good.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("haproxy agent: accept failed, retrying", "addr", ln.Addr().String(), "err", err, "backoff", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			continue
 		}
+		backoff = 0
 		select {
 		case s.sem <- struct{}{}:
 		default:
 			c.Close() // over MaxConns: HAProxy retries at its next check
+			s.replies[ReplyRefused].Add(1)
 			continue
 		}
 		wg.Add(1)
@@ -155,6 +170,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.serveConn(ctx, c)
 		}()
 	}
+}
+
+// ListenAndServe listens on TCP addr (a loopback or internal address:
+// HAProxy's agent protocol has no authentication) and serves until ctx
+// ends.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("haproxy agent: listen on %q: %w (give a free host:port, e.g. 127.0.0.1:5555)", addr, err)
+	}
+	return s.Serve(ctx, ln)
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
