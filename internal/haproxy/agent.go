@@ -9,19 +9,33 @@
 // (a target on its own) and answers:
 //
 //	up ready 100%          healthy (up), or served while the pool is in panic
+//	                       and fails open over it (any state)
 //	up ready 50%           degraded: it still answers, give it half its weight
-//	up drain # ...         ejected as an outlier: no new traffic, sessions finish
-//	down # ...             down (or unknown while the pool is not in panic)
-//	# heck: ...            unknown pool or member, or nothing sent: a comment
-//	                       only, so HAProxy keeps the server's state as it is
-//	                       rather than draining a backend over a typo
+//	up drain # ...         ejected as an outlier: no new traffic, sessions
+//	                       finish ("down drain" when it is also down)
+//	down # heck: STATE     down or impacted, and not served
+//	# heck: ...            a comment only, so HAProxy keeps the server's state
+//	                       as it is: unknown pool or member, nothing sent or
+//	                       garbage (rather than draining a backend over a
+//	                       typo), or a member heck has no verdict on yet
+//	                       (unknown, late, stale: a restarted or overloaded
+//	                       heck never takes backends down)
 //
-// "ready" in every healthy answer undoes an earlier drain. The text after
-// '#' shows in HAProxy's stats and logs as the check's description.
+// HAProxy reads the reply up to the first '\r' or '\n' as words (up, down,
+// ready, drain, N%); the text after '#' is the check's description in its
+// stats and logs. The percentage is of the weight on the server line, so
+// put the member's heck weight there. Requests are bounded to MaxRequest
+// bytes and answered within ReadTimeout; HAProxy uses agent-inter as the
+// agent's timeout unless "timeout check" is set, so keep ReadTimeout
+// below it (HAProxy sends agent-send at once, so only a silent client
+// waits that long).
 //
-// A server line for a pool "web" of members w1, w2...:
+// "ready" in every "up" answer but a drain undoes an earlier drain.
 //
-//	server w1 127.0.0.1:8081 check agent-check agent-addr 127.0.0.1 agent-port 5555 agent-inter 1s agent-send "web/w1\n"
+// A server line for a pool "web" of members w1, w2... (and "agent-send
+// \"w1\\n\"" for a target w1 on its own):
+//
+//	server w1 127.0.0.1:8081 weight 100 check agent-check agent-addr 127.0.0.1 agent-port 5555 agent-inter 1s agent-send "web/w1\n"
 //
 // With `check`, HAProxy's own check still decides that the server answers
 // at all; without it, heck's agent alone decides (and a dead agent leaves
@@ -79,6 +93,8 @@ const (
 	ReplyDrain    = "drain"
 	ReplyDown     = "down"
 	ReplyUnknown  = "unknown"
+	// ReplyNoVerdict: the member's state is unknown, late or stale.
+	ReplyNoVerdict = "no_verdict"
 	// ReplyRefused counts connections closed unanswered, over MaxConns.
 	ReplyRefused = "refused"
 )
@@ -109,7 +125,7 @@ func New(src Source, opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{src: src, opts: opts, log: log, sem: make(chan struct{}, opts.MaxConns), replies: map[string]*atomic.Uint64{}}
-	for _, r := range []string{ReplyUp, ReplyDegraded, ReplyPanic, ReplyDrain, ReplyDown, ReplyUnknown, ReplyRefused} {
+	for _, r := range []string{ReplyUp, ReplyDegraded, ReplyPanic, ReplyDrain, ReplyDown, ReplyUnknown, ReplyNoVerdict, ReplyRefused} {
 		s.replies[r] = new(atomic.Uint64)
 	}
 	return s
@@ -260,9 +276,30 @@ func memberReply(m *pool.Member, panic bool) (string, string) {
 	case m.Serving:
 		return fmt.Sprintf("up ready 100%% # heck: %s, served: pool in panic, failing open", m.State), ReplyPanic
 	case m.Ejected != nil:
-		return fmt.Sprintf("up drain # heck: ejected until %s: %s", m.Ejected.Until.UTC().Format(time.RFC3339), oneLine(m.Ejected.Reason)), ReplyDrain
+		// Drain only says "no new traffic"; the operating state follows
+		// the verdict so that a dead ejected member gets no persistent
+		// sessions either, and one heck cannot judge is left as it is.
+		op := ""
+		switch {
+		case pool.Healthy(m.State):
+			op = "up "
+		case m.State == health.Down || m.State == health.Impacted:
+			op = "down "
+		}
+		return fmt.Sprintf("%sdrain # heck: %s, ejected until %s: %s", op, m.State,
+			m.Ejected.Until.UTC().Format(time.RFC3339), oneLine(m.Ejected.Reason)), ReplyDrain
+	case noVerdict(m.State):
+		return fmt.Sprintf("# heck: no verdict to follow (%s); the state is left as it is", m.State), ReplyNoVerdict
 	}
 	return fmt.Sprintf("down # heck: %s", m.State), ReplyDown
+}
+
+// noVerdict reports whether s is heck not knowing rather than the target
+// failing: nothing settled yet (a start), heck's own probes late (it is
+// overloaded) or no fresh observation. HAProxy then keeps what it had, so
+// that restarting or overloading heck never takes backends down.
+func noVerdict(s health.State) bool {
+	return s == health.Unknown || s == health.Late || s == health.Stale
 }
 
 func printable(s string) bool {
