@@ -199,3 +199,35 @@ func TestListenAndServe(t *testing.T) {
 		t.Fatalf("ListenAndServe after cancel: %v", err)
 	}
 }
+
+// A client trickling its request, never ending it, is answered for what
+// it sent by ReadTimeout, on time.
+func TestTrickle(t *testing.T) {
+	s := New(newFake("a"), Options{ReadTimeout: 300 * time.Millisecond})
+	addr := serve(t, s)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	start := time.Now()
+	_ = c.SetDeadline(start.Add(5 * time.Second))
+	got := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+	}()
+	for _, p := range []string{"w", "e", "b", "/"} {
+		if _, err := c.Write([]byte(p)); err != nil {
+			break // answered and closed: fine
+		}
+		time.Sleep(50 * time.Millisecond) // the trickle itself, not a wait for a condition
+	}
+	reply := <-got
+	if want := "# heck: \"\" is not a member of pool \"web\"; the state is left as it is\n"; reply != want {
+		t.Fatalf("trickled reply %q, want %q", reply, want)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("answered after %v, ReadTimeout 300ms", took)
+	}
+}
