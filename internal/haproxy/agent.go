@@ -9,19 +9,33 @@
 // (a target on its own) and answers:
 //
 //	up ready 100%          healthy (up), or served while the pool is in panic
+//	                       and fails open over it (any state)
 //	up ready 50%           degraded: it still answers, give it half its weight
-//	up drain # ...         ejected as an outlier: no new traffic, sessions finish
-//	down # ...             down (or unknown while the pool is not in panic)
-//	# heck: ...            unknown pool or member, or nothing sent: a comment
-//	                       only, so HAProxy keeps the server's state as it is
-//	                       rather than draining a backend over a typo
+//	up drain # ...         ejected as an outlier: no new traffic, sessions
+//	                       finish ("down drain" when it is also down)
+//	down # heck: STATE     down or impacted, and not served
+//	# heck: ...            a comment only, so HAProxy keeps the server's state
+//	                       as it is: unknown pool or member, nothing sent or
+//	                       garbage (rather than draining a backend over a
+//	                       typo), or a member heck has no verdict on yet
+//	                       (unknown, late, stale: a restarted or overloaded
+//	                       heck never takes backends down)
 //
-// "ready" in every healthy answer undoes an earlier drain. The text after
-// '#' shows in HAProxy's stats and logs as the check's description.
+// HAProxy reads the reply up to the first '\r' or '\n' as words (up, down,
+// ready, drain, N%); the text after '#' is the check's description in its
+// stats and logs. The percentage is of the weight on the server line, so
+// put the member's heck weight there. Requests are bounded to MaxRequest
+// bytes and answered within ReadTimeout; HAProxy uses agent-inter as the
+// agent's timeout unless "timeout check" is set, so keep ReadTimeout
+// below it (HAProxy sends agent-send at once, so only a silent client
+// waits that long).
 //
-// A server line for a pool "web" of members w1, w2...:
+// "ready" in every "up" answer but a drain undoes an earlier drain.
 //
-//	server w1 127.0.0.1:8081 check agent-check agent-addr 127.0.0.1 agent-port 5555 agent-inter 1s agent-send "web/w1\n"
+// A server line for a pool "web" of members w1, w2... (and "agent-send
+// \"w1\\n\"" for a target w1 on its own):
+//
+//	server w1 127.0.0.1:8081 weight 100 check agent-check agent-addr 127.0.0.1 agent-port 5555 agent-inter 1s agent-send "web/w1\n"
 //
 // With `check`, HAProxy's own check still decides that the server answers
 // at all; without it, heck's agent alone decides (and a dead agent leaves
@@ -79,6 +93,10 @@ const (
 	ReplyDrain    = "drain"
 	ReplyDown     = "down"
 	ReplyUnknown  = "unknown"
+	// ReplyNoVerdict: the member's state is unknown, late or stale.
+	ReplyNoVerdict = "no_verdict"
+	// ReplyRefused counts connections closed unanswered, over MaxConns.
+	ReplyRefused = "refused"
 )
 
 // Server answers HAProxy agent checks. Safe for concurrent use.
@@ -107,7 +125,7 @@ func New(src Source, opts Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{src: src, opts: opts, log: log, sem: make(chan struct{}, opts.MaxConns), replies: map[string]*atomic.Uint64{}}
-	for _, r := range []string{ReplyUp, ReplyDegraded, ReplyPanic, ReplyDrain, ReplyDown, ReplyUnknown} {
+	for _, r := range []string{ReplyUp, ReplyDegraded, ReplyPanic, ReplyDrain, ReplyDown, ReplyUnknown, ReplyNoVerdict, ReplyRefused} {
 		s.replies[r] = new(atomic.Uint64)
 	}
 	return s
@@ -122,30 +140,43 @@ func (s *Server) Stats() map[string]uint64 {
 	return out
 }
 
-// Serve answers connections on ln until ctx ends, then closes ln and
-// waits for the connections in flight. It returns nil after ctx ends, or
-// the listener's error.
+// Serve answers connections on ln until ctx ends, then closes ln and the
+// connections in flight and waits for them. It returns nil after ctx
+// ends, or an error when ln is closed under it. Other accept errors
+// (out of file descriptors) are logged and retried after a short wait.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	var wg sync.WaitGroup
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	defer wg.Wait()
+	var backoff time.Duration
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("haproxy agent: accept on %s: %w", ln.Addr(), err)
 			}
-			return fmt.Errorf("haproxy agent: accept: %w", err)
+			// Anything else (out of file descriptors, a connection reset
+			// before it was accepted) passes: wait a little, growing, and
+			// accept again rather than stop answering HAProxy for good.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.log.Warn("haproxy agent: accept failed, retrying", "addr", ln.Addr().String(), "err", err, "backoff", backoff)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(backoff):
+			}
+			continue
 		}
+		backoff = 0
 		select {
 		case s.sem <- struct{}{}:
 		default:
 			c.Close() // over MaxConns: HAProxy retries at its next check
+			s.replies[ReplyRefused].Add(1)
 			continue
 		}
 		wg.Add(1)
@@ -155,6 +186,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			s.serveConn(ctx, c)
 		}()
 	}
+}
+
+// ListenAndServe listens on TCP addr (a loopback or internal address:
+// HAProxy's agent protocol has no authentication) and serves until ctx
+// ends.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("haproxy agent: listen on %q: %w (give a free host:port, e.g. 127.0.0.1:5555)", addr, err)
+	}
+	return s.Serve(ctx, ln)
 }
 
 func (s *Server) serveConn(ctx context.Context, c net.Conn) {
@@ -233,9 +276,30 @@ func memberReply(m *pool.Member, panic bool) (string, string) {
 	case m.Serving:
 		return fmt.Sprintf("up ready 100%% # heck: %s, served: pool in panic, failing open", m.State), ReplyPanic
 	case m.Ejected != nil:
-		return fmt.Sprintf("up drain # heck: ejected until %s: %s", m.Ejected.Until.UTC().Format(time.RFC3339), oneLine(m.Ejected.Reason)), ReplyDrain
+		// Drain only says "no new traffic"; the operating state follows
+		// the verdict so that a dead ejected member gets no persistent
+		// sessions either, and one heck cannot judge is left as it is.
+		op := ""
+		switch {
+		case pool.Healthy(m.State):
+			op = "up "
+		case m.State == health.Down || m.State == health.Impacted:
+			op = "down "
+		}
+		return fmt.Sprintf("%sdrain # heck: %s, ejected until %s: %s", op, m.State,
+			m.Ejected.Until.UTC().Format(time.RFC3339), oneLine(m.Ejected.Reason)), ReplyDrain
+	case noVerdict(m.State):
+		return fmt.Sprintf("# heck: no verdict to follow (%s); the state is left as it is", m.State), ReplyNoVerdict
 	}
 	return fmt.Sprintf("down # heck: %s", m.State), ReplyDown
+}
+
+// noVerdict reports whether s is heck not knowing rather than the target
+// failing: nothing settled yet (a start), heck's own probes late (it is
+// overloaded) or no fresh observation. HAProxy then keeps what it had, so
+// that restarting or overloading heck never takes backends down.
+func noVerdict(s health.State) bool {
+	return s == health.Unknown || s == health.Late || s == health.Stale
 }
 
 func printable(s string) bool {

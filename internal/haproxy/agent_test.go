@@ -64,16 +64,35 @@ func (f *fakeSource) TargetMember(id string) (pool.Member, bool) {
 }
 
 func TestReply(t *testing.T) {
-	f := newFake("a", "b", "c", "d")
+	// A member in each state; no panic threshold, so none is served but
+	// the healthy ones.
+	f := newFake("a", "b", "c", "d", "e", "f", "g", "h", "i")
+	noPanic := 0
+	f.spec.PanicThreshold = &noPanic
 	f.set("b", health.Degraded, false)
 	f.set("c", health.Down, false)
 	f.set("d", health.Up, true)
+	f.set("e", health.Down, true)
+	f.set("f", health.Unknown, false)
+	f.set("g", health.Stale, false)
+	f.set("h", health.Late, false)
+	f.set("i", health.Impacted, false)
 	s := New(f, Options{})
+	if v, _ := f.PoolView("web"); v.Panic {
+		t.Fatalf("fixture pool in panic: %+v", v)
+	}
 	cases := []struct{ req, want, kind string }{
 		{"web/a", "up ready 100%", ReplyUp},
 		{"web/b", "up ready 50% # heck: degraded", ReplyDegraded},
 		{"web/c", "down # heck: down", ReplyDown},
-		{"web/d", "up drain # heck: ejected until 2026-12-07T12:00:00Z: latency: slow", ReplyDrain},
+		{"web/d", "up drain # heck: up, ejected until 2026-12-07T12:00:00Z: latency: slow", ReplyDrain},
+		{"web/e", "down drain # heck: down, ejected until 2026-12-07T12:00:00Z: latency: slow", ReplyDrain},
+		{"web/f", "# heck: no verdict to follow (unknown); the state is left as it is", ReplyNoVerdict},
+		{"web/g", "# heck: no verdict to follow (stale); the state is left as it is", ReplyNoVerdict},
+		{"web/h", "# heck: no verdict to follow (late); the state is left as it is", ReplyNoVerdict},
+		{"web/i", "down # heck: impacted", ReplyDown},
+		{"f", "# heck: no verdict to follow (unknown); the state is left as it is", ReplyNoVerdict},
+		{"b", "up ready 50% # heck: degraded", ReplyDegraded},
 		{"a", "up ready 100%", ReplyUp},
 		{"c", "down # heck: down", ReplyDown},
 		{"web/zz", `# heck: "zz" is not a member of pool "web"; the state is left as it is`, ReplyUnknown},
@@ -88,13 +107,17 @@ func TestReply(t *testing.T) {
 			t.Errorf("Reply(%q) = %q (%s), want %q (%s)", c.req, got, kind, c.want, c.kind)
 		}
 	}
-	// Panic: three of four down fails open over all; the down ones are
-	// served and say why.
-	f.set("a", health.Down, false)
-	f.set("b", health.Down, false)
-	f.set("d", health.Up, false)
-	if got, kind := s.Reply("web/c"); kind != ReplyPanic || !strings.HasPrefix(got, "up ready 100% # heck: down, served: pool in panic") {
-		t.Errorf("in panic: Reply(web/c) = %q (%s)", got, kind)
+	// Panic (the default threshold, 50%: 2 of 9 healthy) fails open over
+	// all; the down, ejected and unknown ones are served and say why.
+	f.spec.PanicThreshold = nil
+	for req, want := range map[string]string{
+		"web/c": "up ready 100% # heck: down, served: pool in panic, failing open",
+		"web/e": "up ready 100% # heck: down, served: pool in panic, failing open",
+		"web/f": "up ready 100% # heck: unknown, served: pool in panic, failing open",
+	} {
+		if got, kind := s.Reply(req); kind != ReplyPanic || got != want {
+			t.Errorf("in panic: Reply(%s) = %q (%s), want %q", req, got, kind, want)
+		}
 	}
 }
 

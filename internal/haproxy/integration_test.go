@@ -134,6 +134,28 @@ backend be
 	all := func(d [4]int64) bool { return d[0] > 0 && d[1] > 0 && d[2] > 0 && d[3] > 0 }
 	waitFor("HAProxy up and balancing over every server", 10*time.Second, all)
 
+	// keeps makes a change to a no-verdict reply and checks that HAProxy
+	// keeps sending traffic as it was (ok) while it asks the agent three
+	// times more.
+	keeps := func(change func(), ok func(d [4]int64) bool) {
+		t.Helper()
+		before := agent.Stats()[ReplyNoVerdict]
+		change()
+		limit := 3*inter + 2*time.Second
+		deadline := time.Now().Add(limit)
+		for agent.Stats()[ReplyNoVerdict] < before+3 {
+			if time.Now().After(deadline) {
+				t.Fatalf("fewer than 3 no-verdict replies in %v", limit)
+			}
+			if d := batch(12); !ok(d) {
+				t.Fatalf("traffic changed on a no-verdict reply: a batch of 12 reached %v", d)
+			}
+		}
+	}
+	// No verdict on a served member: it keeps its traffic.
+	keeps(func() { f.set("s0", health.Unknown, false) }, all)
+	f.set("s0", health.Up, false)
+
 	// A down member: out within a few agent intervals plus a second.
 	f.set("s1", health.Down, false)
 	took := waitFor("s1 out", 3*inter+time.Second, func(d [4]int64) bool { return d[1] == 0 && d[0] > 0 })
@@ -141,6 +163,11 @@ backend be
 	if d := batch(32); d[1] != 0 {
 		t.Fatalf("s1 got %d of 32 requests after it went down", d[1])
 	}
+
+	// No verdict (heck restarted, say): HAProxy keeps s1 out as it was,
+	// for as many agent checks as it takes to see three such replies.
+	keeps(func() { f.set("s1", health.Unknown, false) }, func(d [4]int64) bool { return d[1] == 0 })
+	f.set("s1", health.Down, false)
 
 	// Panic: two of three members down fails open over all of them.
 	f.set("s0", health.Down, false)
@@ -154,8 +181,13 @@ backend be
 	waitFor("s2 drained", 3*inter+time.Second, func(d [4]int64) bool { return d[2] == 0 && d[0] > 0 && d[1] > 0 })
 	f.set("s2", health.Up, false)
 	waitFor("s2 back after its ejection", 3*inter+time.Second, all)
+	// Ejected and down: out too, and back when both end.
+	f.set("s2", health.Down, true)
+	waitFor("s2 down and ejected out", 3*inter+time.Second, func(d [4]int64) bool { return d[2] == 0 && d[0] > 0 && d[1] > 0 })
+	f.set("s2", health.Up, false)
+	waitFor("s2 back", 3*inter+time.Second, all)
 	// s3 answered a comment the whole time and kept getting traffic.
-	if st := agent.Stats(); st[ReplyUnknown] == 0 || st[ReplyDown] == 0 || st[ReplyPanic] == 0 || st[ReplyDrain] == 0 {
-		t.Errorf("agent replies %v: want unknown, down, panic and drain among them", st)
+	if st := agent.Stats(); st[ReplyUnknown] == 0 || st[ReplyDown] == 0 || st[ReplyPanic] == 0 || st[ReplyDrain] == 0 || st[ReplyNoVerdict] == 0 {
+		t.Errorf("agent replies %v: want unknown, down, panic, drain and no_verdict among them", st)
 	}
 }
