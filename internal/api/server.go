@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -105,6 +106,7 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/targets/{id}/rollups", s.read(http.HandlerFunc(s.rollups)))
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
 	m.Handle("GET /api/v1/transitions", s.read(http.HandlerFunc(s.allTransitions)))
+	m.Handle("GET /api/v1/audit", s.read(http.HandlerFunc(s.audit)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
 	m.Handle("GET /api/v1/silences", s.read(http.HandlerFunc(s.listSilences)))
 	m.Handle("POST /api/v1/silences", s.mutate(http.HandlerFunc(s.addSilence)))
@@ -134,6 +136,7 @@ func (s *Server) routes() {
 		"/api/v1/targets/{id}/rollups":     "GET",
 		"/api/v1/targets/{id}/transitions": "GET",
 		"/api/v1/transitions":              "GET",
+		"/api/v1/audit":                    "GET",
 		"/api/v1/events":                   "GET",
 		"/api/v1/silences":                 "GET, POST",
 		"/api/v1/silences/{id}":            "DELETE",
@@ -538,11 +541,33 @@ func timeParam(w http.ResponseWriter, r *http.Request, name string) (time.Time, 
 // every target's transitions (or one's) in [since, until), newest first.
 // since and until are RFC 3339 times or durations back from now ("1h").
 func (s *Server) allTransitions(w http.ResponseWriter, r *http.Request) {
+	s.listEvents(w, r, false)
+}
+
+// audit serves GET /api/v1/audit?since=&until=&target=&type=&limit=: the
+// events of the log, state transitions (type "transition") and every other
+// type (ejection, pool_panic, pool_recovered, ...), newest first.
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	s.listEvents(w, r, true)
+}
+
+// eventTypes are the event types GET /api/v1/audit?type= takes.
+var eventTypes = []string{store.TypeTransition, events.TypeEjection, events.TypePoolPanic, events.TypePoolRecovered}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, all bool) {
 	limit, ok := transitionLimit(w, r)
 	if !ok {
 		return
 	}
-	q := store.TransitionQuery{TargetID: r.URL.Query().Get("target"), Limit: limit}
+	q := store.TransitionQuery{TargetID: r.URL.Query().Get("target"), Limit: limit, Events: all}
+	if typ := r.URL.Query().Get("type"); all && typ != "" {
+		if !slices.Contains(eventTypes, typ) {
+			writeProblem(w, queryProblem(FieldProblem{Field: "type", Value: typ, Problem: "is not an event type",
+				Fix: "use one of " + strings.Join(eventTypes, ", ")}))
+			return
+		}
+		q.Type = typ
+	}
 	var okSince, okUntil bool
 	if q.From, okSince = timeParam(w, r, "since"); !okSince {
 		return

@@ -261,11 +261,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, e := range bad {
 		log.Warn("skipping a stored silence that cannot be read; it is kept in the store untouched", "err", e)
 	}
-	n.pools = newPools(objects.New(pool.Kind, name, clock, st), objects.New(pool.EjectionKind, name, clock, st))
+	n.pools = newPools(objects.New(pool.Kind, name, clock, st), objects.New(pool.EjectionKind, name, clock, st),
+		objects.New(pool.StateKind, name, clock, st))
 	for _, c := range []interface {
 		Load(context.Context) ([]error, error)
 		Kind() string
-	}{n.pools.specs, n.pools.ejections} {
+	}{n.pools.specs, n.pools.ejections, n.pools.states} {
 		bad, err = c.Load(ctx)
 		if err != nil {
 			st.Close()
@@ -288,6 +289,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		}
 	})
 	n.pools.ejections.Subscribe(n.onEjections)
+	n.pools.states.Subscribe(n.onPoolStates)
 	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
 	bad, err = n.hb.pings.Load(ctx)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/pool"
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -105,6 +106,24 @@ func TestPoolFollowsVerdicts(t *testing.T) {
 		}
 		return nil
 	})
+	// Both changes are events of the log, on the event stream too.
+	ntWait(t, "panic and recovery events", func() error {
+		es, err := nn.n.tlog.Query(t.Context(), store.TransitionQuery{Events: true, TargetID: "pool/web"})
+		if err != nil {
+			return err
+		}
+		var types []string
+		for i := len(es) - 1; i >= 0; i-- {
+			types = append(types, es[i].Type)
+		}
+		if strings.Join(types, ",") != "pool_panic,pool_recovered" {
+			return fmt.Errorf("events %v", types)
+		}
+		return nil
+	})
+	if ts, _ := nn.n.Transitions(t.Context(), "w0", 0); len(ts) == 0 || ts[0].Type != "" {
+		t.Fatalf("transitions of w0: %+v", ts)
+	}
 	if _, _, ok, _ := nn.n.Pick("nope", pool.RoundRobin, ""); ok {
 		t.Fatal("picked from a pool that does not exist")
 	}
@@ -141,6 +160,10 @@ func TestPoolEjectsOutlier(t *testing.T) {
 		}
 		return nil
 	})
+	es, err := nn.n.tlog.Query(t.Context(), store.TransitionQuery{Type: "ejection"})
+	if err != nil || len(es) != 1 || es[0].TargetID != "w2" || es[0].Subject != "pool/web" || !strings.Contains(es[0].Cause, "consecutive") {
+		t.Fatalf("ejection events %+v, %v", es, err)
+	}
 	_, body := ntGet(t, nn.base+"/metrics")
 	for _, want := range []string{`heck_pool_members{pool="web"} 4`, `heck_pool_ejections_total{pool="web",reason="consecutive_failures"} 1`,
 		`heck_pool_panic{pool="web"} 0`} {
