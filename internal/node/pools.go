@@ -47,6 +47,12 @@ type pools struct {
 	snap                atomic.Pointer[poolSnapshot]
 	buildMu             sync.Mutex // one rebuild at a time
 
+	// suspects counts, per pool/member, the judge's rounds in a row in
+	// which a member failed a median test (latency, error rate): one slow
+	// probe must not eject (a GC pause, loopback jitter), so those tests
+	// eject only after confirmRounds in a row. Judge's goroutine only.
+	suspects map[string]suspect
+
 	// kick wakes the pool loop when a rebuild saw a pool's panic change,
 	// so that the judge records even a short panic.
 	kick chan struct{}
@@ -65,7 +71,7 @@ type poolSnapshot struct {
 }
 
 func newPools(specs *pool.Collection, ejections *pool.Ejections, states *objects.Collection[pool.State]) *pools {
-	p := &pools{specs: specs, ejections: ejections, states: states, kick: make(chan struct{}, 1), ejectCount: map[[2]string]uint64{}}
+	p := &pools{specs: specs, ejections: ejections, states: states, kick: make(chan struct{}, 1), suspects: map[string]suspect{}, ejectCount: map[[2]string]uint64{}}
 	p.dirty.Store(true)
 	p.membersDirty.Store(true)
 	return p
@@ -251,7 +257,7 @@ func (n *Node) memberInputs(now time.Time, wanted map[string]bool) func(t *targe
 		return true
 	})
 	return func(t *target.Spec, poolName string) pool.Input {
-		in := pool.Input{Spec: t, ErrorRate: -1}
+		in := pool.Input{Spec: t, ErrorRate: -1, Interval: t.Interval.D()}
 		if jv, ok := n.judge.Status(t.ID); ok {
 			in.State, in.Fails, in.ErrorRate = jv.State, jv.Failures, jv.ErrorRate
 			in.Latency = latency[t.ID]
@@ -309,17 +315,35 @@ func (n *Node) poolLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			n.judgePools(ctx, now)
+			n.judgePools(ctx, now, true)
 		case <-n.pools.kick:
-			n.judgePools(ctx, time.Now())
+			n.judgePools(ctx, time.Now(), false)
 		}
 	}
 }
 
-// judgePools is one round of poolLoop.
-func (n *Node) judgePools(ctx context.Context, now time.Time) {
+// confirmRounds is how many judge rounds in a row, and how many of its
+// probe intervals, a member must fail a median test (latency, error rate)
+// before it is ejected.
+const confirmRounds = 3
+
+// suspect is a member failing a median test: since when, in how many
+// rounds in a row.
+type suspect struct {
+	rounds int
+	since  time.Time
+}
+
+// judgePools is one round of poolLoop; tick is set for the rounds of the
+// clock (which count towards confirmRounds), not for the extra rounds a
+// panic change asks for.
+func (n *Node) judgePools(ctx context.Context, now time.Time, tick bool) {
 	s := n.poolSnapshot(now)
 	n.noticePanics(ctx, s, now)
+	if !tick {
+		return
+	}
+	seen := map[string]bool{}
 	for name, v := range s.views {
 		if !n.judgesPool(name) {
 			continue
@@ -327,10 +351,38 @@ func (n *Node) judgePools(ctx context.Context, now time.Time) {
 		es := pool.Detect(v, now, func(member string) (pool.Ejection, bool) {
 			return n.pools.ejections.Get(name + "/" + member)
 		})
+		confirmed := es[:0]
 		for _, e := range es {
+			if e.Test == pool.ReasonFailures {
+				confirmed = append(confirmed, e)
+				continue
+			}
+			k := e.Key() + "/" + e.Test
+			seen[k] = true
+			sp, ok := n.pools.suspects[k]
+			if !ok {
+				sp.since = now
+			}
+			sp.rounds++
+			n.pools.suspects[k] = sp
+			var iv time.Duration
+			if m, ok := v.Member(e.Member); ok {
+				iv = m.Interval
+			}
+			if sp.rounds >= confirmRounds && now.Sub(sp.since) >= confirmRounds*iv {
+				delete(n.pools.suspects, k)
+				confirmed = append(confirmed, e)
+			}
+		}
+		for _, e := range confirmed {
 			if err := n.pools.ejections.Put(ctx, e.Key(), e); err != nil {
 				n.log.Warn("store ejection", "pool", name, "member", e.Member, "err", err)
 			}
+		}
+	}
+	for k := range n.pools.suspects {
+		if !seen[k] {
+			delete(n.pools.suspects, k) // no longer an outlier: start over
 		}
 	}
 	// Forget ejections long over (their repeat count no longer matters),

@@ -3,6 +3,8 @@ package node
 import (
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -246,5 +248,41 @@ func TestPoolDNS(t *testing.T) {
 	_, body := ntGet(t, nn.base+"/metrics")
 	if !strings.Contains(body, `heck_dns_queries_total{rcode="NOERROR"}`) {
 		t.Error("metrics lack heck_dns_queries_total")
+	}
+}
+
+// A member much slower than its pool is ejected by the latency test, but
+// only after it stayed slow for several rounds and probe intervals.
+func TestPoolEjectsSlowMember(t *testing.T) {
+	var specs []target.Spec
+	for i := range 6 {
+		delay := time.Duration(0)
+		if i == 4 {
+			delay = 60 * time.Millisecond
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(delay)
+		}))
+		t.Cleanup(srv.Close)
+		spec := ntHTTP(fmt.Sprintf("w%d", i), srv.URL+"/health")
+		spec.Labels = map[string]string{"app": "web"}
+		specs = append(specs, spec)
+	}
+	cfg := ntConfig(t.TempDir(), specs...)
+	cfg.Pools = []pool.Spec{{Name: "web", Selector: map[string]string{"app": "web"}}}
+	nn := ntStart(t, cfg)
+	start := time.Now()
+	v := nn.waitPool(t, "w4 ejected for latency", func(v pool.View) error {
+		if m, _ := v.Member("w4"); m.Ejected == nil {
+			return fmt.Errorf("w4 latency %v, not ejected", m.Latency)
+		}
+		return nil
+	})
+	m, _ := v.Member("w4")
+	if m.Ejected.Test != pool.ReasonLatency || v.Ejected != 1 {
+		t.Fatalf("ejection %+v, pool ejected %d", m.Ejected, v.Ejected)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("ejected after %v: before confirmRounds rounds", took)
 	}
 }

@@ -18,6 +18,9 @@ type Ejection struct {
 	Until  time.Time `json:"until"`
 	Count  int       `json:"count"`
 	Reason string    `json:"reason"`
+	// Test is the test that ejected it: ReasonFailures, ReasonErrorRate
+	// or ReasonLatency.
+	Test string `json:"test,omitempty"`
 }
 
 // Active reports whether the ejection holds at now.
