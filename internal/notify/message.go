@@ -279,3 +279,5 @@ func Truncate(s string, max int) string {
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
