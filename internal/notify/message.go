@@ -281,3 +281,42 @@ func Truncate(s string, max int) string {
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// Colors of the chat channels, by the state a message reports.
+const (
+	ColorRed    uint32 = 0xD93025
+	ColorOrange uint32 = 0xF29900
+	ColorYellow uint32 = 0xF9CB28
+	ColorGreen  uint32 = 0x1E8E3E
+	ColorGrey   uint32 = 0x80868B
+	ColorBlue   uint32 = 0x1A73E8
+)
+
+// Color is the RGB color chat channels give m: red for down, orange for
+// degraded, impacted and late, yellow for flapping, green for up (and
+// resolved), grey for stale and unknown, blue for a test.
+func (m Message) Color() uint32 {
+	if m.Kind == KindTest {
+		return ColorBlue
+	}
+	if m.Kind == KindFlapping {
+		return ColorYellow
+	}
+	switch m.To {
+	case StateDown:
+		return ColorRed
+	case StateDegraded, StateImpacted, StateLate:
+		return ColorOrange
+	case StateFlapping:
+		return ColorYellow
+	case StateUp:
+		return ColorGreen
+	}
+	if m.Kind == KindResolved {
+		return ColorGreen
+	}
+	return ColorGrey
+}
+
+// HexColor is Color as "#RRGGBB".
+func (m Message) HexColor() string { return fmt.Sprintf("#%06X", m.Color()) }
