@@ -25,10 +25,6 @@ func TestMessageJSONSchema(t *testing.T) {
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
-	keys := make([]string, 0, len(got))
-	for k := range got {
-		keys = append(keys, k)
-	}
 	for _, k := range []string{"id", "kind", "target", "from", "to", "at", "cause", "severity", "impacted", "node"} {
 		if _, ok := got[k]; !ok {
 			t.Errorf("field %q missing from %s", k, b)

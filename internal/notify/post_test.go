@@ -36,8 +36,14 @@ func TestPostClassification(t *testing.T) {
 			w.WriteHeader(429)
 		}, false, false, 90 * time.Second, false},
 		{"429 none", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(429) }, false, false, -1, false},
-		{"429 garbage", func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Retry-After", "soon"); w.WriteHeader(429) }, false, false, -1, false},
-		{"429 huge", func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Retry-After", "999999"); w.WriteHeader(429) }, false, false, MaxRetryAfter, false},
+		{"429 garbage", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "soon")
+			w.WriteHeader(429)
+		}, false, false, -1, false},
+		{"429 huge", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Retry-After", "999999")
+			w.WriteHeader(429)
+		}, false, false, MaxRetryAfter, false},
 		{"500", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) }, false, false, -1, false},
 		{"503 retry", func(w http.ResponseWriter, r *http.Request) { w.Header().Set("Retry-After", "3"); w.WriteHeader(503) }, false, false, 3 * time.Second, false},
 		{"hangs", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, false, false, -1, true},
