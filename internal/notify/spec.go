@@ -312,7 +312,7 @@ func (s Spec) Redacted() Spec {
 		}
 	}
 	if c.Webhook != nil {
-		c.Webhook.URL = redactURLPassword(c.Webhook.URL)
+		c.Webhook.URL = redactURLQuery(redactURLPassword(c.Webhook.URL))
 	}
 	return c
 }
@@ -322,6 +322,30 @@ func (s Spec) Redacted() Spec {
 func pureRef(v string) bool {
 	rest := strings.TrimSpace(envRef.ReplaceAllString(v, ""))
 	return (rest == "" || strings.EqualFold(rest, "bearer") || strings.EqualFold(rest, "basic")) && envRef.MatchString(v)
+}
+
+var sensitiveParam = regexp.MustCompile(`(?i)token|key|secret|sig|pass|auth|credential`)
+
+// redactURLQuery hides the values of sensitive query parameters, keeping
+// the rest of u byte for byte.
+func redactURLQuery(u string) string {
+	base, query, ok := strings.Cut(u, "?")
+	if !ok {
+		return u
+	}
+	query, frag, hasFrag := strings.Cut(query, "#")
+	parts := strings.Split(query, "&")
+	for i, p := range parts {
+		name, val, ok := strings.Cut(p, "=")
+		if ok && val != "" && sensitiveParam.MatchString(name) && !pureRef(val) {
+			parts[i] = name + "=" + target.Redacted
+		}
+	}
+	out := base + "?" + strings.Join(parts, "&")
+	if hasFrag {
+		out += "#" + frag
+	}
+	return out
 }
 
 func redactURLPassword(u string) string {

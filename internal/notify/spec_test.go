@@ -59,6 +59,7 @@ func TestRedacted(t *testing.T) {
 		{"webhook auth header ref", Spec{Kind: ChannelWebhook, Webhook: &WebhookSpec{Headers: map[string]string{"Authorization": "Bearer ${TOKEN}"}}}, func(s Spec) string { return s.Webhook.Headers["Authorization"] }, "Bearer ${TOKEN}"},
 		{"webhook plain header", Spec{Kind: ChannelWebhook, Webhook: &WebhookSpec{Headers: map[string]string{"X-Team": "ops"}}}, func(s Spec) string { return s.Webhook.Headers["X-Team"] }, "ops"},
 		{"webhook url password", Spec{Kind: ChannelWebhook, Webhook: &WebhookSpec{URL: "https://u:SuperSecret@127.0.0.1/h"}}, func(s Spec) string { return s.Webhook.URL }, "https://u:" + target.Redacted + "@127.0.0.1/h"},
+		{"webhook url query", Spec{Kind: ChannelWebhook, Webhook: &WebhookSpec{URL: "https://127.0.0.1/h?team=ops&api_key=SuperSecret&token=${T}"}}, func(s Spec) string { return s.Webhook.URL }, "https://127.0.0.1/h?team=ops&api_key=" + target.Redacted + "&token=${T}"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
