@@ -114,6 +114,12 @@ func (s *Server) routes() {
 	for _, p := range []string{"GET /ping/{token}", "POST /ping/{token}", "GET /ping/{token}/{action}", "POST /ping/{token}/{action}"} {
 		m.HandleFunc(p, s.ping)
 	}
+	m.Handle("GET /api/v1/notifiers", s.read(http.HandlerFunc(s.listNotifiers)))
+	m.Handle("POST /api/v1/notifiers", s.mutate(http.HandlerFunc(s.addNotifier)))
+	m.Handle("GET /api/v1/notifiers/{id}", s.read(http.HandlerFunc(s.getNotifier)))
+	m.Handle("PUT /api/v1/notifiers/{id}", s.mutate(http.HandlerFunc(s.putNotifier)))
+	m.Handle("DELETE /api/v1/notifiers/{id}", s.mutate(http.HandlerFunc(s.deleteNotifier)))
+	m.Handle("POST /api/v1/notifiers/{id}/test", s.mutate(http.HandlerFunc(s.testNotifier)))
 	m.Handle("GET /api/v1/pools", s.read(http.HandlerFunc(s.listPools)))
 	m.Handle("POST /api/v1/pools", s.mutate(http.HandlerFunc(s.addPool)))
 	m.Handle("GET /api/v1/pools/{pool}", s.read(http.HandlerFunc(s.getPool)))

@@ -57,6 +57,7 @@ func commands() []*command {
 		targetsLsCmd(), targetsAddCmd(), targetsRmCmd(),
 		silenceAddCmd(), silenceLsCmd(), silenceRmCmd(),
 		poolsAddCmd(), poolsLsCmd(), poolsRmCmd(), pickCmd(), runCmd(), auditCmd(),
+		notifiersAddCmd(), notifiersLsCmd(), notifiersRmCmd(), notifiersTestCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
 		versionCmd(), completionCmd(),

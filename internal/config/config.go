@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/store"
@@ -188,9 +189,11 @@ type Config struct {
 	Defaults target.Schedule `yaml:"defaults"`
 	Targets  []target.Spec   `yaml:"targets"`
 	Pools    []pool.Spec     `yaml:"pools,omitempty"`
-	Cluster  Cluster         `yaml:"cluster"`
-	DNS      DNS             `yaml:"dns"`
-	HAProxy  HAProxy         `yaml:"haproxy_agent"`
+	// Notifiers are the notification channels (internal/notify).
+	Notifiers []notify.Spec `yaml:"notifiers,omitempty"`
+	Cluster   Cluster       `yaml:"cluster"`
+	DNS       DNS           `yaml:"dns"`
+	HAProxy   HAProxy       `yaml:"haproxy_agent"`
 
 	// Path is the file the config came from ("" for embedded defaults).
 	Path string `yaml:"-"`

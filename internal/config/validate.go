@@ -15,6 +15,7 @@ import (
 
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
+	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
@@ -95,6 +96,9 @@ func (c *Config) check(ch *checker, lookup target.LookupFunc) {
 	c.checkTargets(ch, lookup)
 	c.checkPools(ch)
 	c.checkListeners(ch)
+	for _, fe := range notify.ValidateAll(c.Notifiers, lookup) {
+		ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
+	}
 }
 
 // checkPools validates every pool and that names are not repeated.

@@ -29,6 +29,7 @@ import (
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/metrics"
+	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/ownership"
 	"github.com/heckhq/heck/internal/pool"
@@ -58,6 +59,8 @@ type Node struct {
 	silences *silence.Collection
 	// pools are the replicated pools and ejections, and their views.
 	pools *pools
+	// notifiers is the replicated collection of notifiers.
+	notifiers *objects.Collection[notify.Spec]
 	// hb holds the heartbeat targets' pings and token index.
 	hb      *heartbeats
 	sched   *schedule.Scheduler
@@ -290,6 +293,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	})
 	n.pools.ejections.Subscribe(n.onEjections)
 	n.pools.states.Subscribe(n.onPoolStates)
+	n.notifiers = objects.New(NotifierKind, name, clock, st)
+	bad, err = n.notifiers.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored notifier that cannot be read; it is kept in the store untouched", "err", e)
+	}
+	if err := n.syncConfigNotifiers(ctx, cfg.Notifiers); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load config notifiers: %w", err)
+	}
 	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
 	bad, err = n.hb.pings.Load(ctx)
 	if err != nil {

@@ -517,7 +517,10 @@ func (n *Node) syncConfigPools(ctx context.Context, specs []pool.Spec) error {
 	return errors.Join(errs...)
 }
 
-func samePool(a, b pool.Spec) bool {
+func samePool(a, b pool.Spec) bool { return sameJSON(a, b) }
+
+// sameJSON reports whether a and b encode alike.
+func sameJSON(a, b any) bool {
 	ja, err1 := json.Marshal(a)
 	jb, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(ja) == string(jb)

@@ -45,6 +45,8 @@ const (
 type Spec struct {
 	ID   string      `json:"id" yaml:"id"`
 	Kind ChannelKind `json:"kind" yaml:"kind"`
+	// Origin is "config" for a config file's notifiers, "" for the API's.
+	Origin string `json:"origin,omitempty" yaml:"-"`
 
 	Webhook   *WebhookSpec   `json:"webhook,omitempty" yaml:"webhook,omitempty"`
 	Slack     *ChatSpec      `json:"slack,omitempty" yaml:"slack,omitempty"`

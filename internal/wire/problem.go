@@ -77,4 +77,8 @@ const (
 	TypeInvalidPool    = problemBase + "invalid-pool"
 	TypeNoPools        = problemBase + "pools-unsupported"
 	TypeNothingToPick  = problemBase + "nothing-to-pick"
+
+	TypeInvalidNotifier = problemBase + "invalid-notifier"
+	TypeNoNotifiers     = problemBase + "notifiers-unsupported"
+	TypeNotifyFailed    = problemBase + "notify-failed"
 )

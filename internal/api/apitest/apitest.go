@@ -26,8 +26,9 @@ type Backend struct {
 	// follows.
 	Log *events.Log
 
-	sil silences // zero value usable; see silences.go
-	pl  pools    // zero value usable; see pools.go
+	sil silences  // zero value usable; see silences.go
+	pl  pools     // zero value usable; see pools.go
+	nt  notifiers // zero value usable; see notifiers.go
 
 	mu          sync.Mutex
 	targets     map[string]api.TargetStatus

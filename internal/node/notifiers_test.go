@@ -1,0 +1,85 @@
+package node
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/heckhq/heck/internal/client"
+	"github.com/heckhq/heck/internal/notify"
+)
+
+// A notifier added through the API is stored, listed with its secrets
+// redacted, refused when it names a secret the node does not have, and
+// sends a test message that a loopback webhook receives, signed.
+func TestNotifiers(t *testing.T) {
+	var mu sync.Mutex
+	var got []notify.Message
+	var sigs []string
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		var m notify.Message
+		_ = json.Unmarshal(b, &m)
+		mu.Lock()
+		got, sigs = append(got, m), append(sigs, r.Header.Get("X-Heck-Signature"))
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	t.Setenv("HECK_TEST_HOOK_SECRET", "s3cret")
+	nn := ntStart(t, ntConfig(t.TempDir()))
+	ctx := t.Context()
+	spec := notify.Spec{ID: "ops", Kind: notify.ChannelWebhook, Webhook: &notify.WebhookSpec{URL: hook.URL, Secret: "${HECK_TEST_HOOK_SECRET}"}}
+	if _, err := nn.c.AddNotifier(ctx, spec); err != nil {
+		t.Fatal(err)
+	}
+	bad := notify.Spec{ID: "bad", Kind: notify.ChannelWebhook, Webhook: &notify.WebhookSpec{URL: hook.URL, Secret: "${HECK_TEST_UNSET_SECRET}"}}
+	_, err := nn.c.AddNotifier(ctx, bad)
+	var ae *client.Error
+	if !asClientError(err, &ae) || ae.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(ae.Error(), "HECK_TEST_UNSET_SECRET") {
+		t.Fatalf("a notifier with an unset secret: %v", err)
+	}
+	literal := notify.Spec{ID: "lit", Kind: notify.ChannelSlack, Slack: &notify.ChatSpec{WebhookURL: hook.URL + "/T000/B000/XXXX"}}
+	if _, err := nn.c.AddNotifier(ctx, literal); err != nil {
+		t.Fatal(err)
+	}
+	ns, err := nn.c.Notifiers(ctx)
+	if err != nil || len(ns) != 2 {
+		t.Fatalf("Notifiers = %+v, %v", ns, err)
+	}
+	for _, n := range ns {
+		b, _ := json.Marshal(n)
+		if strings.Contains(string(b), "XXXX") || n.ID == "ops" && n.Webhook.Secret != "${HECK_TEST_HOOK_SECRET}" {
+			t.Errorf("listed notifier leaks or loses its secret reference: %s", b)
+		}
+	}
+	if err := nn.c.TestNotifier(ctx, "ops"); err != nil {
+		t.Fatalf("test: %v", err)
+	}
+	mu.Lock()
+	if len(got) != 1 || got[0].Kind != notify.KindTest || !strings.HasPrefix(sigs[0], "sha256=") {
+		t.Fatalf("webhook received %+v (signature %v)", got, sigs)
+	}
+	mu.Unlock()
+	hook.Close()
+	if err := nn.c.TestNotifier(ctx, "ops"); !asClientError(err, &ae) || ae.StatusCode != http.StatusBadGateway {
+		t.Fatalf("test through a dead webhook: %v", err)
+	}
+	if err := nn.c.TestNotifier(ctx, "nope"); !client.IsNotFound(err) {
+		t.Fatalf("test of an unknown notifier: %v", err)
+	}
+	if err := nn.c.DeleteNotifier(ctx, "lit"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func asClientError(err error, ae **client.Error) bool {
+	e, ok := err.(*client.Error)
+	if ok {
+		*ae = e
+	}
+	return ok
+}
