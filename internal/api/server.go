@@ -114,6 +114,10 @@ func (s *Server) routes() {
 	for _, p := range []string{"GET /ping/{token}", "POST /ping/{token}", "GET /ping/{token}/{action}", "POST /ping/{token}/{action}"} {
 		m.HandleFunc(p, s.ping)
 	}
+	m.Handle("GET /api/v1/maintenance", s.read(http.HandlerFunc(s.listWindows)))
+	m.Handle("POST /api/v1/maintenance", s.mutate(http.HandlerFunc(s.putWindow)))
+	m.Handle("PUT /api/v1/maintenance/{id}", s.mutate(http.HandlerFunc(s.putWindow)))
+	m.Handle("DELETE /api/v1/maintenance/{id}", s.mutate(http.HandlerFunc(s.deleteWindow)))
 	m.Handle("GET /api/v1/notifiers", s.read(http.HandlerFunc(s.listNotifiers)))
 	m.Handle("POST /api/v1/notifiers", s.mutate(http.HandlerFunc(s.addNotifier)))
 	m.Handle("GET /api/v1/notifiers/{id}", s.read(http.HandlerFunc(s.getNotifier)))

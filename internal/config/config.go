@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heckhq/heck/internal/maintenance"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/probe"
@@ -191,9 +192,11 @@ type Config struct {
 	Pools    []pool.Spec     `yaml:"pools,omitempty"`
 	// Notifiers are the notification channels (internal/notify).
 	Notifiers []notify.Spec `yaml:"notifiers,omitempty"`
-	Cluster   Cluster       `yaml:"cluster"`
-	DNS       DNS           `yaml:"dns"`
-	HAProxy   HAProxy       `yaml:"haproxy_agent"`
+	// Maintenance are the planned maintenance windows.
+	Maintenance []maintenance.Window `yaml:"maintenance,omitempty"`
+	Cluster     Cluster              `yaml:"cluster"`
+	DNS         DNS                  `yaml:"dns"`
+	HAProxy     HAProxy              `yaml:"haproxy_agent"`
 
 	// Path is the file the config came from ("" for embedded defaults).
 	Path string `yaml:"-"`

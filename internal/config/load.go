@@ -412,6 +412,7 @@ func countNodes(n *yaml.Node, depth int) int {
 
 var (
 	durationType = reflect.TypeFor[target.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
 	stringType   = reflect.TypeFor[string]()
 	specType     = reflect.TypeFor[target.Spec]()
 	storeType    = reflect.TypeFor[Store]()
@@ -463,6 +464,18 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string, depth int) 
 	switch {
 	case t == durationType:
 		d.duration(n, v, path)
+		return
+	case t == timeType:
+		if n.Kind != yaml.ScalarNode {
+			d.fail(n, path, "", "is "+kindName(n)+", not a time", "write an RFC 3339 time such as 2026-12-13T02:00:00+01:00")
+			return
+		}
+		tm, err := time.Parse(time.RFC3339, n.Value)
+		if err != nil {
+			d.fail(n, path, n.Value, "is not an RFC 3339 time", "write a time with its offset, such as 2026-12-13T02:00:00+01:00 or 2026-12-13T01:00:00Z")
+			return
+		}
+		v.Set(reflect.ValueOf(tm))
 		return
 	case t.Kind() == reflect.Pointer:
 		if v.IsNil() {

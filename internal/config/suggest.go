@@ -22,7 +22,7 @@ func suggest(key string, t reflect.Type, fields *structFields) string {
 		if ft.Kind() == reflect.Pointer {
 			ft = ft.Elem()
 		}
-		if ft.Kind() != reflect.Struct || ft == durationType {
+		if ft.Kind() != reflect.Struct || ft == durationType || ft == timeType {
 			continue
 		}
 		sub := fieldsOf(ft)

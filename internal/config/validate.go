@@ -99,6 +99,20 @@ func (c *Config) check(ch *checker, lookup target.LookupFunc) {
 	for _, fe := range notify.ValidateAll(c.Notifiers, lookup) {
 		ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
 	}
+	seenWindow := map[string]int{}
+	for i := range c.Maintenance {
+		w := &c.Maintenance[i]
+		at := fmt.Sprintf("maintenance[%d]", i)
+		fes, _ := target.AsFieldErrors(w.Validate())
+		for _, fe := range fes {
+			fe = fe.Prefixed(at)
+			ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
+		}
+		if j, dup := seenWindow[w.ID]; dup && w.ID != "" {
+			ch.add(at+".id", w.ID, fmt.Sprintf("is the id of maintenance[%d] too", j), "give each window its own id")
+		}
+		seenWindow[w.ID] = i
+	}
 }
 
 // checkPools validates every pool and that names are not repeated.

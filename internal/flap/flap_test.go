@@ -25,7 +25,7 @@ func TestPercent(t *testing.T) {
 		want    float64
 	}{
 		{"none", nil, 0},
-		{"one now", []time.Time{t0}, 6},                     // 1.2 of 20
+		{"one now", []time.Time{t0}, 6},                       // 1.2 of 20
 		{"one at the start", []time.Time{t0.Add(-window)}, 4}, // 0.8 of 20
 		{"outside the window", []time.Time{t0.Add(-window - time.Second), t0.Add(time.Second)}, 0},
 		{"every interval", every(20, iv), 100}, // 20.2 weighted changes of 20: capped

@@ -54,6 +54,8 @@ type Window struct {
 	// Until ends the recurrence (zero: never).
 	Until  time.Time `json:"until,omitzero" yaml:"until,omitempty"`
 	Reason string    `json:"reason,omitempty" yaml:"reason,omitempty"`
+	// Origin is "config" for a config file's windows, "" for the API's.
+	Origin string `json:"origin,omitempty" yaml:"-"`
 }
 
 // Kind is the registration of maintenance windows.

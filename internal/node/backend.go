@@ -33,11 +33,13 @@ func (n *Node) Targets(ctx context.Context) []api.TargetStatus {
 	now := time.Now()
 	specs := n.reg.List()
 	silenced := n.silencedAt(now)
+	inMaint := n.inMaintenanceAt(now)
 	out := make([]api.TargetStatus, 0, len(specs))
 	for _, spec := range specs {
 		st, ok := local[spec.ID]
 		ts := n.status(spec, st, ok, now)
 		ts.Silenced = silenced(&spec)
+		ts.Maintenance = inMaint(&spec)
 		out = append(out, ts)
 	}
 	return out
@@ -53,6 +55,7 @@ func (n *Node) Target(ctx context.Context, id string) (api.TargetStatus, bool) {
 	now := time.Now()
 	ts := n.status(spec, st, local, now)
 	ts.Silenced = n.silencedAt(now)(&spec)
+	ts.Maintenance = n.inMaintenanceAt(now)(&spec)
 	if local {
 		ts.Recent = make([]api.Result, 0, len(st.Recent))
 		for i := len(st.Recent) - 1; i >= 0; i-- {

@@ -56,6 +56,7 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 	n.rep.AddCollection(n.pools.states)
 	n.rep.AddCollection(n.hb.pings)
 	n.rep.AddCollection(n.notifiers)
+	n.rep.AddCollection(n.windows)
 	n.bf = newBackfiller(n)
 	n.rep.OnObservations(n.onRemoteObservations)
 	rejoin := n.opts.rejoinInterval

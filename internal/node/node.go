@@ -28,6 +28,7 @@ import (
 	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
+	"github.com/heckhq/heck/internal/maintenance"
 	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/objects"
@@ -59,6 +60,8 @@ type Node struct {
 	silences *silence.Collection
 	// pools are the replicated pools and ejections, and their views.
 	pools *pools
+	// windows is the replicated collection of maintenance windows.
+	windows *maintenance.Collection
 	// notifiers is the replicated collection of notifiers.
 	notifiers *objects.Collection[notify.Spec]
 	// hb holds the heartbeat targets' pings and token index.
@@ -293,6 +296,19 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	})
 	n.pools.ejections.Subscribe(n.onEjections)
 	n.pools.states.Subscribe(n.onPoolStates)
+	n.windows = objects.New(maintenance.Kind, name, clock, st)
+	bad, err = n.windows.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored maintenance window that cannot be read; it is kept in the store untouched", "err", e)
+	}
+	if err := n.syncConfigWindows(ctx, cfg.Maintenance); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load config maintenance windows: %w", err)
+	}
 	n.notifiers = objects.New(NotifierKind, name, clock, st)
 	bad, err = n.notifiers.Load(ctx)
 	if err != nil {

@@ -81,4 +81,5 @@ const (
 	TypeInvalidNotifier = problemBase + "invalid-notifier"
 	TypeNoNotifiers     = problemBase + "notifiers-unsupported"
 	TypeNotifyFailed    = problemBase + "notify-failed"
+	TypeInvalidWindow   = problemBase + "invalid-maintenance-window"
 )

@@ -40,6 +40,8 @@ type TargetStatus struct {
 	Stale bool `json:"stale"`
 	// Silenced is true when a silence in force covers the target.
 	Silenced bool `json:"silenced"`
+	// Maintenance is true when a maintenance window in force covers it.
+	Maintenance bool `json:"maintenance"`
 	// PingURL is where a heartbeat target's host checks in (POST or GET;
 	// /start, /fail and /EXIT_CODE variants).
 	PingURL string `json:"ping_url,omitempty"`
