@@ -71,6 +71,7 @@ type options struct {
 	keep          bool
 	noDNS         bool
 	perf          bool
+	outlier       bool
 	verbose       bool
 }
 
@@ -83,7 +84,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.dnsClients, "dns-clients", 0, "concurrent UDP DNS clients (default: -clients)")
 	strategies := fs.String("strategies", strings.Join(allStrategies, ","), "strategies, comma separated: one window each")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "measured window per strategy (and for DNS)")
-	fs.DurationVar(&o.warmup, "warmup", 2*time.Second, "load before each window, not measured")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "load before each window, not measured")
 	fs.DurationVar(&o.idle, "idle", 3*time.Second, "window without load to measure heck's background CPU (probing); 0 skips it")
 	fs.DurationVar(&o.interval, "interval", 30*time.Second, "probe interval of every target (long, so probing stays light)")
 	fs.DurationVar(&o.timeout, "timeout", 2*time.Second, "probe timeout of every target")
@@ -94,6 +95,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, heck's log, data, perf output)")
 	fs.BoolVar(&o.noDNS, "no-dns", false, "skip the DNS part even if heck has --dns")
 	fs.BoolVar(&o.perf, "perf", false, "after the windows, record heck with `perf record -g` over one extra round_robin window and print its top functions")
+	fs.BoolVar(&o.outlier, "outlier", false, "keep heck's default outlier detection in the pools (off by default: it ejects members on loopback latency jitter; use with -ready-fraction 0.9)")
 	fs.BoolVar(&o.verbose, "v", false, "log progress details")
 	if err := fs.Parse(args); err != nil {
 		return o, err
