@@ -364,6 +364,13 @@ func TestKubernetesConfigMapLoads(t *testing.T) {
 	if !strings.HasSuffix(cfg.Listen, ":7800") || ports["api"] != 7800 || ports["gossip-tcp"] != 7946 || ports["gossip-udp"] != 7946 {
 		t.Errorf("listen %s, ports %v", cfg.Listen, ports)
 	}
+	// The load balancers' listeners are the container's dns and agent ports.
+	if !strings.HasSuffix(cfg.DNS.Listen, ":8053") || ports["dns-udp"] != 8053 || ports["dns-tcp"] != 8053 {
+		t.Errorf("dns.listen %s, ports %v", cfg.DNS.Listen, ports)
+	}
+	if !strings.HasSuffix(cfg.HAProxy.Listen, ":5555") || ports["haproxy-agent"] != 5555 {
+		t.Errorf("haproxy_agent.listen %s, ports %v", cfg.HAProxy.Listen, ports)
+	}
 	ann := get(t, sts, "spec", "template", "metadata", "annotations").(map[string]any)
 	if ann["prometheus.io/scrape"] != "true" || ann["prometheus.io/port"] != "7800" || ann["prometheus.io/path"] != "/metrics" {
 		t.Errorf("scrape annotations = %v", ann)

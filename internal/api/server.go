@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -56,6 +58,8 @@ type Server struct {
 	closeMu sync.Once
 	// nodeName is Options.NodeName or the host name.
 	nodeName string
+	// pings limits unknown-token pings per source.
+	pings pingLimiter
 }
 
 // New returns a server over b.
@@ -102,10 +106,14 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/targets/{id}/rollups", s.read(http.HandlerFunc(s.rollups)))
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
 	m.Handle("GET /api/v1/transitions", s.read(http.HandlerFunc(s.allTransitions)))
+	m.Handle("GET /api/v1/audit", s.read(http.HandlerFunc(s.audit)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
 	m.Handle("GET /api/v1/silences", s.read(http.HandlerFunc(s.listSilences)))
 	m.Handle("POST /api/v1/silences", s.mutate(http.HandlerFunc(s.addSilence)))
 	m.Handle("DELETE /api/v1/silences/{id}", s.mutate(http.HandlerFunc(s.deleteSilence)))
+	for _, p := range []string{"GET /ping/{token}", "POST /ping/{token}", "GET /ping/{token}/{action}", "POST /ping/{token}/{action}"} {
+		m.HandleFunc(p, s.ping)
+	}
 	m.Handle("GET /api/v1/pools", s.read(http.HandlerFunc(s.listPools)))
 	m.Handle("POST /api/v1/pools", s.mutate(http.HandlerFunc(s.addPool)))
 	m.Handle("GET /api/v1/pools/{pool}", s.read(http.HandlerFunc(s.getPool)))
@@ -128,6 +136,7 @@ func (s *Server) routes() {
 		"/api/v1/targets/{id}/rollups":     "GET",
 		"/api/v1/targets/{id}/transitions": "GET",
 		"/api/v1/transitions":              "GET",
+		"/api/v1/audit":                    "GET",
 		"/api/v1/events":                   "GET",
 		"/api/v1/silences":                 "GET, POST",
 		"/api/v1/silences/{id}":            "DELETE",
@@ -231,7 +240,7 @@ func (s *Server) listTargets(w http.ResponseWriter, r *http.Request) {
 	for _, t := range all {
 		if f.match(&t) {
 			t.Recent = nil
-			out = append(out, redact(t))
+			out = append(out, show(r, t))
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
@@ -314,6 +323,14 @@ func (f *filter) match(t *TargetStatus) bool {
 	return true
 }
 
+// show makes t fit to show to the client of r: redacted, with the ping URL
+// of a heartbeat target.
+func show(r *http.Request, t TargetStatus) TargetStatus {
+	t = redact(t)
+	t.PingURL = pingURL(r, &t)
+	return t
+}
+
 // redact makes t fit to show: the spec without secrets.
 func redact(t TargetStatus) TargetStatus {
 	t.Spec = t.Spec.Redact()
@@ -326,7 +343,7 @@ func (s *Server) getTarget(w http.ResponseWriter, r *http.Request) {
 		writeNotFound(w, r.PathValue("id"))
 		return
 	}
-	writeJSON(w, http.StatusOK, redact(t))
+	writeJSON(w, http.StatusOK, show(r, t))
 }
 
 func writeNotFound(w http.ResponseWriter, id string) {
@@ -358,6 +375,14 @@ func (s *Server) specFromRequest(w http.ResponseWriter, r *http.Request, pathID 
 		}
 	}
 	spec.Origin = ""
+	if h := spec.Heartbeat; spec.Kind == target.KindHeartbeat && h != nil && h.Token == "" {
+		// A heartbeat keeps its ping URL across a replace; a new one gets
+		// a fresh token.
+		h.Token = heartbeat.NewToken()
+		if cur, ok := s.b.Target(r.Context(), spec.ID); ok && cur.Spec.Heartbeat != nil && cur.Spec.Heartbeat.Token != "" {
+			h.Token = cur.Spec.Heartbeat.Token
+		}
+	}
 	fes = append(fes, spec.ValidateWritten(written)...)
 	fes = append(fes, redactedPlaceholders(&spec)...)
 	if len(fes) > 0 {
@@ -438,7 +463,7 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, spec target.Spec,
 		code = http.StatusCreated
 		w.Header().Set("Location", "/api/v1/targets/"+url.PathEscape(spec.ID))
 	}
-	writeJSON(w, code, redact(st))
+	writeJSON(w, code, show(r, st))
 }
 
 func (s *Server) deleteTarget(w http.ResponseWriter, r *http.Request) {
@@ -516,11 +541,33 @@ func timeParam(w http.ResponseWriter, r *http.Request, name string) (time.Time, 
 // every target's transitions (or one's) in [since, until), newest first.
 // since and until are RFC 3339 times or durations back from now ("1h").
 func (s *Server) allTransitions(w http.ResponseWriter, r *http.Request) {
+	s.listEvents(w, r, false)
+}
+
+// audit serves GET /api/v1/audit?since=&until=&target=&type=&limit=: the
+// events of the log, state transitions (type "transition") and every other
+// type (ejection, pool_panic, pool_recovered, ...), newest first.
+func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+	s.listEvents(w, r, true)
+}
+
+// eventTypes are the event types GET /api/v1/audit?type= takes.
+var eventTypes = []string{store.TypeTransition, events.TypeEjection, events.TypePoolPanic, events.TypePoolRecovered}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, all bool) {
 	limit, ok := transitionLimit(w, r)
 	if !ok {
 		return
 	}
-	q := store.TransitionQuery{TargetID: r.URL.Query().Get("target"), Limit: limit}
+	q := store.TransitionQuery{TargetID: r.URL.Query().Get("target"), Limit: limit, Events: all}
+	if typ := r.URL.Query().Get("type"); all && typ != "" {
+		if !slices.Contains(eventTypes, typ) {
+			writeProblem(w, queryProblem(FieldProblem{Field: "type", Value: typ, Problem: "is not an event type",
+				Fix: "use one of " + strings.Join(eventTypes, ", ")}))
+			return
+		}
+		q.Type = typ
+	}
 	var okSince, okUntil bool
 	if q.From, okSince = timeParam(w, r, "since"); !okSince {
 		return

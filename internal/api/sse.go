@@ -108,7 +108,9 @@ func writeTransition(buf *bytes.Buffer, t events.Transition) {
 	}
 	buf.WriteString("id: ")
 	buf.WriteString(id)
-	buf.WriteString("\nevent: transition\ndata: ")
+	buf.WriteString("\nevent: ")
+	buf.WriteString(t.Kind())
+	buf.WriteString("\ndata: ")
 	buf.Write(d)
 	buf.WriteString("\n\n")
 }

@@ -226,3 +226,22 @@ func TestEventsLogClosed(t *testing.T) {
 	b.Log.Close()
 	waitFor(t, "handler end after the log closed", func() bool { return running.Load() == 0 })
 }
+
+// Events other than transitions travel on the same stream, named by their
+// type, with their id.
+func TestEventsTyped(t *testing.T) {
+	b := apitest.New()
+	_, ts, _ := sseServer(t, b, time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st := openStream(t, ctx, ts.URL+"/api/v1/events")
+	at := time.Date(2025, 5, 1, 0, 0, 0, 0, time.UTC)
+	e := b.Publish(events.Transition{ID: events.EventID(events.TypeEjection, "web/w2", at), Type: events.TypeEjection,
+		TargetID: "w2", Subject: "pool/web", At: at, Cause: "latency"})
+	ev := st.until(t, "event: ejection")
+	var got events.Transition
+	dataOf(t, ev, &got)
+	if got.Type != events.TypeEjection || got.Subject != "pool/web" || !strings.Contains(ev, "id: "+e.ID+"\n") {
+		t.Fatalf("ejection event %q: %+v", ev, got)
+	}
+}

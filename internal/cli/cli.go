@@ -56,7 +56,7 @@ func commands() []*command {
 		serveCmd(), validateCmd(), checkCmd(),
 		targetsLsCmd(), targetsAddCmd(), targetsRmCmd(),
 		silenceAddCmd(), silenceLsCmd(), silenceRmCmd(),
-		poolsAddCmd(), poolsLsCmd(), poolsRmCmd(), pickCmd(),
+		poolsAddCmd(), poolsLsCmd(), poolsRmCmd(), pickCmd(), runCmd(), auditCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
 		versionCmd(), completionCmd(),

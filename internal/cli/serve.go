@@ -36,7 +36,7 @@ func serveCmd() *command {
 	return &command{
 		name:     "serve",
 		synopsis: "run a node: probe targets, keep history, serve the API",
-		usage:    "heck serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--node-name N] [--gossip ADDR] [--join ADDR[,ADDR]] [--dns ADDR]",
+		usage:    "heck serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--node-name N] [--gossip ADDR] [--join ADDR[,ADDR]] [--dns ADDR] [--haproxy-agent ADDR]",
 		help: `
 Runs a heck node until SIGINT or SIGTERM, then drains in-flight probes and
 flushes the store. With no --config it runs on the embedded defaults: the API
@@ -51,6 +51,7 @@ on ` + config.DefaultListen + `, SQLite under ./data. Flags override the config 
 			fs.StringVar(&o.gossip, "gossip", "", "gossip `ADDR` (host:port) to bind, overriding cluster.bind")
 			fs.Var(listFlag{&o.join, true}, "join", "`ADDR[,ADDR]` of cluster members to join (repeatable)")
 			fs.StringVar(&o.dns, "dns", "", "serve DNS for pools and targets (zone dns.zone, default heck.) on `ADDR` (UDP and TCP), overriding dns.listen")
+			fs.StringVar(&o.haproxy, "haproxy-agent", "", "answer HAProxy agent checks (agent-send \"POOL/MEMBER\\n\") on `ADDR`, overriding haproxy_agent.listen")
 			return o
 		},
 		run: runServe,

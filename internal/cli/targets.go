@@ -133,6 +133,8 @@ type addOpts struct {
 	dnsName, dnsType, dnsRcode, dnsTrans  string
 	serverName, service                   string
 	grpcTLS                               bool
+	period, grace, failAfter              time.Duration
+	token                                 string
 	interval, timeout, initialDelay       time.Duration
 	jitter, fastInterval, downInterval    time.Duration
 	// fs tells which flags were given, so a zero given is not a default.
@@ -151,6 +153,8 @@ var flagFields = map[string]string{
 	"dns.name": "--dns-name", "dns.type": "--dns-type", "dns.rcode": "--dns-rcode", "dns.transport": "--dns-transport",
 	"dns.expect_answers": "--expect-answer", "tls.cert_min_days": "--cert-min-days", "tls.server_name": "--server-name",
 	"grpc.service": "--service", "grpc.server_name": "--server-name", "icmp.payload_size": "--payload-size",
+	"heartbeat.period": "--period", "heartbeat.grace": "--grace", "heartbeat.fail_after": "--fail-after",
+	"heartbeat.token": "--ping-token",
 }
 
 func specFlag(field string) string {
@@ -182,14 +186,16 @@ var kindFlags = map[string][]target.Kind{
 	"dns-transport": {target.KindDNS}, "expect-answer": {target.KindDNS},
 	"service": {target.KindGRPC}, "grpc-tls": {target.KindGRPC},
 	"payload-size": {target.KindICMP},
-	"address":      {target.KindTCP, target.KindTLS, target.KindGRPC, target.KindDNS, target.KindICMP},
+	"period":       {target.KindHeartbeat}, "grace": {target.KindHeartbeat}, "fail-after": {target.KindHeartbeat},
+	"token":   {target.KindHeartbeat},
+	"address": {target.KindTCP, target.KindTLS, target.KindGRPC, target.KindDNS, target.KindICMP},
 }
 
 func targetsAddCmd() *command {
 	return &command{
 		name:     "targets add",
 		synopsis: "add a target (or replace one with --replace)",
-		usage:    "heck targets add --id ID --kind KIND (--url URL | --address HOST:PORT) [flags]",
+		usage:    "heck targets add --id ID --kind KIND (--url URL | --address HOST:PORT | --period D) [flags]",
 		help: `
 Adds a target to the node at --server. The node validates it and answers
 with every problem, named here by its flag. Kinds and their flags:
@@ -203,6 +209,8 @@ with every problem, named here by its flag. Kinds and their flags:
   dns    --address RESOLVER:PORT, --dns-name, --dns-type, --dns-rcode,
          --expect-answer, --dns-transport
   icmp   --address HOST, --payload-size
+  heartbeat --period, --grace, --fail-after, --ping-token (the host pings the
+         printed URL: POST or GET, /start, /fail or /EXIT_CODE after it)
 
 --kind may be left out with --url (http). Secrets in --url, --header or
 --body can be ${VAR} references, expanded on the node.
@@ -253,6 +261,10 @@ Example:
 			fs.StringVar(&o.service, "service", "", "grpc health `SERVICE` (default: the whole server)")
 			fs.BoolVar(&o.grpcTLS, "grpc-tls", false, "use TLS for a grpc probe")
 			fs.IntVar(&o.payloadSize, "payload-size", 0, "icmp payload `BYTES` (default 56)")
+			fs.DurationVar(&o.period, "period", 0, "how often a heartbeat target's host pings (`DURATION`, heartbeat)")
+			fs.DurationVar(&o.grace, "grace", 0, "how late a ping may be before the heartbeat is late (`DURATION`; default half the period)")
+			fs.DurationVar(&o.failAfter, "fail-after", 0, "how long after late a heartbeat goes down (`DURATION`; default one period)")
+			fs.StringVar(&o.token, "ping-token", "", "the heartbeat's ping `TOKEN` (default: the node makes an unguessable one)")
 			return o
 		},
 		run: runTargetsAdd,
@@ -293,6 +305,10 @@ func runTargetsAdd(ctx context.Context, e *env, opts any, _ []string) int {
 		if err := writeJSON(e.stdout, st); err != nil {
 			return e.errorf("%v", err)
 		}
+		return ExitOK
+	}
+	if st.PingURL != "" {
+		fmt.Fprintf(e.stdout, "%s %s (heartbeat every %s); ping it at:\n%s\n", verb, st.ID, st.Spec.Heartbeat.Period, st.PingURL)
 		return ExitOK
 	}
 	fmt.Fprintf(e.stdout, "%s %s (%s %s)\n", verb, st.ID, st.Kind, where(st.Spec))
@@ -339,6 +355,7 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 		"send": o.send != "", "expect": o.expectText != "", "dns-name": o.dnsName != "", "dns-type": o.dnsType != "",
 		"dns-rcode": o.dnsRcode != "", "dns-transport": o.dnsTrans != "", "expect-answer": len(o.answers) > 0,
 		"service": o.service != "", "grpc-tls": o.grpcTLS, "payload-size": o.payloadSize != 0, "address": s.Address != "",
+		"period": o.period != 0, "grace": o.grace != 0, "fail-after": o.failAfter != 0, "ping-token": o.token != "",
 	}
 	names := make([]string, 0, len(used))
 	for n := range used {
@@ -397,6 +414,12 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 		if o.payloadSize != 0 {
 			s.ICMP = &target.ICMPOptions{PayloadSize: o.payloadSize}
 		}
+	case target.KindHeartbeat:
+		if o.period == 0 {
+			return s, fmt.Errorf("flag --period is missing; say how often the host pings, such as --period 1m")
+		}
+		s.Heartbeat = &target.HeartbeatOptions{Period: target.Duration(o.period), Grace: target.Duration(o.grace),
+			FailAfter: target.Duration(o.failAfter), Token: o.token}
 	}
 	return s, nil
 }

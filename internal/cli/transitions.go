@@ -17,8 +17,34 @@ import (
 
 type transitionsOpts struct {
 	clientOpts
-	target, since string
-	limit         int
+	target, since, typ string
+	limit              int
+	audit              bool
+}
+
+func auditCmd() *command {
+	return &command{
+		name:     "audit",
+		synopsis: "list the events of the log: transitions, ejections, pool panics",
+		usage:    "heck audit [--type T] [--target ID] [--since 1h|TIME] [--limit N] [-o json] [--server URL]",
+		help: `
+Lists every event the node has, newest first: state transitions and the
+other events of the log (ejection, pool_panic, pool_recovered), each with
+the same id on every node. --type keeps one type ("transition" for state
+changes). -o json prints a JSON array of event objects (id, type, target_id,
+subject, at, cause, before, after, observer; from and to for transitions).`,
+		maxArgs: 0,
+		flags: func(fs *flag.FlagSet) any {
+			o := &transitionsOpts{audit: true}
+			o.register(fs)
+			fs.StringVar(&o.typ, "type", "", "list only events of this `TYPE` (transition, ejection, pool_panic, pool_recovered)")
+			fs.StringVar(&o.target, "target", "", "list only events of the target (or subject, pool/NAME) with this `ID`")
+			fs.StringVar(&o.since, "since", "", "list events since this `TIME` or duration back from now (1h, 2026-01-02T15:04:05Z)")
+			fs.IntVar(&o.limit, "limit", 0, "list at most `N` events (default the server's, 50)")
+			return o
+		},
+		run: runTransitions,
+	}
 }
 
 func transitionsCmd() *command {
@@ -73,11 +99,15 @@ func runTransitions(ctx context.Context, e *env, opts any, _ []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	ts, err := c.AllTransitions(ctx, client.TransitionQuery{Target: o.target, Since: since, Limit: o.limit})
+	list := c.AllTransitions
+	if o.audit {
+		list = c.Audit
+	}
+	ts, err := list(ctx, client.TransitionQuery{Target: o.target, Since: since, Limit: o.limit, Type: o.typ})
 	if err != nil {
 		return e.apiError(c, err, func(field string) string {
 			switch field {
-			case "since", "limit", "target":
+			case "since", "limit", "target", "type":
 				return "--" + field
 			}
 			return ""
@@ -100,8 +130,12 @@ func printTransitionTable(w io.Writer, ts []events.Transition, now time.Time) {
 	tw := newTable(w)
 	fmt.Fprintln(tw, "AT\tTARGET\tCHANGE\tCAUSE\tOBSERVER\tID")
 	for _, t := range ts {
-		fmt.Fprintf(tw, "%s\t%s\t%s -> %s\t%s\t%s\t%s\n", t.At.Local().Format(time.DateTime), t.TargetID,
-			t.From, t.To, oneLine(t.Cause, 60), dash(t.Observer), dash(t.ID))
+		change := t.From.String() + " -> " + t.To.String()
+		if t.Type != "" {
+			change = t.Type
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.At.Local().Format(time.DateTime), t.TargetID,
+			change, oneLine(t.Cause, 60), dash(t.Observer), dash(t.ID))
 	}
 	_ = tw.Flush()
 }
@@ -153,6 +187,11 @@ func runEvents(ctx context.Context, e *env, opts any, _ []string) int {
 			return writeJSONLine(e.stdout, ev.Transition)
 		}
 		t := ev.Transition
+		if t.Type != "" {
+			_, err := fmt.Fprintf(e.stdout, "%s  %s  %s  %s  (%s)\n", t.At.Local().Format(time.DateTime), t.Type, t.TargetID,
+				oneLine(t.Cause, 80), dash(t.ID))
+			return err
+		}
 		_, err := fmt.Fprintf(e.stdout, "%s  %s  %s -> %s  %s  (%s)\n", t.At.Local().Format(time.DateTime), t.TargetID,
 			t.From, t.To, oneLine(t.Cause, 80), dash(t.ID))
 		return err

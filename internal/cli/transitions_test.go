@@ -105,3 +105,23 @@ func TestEventsFollows(t *testing.T) {
 		t.Fatalf("printed the transition --after named:\n%s", out.String())
 	}
 }
+
+func TestAudit(t *testing.T) {
+	b := server(t, api.Options{LoopbackOnly: true})
+	at := time.Now().Add(-time.Minute).UTC()
+	b.Publish(events.Transition{TargetID: "w1", From: health.Up, To: health.Down, At: at, Cause: "HTTP 503"})
+	b.Publish(events.Transition{Type: events.TypeEjection, TargetID: "w2", Subject: "pool/web", At: at.Add(time.Second), Cause: "latency 200ms"})
+	r := heck(t, "audit")
+	if r.code != 0 || !strings.Contains(r.stdout, "ejection") || !strings.Contains(r.stdout, "up -> down") {
+		t.Fatalf("audit: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	r = heck(t, "audit", "--type", "ejection", "-o", "json")
+	var es []events.Transition
+	if err := json.Unmarshal([]byte(r.stdout), &es); err != nil || len(es) != 1 || es[0].Subject != "pool/web" {
+		t.Fatalf("audit --type ejection: %v %s", err, r.stdout)
+	}
+	if r := heck(t, "transitions"); strings.Contains(r.stdout, "ejection") {
+		t.Fatalf("transitions list an ejection:\n%s", r.stdout)
+	}
+	usageError(t, heck(t, "audit", "--type", "bogus"), "--type", "pool_panic")
+}

@@ -171,20 +171,25 @@ func (c *Client) stream(ctx context.Context, target, after string, fn func(Event
 }
 
 func dispatch(name, id, data string, fn func(Event) error) error {
-	switch name {
-	case "transition":
-		var t events.Transition
-		if err := json.Unmarshal([]byte(data), &t); err != nil {
-			return fmt.Errorf("event stream: transition %q: %w", data, err)
-		}
-		if id == "" {
-			id = t.ID
-		}
-		if err := fn(Event{ID: id, Transition: &t}); err != nil {
-			return callbackError{err}
-		}
+	if name == "" {
+		return nil // a comment or keep-alive
 	}
-	return nil // an event this client does not know
+	// Every event of the stream is an events.Transition: a change of
+	// state ("transition") or another event, whose Type names it.
+	var t events.Transition
+	if err := json.Unmarshal([]byte(data), &t); err != nil {
+		if name != "transition" {
+			return nil // an event this client does not know
+		}
+		return fmt.Errorf("event stream: transition %q: %w", data, err)
+	}
+	if id == "" {
+		id = t.ID
+	}
+	if err := fn(Event{ID: id, Transition: &t}); err != nil {
+		return callbackError{err}
+	}
+	return nil
 }
 
 // TransitionQuery selects transitions of every target (or one).
@@ -197,12 +202,27 @@ type TransitionQuery struct {
 	Until time.Time
 	// Limit caps how many (0: the server's default).
 	Limit int
+	// Type keeps the events of one type (Audit only).
+	Type string
 }
 
 // AllTransitions lists transitions of every target (or q.Target's),
 // newest first.
 func (c *Client) AllTransitions(ctx context.Context, q TransitionQuery) ([]events.Transition, error) {
+	return c.listEvents(ctx, "/api/v1/transitions", q)
+}
+
+// Audit lists the events of the log, transitions and every other type
+// (ejections, pool panics...), newest first.
+func (c *Client) Audit(ctx context.Context, q TransitionQuery) ([]events.Transition, error) {
+	return c.listEvents(ctx, "/api/v1/audit", q)
+}
+
+func (c *Client) listEvents(ctx context.Context, path string, q TransitionQuery) ([]events.Transition, error) {
 	v := url.Values{}
+	if q.Type != "" {
+		v.Set("type", q.Type)
+	}
 	if q.Target != "" {
 		v.Set("target", q.Target)
 	}
@@ -216,6 +236,6 @@ func (c *Client) AllTransitions(ctx context.Context, q TransitionQuery) ([]event
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
 	var l wire.TransitionList
-	_, err := c.do(ctx, http.MethodGet, "/api/v1/transitions", v, nil, &l)
+	_, err := c.do(ctx, http.MethodGet, path, v, nil, &l)
 	return l.Transitions, err
 }

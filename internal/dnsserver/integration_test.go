@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"slices"
 	"strconv"
@@ -14,20 +13,14 @@ import (
 	"time"
 
 	"github.com/miekg/dns"
+
+	"github.com/heckhq/heck/internal/testkit"
 )
 
-// needDig returns the path of dig, skipping the test when it is missing
-// unless HECK_INTEGRATION=1, which makes that a failure.
+// needDig returns the path of dig (see testkit.NeedBinary).
 func needDig(t *testing.T) string {
 	t.Helper()
-	path, err := exec.LookPath("dig")
-	if err != nil {
-		if os.Getenv("HECK_INTEGRATION") == "1" {
-			t.Fatalf("dig not found and HECK_INTEGRATION=1: install dig (bind9-dnsutils): %v", err)
-		}
-		t.Skipf("dig not found, skipping (install bind9-dnsutils; HECK_INTEGRATION=1 makes this a failure): %v", err)
-	}
-	return path
+	return testkit.NeedBinary(t, "dig", "apt-get install dnsutils")
 }
 
 func TestDig(t *testing.T) {

@@ -32,6 +32,42 @@ type Transition struct {
 	At       time.Time    `json:"at"`
 	// Cause is the human message of the result that tipped the state.
 	Cause string `json:"cause"`
-	// Observer is the node that judged it.
+	// Observer is the node that judged it (of another event: the node
+	// that decided it).
 	Observer string `json:"observer,omitempty"`
+	// Type is empty for a change of a target's state; the log carries
+	// other events too (TypeEjection, TypePoolPanic...), each with a
+	// Subject (the pool...) and Before and After summaries. TargetID is
+	// then the target the event concerns, or the subject.
+	Type    string `json:"type,omitempty"`
+	Subject string `json:"subject,omitempty"`
+	Before  string `json:"before,omitempty"`
+	After   string `json:"after,omitempty"`
+}
+
+// Event types besides state transitions.
+const (
+	// TypeEjection: a pool's judge ejected a member (Subject the pool,
+	// TargetID the member, After until when and why).
+	TypeEjection = "ejection"
+	// TypePoolPanic and TypePoolRecovered: a pool entered or left panic
+	// (Subject and TargetID "pool/NAME").
+	TypePoolPanic     = "pool_panic"
+	TypePoolRecovered = "pool_recovered"
+)
+
+// Kind is the event's type as the event stream names it: "transition"
+// for a change of state.
+func (t *Transition) Kind() string {
+	if t.Type == "" {
+		return "transition"
+	}
+	return t.Type
+}
+
+// EventID derives the id of an event other than a transition from what
+// identifies it (its type, subject and when it began), the same on every
+// node that derives it.
+func EventID(typ, subject string, at time.Time) string {
+	return TransitionID(typ+"\x00"+subject, "", at, 0)
 }

@@ -136,7 +136,9 @@ func (l *Log) Append(ctx context.Context, t Transition) (Transition, bool) {
 	if _, seen := l.ids[t.ID]; seen && t.ID != "" {
 		return t, false
 	}
-	if h, ok := l.heads[t.TargetID]; ok && t.At.UnixMicro() >= h.at() {
+	if t.Type != "" {
+		// Another kind of event: it has no head to move.
+	} else if h, ok := l.heads[t.TargetID]; ok && t.At.UnixMicro() >= h.at() {
 		if t.To == h.to() {
 			return t, false
 		}
@@ -275,7 +277,7 @@ func (l *Log) Query(ctx context.Context, q store.TransitionQuery) ([]Transition,
 	l.mu.Lock()
 	var mem []Transition
 	for _, t := range l.tail {
-		if (q.TargetID == "" || t.TargetID == q.TargetID) && !t.At.Before(q.From) && (q.To.IsZero() || t.At.Before(q.To)) {
+		if (q.TargetID == "" || t.TargetID == q.TargetID) && !t.At.Before(q.From) && (q.To.IsZero() || t.At.Before(q.To)) && typeMatches(q, t.Type) {
 			mem = append(mem, t)
 		}
 	}
@@ -372,11 +374,13 @@ func (l *Log) pending() int64 {
 
 // FromStore converts a stored transition.
 func FromStore(r store.Transition) Transition {
-	return Transition{ID: r.ID, Seq: r.Seq, TargetID: r.TargetID, From: r.From, To: r.To, At: r.At, Cause: r.Cause, Observer: r.Observer}
+	return Transition{ID: r.ID, Seq: r.Seq, TargetID: r.TargetID, From: r.From, To: r.To, At: r.At, Cause: r.Cause, Observer: r.Observer,
+		Type: r.Type, Subject: r.Subject, Before: r.Before, After: r.After}
 }
 
 func (t Transition) store() store.Transition {
-	return store.Transition{ID: t.ID, Seq: t.Seq, TargetID: t.TargetID, From: t.From, To: t.To, At: t.At, Cause: t.Cause, Observer: t.Observer}
+	return store.Transition{ID: t.ID, Seq: t.Seq, TargetID: t.TargetID, From: t.From, To: t.To, At: t.At, Cause: t.Cause, Observer: t.Observer,
+		Type: t.Type, Subject: t.Subject, Before: t.Before, After: t.After}
 }
 
 // TransitionID derives a transition's id from the change itself: the

@@ -40,7 +40,7 @@ func (m *MemoryStore) Transitions(_ context.Context, q store.TransitionQuery) ([
 	defer m.mu.Unlock()
 	var out []store.Transition
 	for _, t := range m.rows {
-		if (q.TargetID == "" || t.TargetID == q.TargetID) && !t.At.Before(q.From) && (q.To.IsZero() || t.At.Before(q.To)) {
+		if (q.TargetID == "" || t.TargetID == q.TargetID) && !t.At.Before(q.From) && (q.To.IsZero() || t.At.Before(q.To)) && typeMatches(q, t.Type) {
 			out = append(out, t)
 		}
 	}
@@ -88,6 +88,9 @@ func (m *MemoryStore) TransitionHeads(_ context.Context) ([]store.Transition, in
 	heads := map[string]store.Transition{}
 	var last int64
 	for _, t := range m.rows {
+		if t.Type != "" {
+			continue
+		}
 		if h, ok := heads[t.TargetID]; !ok || t.At.After(h.At) || t.At.Equal(h.At) && t.Seq > h.Seq {
 			heads[t.TargetID] = t
 		}
@@ -106,4 +109,15 @@ func NewMemoryLog() *Log {
 	l, _ := OpenLog(context.Background(), &MemoryStore{}, LogOptions{})
 	l.sync = true
 	return l
+}
+
+// typeMatches applies a query's type filter (see store.TransitionQuery).
+func typeMatches(q store.TransitionQuery, typ string) bool {
+	switch {
+	case q.Type == store.TypeTransition:
+		return typ == ""
+	case q.Type != "":
+		return typ == q.Type
+	}
+	return q.Events || typ == ""
 }

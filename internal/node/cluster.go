@@ -53,6 +53,8 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 	n.rep.AddCollection(n.silences)
 	n.rep.AddCollection(n.pools.specs)
 	n.rep.AddCollection(n.pools.ejections)
+	n.rep.AddCollection(n.pools.states)
+	n.rep.AddCollection(n.hb.pings)
 	n.bf = newBackfiller(n)
 	n.rep.OnObservations(n.onRemoteObservations)
 	rejoin := n.opts.rejoinInterval

@@ -9,11 +9,57 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/dnsserver"
+	"github.com/heckhq/heck/internal/haproxy"
 	"github.com/heckhq/heck/internal/metrics"
 )
 
 // The node is the source of its consumers' listeners.
-var _ dnsserver.Source = (*Node)(nil)
+var (
+	_ dnsserver.Source = (*Node)(nil)
+	_ haproxy.Source   = (*Node)(nil)
+)
+
+// listenAgent binds haproxy_agent.listen when set.
+func (n *Node) listenAgent(ctx context.Context) (*haproxy.Server, net.Listener, error) {
+	addr := n.cfg.HAProxy.Listen
+	if addr == "" {
+		return nil, nil, nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("haproxy agent: listen on %s: %w (set --haproxy-agent or haproxy_agent.listen to a free address)", addr, err)
+	}
+	srv := haproxy.New(n, haproxy.Options{Logger: n.log.With("component", "haproxy-agent")})
+	if err := n.promReg.Register(&agentCollector{srv: srv, replies: metrics.NewDesc(metrics.NameAgentReplies)}); err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("register haproxy agent metrics: %w", err)
+	}
+	n.agentAddr = ln.Addr()
+	return srv, ln, nil
+}
+
+// AgentAddr returns the HAProxy agent's address once the node runs (nil
+// when it runs none).
+func (n *Node) AgentAddr(ctx context.Context) net.Addr {
+	if n.Addr(ctx) == nil {
+		return nil
+	}
+	return n.agentAddr
+}
+
+type agentCollector struct {
+	srv     *haproxy.Server
+	replies *prometheus.Desc
+}
+
+func (c *agentCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.replies }
+
+func (c *agentCollector) Collect(ch chan<- prometheus.Metric) {
+	for reply, x := range c.srv.Stats() {
+		ch <- prometheus.MustNewConstMetric(c.replies, prometheus.CounterValue, float64(x), reply)
+	}
+}
 
 // dnsListener is the DNS server's sockets, bound before Run starts its
 // parts so a bad address fails the start.

@@ -25,6 +25,7 @@ import (
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/metrics"
@@ -56,7 +57,9 @@ type Node struct {
 	// silences is the replicated collection of silences (kind "silence").
 	silences *silence.Collection
 	// pools are the replicated pools and ejections, and their views.
-	pools   *pools
+	pools *pools
+	// hb holds the heartbeat targets' pings and token index.
+	hb      *heartbeats
 	sched   *schedule.Scheduler
 	judge   *judge.Judge
 	rec     *history.Recorder
@@ -71,6 +74,7 @@ type Node struct {
 
 	addr      net.Addr
 	dnsAddr   net.Addr // the DNS server's, when it serves DNS
+	agentAddr net.Addr // the HAProxy agent's, when it runs one
 	listening chan struct{}
 
 	// mu guards the bookkeeping of what this node schedules.
@@ -257,11 +261,12 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, e := range bad {
 		log.Warn("skipping a stored silence that cannot be read; it is kept in the store untouched", "err", e)
 	}
-	n.pools = newPools(objects.New(pool.Kind, name, clock, st), objects.New(pool.EjectionKind, name, clock, st))
+	n.pools = newPools(objects.New(pool.Kind, name, clock, st), objects.New(pool.EjectionKind, name, clock, st),
+		objects.New(pool.StateKind, name, clock, st))
 	for _, c := range []interface {
 		Load(context.Context) ([]error, error)
 		Kind() string
-	}{n.pools.specs, n.pools.ejections} {
+	}{n.pools.specs, n.pools.ejections, n.pools.states} {
 		bad, err = c.Load(ctx)
 		if err != nil {
 			st.Close()
@@ -284,6 +289,22 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		}
 	})
 	n.pools.ejections.Subscribe(n.onEjections)
+	n.pools.states.Subscribe(n.onPoolStates)
+	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
+	bad, err = n.hb.pings.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored ping that cannot be read; it is kept in the store untouched", "err", e)
+	}
+	var all []registry.Entry
+	for _, spec := range n.reg.List() {
+		all = append(all, registry.Entry{Key: spec.ID, Value: spec})
+	}
+	n.hb.index(all)
+	n.reg.Subscribe(func(changed []registry.Entry, _ bool) { n.hb.index(changed) })
 	n.reg.Subscribe(func([]registry.Entry, bool) { n.pools.invalidate(true) })
 	n.promReg.MustRegister(newPoolCollector(n))
 	return n, nil
@@ -306,6 +327,12 @@ func (n *Node) Run(parent context.Context) error {
 		ln.Close()
 		return err
 	}
+	agent, agentLn, err := n.listenAgent(ctx)
+	if err != nil {
+		ln.Close()
+		dnsL.close()
+		return err
+	}
 	apiSrv := n.handler(ln.Addr())
 	srv := &http.Server{
 		Handler:           apiSrv,
@@ -321,6 +348,9 @@ func (n *Node) Run(parent context.Context) error {
 		if err := n.startCluster(ctx, ln.Addr().String()); err != nil {
 			ln.Close()
 			dnsL.close()
+			if agentLn != nil {
+				agentLn.Close()
+			}
 			return err
 		}
 	}
@@ -341,6 +371,11 @@ func (n *Node) Run(parent context.Context) error {
 		defer wg.Done()
 		n.poolLoop(ctx)
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.flushPings(ctx)
+	}()
 	if dnsL != nil {
 		wg.Add(1)
 		go func() {
@@ -350,6 +385,16 @@ func (n *Node) Run(parent context.Context) error {
 			}
 		}()
 		n.log.Info("serving DNS", "listen", dnsL.pc.LocalAddr().String(), "zone", dnsL.srv.Zone())
+	}
+	if agent != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := agent.Serve(ctx, agentLn); err != nil {
+				errc <- fmt.Errorf("haproxy agent: %w", err)
+			}
+		}()
+		n.log.Info("serving the HAProxy agent check", "listen", agentLn.Addr().String())
 	}
 	if n.cl != nil {
 		wg.Add(3)

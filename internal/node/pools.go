@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/metrics"
 	"github.com/heckhq/heck/internal/objects"
@@ -37,6 +38,7 @@ const poolJudgeEvery = time.Second
 type pools struct {
 	specs     *pool.Collection
 	ejections *pool.Ejections
+	states    *objects.Collection[pool.State]
 	picker    pool.Picker
 
 	// dirty is set by every change that can move a view; members when
@@ -45,9 +47,15 @@ type pools struct {
 	snap                atomic.Pointer[poolSnapshot]
 	buildMu             sync.Mutex // one rebuild at a time
 
-	// panicked is the panic flag of each pool as last noticed, for the log.
-	panicMu  sync.Mutex
-	panicked map[string]bool
+	// suspects counts, per pool/member, the judge's rounds in a row in
+	// which a member failed a median test (latency, error rate): one slow
+	// probe must not eject (a GC pause, loopback jitter), so those tests
+	// eject only after confirmRounds in a row. Judge's goroutine only.
+	suspects map[string]suspect
+
+	// kick wakes the pool loop when a rebuild saw a pool's panic change,
+	// so that the judge records even a short panic.
+	kick chan struct{}
 
 	ejectMu    sync.Mutex
 	ejectCount map[[2]string]uint64 // pool, reason
@@ -62,8 +70,8 @@ type poolSnapshot struct {
 	members map[string][]*target.Spec
 }
 
-func newPools(specs *pool.Collection, ejections *pool.Ejections) *pools {
-	p := &pools{specs: specs, ejections: ejections, panicked: map[string]bool{}, ejectCount: map[[2]string]uint64{}}
+func newPools(specs *pool.Collection, ejections *pool.Ejections, states *objects.Collection[pool.State]) *pools {
+	p := &pools{specs: specs, ejections: ejections, states: states, kick: make(chan struct{}, 1), suspects: map[string]suspect{}, ejectCount: map[[2]string]uint64{}}
 	p.dirty.Store(true)
 	p.membersDirty.Store(true)
 	return p
@@ -222,6 +230,14 @@ func (n *Node) buildPools(now time.Time, prev *poolSnapshot) *poolSnapshot {
 		}
 		v := pool.Evaluate(&ps, in)
 		s.views[ps.Name] = &v
+		if prev != nil {
+			if old, ok := prev.views[ps.Name]; !ok || old.Panic != v.Panic {
+				select {
+				case p.kick <- struct{}{}:
+				default:
+				}
+			}
+		}
 	}
 	return s
 }
@@ -241,7 +257,7 @@ func (n *Node) memberInputs(now time.Time, wanted map[string]bool) func(t *targe
 		return true
 	})
 	return func(t *target.Spec, poolName string) pool.Input {
-		in := pool.Input{Spec: t, ErrorRate: -1}
+		in := pool.Input{Spec: t, ErrorRate: -1, Interval: t.Interval.D()}
 		if jv, ok := n.judge.Status(t.ID); ok {
 			in.State, in.Fails, in.ErrorRate = jv.State, jv.Failures, jv.ErrorRate
 			in.Latency = latency[t.ID]
@@ -299,15 +315,35 @@ func (n *Node) poolLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
-			n.judgePools(ctx, now)
+			n.judgePools(ctx, now, true)
+		case <-n.pools.kick:
+			n.judgePools(ctx, time.Now(), false)
 		}
 	}
 }
 
-// judgePools is one round of poolLoop.
-func (n *Node) judgePools(ctx context.Context, now time.Time) {
+// confirmRounds is how many judge rounds in a row, and how many of its
+// probe intervals, a member must fail a median test (latency, error rate)
+// before it is ejected.
+const confirmRounds = 3
+
+// suspect is a member failing a median test: since when, in how many
+// rounds in a row.
+type suspect struct {
+	rounds int
+	since  time.Time
+}
+
+// judgePools is one round of poolLoop; tick is set for the rounds of the
+// clock (which count towards confirmRounds), not for the extra rounds a
+// panic change asks for.
+func (n *Node) judgePools(ctx context.Context, now time.Time, tick bool) {
 	s := n.poolSnapshot(now)
-	n.noticePanics(s)
+	n.noticePanics(ctx, s, now)
+	if !tick {
+		return
+	}
+	seen := map[string]bool{}
 	for name, v := range s.views {
 		if !n.judgesPool(name) {
 			continue
@@ -315,10 +351,38 @@ func (n *Node) judgePools(ctx context.Context, now time.Time) {
 		es := pool.Detect(v, now, func(member string) (pool.Ejection, bool) {
 			return n.pools.ejections.Get(name + "/" + member)
 		})
+		confirmed := es[:0]
 		for _, e := range es {
+			if e.Test == pool.ReasonFailures {
+				confirmed = append(confirmed, e)
+				continue
+			}
+			k := e.Key() + "/" + e.Test
+			seen[k] = true
+			sp, ok := n.pools.suspects[k]
+			if !ok {
+				sp.since = now
+			}
+			sp.rounds++
+			n.pools.suspects[k] = sp
+			var iv time.Duration
+			if m, ok := v.Member(e.Member); ok {
+				iv = m.Interval
+			}
+			if sp.rounds >= confirmRounds && now.Sub(sp.since) >= confirmRounds*iv {
+				delete(n.pools.suspects, k)
+				confirmed = append(confirmed, e)
+			}
+		}
+		for _, e := range confirmed {
 			if err := n.pools.ejections.Put(ctx, e.Key(), e); err != nil {
 				n.log.Warn("store ejection", "pool", name, "member", e.Member, "err", err)
 			}
+		}
+	}
+	for k := range n.pools.suspects {
+		if !seen[k] {
+			delete(n.pools.suspects, k) // no longer an outlier: start over
 		}
 	}
 	// Forget ejections long over (their repeat count no longer matters),
@@ -338,27 +402,68 @@ func (n *Node) judgePools(ctx context.Context, now time.Time) {
 	}
 }
 
-// noticePanics logs each pool entering and leaving panic.
-func (n *Node) noticePanics(s *poolSnapshot) {
+// noticePanics writes the panic state of the pools this node judges when
+// it changed (every node then logs it and records the event, see
+// onPoolStates), and forgets the states of pools that are gone.
+func (n *Node) noticePanics(ctx context.Context, s *poolSnapshot, now time.Time) {
 	p := n.pools
-	p.panicMu.Lock()
-	defer p.panicMu.Unlock()
 	for name, v := range s.views {
-		if was := p.panicked[name]; was != v.Panic {
-			if v.Panic {
-				n.log.Warn("pool in panic: too few healthy members, consumers fail open", "pool", name,
-					"healthy", v.Healthy, "members", len(v.Members), "threshold_percent", v.Threshold, "fail_open", v.FailOpen)
-			} else if was {
-				n.log.Info("pool out of panic", "pool", name, "healthy", v.Healthy, "members", len(v.Members))
+		if !n.judgesPool(name) {
+			continue
+		}
+		panic := v.Panic && anyJudged(v) // nothing checked yet (a start) is no panic to report
+		cur, ok := p.states.Get(name)
+		if ok && cur.Panic == panic || !ok && !panic {
+			continue
+		}
+		st := pool.State{Pool: name, Panic: panic, Since: now, Healthy: v.Healthy, Members: len(v.Members)}
+		if err := p.states.Put(ctx, name, st); err != nil {
+			n.log.Warn("store pool state", "pool", name, "err", err)
+		}
+	}
+	for _, e := range p.states.List() {
+		if _, ok := s.views[e.Key]; !ok && n.judgesPool(e.Key) {
+			if err := p.states.Delete(ctx, e.Key); err != nil && !errors.Is(err, objects.ErrNotFound) {
+				n.log.Warn("delete pool state", "pool", e.Key, "err", err)
 			}
-			p.panicked[name] = v.Panic
 		}
 	}
-	for name := range p.panicked {
-		if _, ok := s.views[name]; !ok {
-			delete(p.panicked, name)
+}
+
+// onPoolStates logs a pool entering or leaving panic and records it in
+// the event log, on every node, with the same id everywhere.
+func (n *Node) onPoolStates(changed []objects.Entry[pool.State], _ bool) {
+	for _, e := range changed {
+		if e.Deleted {
+			continue
+		}
+		st := e.Value
+		ev := events.Transition{TargetID: "pool/" + st.Pool, Subject: "pool/" + st.Pool, At: st.Since, Observer: e.Node,
+			Before: "not in panic", After: "in panic"}
+		if st.Panic {
+			ev.Type = events.TypePoolPanic
+			ev.Cause = fmt.Sprintf("%d of %d members healthy, below the panic threshold: consumers fail open", st.Healthy, st.Members)
+			n.log.Warn("pool in panic: too few healthy members, consumers fail open", "pool", st.Pool,
+				"healthy", st.Healthy, "members", st.Members, "judge", e.Node)
+		} else {
+			ev.Type, ev.Before, ev.After = events.TypePoolRecovered, "in panic", "not in panic"
+			ev.Cause = fmt.Sprintf("%d of %d members healthy", st.Healthy, st.Members)
+			n.log.Info("pool out of panic", "pool", st.Pool, "healthy", st.Healthy, "members", st.Members, "judge", e.Node)
+		}
+		ev.ID = events.EventID(ev.Type, st.Pool, st.Since)
+		n.tlog.Append(context.Background(), ev)
+	}
+}
+
+// anyJudged reports whether some member of v is neither healthy nor
+// unknown: a verdict that went against it.
+func anyJudged(v *pool.View) bool {
+	for i := range v.Members {
+		if m := &v.Members[i]; !m.Healthy && m.State != health.Unknown {
+			return true
 		}
 	}
+	return false
 }
 
 // onEjections counts and logs the ejections this node learns of, from its
@@ -372,10 +477,16 @@ func (n *Node) onEjections(changed []objects.Entry[pool.Ejection], _ bool) {
 		if e.Deleted {
 			continue
 		}
-		reason, _, _ := strings.Cut(e.Value.Reason, ":")
-		p.ejectCount[[2]string{e.Value.Pool, reason}]++
-		n.log.Warn("member ejected from pool", "pool", e.Value.Pool, "member", e.Value.Member, "reason", e.Value.Reason,
-			"until", e.Value.Until.Format(time.RFC3339), "ejection", e.Value.Count)
+		ej := e.Value
+		reason, _, _ := strings.Cut(ej.Reason, ":")
+		p.ejectCount[[2]string{ej.Pool, reason}]++
+		n.log.Warn("member ejected from pool", "pool", ej.Pool, "member", ej.Member, "reason", ej.Reason,
+			"until", ej.Until.Format(time.RFC3339), "ejection", ej.Count)
+		n.tlog.Append(context.Background(), events.Transition{
+			ID: events.EventID(events.TypeEjection, e.Key, ej.At), Type: events.TypeEjection,
+			TargetID: ej.Member, Subject: "pool/" + ej.Pool, At: ej.At, Observer: e.Node, Cause: ej.Reason,
+			Before: "serving", After: fmt.Sprintf("ejected until %s (ejection %d in a row)", ej.Until.UTC().Format(time.RFC3339), ej.Count),
+		})
 	}
 }
 

@@ -3,6 +3,8 @@ package node
 import (
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/pool"
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -105,6 +108,24 @@ func TestPoolFollowsVerdicts(t *testing.T) {
 		}
 		return nil
 	})
+	// Both changes are events of the log, on the event stream too.
+	ntWait(t, "panic and recovery events", func() error {
+		es, err := nn.n.tlog.Query(t.Context(), store.TransitionQuery{Events: true, TargetID: "pool/web"})
+		if err != nil {
+			return err
+		}
+		var types []string
+		for i := len(es) - 1; i >= 0; i-- {
+			types = append(types, es[i].Type)
+		}
+		if strings.Join(types, ",") != "pool_panic,pool_recovered" {
+			return fmt.Errorf("events %v", types)
+		}
+		return nil
+	})
+	if ts, _ := nn.n.Transitions(t.Context(), "w0", 0); len(ts) == 0 || ts[0].Type != "" {
+		t.Fatalf("transitions of w0: %+v", ts)
+	}
 	if _, _, ok, _ := nn.n.Pick("nope", pool.RoundRobin, ""); ok {
 		t.Fatal("picked from a pool that does not exist")
 	}
@@ -141,6 +162,10 @@ func TestPoolEjectsOutlier(t *testing.T) {
 		}
 		return nil
 	})
+	es, err := nn.n.tlog.Query(t.Context(), store.TransitionQuery{Type: "ejection"})
+	if err != nil || len(es) != 1 || es[0].TargetID != "w2" || es[0].Subject != "pool/web" || !strings.Contains(es[0].Cause, "consecutive") {
+		t.Fatalf("ejection events %+v, %v", es, err)
+	}
 	_, body := ntGet(t, nn.base+"/metrics")
 	for _, want := range []string{`heck_pool_members{pool="web"} 4`, `heck_pool_ejections_total{pool="web",reason="consecutive_failures"} 1`,
 		`heck_pool_panic{pool="web"} 0`} {
@@ -223,5 +248,41 @@ func TestPoolDNS(t *testing.T) {
 	_, body := ntGet(t, nn.base+"/metrics")
 	if !strings.Contains(body, `heck_dns_queries_total{rcode="NOERROR"}`) {
 		t.Error("metrics lack heck_dns_queries_total")
+	}
+}
+
+// A member much slower than its pool is ejected by the latency test, but
+// only after it stayed slow for several rounds and probe intervals.
+func TestPoolEjectsSlowMember(t *testing.T) {
+	var specs []target.Spec
+	for i := range 6 {
+		delay := time.Duration(0)
+		if i == 4 {
+			delay = 60 * time.Millisecond
+		}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(delay)
+		}))
+		t.Cleanup(srv.Close)
+		spec := ntHTTP(fmt.Sprintf("w%d", i), srv.URL+"/health")
+		spec.Labels = map[string]string{"app": "web"}
+		specs = append(specs, spec)
+	}
+	cfg := ntConfig(t.TempDir(), specs...)
+	cfg.Pools = []pool.Spec{{Name: "web", Selector: map[string]string{"app": "web"}}}
+	nn := ntStart(t, cfg)
+	start := time.Now()
+	v := nn.waitPool(t, "w4 ejected for latency", func(v pool.View) error {
+		if m, _ := v.Member("w4"); m.Ejected == nil {
+			return fmt.Errorf("w4 latency %v, not ejected", m.Latency)
+		}
+		return nil
+	})
+	m, _ := v.Member("w4")
+	if m.Ejected.Test != pool.ReasonLatency || v.Ejected != 1 {
+		t.Fatalf("ejection %+v, pool ejected %d", m.Ejected, v.Ejected)
+	}
+	if took := time.Since(start); took < 2*time.Second {
+		t.Errorf("ejected after %v: before confirmRounds rounds", took)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/probe/kinds"
@@ -145,6 +146,9 @@ func (n *Node) reconcile(id string, now time.Time) {
 // node's defaults block, so that every node probes it alike.
 func (n *Node) effective(spec target.Spec) target.Spec {
 	spec.Schedule = n.sched.Resolve(spec.ID, spec.Schedule)
+	if spec.Kind == target.KindHeartbeat && spec.Heartbeat != nil {
+		spec.Schedule = heartbeatSchedule(spec.Schedule, spec.Heartbeat)
+	}
 	return spec
 }
 
@@ -156,7 +160,10 @@ func (n *Node) buildJob(spec target.Spec) schedule.Job {
 	eff := n.effective(spec)
 	var p probe.Prober
 	x, err := eff.Expand(nil)
-	if err == nil {
+	switch {
+	case err == nil && x.Kind == target.KindHeartbeat:
+		p = &heartbeat.Prober{ID: x.ID, Opts: *x.Heartbeat, Pings: n.hb, Since: time.Now()}
+	case err == nil:
 		p, err = kinds.New(x, probe.Options{Guard: n.guard})
 	}
 	if err != nil {
@@ -179,8 +186,12 @@ func (n *Node) Observe(o *schedule.Outcome) schedule.Mode {
 	if !o.Result.OK && n.fails != nil {
 		n.fails.note(o.TargetID, reason, o.Result.Message)
 	}
+	if o.Result.State == health.Unknown && o.Kind == string(target.KindHeartbeat) && o.Result.OK {
+		// A heartbeat with no ping yet, within its period: nothing to judge.
+		return schedule.ModeNormal
+	}
 	published := false
-	v, ok := n.judge.Observe(o.TargetID, judge.Input{OK: o.Result.OK, At: o.End, Message: o.Result.Message},
+	v, ok := n.judge.Observe(o.TargetID, judge.Input{OK: o.Result.OK, At: o.End, Message: o.Result.Message, State: o.Result.State},
 		func(v judge.Verdict) {
 			// Runs before readers see the new state, so a reader that sees
 			// it finds the transition logged too.

@@ -142,6 +142,30 @@ func (c *Collection[T]) Put(ctx context.Context, key string, v T) error {
 	return c.apply(ctx, []Entry[T]{{Key: key, Value: v, TS: c.clock.Now(), Node: c.node}}, false)
 }
 
+// PutAll writes every value of vs as one local change: one store write and
+// one batch for the subscribers and the replica. A value that does not
+// validate fails the whole call, and nothing is written.
+func (c *Collection[T]) PutAll(ctx context.Context, vs map[string]T) error {
+	if len(vs) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(vs))
+	for k, v := range vs {
+		if err := c.validate(k, v); err != nil {
+			return err
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	es := make([]Entry[T], len(keys))
+	for i, k := range keys {
+		es[i] = Entry[T]{Key: k, Value: vs[k], TS: c.clock.Now(), Node: c.node}
+	}
+	return c.apply(ctx, es, false)
+}
+
 // Delete removes key, leaving a tombstone that wins over older writes.
 func (c *Collection[T]) Delete(ctx context.Context, key string) error {
 	c.mu.Lock()

@@ -296,3 +296,29 @@ func TestAntiEntropy(t *testing.T) {
 		return x.Digest() == y.Digest() && reflect.DeepEqual(state(x), state(y))
 	})
 }
+
+// PutAll writes every value in one batch, or nothing when one is invalid.
+func TestPutAll(t *testing.T) {
+	ctx := context.Background()
+	x := newColl("x")
+	var batches [][]string
+	x.Subscribe(func(changed []objects.Entry[val], remote bool) {
+		var ks []string
+		for _, e := range changed {
+			ks = append(ks, e.Key)
+		}
+		batches = append(batches, ks)
+	})
+	if err := x.PutAll(ctx, map[string]val{"b": {N: 2}, "a": {N: 1}, "c": {N: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(batches) != 1 || strings.Join(batches[0], ",") != "a,b,c" || x.Len() != 3 {
+		t.Fatalf("batches %v, len %d", batches, x.Len())
+	}
+	if err := x.PutAll(ctx, map[string]val{"d": {N: 4}, "e": {N: -1}}); err == nil || x.Len() != 3 {
+		t.Fatalf("PutAll with an invalid value: %v, len %d", err, x.Len())
+	}
+	if err := x.PutAll(ctx, nil); err != nil || len(batches) != 1 {
+		t.Fatalf("empty PutAll: %v, %d batches", err, len(batches))
+	}
+}

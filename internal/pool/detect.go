@@ -43,6 +43,9 @@ const madScale = 1.4826
 // and no member stands out. The n-th ejection in a row of a member (the
 // previous one ended less than MaxEjectionTime ago) lasts n times
 // BaseEjectionTime, at most MaxEjectionTime.
+//
+// Detect judges one moment; the node confirms the median tests over
+// several rounds before it ejects (one slow probe is no outlier).
 func Detect(v *View, now time.Time, prior func(member string) (Ejection, bool)) []Ejection {
 	o := v.Spec.Outlier.WithDefaults()
 	if o.Disabled || v.Panic || len(v.Members) == 0 {
@@ -118,7 +121,7 @@ func Detect(v *View, now time.Time, prior func(member string) (Ejection, bool)) 
 	out := make([]Ejection, 0, len(cands))
 	for _, c := range cands {
 		m := &v.Members[c.i]
-		e := Ejection{Pool: v.Name, Member: m.ID, At: now, Count: 1, Reason: c.reason + ": " + c.detail}
+		e := Ejection{Pool: v.Name, Member: m.ID, At: now, Count: 1, Reason: c.reason + ": " + c.detail, Test: c.reason}
 		if p, ok := prior(m.ID); ok && now.Sub(p.Until) < o.MaxEjectionTime.D() {
 			e.Count = p.Count + 1
 		}

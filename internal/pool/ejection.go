@@ -18,6 +18,9 @@ type Ejection struct {
 	Until  time.Time `json:"until"`
 	Count  int       `json:"count"`
 	Reason string    `json:"reason"`
+	// Test is the test that ejected it: ReasonFailures, ReasonErrorRate
+	// or ReasonLatency.
+	Test string `json:"test,omitempty"`
 }
 
 // Active reports whether the ejection holds at now.
@@ -38,3 +41,26 @@ var EjectionKind = objects.Kind[Ejection]{
 
 // Ejections is the replicated set of ejections.
 type Ejections = objects.Collection[Ejection]
+
+// State is a pool's panic state as its judge last decided it, replicated
+// (kind "poolstate", keyed by pool name) so that every node records the
+// same panic events, with the same ids, whichever node judged.
+type State struct {
+	Pool    string    `json:"pool"`
+	Panic   bool      `json:"panic"`
+	Since   time.Time `json:"since"`
+	Healthy int       `json:"healthy"`
+	Members int       `json:"members"`
+}
+
+// StateKind is the registration of pool states.
+var StateKind = objects.Kind[State]{
+	Name: "poolstate",
+	Validate: func(key string, s State) error {
+		if key != s.Pool || !ValidName(s.Pool) || s.Healthy < 0 || s.Members < s.Healthy {
+			return target.FieldError{Field: "poolstate", Value: key, Problem: "is not a valid pool state",
+				Fix: "key it by the pool's name, with 0 <= healthy <= members"}
+		}
+		return nil
+	},
+}

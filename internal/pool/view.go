@@ -19,7 +19,9 @@ type Input struct {
 	// unknown; Fails the consecutive failed probes.
 	ErrorRate float64
 	Fails     int
-	Ejection  *Ejection // nil: not ejected
+	// Interval is the member's probe interval (0: unknown).
+	Interval time.Duration
+	Ejection *Ejection // nil: not ejected
 }
 
 // Member is one member of a pool as consumers see it.
@@ -44,6 +46,7 @@ type Member struct {
 	LatencyMS float64       `json:"latency_ms,omitempty"`
 	ErrorRate float64       `json:"error_rate"`
 	Fails     int           `json:"consecutive_failures,omitempty"`
+	Interval  time.Duration `json:"-"`
 }
 
 // View is a pool evaluated: its members, sorted by id, and whether it is in
@@ -78,7 +81,7 @@ func Evaluate(spec *Spec, in []Input) View {
 	for i := range in {
 		ep := spec.Endpoint(in[i].Spec)
 		m := Member{ID: in[i].Spec.ID, Name: in[i].Spec.Name, State: in[i].State, Address: ep.Address, Port: ep.Port,
-			Weight: ep.Weight, Zone: ep.Zone, Ejected: in[i].Ejection, Latency: in[i].Latency, ErrorRate: in[i].ErrorRate, Fails: in[i].Fails}
+			Weight: ep.Weight, Zone: ep.Zone, Ejected: in[i].Ejection, Latency: in[i].Latency, ErrorRate: in[i].ErrorRate, Fails: in[i].Fails, Interval: in[i].Interval}
 		m.LatencyMS = float64(m.Latency.Microseconds()) / 1000
 		m.Healthy = Healthy(m.State) && m.Ejected == nil
 		if m.Healthy {

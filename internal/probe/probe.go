@@ -11,6 +11,7 @@ package probe
 import (
 	"context"
 	"crypto/x509"
+	"github.com/heckhq/heck/internal/health"
 	"time"
 )
 
@@ -41,6 +42,10 @@ type Result struct {
 	Reason Reason `json:"-"`
 	// Details are structured facts the probe learned.
 	Details Details `json:"details,omitzero"`
+	// State, when not Unknown, is a state the probe decided itself (a
+	// heartbeat is late): it replaces the target's state at once, rise
+	// and fall do not apply.
+	State health.State `json:"-"`
 }
 
 // Details are structured facts of one probe; each kind fills what it knows.

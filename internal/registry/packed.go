@@ -41,6 +41,7 @@ type rare struct {
 	tls    *target.TLSOptions
 	grpc   *target.GRPCOptions
 	icmp   *target.ICMPOptions
+	hb     *target.HeartbeatOptions
 }
 
 // pack packs s, the value of the entry of key. It shares s's labels map
@@ -56,7 +57,7 @@ func pack(key string, s *target.Spec) packed {
 		common: unique.Make(common{kind: s.Kind, origin: s.Origin, sched: s.Schedule,
 			replicas: s.Replicas, spread: s.Spread}),
 	}
-	r := rare{labels: s.Labels, http: s.HTTP, tcp: s.TCP, dns: s.DNS, tls: s.TLS, grpc: s.GRPC, icmp: s.ICMP}
+	r := rare{labels: s.Labels, http: s.HTTP, tcp: s.TCP, dns: s.DNS, tls: s.TLS, grpc: s.GRPC, icmp: s.ICMP, hb: s.Heartbeat}
 	if s.ID != key {
 		r.id, r.ownID = s.ID, true
 	}
@@ -78,7 +79,7 @@ func (p *packed) spec(key string) target.Spec {
 		if r.ownID {
 			s.ID = r.id
 		}
-		s.Labels, s.HTTP, s.TCP, s.DNS, s.TLS, s.GRPC, s.ICMP = r.labels, r.http, r.tcp, r.dns, r.tls, r.grpc, r.icmp
+		s.Labels, s.HTTP, s.TCP, s.DNS, s.TLS, s.GRPC, s.ICMP, s.Heartbeat = r.labels, r.http, r.tcp, r.dns, r.tls, r.grpc, r.icmp, r.hb
 	}
 	return s
 }

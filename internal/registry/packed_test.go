@@ -22,7 +22,8 @@ func fullSpec() target.Spec {
 		HTTP: &target.HTTPOptions{Method: "HEAD", JSON: []target.JSONCondition{{Path: "ok", Exists: &yes}}},
 		TCP:  &target.TCPOptions{Send: "PING"}, DNS: &target.DNSOptions{Name: "example."},
 		TLS: &target.TLSOptions{ServerName: "x"}, GRPC: &target.GRPCOptions{Service: "s"},
-		ICMP: &target.ICMPOptions{PayloadSize: 8},
+		ICMP:      &target.ICMPOptions{PayloadSize: 8},
+		Heartbeat: &target.HeartbeatOptions{Period: target.Duration(time.Minute), Token: "0123456789abcdef"},
 	}
 }
 

@@ -54,6 +54,13 @@ type Transition struct {
 	At       time.Time
 	Cause    string
 	Observer string
+	// Type is "" for a change of a target's state. The log carries other
+	// events too (an ejection, a pool's panic...): they have a type, a
+	// Subject (the pool...), and Before and After summaries; TargetID is
+	// the target they concern, or the subject.
+	Type          string
+	Subject       string
+	Before, After string
 }
 
 // TransitionQuery selects transitions; zero fields do not filter. Results
@@ -62,7 +69,15 @@ type TransitionQuery struct {
 	TargetID string
 	From, To time.Time // half-open [From, To)
 	Limit    int       // 0: no limit
+	// Events includes the events of every type, not only state
+	// transitions; Type keeps those of one type ("transition" for the
+	// state transitions) and implies Events.
+	Events bool
+	Type   string
 }
+
+// TypeTransition names the state transitions in TransitionQuery.Type.
+const TypeTransition = "transition"
 
 // Rollup aggregates one target's results over one minute.
 type Rollup struct {

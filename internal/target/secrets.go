@@ -53,6 +53,9 @@ func (s Spec) Expand(lookup LookupFunc) (Spec, error) {
 		c.TCP.Send = exp("tcp.send", c.TCP.Send)
 		c.TCP.Expect = exp("tcp.expect", c.TCP.Expect)
 	}
+	if c.Heartbeat != nil {
+		c.Heartbeat.Token = exp("heartbeat.token", c.Heartbeat.Token)
+	}
 	if len(errs) > 0 {
 		return s, errs
 	}
@@ -78,6 +81,9 @@ func (s *Spec) EnvRefs() []string {
 	if s.TCP != nil {
 		add(s.TCP.Send)
 		add(s.TCP.Expect)
+	}
+	if s.Heartbeat != nil {
+		add(s.Heartbeat.Token)
 	}
 	return names
 }

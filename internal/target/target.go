@@ -7,6 +7,8 @@
 // The package holds data only; probing lives in internal/probe.
 package target
 
+import "time"
+
 // Kind names a probe kind.
 type Kind string
 
@@ -18,10 +20,13 @@ const (
 	KindTLS  Kind = "tls"
 	KindGRPC Kind = "grpc"
 	KindICMP Kind = "icmp"
+	// KindHeartbeat is a push target: the host checks in (POST /ping/TOKEN)
+	// and heck judges whether it did so in time.
+	KindHeartbeat Kind = "heartbeat"
 )
 
 // Kinds lists every known kind, in the order they are documented.
-var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP}
+var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP, KindHeartbeat}
 
 // Spec is everything a user says about a target. It is what the config file,
 // the API and the registry carry. The zero value of an optional field means
@@ -55,6 +60,49 @@ type Spec struct {
 	TLS  *TLSOptions  `json:"tls,omitempty" yaml:"tls,omitempty"`
 	GRPC *GRPCOptions `json:"grpc,omitempty" yaml:"grpc,omitempty"`
 	ICMP *ICMPOptions `json:"icmp,omitempty" yaml:"icmp,omitempty"`
+
+	Heartbeat *HeartbeatOptions `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
+}
+
+// HeartbeatOptions are the options of a heartbeat target: the host pings
+// every Period; it is late once Period plus Grace pass without a ping, and
+// down after FailAfter more (or at once on a failure ping).
+type HeartbeatOptions struct {
+	Period Duration `json:"period" yaml:"period"`
+	// Grace is how long a ping may be late before the target is (default
+	// half the period, at least 1s).
+	Grace Duration `json:"grace,omitempty" yaml:"grace,omitempty"`
+	// FailAfter is how long after turning late the target goes down
+	// (default one period).
+	FailAfter Duration `json:"fail_after,omitempty" yaml:"fail_after,omitempty"`
+	// Token is the unguessable part of the ping URL (/ping/TOKEN): 16 to
+	// 128 letters, digits, '_' or '-', or a ${VAR}. The API makes one when
+	// it is left out; a config file must give one.
+	Token string `json:"token" yaml:"token"`
+}
+
+// Heartbeat bounds.
+const (
+	MinHeartbeatPeriod = time.Second
+	MaxHeartbeatPeriod = 31 * 24 * time.Hour
+	MinTokenLen        = 16
+	MaxTokenLen        = 128
+)
+
+// GraceOrDefault returns the grace in force.
+func (h *HeartbeatOptions) GraceOrDefault() time.Duration {
+	if h.Grace > 0 {
+		return h.Grace.D()
+	}
+	return max(h.Period.D()/2, time.Second)
+}
+
+// FailAfterOrDefault returns the fail-after in force.
+func (h *HeartbeatOptions) FailAfterOrDefault() time.Duration {
+	if h.FailAfter > 0 {
+		return h.FailAfter.D()
+	}
+	return h.Period.D()
 }
 
 // Schedule says when a target is probed and how results become a state.
@@ -218,6 +266,10 @@ func (s Spec) Clone() Spec {
 	if s.ICMP != nil {
 		v := *s.ICMP
 		c.ICMP = &v
+	}
+	if s.Heartbeat != nil {
+		v := *s.Heartbeat
+		c.Heartbeat = &v
 	}
 	return c
 }

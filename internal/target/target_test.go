@@ -23,7 +23,17 @@ func TestValidate(t *testing.T) {
 		{"valid", func(*Spec) {}, "", ""},
 		{"missing id", func(s *Spec) { s.ID = "" }, "id", "unique id"},
 		{"bad id", func(s *Spec) { s.ID = "a b" }, "id", "letters, digits"},
-		{"unknown kind", func(s *Spec) { s.Kind = "smtp" }, "kind", "http, tcp, dns, tls, grpc, icmp"},
+		{"unknown kind", func(s *Spec) { s.Kind = "smtp" }, "kind", "http, tcp, dns, tls, grpc, icmp, heartbeat"},
+		{"heartbeat", func(s *Spec) { heartbeat(s, time.Minute, "0123456789abcdefXYZ_-") }, "", ""},
+		{"heartbeat token from env", func(s *Spec) { heartbeat(s, time.Minute, "${HB_TOKEN}") }, "", ""},
+		{"heartbeat without options", func(s *Spec) { s.Kind, s.URL = KindHeartbeat, "" }, "heartbeat.period", "--period"},
+		{"heartbeat period too short", func(s *Spec) { heartbeat(s, time.Millisecond, "0123456789abcdef") }, "heartbeat.period", "1s to 744h"},
+		{"heartbeat no token", func(s *Spec) { heartbeat(s, time.Minute, "") }, "heartbeat.token", "random token"},
+		{"heartbeat short token", func(s *Spec) { heartbeat(s, time.Minute, "abc") }, "heartbeat.token", "16 to 128"},
+		{"heartbeat token with a slash", func(s *Spec) { heartbeat(s, time.Minute, "0123456789abcdef/x") }, "heartbeat.token", "16 to 128"},
+		{"heartbeat negative grace", func(s *Spec) { heartbeat(s, time.Minute, "0123456789abcdef"); s.Heartbeat.Grace = -1 }, "heartbeat.grace", "0s to 744h"},
+		{"heartbeat with an address", func(s *Spec) { heartbeat(s, time.Minute, "0123456789abcdef"); s.Address = "127.0.0.1:1" }, "address", "/ping/TOKEN"},
+		{"heartbeat block on http", func(s *Spec) { s.Heartbeat = &HeartbeatOptions{} }, "heartbeat", "remove the heartbeat block"},
 		{"missing kind", func(s *Spec) { s.Kind = "" }, "kind", "set kind"},
 		{"interval too short", func(s *Spec) { s.Interval = Duration(time.Millisecond) }, "interval", "100ms to 24h"},
 		{"timeout above interval", func(s *Spec) { s.Interval = Duration(time.Second); s.Timeout = Duration(2 * time.Second) }, "timeout", "shorter than the interval"},
@@ -290,5 +300,35 @@ func TestCloneIsDeep(t *testing.T) {
 	c.HTTP.ExpectStatus[0] = "500"
 	if s.Labels["a"] != "1" || s.HTTP.Headers["h"] != "v" || s.HTTP.ExpectStatus[0] != "200" {
 		t.Fatal("Clone shares state with the original")
+	}
+}
+
+func heartbeat(s *Spec, period time.Duration, token string) {
+	s.Kind, s.URL = KindHeartbeat, ""
+	s.Heartbeat = &HeartbeatOptions{Period: Duration(period), Token: token}
+}
+
+// A token that does not validate is never echoed: it is a secret.
+func TestHeartbeatTokenNotEchoed(t *testing.T) {
+	s := httpSpec()
+	heartbeat(&s, time.Minute, "secret/secret/secret")
+	for _, e := range s.Validate() {
+		if strings.Contains(e.Error(), "secret/secret") {
+			t.Fatalf("error echoes the token: %s", e.Error())
+		}
+	}
+}
+
+func TestHeartbeatDefaults(t *testing.T) {
+	h := HeartbeatOptions{Period: Duration(time.Minute)}
+	if h.GraceOrDefault() != 30*time.Second || h.FailAfterOrDefault() != time.Minute {
+		t.Fatalf("defaults grace %v fail_after %v", h.GraceOrDefault(), h.FailAfterOrDefault())
+	}
+	h = HeartbeatOptions{Period: Duration(time.Second), Grace: Duration(5 * time.Second), FailAfter: Duration(time.Hour)}
+	if h.GraceOrDefault() != 5*time.Second || h.FailAfterOrDefault() != time.Hour {
+		t.Fatalf("set grace %v fail_after %v", h.GraceOrDefault(), h.FailAfterOrDefault())
+	}
+	if (&HeartbeatOptions{Period: Duration(time.Second)}).GraceOrDefault() != time.Second {
+		t.Fatal("grace below 1s")
 	}
 }

@@ -143,6 +143,9 @@ func (s *Spec) ValidateWritten(written func(key string) bool) FieldErrors {
 			v.add("icmp.payload_size", strconv.Itoa(s.ICMP.PayloadSize), "is out of range", "set 0 to 65000 bytes")
 		}
 		v.only(s, "icmp")
+	case KindHeartbeat:
+		v.heartbeat(s)
+		v.only(s, "heartbeat")
 	case "":
 		v.add("kind", "", "is missing", "set kind to one of "+kindList())
 	default:
@@ -214,6 +217,7 @@ func (v *validator) only(s *Spec, want string) {
 	}{
 		{"http", s.HTTP != nil}, {"tcp", s.TCP != nil}, {"dns", s.DNS != nil},
 		{"tls", s.TLS != nil}, {"grpc", s.GRPC != nil}, {"icmp", s.ICMP != nil},
+		{"heartbeat", s.Heartbeat != nil},
 	}
 	for _, b := range blocks {
 		if b.set && b.name != want {
@@ -223,8 +227,38 @@ func (v *validator) only(s *Spec, want string) {
 	if want != "http" && s.URL != "" {
 		v.add("url", s.URL, "does not apply to a "+string(s.Kind)+" target", "use address (host:port) instead")
 	}
+	if want == "heartbeat" && s.Address != "" {
+		v.add("address", s.Address, "does not apply to a heartbeat target", "remove it: the host pings heck at /ping/TOKEN")
+	}
 	if want == "http" && s.Address != "" {
 		v.add("address", s.Address, "does not apply to an http target", "use url instead")
+	}
+}
+
+var tokenPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+func (v *validator) heartbeat(s *Spec) {
+	h := s.Heartbeat
+	if h == nil {
+		v.add("heartbeat.period", "", "is missing", "set how often the host pings, such as heartbeat: {period: 1m} (--period 1m)")
+		return
+	}
+	if p := h.Period.D(); p < MinHeartbeatPeriod || p > MaxHeartbeatPeriod {
+		v.add("heartbeat.period", h.Period.String(), "is out of range", "set a period from 1s to 744h (31 days)")
+	}
+	if h.Grace < 0 || h.Grace.D() > MaxHeartbeatPeriod {
+		v.add("heartbeat.grace", h.Grace.String(), "is out of range", "set a grace from 0s to 744h, or leave it out for half the period")
+	}
+	if h.FailAfter < 0 || h.FailAfter.D() > MaxHeartbeatPeriod {
+		v.add("heartbeat.fail_after", h.FailAfter.String(), "is out of range", "set 0s to 744h, or leave it out for one period")
+	}
+	switch t := h.Token; {
+	case t == "":
+		v.add("heartbeat.token", "", "is missing", "set a long random token, such as the output of \"head -c 20 /dev/urandom | base32\", or a ${VAR} holding one")
+	case hasEnvRef(t):
+	case len(t) < MinTokenLen || len(t) > MaxTokenLen || !tokenPattern.MatchString(t):
+		v.add("heartbeat.token", "", "is not a valid token (the value is not shown: it is a secret)",
+			fmt.Sprintf("use %d to %d letters, digits, '_' or '-'", MinTokenLen, MaxTokenLen))
 	}
 }
 

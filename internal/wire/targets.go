@@ -40,6 +40,9 @@ type TargetStatus struct {
 	Stale bool `json:"stale"`
 	// Silenced is true when a silence in force covers the target.
 	Silenced bool `json:"silenced"`
+	// PingURL is where a heartbeat target's host checks in (POST or GET;
+	// /start, /fail and /EXIT_CODE variants).
+	PingURL string `json:"ping_url,omitempty"`
 	// Spec is the target's spec, always redacted by the API.
 	Spec target.Spec `json:"spec"`
 }

@@ -147,8 +147,9 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 		return nil
 	}
 	return s.write(ctx, "add transitions", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT INTO transitions (seq, id, tid, at, from_state, to_state, cause, observer)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+		st, err := t.PrepareContext(ctx, `INSERT INTO transitions (seq, id, tid, at, from_state, to_state, cause, observer,
+			type, subject, detail_before, detail_after)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
 		if err != nil {
 			return err
 		}
@@ -168,7 +169,8 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 			if tr.ID != "" {
 				id = tr.ID
 			}
-			if _, err := st.ExecContext(ctx, seq, id, tid, nanosLo(tr.At), int64(tr.From), int64(tr.To), tr.Cause, tr.Observer); err != nil {
+			if _, err := st.ExecContext(ctx, seq, id, tid, nanosLo(tr.At), int64(tr.From), int64(tr.To), tr.Cause, tr.Observer,
+				tr.Type, tr.Subject, tr.Before, tr.After); err != nil {
 				return fmt.Errorf("transition of %q: %w", tr.TargetID, err)
 			}
 		}
@@ -176,13 +178,23 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 	})
 }
 
-const transitionCols = `t.seq, coalesce(t.id, ''), n.name, t.at, t.from_state, t.to_state, t.cause, t.observer
+const transitionCols = `t.seq, coalesce(t.id, ''), n.name, t.at, t.from_state, t.to_state, t.cause, t.observer,
+		t.type, t.subject, t.detail_before, t.detail_after
 		FROM transitions t JOIN target_ids n ON n.tid = t.tid`
 
 // Transitions returns matching transitions, newest first.
 func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]store.Transition, error) {
 	query := `SELECT ` + transitionCols + ` WHERE t.at >= ? AND t.at < ?`
 	args := []any{nanosLo(q.From), nanosHi(q.To)}
+	switch {
+	case q.Type == store.TypeTransition:
+		query += " AND t.type = ''"
+	case q.Type != "":
+		query += " AND t.type = ?"
+		args = append(args, q.Type)
+	case !q.Events:
+		query += " AND t.type = ''"
+	}
 	if q.TargetID != "" {
 		tid, ok, err := s.existingID(ctx, s.r, q.TargetID)
 		if err != nil {
@@ -230,7 +242,7 @@ func (s *Store) TransitionHeads(ctx context.Context) ([]store.Transition, int64,
 		return nil, 0, fmt.Errorf("read transitions: %w", err)
 	}
 	heads, err := s.readTransitions(ctx, `SELECT `+transitionCols+` WHERE t.seq = (
-		SELECT t2.seq FROM transitions t2 WHERE t2.tid = t.tid ORDER BY t2.at DESC, t2.seq DESC LIMIT 1)`)
+		SELECT t2.seq FROM transitions t2 WHERE t2.tid = t.tid AND t2.type = '' ORDER BY t2.at DESC, t2.seq DESC LIMIT 1)`)
 	return heads, maxSeq.Int64, err
 }
 
@@ -244,7 +256,8 @@ func (s *Store) readTransitions(ctx context.Context, query string, args ...any) 
 	for rows.Next() {
 		var tr store.Transition
 		var at, from, to int64
-		if err := rows.Scan(&tr.Seq, &tr.ID, &tr.TargetID, &at, &from, &to, &tr.Cause, &tr.Observer); err != nil {
+		if err := rows.Scan(&tr.Seq, &tr.ID, &tr.TargetID, &at, &from, &to, &tr.Cause, &tr.Observer,
+			&tr.Type, &tr.Subject, &tr.Before, &tr.After); err != nil {
 			return nil, fmt.Errorf("read transitions: %w", err)
 		}
 		tr.At = time.Unix(0, at).UTC()

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"ObjectsOlderNeverWins", testObjectsOlderNeverWins},
 		{"Transitions", testTransitions},
 		{"TransitionLog", testTransitionLog},
+		{"TypedEvents", testTypedEvents},
 		{"RollupsRoundTrip", testRollupsRoundTrip},
 		{"RollupsMerge", testRollupsMerge},
 		{"RollupsRange", testRollupsRange},
@@ -278,6 +279,59 @@ func testTransitions(t *testing.T, h *harness) {
 
 // testTransitionLog covers what the transition log needs: ids stored once,
 // reading from a cursor in seq order, lookup by id, and each target's head.
+// testTypedEvents: events of other types share the log (and its seq)
+// with transitions, keep every field, and stay out of the transitions'
+// queries and heads unless asked for.
+func testTypedEvents(t *testing.T, h *harness) {
+	c := ctx(t)
+	must(t, h.st.AddTransitions(c, []store.Transition{
+		{Seq: 1, ID: "t1", TargetID: "w1", From: health.Up, To: health.Down, At: base, Cause: "HTTP 503", Observer: "n1"},
+		{Seq: 2, ID: "e1", TargetID: "w1", At: base.Add(time.Minute), Cause: "latency", Observer: "n2",
+			Type: "ejection", Subject: "pool/web", Before: "serving", After: "ejected until 12:00"},
+		{Seq: 3, ID: "e2", TargetID: "pool/web", At: base.Add(2 * time.Minute), Type: "pool_panic", Subject: "pool/web"},
+	}), "AddTransitions")
+	ids := func(ts []store.Transition) string {
+		var out []string
+		for _, x := range ts {
+			out = append(out, x.ID)
+		}
+		return strings.Join(out, ",")
+	}
+	for _, q := range []struct {
+		q    store.TransitionQuery
+		want string
+	}{
+		{store.TransitionQuery{}, "t1"},
+		{store.TransitionQuery{TargetID: "w1"}, "t1"},
+		{store.TransitionQuery{Events: true}, "e2,e1,t1"},
+		{store.TransitionQuery{Events: true, TargetID: "w1"}, "e1,t1"},
+		{store.TransitionQuery{Type: "ejection"}, "e1"},
+		{store.TransitionQuery{Type: store.TypeTransition}, "t1"},
+		{store.TransitionQuery{Type: "pool_panic", TargetID: "pool/web"}, "e2"},
+	} {
+		got, err := h.st.Transitions(c, q.q)
+		must(t, err, "Transitions")
+		if ids(got) != q.want {
+			t.Errorf("Transitions(%+v) = %s, want %s", q.q, ids(got), q.want)
+		}
+	}
+	e, err := h.st.TransitionByID(c, "e1")
+	must(t, err, "TransitionByID")
+	if e.Type != "ejection" || e.Subject != "pool/web" || e.Before != "serving" || e.After != "ejected until 12:00" || e.Observer != "n2" {
+		t.Errorf("event read back as %+v", e)
+	}
+	all, err := h.st.TransitionsAfter(c, 0, 0)
+	must(t, err, "TransitionsAfter")
+	if ids(all) != "t1,e1,e2" {
+		t.Errorf("TransitionsAfter = %s: the log carries every type", ids(all))
+	}
+	heads, _, err := h.st.TransitionHeads(c)
+	must(t, err, "TransitionHeads")
+	if ids(heads) != "t1" {
+		t.Errorf("TransitionHeads = %s, want only the transition t1 (events move no head)", ids(heads))
+	}
+}
+
 func testTransitionLog(t *testing.T, h *harness) {
 	c := ctx(t)
 	tr := func(seq int64, id, target string, minute int, to health.State) store.Transition {
