@@ -94,7 +94,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.bin, "bin", "", "prebuilt heck binary (default: go build ./cmd/heck)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (config, heck's log, data, perf output)")
 	fs.BoolVar(&o.noDNS, "no-dns", false, "skip the DNS part even if heck has --dns")
-	fs.BoolVar(&o.perf, "perf", false, "after the windows, record heck with `perf record -g` over one extra round_robin window and print its top functions")
+	fs.BoolVar(&o.perf, "perf", false, "after the windows, record heck with `perf record -g` over one extra window of the first of -strategies and print its top functions")
 	fs.BoolVar(&o.outlier, "outlier", false, "keep heck's default outlier detection in the pools (off by default: it ejects members on loopback latency jitter; use with -ready-fraction 0.9)")
 	fs.BoolVar(&o.verbose, "v", false, "log progress details")
 	if err := fs.Parse(args); err != nil {

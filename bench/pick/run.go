@@ -173,9 +173,9 @@ func printReport(w io.Writer, o options, rows []window, idle float64, hits int64
 	}
 }
 
-// perfProfile records heck with `perf record -g` over one extra
-// round_robin window (not part of the table) and prints the top of
-// `perf report`.
+// perfProfile records heck with `perf record -g` over one extra window
+// of the first strategy of -strategies (not part of the table) and prints
+// the top of `perf report`.
 func perfProfile(ctx context.Context, dir string, o options, h *heck) error {
 	perf, err := exec.LookPath("perf")
 	if err != nil {
@@ -190,12 +190,13 @@ func perfProfile(ctx context.Context, dir string, o options, h *heck) error {
 		return err
 	}
 	defer pc.stop(5 * time.Second)
-	logf("perf: recording heck over a round_robin window of %ss", secs)
+	strategy := o.strategies[0]
+	logf("perf: recording heck over a %s window of %ss", strategy, secs)
 	client := newPickClient(o.clients, o.reqTimeout)
 	defer client.CloseIdleConnections()
 	done := make(chan error, 1)
 	go func() {
-		_, err := runLoad(ctx, "perf", o.clients, 0, o.duration+time.Second, h, pickOp(client, h.api, "round_robin", o))
+		_, err := runLoad(ctx, "perf", o.clients, 0, o.duration+time.Second, h, pickOp(client, h.api, strategy, o))
 		done <- err
 	}()
 	select {
@@ -220,7 +221,7 @@ func perfProfile(ctx context.Context, dir string, o options, h *heck) error {
 		return fmt.Errorf("perf report: %w", err)
 	}
 	_ = os.WriteFile(filepath.Join(dir, "perf-report.txt"), out, 0o600)
-	fmt.Println("perf: heck's functions over 1% of its samples (self time), round_robin load:")
+	fmt.Printf("perf: heck's functions over 1%% of its samples (self time), %s load:\n", strategy)
 	sc := bufio.NewScanner(strings.NewReader(string(out)))
 	for sc.Scan() {
 		line := sc.Text()
