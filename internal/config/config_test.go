@@ -796,6 +796,9 @@ var exampleEnv = map[string]string{
 	"HECK_API_TOKEN":  "example-token",
 	"HECK_GOSSIP_KEY": validKey,
 	"WEB_TOKEN":       "example-web-token",
+	// examples/notify.yaml
+	"HECK_WEBHOOK_SECRET": "example-webhook-secret",
+	"HECK_SMTP_PASSWORD":  "example-smtp-password",
 }
 
 func exampleFiles(t testing.TB) []string {

@@ -24,10 +24,10 @@ import (
 )
 
 // poolViewTTL bounds how old the pool views consumers read may be: they
-// are rebuilt at most this often while nothing changes, and at once after
-// a transition, an ejection or a change of pools or targets (the next
-// read rebuilds them).
-const poolViewTTL = 250 * time.Millisecond
+// are rebuilt at most this often while nothing changes (for the members'
+// latencies and error rates), and at once after a transition, an
+// ejection or a change of pools or targets (the next read rebuilds them).
+const poolViewTTL = time.Second
 
 // poolJudgeEvery is how often the node runs outlier detection over the
 // pools it judges, and notices panics.

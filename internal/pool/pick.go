@@ -67,7 +67,7 @@ func (p *Picker) Forget(pool string) { p.turns.Delete(pool) }
 // returns false when no member may be picked: an empty pool, or nothing
 // healthy and panic off (or failing open over nothing).
 func (p *Picker) Pick(v *View, s Strategy, zone string) (Member, bool) {
-	var buf [64]int
+	var buf [256]int
 	c := Candidates(v, zone, buf[:0])
 	if len(c) == 0 {
 		return Member{}, false
@@ -136,8 +136,11 @@ func Quotient(m *Member, median time.Duration) float64 {
 }
 
 func pickWeighted(v *View, c []int) int {
-	med := medianLatency(v, c)
-	var buf [64]float64
+	med := v.MedianLatency
+	if med == 0 {
+		med = medianLatency(v, c)
+	}
+	var buf [256]float64
 	w := buf[:0]
 	sum := 0.0
 	for _, i := range c {
@@ -173,7 +176,7 @@ func (p *Picker) pickLeastLatency(v *View, c []int) int {
 	if limit < best { // overflow: every latency unknown
 		limit = best
 	}
-	var buf [64]int
+	var buf [256]int
 	ties := buf[:0]
 	for _, i := range c {
 		if lat(i) <= limit {
@@ -184,7 +187,7 @@ func (p *Picker) pickLeastLatency(v *View, c []int) int {
 }
 
 func medianLatency(v *View, c []int) time.Duration {
-	var buf [64]time.Duration
+	var buf [256]time.Duration
 	ls := buf[:0]
 	for _, i := range c {
 		if l := v.Members[i].Latency; l > 0 {

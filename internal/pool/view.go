@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -65,6 +66,9 @@ type View struct {
 	FailOpen  string `json:"fail_open"`
 	// Ejected counts the members held out by outlier ejection.
 	Ejected int `json:"ejected"`
+	// MedianLatency is the median latency of the serving members with one
+	// known (0: none), for weighted picks.
+	MedianLatency time.Duration `json:"-"`
 	// Spec is the pool as written.
 	Spec Spec `json:"spec"`
 }
@@ -107,6 +111,16 @@ func Evaluate(spec *Spec, in []Input) View {
 		if m.Serving {
 			v.Serving++
 		}
+	}
+	var ls []time.Duration
+	for i := range v.Members {
+		if m := &v.Members[i]; m.Serving && m.Latency > 0 {
+			ls = append(ls, m.Latency)
+		}
+	}
+	if len(ls) > 0 {
+		slices.Sort(ls)
+		v.MedianLatency = ls[len(ls)/2]
 	}
 	return v
 }
