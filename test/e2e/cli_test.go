@@ -247,7 +247,9 @@ func TestValidate(t *testing.T) {
 		t.Fatalf("found %d example configs, want quickstart.yaml and full.yaml at least", len(examples))
 	}
 	// full.yaml refers to these; a gossip key is 32 random bytes in base64.
-	env := []string{"HECK_API_TOKEN=e2e-token", "HECK_GOSSIP_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "WEB_TOKEN=e2e-web"}
+	// notify.yaml's secrets.
+	env := []string{"HECK_API_TOKEN=e2e-token", "HECK_GOSSIP_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "WEB_TOKEN=e2e-web",
+		"HECK_WEBHOOK_SECRET=e2e-webhook", "HECK_SMTP_PASSWORD=e2e-smtp"}
 	for _, ex := range examples {
 		rel, _ := filepath.Rel(moduleRoot, ex)
 		t.Run(rel, func(t *testing.T) {
