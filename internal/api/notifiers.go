@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 
+	"github.com/heckhq/heck/internal/dispatch"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
@@ -197,4 +198,28 @@ func (s *Server) testNotifier(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem(http.StatusBadGateway, TypeNotifyFailed, "Test message not delivered",
 			fmt.Sprintf("notifier %s: %v (%s)", id, err, retry)))
 	}
+}
+
+// DeliveryBackend is optionally implemented by a Backend that notifies:
+// GET /api/v1/notifications?target=&limit= lists its delivery records.
+type DeliveryBackend interface {
+	Deliveries(ctx context.Context, target string, limit int) []dispatch.Delivery
+}
+
+func (s *Server) listDeliveries(w http.ResponseWriter, r *http.Request) {
+	db, ok := s.b.(DeliveryBackend)
+	if !ok {
+		writeProblem(w, problem(http.StatusNotImplemented, TypeNoNotifiers, "Notifications not supported",
+			"this server sends no notifications; run heck serve (a node)"))
+		return
+	}
+	limit, ok := transitionLimit(w, r)
+	if !ok {
+		return
+	}
+	out := db.Deliveries(r.Context(), r.URL.Query().Get("target"), limit)
+	if out == nil {
+		out = []dispatch.Delivery{}
+	}
+	writeJSON(w, http.StatusOK, out)
 }

@@ -118,6 +118,7 @@ func (s *Server) routes() {
 	m.Handle("POST /api/v1/maintenance", s.mutate(http.HandlerFunc(s.putWindow)))
 	m.Handle("PUT /api/v1/maintenance/{id}", s.mutate(http.HandlerFunc(s.putWindow)))
 	m.Handle("DELETE /api/v1/maintenance/{id}", s.mutate(http.HandlerFunc(s.deleteWindow)))
+	m.Handle("GET /api/v1/notifications", s.read(http.HandlerFunc(s.listDeliveries)))
 	m.Handle("GET /api/v1/notifiers", s.read(http.HandlerFunc(s.listNotifiers)))
 	m.Handle("POST /api/v1/notifiers", s.mutate(http.HandlerFunc(s.addNotifier)))
 	m.Handle("GET /api/v1/notifiers/{id}", s.read(http.HandlerFunc(s.getNotifier)))

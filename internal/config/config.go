@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/heckhq/heck/internal/dispatch"
 	"github.com/heckhq/heck/internal/maintenance"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/pool"
@@ -192,6 +193,9 @@ type Config struct {
 	Pools    []pool.Spec     `yaml:"pools,omitempty"`
 	// Notifiers are the notification channels (internal/notify).
 	Notifiers []notify.Spec `yaml:"notifiers,omitempty"`
+	// Routes send transitions to notifiers; with none, every notifier
+	// gets every transition.
+	Routes []dispatch.Route `yaml:"routes,omitempty"`
 	// Maintenance are the planned maintenance windows.
 	Maintenance []maintenance.Window `yaml:"maintenance,omitempty"`
 	Cluster     Cluster              `yaml:"cluster"`

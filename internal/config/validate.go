@@ -99,6 +99,12 @@ func (c *Config) check(ch *checker, lookup target.LookupFunc) {
 	for _, fe := range notify.ValidateAll(c.Notifiers, lookup) {
 		ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
 	}
+	for i := range c.Routes {
+		for _, fe := range c.Routes[i].Validate(nil) {
+			fe = fe.Prefixed(fmt.Sprintf("routes[%d]", i))
+			ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
+		}
+	}
 	seenWindow := map[string]int{}
 	for i := range c.Maintenance {
 		w := &c.Maintenance[i]

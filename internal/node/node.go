@@ -23,6 +23,7 @@ import (
 	"github.com/heckhq/heck/internal/cluster"
 	"github.com/heckhq/heck/internal/config"
 	"github.com/heckhq/heck/internal/crdt"
+	"github.com/heckhq/heck/internal/dispatch"
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/heartbeat"
@@ -62,6 +63,8 @@ type Node struct {
 	pools *pools
 	// windows is the replicated collection of maintenance windows.
 	windows *maintenance.Collection
+	// disp delivers notifications (dispatch.go).
+	disp *dispatcher
 	// notifiers is the replicated collection of notifiers.
 	notifiers *objects.Collection[notify.Spec]
 	// hb holds the heartbeat targets' pings and token index.
@@ -322,6 +325,16 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		st.Close()
 		return nil, fmt.Errorf("load config notifiers: %w", err)
 	}
+	n.disp = &dispatcher{deliveries: objects.New(dispatch.Kind, name, clock, st), routes: cfg.Routes,
+		queues: map[string]chan delivery{}, pending: map[string]bool{}}
+	bad, err = n.disp.deliveries.Load(ctx)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	for _, e := range bad {
+		log.Warn("skipping a stored delivery record that cannot be read; it is kept in the store untouched", "err", e)
+	}
 	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
 	bad, err = n.hb.pings.Load(ctx)
 	if err != nil {
@@ -403,10 +416,14 @@ func (n *Node) Run(parent context.Context) error {
 		defer wg.Done()
 		n.poolLoop(ctx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		n.flushPings(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		n.dispatchLoop(ctx)
 	}()
 	if dnsL != nil {
 		wg.Add(1)

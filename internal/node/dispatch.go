@@ -1,0 +1,314 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/dispatch"
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/notify"
+	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/target"
+)
+
+// The node serves its delivery log.
+var _ api.DeliveryBackend = (*Node)(nil)
+
+// Dispatch tuning.
+const (
+	// dispatchWindow is how far back a node looks for transitions it owns
+	// that nobody notified (a fail-over, a restart): older ones are not
+	// news any more.
+	dispatchWindow = time.Hour
+	// dispatchSweepEvery is how often it looks.
+	dispatchSweepEvery = 5 * time.Second
+	// sendTimeout bounds one attempt of one message.
+	sendTimeout = 30 * time.Second
+	// deliveryRetention is how long delivery records are kept.
+	deliveryRetention = 7 * 24 * time.Hour
+)
+
+// dispatcher is the node's notification state: the replicated delivery
+// records, and one queue and worker per notifier, so a channel that fails
+// or hangs holds up only its own messages.
+type dispatcher struct {
+	deliveries *dispatch.Collection
+	routes     []dispatch.Route
+
+	mu      sync.Mutex
+	queues  map[string]chan delivery // notifier id -> its queue
+	pending map[string]bool          // notification ids queued or sending here
+	wg      sync.WaitGroup
+}
+
+type delivery struct {
+	rec dispatch.Delivery
+	msg notify.Message
+}
+
+// Deliveries lists the delivery records, newest first (api.DeliveryBackend).
+func (n *Node) Deliveries(_ context.Context, targetID string, limit int) []dispatch.Delivery {
+	var out []dispatch.Delivery
+	for _, e := range n.disp.deliveries.List() {
+		if targetID == "" || e.Value.Target == targetID {
+			out = append(out, e.Value)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	if limit > 0 && len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}
+
+// primaryOwner reports whether this node notifies for the target: it is
+// the first of the target's effective owners (the one probing it now, a
+// fallback when the ring owner is silent).
+func (n *Node) primaryOwner(spec *target.Spec, now time.Time) bool {
+	if n.cl == nil {
+		return true
+	}
+	eff := n.own.Effective(spec, n.effective(*spec).Interval.D(), now)
+	return len(eff) > 0 && eff[0] == n.name
+}
+
+// alive reports whether a node is a live member.
+func (n *Node) alive(name string) bool {
+	if n.cl == nil || name == n.name {
+		return true
+	}
+	return slices.Contains(n.own.Ring().Members(), name)
+}
+
+// dispatchLoop notifies the transitions this node owns: each as it is
+// logged, and every dispatchSweepEvery those of the last dispatchWindow
+// that nobody notified (this node took the targets over, or restarted),
+// until ctx ends. It then waits for the notifier workers.
+func (n *Node) dispatchLoop(ctx context.Context) {
+	d := n.disp
+	defer d.wg.Wait()
+	cursor := n.tlog.Last()
+	n.sweepNotifications(ctx)
+	lastSweep := time.Now()
+	for ctx.Err() == nil {
+		wctx, cancel := context.WithTimeout(ctx, dispatchSweepEvery)
+		err := n.tlog.Wait(wctx, cursor)
+		cancel()
+		if errors.Is(err, events.ErrClosed) || ctx.Err() != nil {
+			return
+		}
+		ts, err := n.tlog.Read(ctx, cursor, 256)
+		if err != nil {
+			n.log.Warn("notifications: read the transition log", "err", err)
+			continue
+		}
+		for i := range ts {
+			cursor = max(cursor, ts[i].Seq)
+			n.notifyTransition(ctx, &ts[i], time.Now())
+		}
+		if time.Since(lastSweep) >= dispatchSweepEvery {
+			n.sweepNotifications(ctx)
+			lastSweep = time.Now()
+		}
+	}
+}
+
+// sweepNotifications notifies the recent transitions nobody did, and
+// forgets old delivery records.
+func (n *Node) sweepNotifications(ctx context.Context) {
+	now := time.Now()
+	ts, err := n.tlog.Query(ctx, store.TransitionQuery{From: now.Add(-dispatchWindow), Limit: 10000})
+	if err != nil {
+		n.log.Warn("notifications: read recent transitions", "err", err)
+		return
+	}
+	for i := len(ts) - 1; i >= 0; i-- { // oldest first
+		n.notifyTransition(ctx, &ts[i], now)
+	}
+	for _, e := range n.disp.deliveries.List() {
+		if now.Sub(e.Value.At) > deliveryRetention {
+			_ = n.disp.deliveries.Delete(ctx, e.Key)
+		}
+	}
+}
+
+// notifyTransition queues the messages of one transition, when this node
+// is the target's primary owner and nobody has delivered them.
+func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now time.Time) {
+	if !dispatch.Notifies(t) || now.Sub(t.At) > dispatchWindow || t.ID == "" {
+		return
+	}
+	spec, ok := n.reg.Get(t.TargetID)
+	if !ok || !n.primaryOwner(&spec, now) {
+		return
+	}
+	sev := dispatch.Severity(t.To)
+	var prev *events.Transition
+	if t.To == health.Up {
+		// A resolved message follows the severity of what it resolves,
+		// and names the incident it closes.
+		if p := n.previousBad(ctx, t); p != nil {
+			prev, sev = p, dispatch.Severity(p.To)
+		}
+	}
+	ids := dispatch.Targets(n.disp.routes, n.notifierIDs(), &spec, sev)
+	held := ""
+	switch {
+	case n.silencedAt(t.At)(&spec):
+		held = "a silence covered the target"
+	case n.inMaintenanceAt(t.At)(&spec):
+		held = "a maintenance window covered the target"
+	}
+	for _, nid := range ids {
+		key := dispatch.NotificationID(t.ID, nid)
+		if rec, ok := n.disp.deliveries.Get(key); ok && (rec.State != dispatch.Sending || n.alive(rec.Node) && rec.Node != n.name) {
+			continue // done, or in the hands of a live node
+		}
+		d := n.disp
+		d.mu.Lock()
+		busy := d.pending[key]
+		d.mu.Unlock()
+		if busy {
+			continue
+		}
+		incident := ""
+		if prev != nil {
+			incident = dispatch.NotificationID(prev.ID, nid)
+		}
+		msg := dispatch.Message(t, &spec, nid, incident, n.name)
+		rec := dispatch.Delivery{ID: key, Transition: t.ID, Target: t.TargetID, Notifier: nid, Kind: string(msg.Kind),
+			State: dispatch.Sending, Node: n.name, At: now}
+		if held != "" {
+			rec.State, rec.Reason = dispatch.Held, held
+			if err := d.deliveries.Put(ctx, key, rec); err != nil {
+				n.log.Warn("notifications: record a held notification", "id", key, "err", err)
+			}
+			continue
+		}
+		// Recorded before sending: a node that takes over sees it is in
+		// hand, and takes it only if this node dies with it.
+		if err := d.deliveries.Put(ctx, key, rec); err != nil {
+			n.log.Warn("notifications: record a delivery", "id", key, "err", err)
+			continue
+		}
+		n.enqueue(ctx, delivery{rec: rec, msg: msg})
+	}
+}
+
+// previousBad returns the target's latest notifiable change to a bad
+// state before t.
+func (n *Node) previousBad(ctx context.Context, t *events.Transition) *events.Transition {
+	ts, err := n.tlog.Query(ctx, store.TransitionQuery{TargetID: t.TargetID, To: t.At, Limit: 20})
+	if err != nil {
+		return nil
+	}
+	for i := range ts {
+		if ts[i].ID != t.ID && ts[i].To != health.Up && dispatch.Notifies(&ts[i]) {
+			return &ts[i]
+		}
+	}
+	return nil
+}
+
+func (n *Node) notifierIDs() []string {
+	es := n.notifiers.List()
+	ids := make([]string, len(es))
+	for i, e := range es {
+		ids[i] = e.Key
+	}
+	return ids
+}
+
+// enqueue hands a delivery to its notifier's worker, starting it if need be.
+func (n *Node) enqueue(ctx context.Context, x delivery) {
+	d := n.disp
+	d.mu.Lock()
+	d.pending[x.rec.ID] = true
+	q, ok := d.queues[x.rec.Notifier]
+	if !ok {
+		q = make(chan delivery, 4096)
+		d.queues[x.rec.Notifier] = q
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			n.notifierWorker(ctx, x.rec.Notifier, q)
+		}()
+	}
+	d.mu.Unlock()
+	select {
+	case q <- x:
+	case <-ctx.Done():
+	}
+}
+
+// notifierWorker delivers one notifier's messages in order, retrying each
+// with a growing wait until it is taken, refused for good, or GiveUp.
+func (n *Node) notifierWorker(ctx context.Context, id string, q chan delivery) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case x := <-q:
+			n.deliver(ctx, id, x)
+			n.disp.mu.Lock()
+			delete(n.disp.pending, x.rec.ID)
+			n.disp.mu.Unlock()
+		}
+	}
+}
+
+func (n *Node) deliver(ctx context.Context, id string, x delivery) {
+	rec := x.rec
+	first := time.Now()
+	for {
+		spec, ok := n.notifiers.Get(id)
+		var err error
+		if !ok {
+			err = notify.MarkPermanent(errors.New("no notifier " + id))
+		} else {
+			var ch notify.Channel
+			if ch, err = notify.New(spec, nil, notify.Options{Logger: n.log.With("notifier", id)}); err != nil {
+				err = notify.MarkPermanent(err)
+			} else {
+				sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+				err = ch.Send(sctx, x.msg)
+				cancel()
+			}
+		}
+		if ctx.Err() != nil {
+			return // stopping: the record stays "sending" for the next owner
+		}
+		rec.Attempts++
+		rec.At = time.Now()
+		switch {
+		case err == nil:
+			rec.State, rec.Error, rec.Delivered = dispatch.Delivered, "", rec.At
+		case notify.Permanent(err) || time.Since(first) > dispatch.GiveUp:
+			rec.State, rec.Error = dispatch.Failed, err.Error()
+			n.log.Warn("notification not delivered", "id", rec.ID, "notifier", id, "attempts", rec.Attempts, "err", err)
+		default:
+			rec.Error = err.Error()
+		}
+		if perr := n.disp.deliveries.Put(ctx, rec.ID, rec); perr != nil {
+			n.log.Warn("notifications: record a delivery", "id", rec.ID, "err", perr)
+		}
+		if rec.State != dispatch.Sending {
+			return
+		}
+		wait := dispatch.Backoff(rec.Attempts)
+		if after, ok := notify.RetryAfter(err); ok {
+			wait = max(wait, after)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}

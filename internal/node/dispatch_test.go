@@ -1,0 +1,123 @@
+package node
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/heckhq/heck/internal/dispatch"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/notify"
+	"github.com/heckhq/heck/internal/silence"
+)
+
+// hookRecorder is a loopback webhook recording the messages it takes; it
+// answers 500 to the first fail requests.
+type hookRecorder struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	msgs []notify.Message
+	fail atomic.Int32
+}
+
+func newHook(t *testing.T) *hookRecorder {
+	h := &hookRecorder{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h.fail.Add(-1) >= 0 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		var m notify.Message
+		_ = json.Unmarshal(b, &m)
+		h.mu.Lock()
+		h.msgs = append(h.msgs, m)
+		h.mu.Unlock()
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookRecorder) got() []notify.Message {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]notify.Message(nil), h.msgs...)
+}
+
+func msgKinds(ms []notify.Message) string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Target.ID+":"+string(m.Kind))
+	}
+	return strings.Join(out, ",")
+}
+
+// A target going down and back is notified once each, the resolve naming
+// the incident its firing opened; a channel that fails is retried; a
+// silenced target's change is held; every delivery is in the log.
+func TestNotifications(t *testing.T) {
+	hook := newHook(t)
+	web, db := ntNewServer(t), ntNewServer(t)
+	cfg := ntConfig(t.TempDir(), ntHTTP("web", web.url()), ntHTTP("db", db.url()))
+	cfg.Notifiers = []notify.Spec{{ID: "ops", Kind: notify.ChannelWebhook, Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}}
+	nn := ntStart(t, cfg)
+	nn.waitState(t, "web", health.Up)
+	nn.waitState(t, "db", health.Up)
+	if len(hook.got()) != 0 {
+		t.Fatalf("a first up was notified: %s", msgKinds(hook.got()))
+	}
+	hook.fail.Store(1) // the first attempt fails: retried
+	web.SetStatus(503)
+	nn.waitState(t, "web", health.Down)
+	ntWait(t, "the firing message", func() error {
+		if got := msgKinds(hook.got()); got != "web:firing" {
+			return fmt.Errorf("received %q", got)
+		}
+		return nil
+	})
+	web.SetStatus(200)
+	nn.waitState(t, "web", health.Up)
+	ntWait(t, "the resolved message", func() error {
+		if got := msgKinds(hook.got()); got != "web:firing,web:resolved" {
+			return fmt.Errorf("received %q", got)
+		}
+		return nil
+	})
+	ms := hook.got()
+	if ms[1].Incident != ms[0].ID || ms[0].Severity != notify.SeverityCritical || ms[0].Cause == "" {
+		t.Fatalf("firing %+v, resolved %+v", ms[0], ms[1])
+	}
+	// A silenced target's change is recorded as held, not sent.
+	now := time.Now()
+	if err := nn.n.AddSilence(t.Context(), silence.Silence{ID: "s1", Target: "db", Starts: now.Add(-time.Minute), Ends: now.Add(time.Hour), Reason: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	db.SetStatus(503)
+	nn.waitState(t, "db", health.Down)
+	ntWait(t, "the held delivery", func() error {
+		for _, d := range nn.n.Deliveries(t.Context(), "db", 0) {
+			if d.State == dispatch.Held && strings.Contains(d.Reason, "silence") {
+				return nil
+			}
+		}
+		return fmt.Errorf("deliveries of db: %+v", nn.n.Deliveries(t.Context(), "db", 0))
+	})
+	ds := nn.n.Deliveries(t.Context(), "web", 0)
+	if len(ds) != 2 || ds[1].State != dispatch.Delivered || ds[1].Attempts != 2 || ds[0].State != dispatch.Delivered {
+		t.Fatalf("deliveries of web: %+v", ds)
+	}
+	if got := msgKinds(hook.got()); got != "web:firing,web:resolved" {
+		t.Fatalf("after the silenced change: received %q", got)
+	}
+	_, body := ntGet(t, nn.base+"/api/v1/notifications?target=web")
+	if !strings.Contains(body, `"state":"delivered"`) {
+		t.Fatalf("GET /api/v1/notifications: %s", body)
+	}
+}
