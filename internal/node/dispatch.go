@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sort"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/dispatch"
 	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/flap"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/store"
@@ -32,6 +34,8 @@ const (
 	sendTimeout = 30 * time.Second
 	// deliveryRetention is how long delivery records are kept.
 	deliveryRetention = 7 * 24 * time.Hour
+	// flapWindow is the window flap detection judges a target over.
+	flapWindow = 30 * time.Minute
 )
 
 // dispatcher is the node's notification state: the replicated delivery
@@ -44,7 +48,35 @@ type dispatcher struct {
 	mu      sync.Mutex
 	queues  map[string]chan delivery // notifier id -> its queue
 	pending map[string]bool          // notification ids queued or sending here
+	flaps   map[string]*flap.Detector
 	wg      sync.WaitGroup
+}
+
+// flapping updates the target's flap detector at now from its recent
+// transitions and reports whether it is flapping, and whether that just
+// changed.
+func (n *Node) flapping(ctx context.Context, spec *target.Spec, now time.Time) (flapping, changed bool, percent float64) {
+	ts, err := n.tlog.Query(ctx, store.TransitionQuery{TargetID: spec.ID, From: now.Add(-flapWindow), Limit: 100})
+	if err != nil {
+		return false, false, 0
+	}
+	var at []time.Time
+	for i := range ts {
+		if ts[i].At.After(now) {
+			continue // a later change, handled in its turn
+		}
+		at = append(at, ts[i].At)
+	}
+	d := n.disp
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	det, ok := d.flaps[spec.ID]
+	if !ok {
+		det = flap.New(flap.Options{})
+		d.flaps[spec.ID] = det
+	}
+	changed, percent = det.Update(at, now, flapWindow, n.effective(*spec).Interval.D())
+	return det.Flapping(), changed, percent
 }
 
 type delivery struct {
@@ -136,6 +168,7 @@ func (n *Node) sweepNotifications(ctx context.Context) {
 			_ = n.disp.deliveries.Delete(ctx, e.Key)
 		}
 	}
+	n.remind(ctx, now)
 }
 
 // notifyTransition queues the messages of one transition, when this node
@@ -158,47 +191,165 @@ func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now t
 		}
 	}
 	ids := dispatch.Targets(n.disp.routes, n.notifierIDs(), &spec, sev)
+	open := false
+	for _, nid := range ids {
+		open = open || !n.taken(dispatch.NotificationID(t.ID, nid))
+	}
+	if !open {
+		return // every message of it done or in hand (a sweep sees most so)
+	}
 	held := ""
+	flapping, started, pct := n.flapping(ctx, &spec, t.At)
+	if flapping {
+		held = fmt.Sprintf("the target is flapping (%.0f%% state change over %s)", pct, flapWindow)
+		if started {
+			// One message says so; the changes are held until it settles.
+			for _, nid := range ids {
+				m := dispatch.Message(t, &spec, nid, "", n.name)
+				m.ID, m.Kind = dispatch.NotificationID(t.ID+":flapping", nid), notify.KindFlapping
+				m.Cause = fmt.Sprintf("%d%% state change over the last %s; changes are held until it settles", int(pct), flapWindow)
+				n.send(ctx, t, nid, m)
+			}
+		}
+	}
 	switch {
+	case held != "":
 	case n.silencedAt(t.At)(&spec):
 		held = "a silence covered the target"
 	case n.inMaintenanceAt(t.At)(&spec):
 		held = "a maintenance window covered the target"
 	}
 	for _, nid := range ids {
-		key := dispatch.NotificationID(t.ID, nid)
-		if rec, ok := n.disp.deliveries.Get(key); ok && (rec.State != dispatch.Sending || n.alive(rec.Node) && rec.Node != n.name) {
-			continue // done, or in the hands of a live node
-		}
-		d := n.disp
-		d.mu.Lock()
-		busy := d.pending[key]
-		d.mu.Unlock()
-		if busy {
-			continue
-		}
 		incident := ""
 		if prev != nil {
 			incident = dispatch.NotificationID(prev.ID, nid)
 		}
 		msg := dispatch.Message(t, &spec, nid, incident, n.name)
-		rec := dispatch.Delivery{ID: key, Transition: t.ID, Target: t.TargetID, Notifier: nid, Kind: string(msg.Kind),
-			State: dispatch.Sending, Node: n.name, At: now}
 		if held != "" {
-			rec.State, rec.Reason = dispatch.Held, held
-			if err := d.deliveries.Put(ctx, key, rec); err != nil {
-				n.log.Warn("notifications: record a held notification", "id", key, "err", err)
-			}
+			n.hold(ctx, t, nid, msg, held, now)
 			continue
 		}
-		// Recorded before sending: a node that takes over sees it is in
-		// hand, and takes it only if this node dies with it.
-		if err := d.deliveries.Put(ctx, key, rec); err != nil {
-			n.log.Warn("notifications: record a delivery", "id", key, "err", err)
-			continue
-		}
-		n.enqueue(ctx, delivery{rec: rec, msg: msg})
+		n.send(ctx, t, nid, msg)
 	}
+}
+
+// taken reports whether a notification is done, or in the hands of a live
+// node (this one included, while it is queued here).
+func (n *Node) taken(key string) bool {
+	if rec, ok := n.disp.deliveries.Get(key); ok && (rec.State != dispatch.Sending || n.alive(rec.Node) && rec.Node != n.name) {
+		return true
+	}
+	n.disp.mu.Lock()
+	defer n.disp.mu.Unlock()
+	return n.disp.pending[key]
+}
+
+// send records a notification as in hand here and queues it, unless it is
+// taken already.
+func (n *Node) send(ctx context.Context, t *events.Transition, nid string, msg notify.Message) {
+	if n.taken(msg.ID) {
+		return
+	}
+	rec := dispatch.Delivery{ID: msg.ID, Transition: t.ID, Target: t.TargetID, Notifier: nid, Kind: string(msg.Kind),
+		State: dispatch.Sending, Node: n.name, At: time.Now()}
+	// Recorded before sending: a node that takes over sees it is in hand,
+	// and takes it only if this node dies with it.
+	if err := n.disp.deliveries.Put(ctx, msg.ID, rec); err != nil {
+		n.log.Warn("notifications: record a delivery", "id", msg.ID, "err", err)
+		return
+	}
+	n.enqueue(ctx, delivery{rec: rec, msg: msg})
+}
+
+// hold records a notification not sent on purpose.
+func (n *Node) hold(ctx context.Context, t *events.Transition, nid string, msg notify.Message, why string, now time.Time) {
+	if n.taken(msg.ID) {
+		return
+	}
+	rec := dispatch.Delivery{ID: msg.ID, Transition: t.ID, Target: t.TargetID, Notifier: nid, Kind: string(msg.Kind),
+		State: dispatch.Held, Reason: why, Node: n.name, At: now}
+	if err := n.disp.deliveries.Put(ctx, msg.ID, rec); err != nil {
+		n.log.Warn("notifications: record a held notification", "id", msg.ID, "err", err)
+	}
+}
+
+// remind sends the reminders that are due: while a target stays in the
+// bad state a delivered firing message reported, every route's reminder
+// interval repeats it; and a flapping target that settled gets one message
+// of the state it settled in.
+func (n *Node) remind(ctx context.Context, now time.Time) {
+	for _, e := range n.disp.deliveries.List() {
+		rec := e.Value
+		if rec.State != dispatch.Delivered || rec.Kind != string(notify.KindFiring) {
+			continue
+		}
+		spec, ok := n.reg.Get(rec.Target)
+		if !ok || !n.primaryOwner(&spec, now) {
+			continue
+		}
+		last, err := n.tlog.Query(ctx, store.TransitionQuery{TargetID: rec.Target, Limit: 1})
+		if err != nil || len(last) != 1 || last[0].ID != rec.Transition {
+			continue // it changed since: the firing is resolved or replaced
+		}
+		t := last[0]
+		every := n.reminderFor(&spec, rec.Notifier)
+		if every <= 0 {
+			continue
+		}
+		k := int(now.Sub(t.At) / every)
+		if k < 1 {
+			continue
+		}
+		m := dispatch.Message(&t, &spec, rec.Notifier, rec.ID, n.name)
+		m.ID, m.Kind = dispatch.NotificationID(fmt.Sprintf("%s:r%d", t.ID, k), rec.Notifier), notify.KindReminder
+		n.send(ctx, &t, rec.Notifier, m)
+	}
+	// Flapping targets that settled.
+	n.disp.mu.Lock()
+	var flappers []string
+	for id, det := range n.disp.flaps {
+		if det.Flapping() {
+			flappers = append(flappers, id)
+		}
+	}
+	n.disp.mu.Unlock()
+	for _, id := range flappers {
+		spec, ok := n.reg.Get(id)
+		if !ok || !n.primaryOwner(&spec, now) {
+			continue
+		}
+		flapping, changed, _ := n.flapping(ctx, &spec, now)
+		if flapping || !changed {
+			continue
+		}
+		last, err := n.tlog.Query(ctx, store.TransitionQuery{TargetID: id, Limit: 1})
+		if err != nil || len(last) != 1 {
+			continue
+		}
+		t := last[0]
+		sev := dispatch.Severity(t.To)
+		for _, nid := range dispatch.Targets(n.disp.routes, n.notifierIDs(), &spec, sev) {
+			m := dispatch.Message(&t, &spec, nid, "", n.name)
+			m.ID = dispatch.NotificationID(t.ID+":settled", nid)
+			m.Cause = "stopped flapping, now " + t.To.String() + ": " + t.Cause
+			n.send(ctx, &t, nid, m)
+		}
+	}
+}
+
+// reminderFor is the shortest reminder interval of the routes that send
+// the target's critical messages to the notifier (0: none).
+func (n *Node) reminderFor(spec *target.Spec, nid string) time.Duration {
+	var every time.Duration
+	for i := range n.disp.routes {
+		r := &n.disp.routes[i]
+		if r.Reminder > 0 && slices.Contains(r.Notifiers, nid) && r.Matches(spec, notify.SeverityCritical) {
+			if every == 0 || r.Reminder.D() < every {
+				every = r.Reminder.D()
+			}
+		}
+	}
+	return every
 }
 
 // previousBad returns the target's latest notifiable change to a bad

@@ -16,6 +16,7 @@ import (
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/silence"
+	"github.com/heckhq/heck/internal/target"
 )
 
 // hookRecorder is a loopback webhook recording the messages it takes; it
@@ -120,4 +121,70 @@ func TestNotifications(t *testing.T) {
 	if !strings.Contains(body, `"state":"delivered"`) {
 		t.Fatalf("GET /api/v1/notifications: %s", body)
 	}
+}
+
+// A target that keeps changing state is notified once as flapping, its
+// changes are held, and one message says so when it settles; a target
+// that stays down is reminded of.
+func TestNotificationsFlappingAndReminders(t *testing.T) {
+	hook := newHook(t)
+	web := ntNewServer(t)
+	cfg := ntConfig(t.TempDir(), ntHTTP("web", web.url()))
+	cfg.Notifiers = []notify.Spec{{ID: "ops", Kind: notify.ChannelWebhook, Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}}
+	nn := ntStart(t, cfg)
+	nn.waitState(t, "web", health.Up)
+	// 30 min window at 200 ms intervals: 20 possible changes; 12 changes
+	// in a row are well above 50%.
+	for i := range 12 {
+		if i%2 == 0 {
+			web.SetStatus(503)
+			nn.waitState(t, "web", health.Down)
+		} else {
+			web.SetStatus(200)
+			nn.waitState(t, "web", health.Up)
+		}
+	}
+	ntWait(t, "a flapping message", func() error {
+		if !strings.Contains(msgKinds(hook.got()), "web:flapping") {
+			return fmt.Errorf("received %q", msgKinds(hook.got()))
+		}
+		return nil
+	})
+	got := msgKinds(hook.got())
+	if strings.Count(got, "flapping") != 1 || strings.Count(got, "firing") > 6 {
+		t.Fatalf("received %q: want one flapping message, and the changes after it held", got)
+	}
+	held := 0
+	for _, d := range nn.n.Deliveries(t.Context(), "web", 0) {
+		if d.State == dispatch.Held && strings.Contains(d.Reason, "flapping") {
+			held++
+		}
+	}
+	if held == 0 {
+		t.Fatalf("no change held while flapping: %+v", nn.n.Deliveries(t.Context(), "web", 0))
+	}
+}
+
+// While a target stays down, its route's reminder repeats the firing
+// message, naming the same incident.
+func TestNotificationReminders(t *testing.T) {
+	hook := newHook(t)
+	web := ntNewServer(t)
+	cfg := ntConfig(t.TempDir(), ntHTTP("web", web.url()))
+	cfg.Notifiers = []notify.Spec{{ID: "ops", Kind: notify.ChannelWebhook, Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}}
+	cfg.Routes = []dispatch.Route{{Notifiers: []string{"ops"}, Reminder: target.Duration(time.Second)}} // below the 1m a config may set
+	nn := ntStart(t, cfg)
+	nn.waitState(t, "web", health.Up)
+	web.SetStatus(503)
+	nn.waitState(t, "web", health.Down)
+	ntWait(t, "a reminder", func() error {
+		ms := hook.got()
+		if len(ms) < 2 || ms[0].Kind != notify.KindFiring || ms[1].Kind != notify.KindReminder {
+			return fmt.Errorf("received %q", msgKinds(ms))
+		}
+		if ms[1].Incident != ms[0].ID {
+			return fmt.Errorf("reminder of incident %q, want %q", ms[1].Incident, ms[0].ID)
+		}
+		return nil
+	})
 }

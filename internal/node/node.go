@@ -25,6 +25,7 @@ import (
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/dispatch"
 	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/flap"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/history"
@@ -326,7 +327,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, fmt.Errorf("load config notifiers: %w", err)
 	}
 	n.disp = &dispatcher{deliveries: objects.New(dispatch.Kind, name, clock, st), routes: cfg.Routes,
-		queues: map[string]chan delivery{}, pending: map[string]bool{}}
+		queues: map[string]chan delivery{}, pending: map[string]bool{}, flaps: map[string]*flap.Detector{}}
 	bad, err = n.disp.deliveries.Load(ctx)
 	if err != nil {
 		st.Close()
