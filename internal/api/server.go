@@ -563,7 +563,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 }
 
 // eventTypes are the event types GET /api/v1/audit?type= takes.
-var eventTypes = []string{store.TypeTransition, events.TypeEjection, events.TypePoolPanic, events.TypePoolRecovered}
+var eventTypes = []string{store.TypeTransition, events.TypeEjection, events.TypePoolPanic, events.TypePoolRecovered, events.TypeConfig, events.TypeMember}
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, all bool) {
 	limit, ok := transitionLimit(w, r)

@@ -29,7 +29,9 @@ func auditCmd() *command {
 		usage:    "heck audit [--type T] [--target ID] [--since 1h|TIME] [--limit N] [-o json] [--server URL]",
 		help: `
 Lists every event the node has, newest first: state transitions and the
-other events of the log (ejection, pool_panic, pool_recovered), each with
+other events of the log (ejection, pool_panic, pool_recovered, config: a
+change of a target, pool, notifier, silence or maintenance window, and who
+wrote it; member: a join, leave or failure this node saw), each with
 the same id on every node. --type keeps one type ("transition" for state
 changes). -o json prints a JSON array of event objects (id, type, target_id,
 subject, at, cause, before, after, observer; from and to for transitions).`,
@@ -37,7 +39,7 @@ subject, at, cause, before, after, observer; from and to for transitions).`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &transitionsOpts{audit: true}
 			o.register(fs)
-			fs.StringVar(&o.typ, "type", "", "list only events of this `TYPE` (transition, ejection, pool_panic, pool_recovered)")
+			fs.StringVar(&o.typ, "type", "", "list only events of this `TYPE` (transition, ejection, pool_panic, pool_recovered, config, member)")
 			fs.StringVar(&o.target, "target", "", "list only events of the target (or subject, pool/NAME) with this `ID`")
 			fs.StringVar(&o.since, "since", "", "list events since this `TIME` or duration back from now (1h, 2026-01-02T15:04:05Z)")
 			fs.IntVar(&o.limit, "limit", 0, "list at most `N` events (default the server's, 50)")

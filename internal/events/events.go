@@ -54,6 +54,12 @@ const (
 	// (Subject and TargetID "pool/NAME").
 	TypePoolPanic     = "pool_panic"
 	TypePoolRecovered = "pool_recovered"
+	// TypeConfig: a replicated object (target, pool, notifier, silence,
+	// maintenance window) was written or deleted (Subject "KIND/KEY",
+	// Observer the node that wrote it, After the new value, redacted).
+	TypeConfig = "config"
+	// TypeMember: the observing node saw a member join, leave or fail.
+	TypeMember = "member"
 )
 
 // Kind is the event's type as the event stream names it: "transition"

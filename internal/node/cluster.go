@@ -160,6 +160,7 @@ func (n *Node) clusterLoop(ctx context.Context) {
 				continue
 			}
 			n.bf.note(ev, time.Now())
+			n.auditMember(ev, time.Now())
 			n.refreshMembership(time.Now())
 			n.reconcileAll()
 		case now := <-tick.C:

@@ -336,6 +336,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	for _, e := range bad {
 		log.Warn("skipping a stored delivery record that cannot be read; it is kept in the store untouched", "err", e)
 	}
+	// Every change of a replicated object is an audit event (after the
+	// config sync above: a start does not re-record the config).
+	n.reg.Subscribe(n.auditRegistry)
+	n.silences.Subscribe(auditConfig[silence.Silence](n, "silence", nil, nil))
+	n.pools.specs.Subscribe(auditConfig(n, "pool", nil, func(p pool.Spec) string { return p.Origin }))
+	n.notifiers.Subscribe(auditConfig(n, "notifier", notify.Spec.Redacted, func(s notify.Spec) string { return s.Origin }))
+	n.windows.Subscribe(auditConfig(n, "maintenance", nil, func(w maintenance.Window) string { return w.Origin }))
 	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
 	bad, err = n.hb.pings.Load(ctx)
 	if err != nil {

@@ -83,3 +83,23 @@ func asClientError(err error, ae **client.Error) bool {
 	}
 	return ok
 }
+
+// Changes of replicated objects are audit events, with who wrote them.
+func TestAuditConfigChanges(t *testing.T) {
+	nn := ntStart(t, ntConfig(t.TempDir()))
+	ctx := t.Context()
+	if _, err := nn.c.AddNotifier(ctx, notify.Spec{ID: "chat", Kind: notify.ChannelSlack, Slack: &notify.ChatSpec{WebhookURL: "http://127.0.0.1:9/T/B/SECRETPART"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.c.DeleteNotifier(ctx, "chat"); err != nil {
+		t.Fatal(err)
+	}
+	es, err := nn.c.Audit(ctx, client.TransitionQuery{Type: "config"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(es) != 2 || es[0].After != "deleted" || es[1].Subject != "notifier/chat" || es[1].Observer != "nt" ||
+		strings.Contains(es[1].After, "SECRETPART") || !strings.Contains(es[1].Cause, "through the API") {
+		t.Fatalf("config events %+v", es)
+	}
+}

@@ -1,0 +1,83 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/heckhq/heck/internal/cluster"
+	"github.com/heckhq/heck/internal/crdt"
+	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/objects"
+	"github.com/heckhq/heck/internal/registry"
+)
+
+// maxAuditValue bounds the value an audit event carries.
+const maxAuditValue = 2048
+
+// auditConfig records changes of replicated objects as events, on every
+// node with the same id (the kind, key and write stamp identify the
+// change).
+func auditConfig[T any](n *Node, kind string, redact func(T) T, origin func(T) string) func([]objects.Entry[T], bool) {
+	return func(changed []objects.Entry[T], remote bool) {
+		for _, e := range changed {
+			n.auditChange(kind, e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
+				v := e.Value
+				if redact != nil {
+					v = redact(v)
+				}
+				o := ""
+				if origin != nil {
+					o = origin(e.Value)
+				}
+				return v, o
+			})
+		}
+	}
+}
+
+func (n *Node) auditChange(kind, key string, ts crdt.Timestamp, writer string, deleted bool, value func() (any, string)) {
+	subject := kind + "/" + key
+	ev := events.Transition{Type: events.TypeConfig, TargetID: subject, Subject: subject, At: ts.Wall(), Observer: writer}
+	if kind == "target" {
+		ev.TargetID = key
+	}
+	if deleted {
+		ev.After, ev.Cause = "deleted", fmt.Sprintf("%s %s deleted on %s", kind, key, writer)
+	} else {
+		v, origin := value()
+		b, _ := json.Marshal(v)
+		if len(b) > maxAuditValue {
+			b = append(b[:maxAuditValue], "..."...)
+		}
+		via := "through the API"
+		if origin == "config" {
+			via = "from the config file"
+		}
+		ev.After, ev.Cause = string(b), fmt.Sprintf("%s %s written %s of %s", kind, key, via, writer)
+	}
+	ev.ID = events.EventID(events.TypeConfig, subject+"@"+strconv.FormatUint(uint64(ts), 16), ev.At)
+	n.tlog.Append(context.Background(), ev)
+}
+
+// auditRegistry records target changes.
+func (n *Node) auditRegistry(changed []registry.Entry, _ bool) {
+	for _, e := range changed {
+		n.auditChange("target", e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
+			s := e.Value.Redact()
+			return s, s.Origin
+		})
+	}
+}
+
+// auditMember records a membership change this node saw.
+func (n *Node) auditMember(ev cluster.Event, now time.Time) {
+	what := ev.Type.String()
+	t := events.Transition{Type: events.TypeMember, TargetID: "member/" + ev.Member.Name, Subject: "member/" + ev.Member.Name,
+		At: now, Observer: n.name, After: ev.Member.State,
+		Cause: fmt.Sprintf("member %s %s (%s), as %s saw it", ev.Member.Name, what, ev.Member.State, n.name)}
+	t.ID = events.EventID(events.TypeMember, t.Subject+"/"+n.name, now)
+	n.tlog.Append(context.Background(), t)
+}
