@@ -134,7 +134,7 @@ type addOpts struct {
 	serverName, service                   string
 	grpcTLS                               bool
 	period, grace, failAfter              time.Duration
-	token                                 string
+	token, cronSched, timeZone            string
 	interval, timeout, initialDelay       time.Duration
 	jitter, fastInterval, downInterval    time.Duration
 	// fs tells which flags were given, so a zero given is not a default.
@@ -154,7 +154,7 @@ var flagFields = map[string]string{
 	"dns.expect_answers": "--expect-answer", "tls.cert_min_days": "--cert-min-days", "tls.server_name": "--server-name",
 	"grpc.service": "--service", "grpc.server_name": "--server-name", "icmp.payload_size": "--payload-size",
 	"heartbeat.period": "--period", "heartbeat.grace": "--grace", "heartbeat.fail_after": "--fail-after",
-	"heartbeat.token": "--ping-token",
+	"heartbeat.token": "--ping-token", "heartbeat.schedule": "--schedule", "heartbeat.time_zone": "--time-zone",
 }
 
 func specFlag(field string) string {
@@ -209,7 +209,8 @@ with every problem, named here by its flag. Kinds and their flags:
   dns    --address RESOLVER:PORT, --dns-name, --dns-type, --dns-rcode,
          --expect-answer, --dns-transport
   icmp   --address HOST, --payload-size
-  heartbeat --period, --grace, --fail-after, --ping-token (the host pings the
+  heartbeat --period or --schedule CRON [--time-zone], --grace, --fail-after,
+         --ping-token (the host pings the
          printed URL: POST or GET, /start, /fail or /EXIT_CODE after it)
 
 --kind may be left out with --url (http). Secrets in --url, --header or
@@ -264,6 +265,8 @@ Example:
 			fs.DurationVar(&o.period, "period", 0, "how often a heartbeat target's host pings (`DURATION`, heartbeat)")
 			fs.DurationVar(&o.grace, "grace", 0, "how late a ping may be before the heartbeat is late (`DURATION`; default half the period)")
 			fs.DurationVar(&o.failAfter, "fail-after", 0, "how long after late a heartbeat goes down (`DURATION`; default one period)")
+			fs.StringVar(&o.cronSched, "schedule", "", "when a heartbeat's host pings, as a cron `EXPR` (\"0 3 * * *\", @daily) instead of --period")
+			fs.StringVar(&o.timeZone, "time-zone", "", "the IANA time `ZONE` of --schedule (default UTC)")
 			fs.StringVar(&o.token, "ping-token", "", "the heartbeat's ping `TOKEN` (default: the node makes an unguessable one)")
 			return o
 		},
@@ -308,7 +311,11 @@ func runTargetsAdd(ctx context.Context, e *env, opts any, _ []string) int {
 		return ExitOK
 	}
 	if st.PingURL != "" {
-		fmt.Fprintf(e.stdout, "%s %s (heartbeat every %s); ping it at:\n%s\n", verb, st.ID, st.Spec.Heartbeat.Period, st.PingURL)
+		when := "every " + st.Spec.Heartbeat.Period.String()
+		if st.Spec.Heartbeat.Schedule != "" {
+			when = "on " + st.Spec.Heartbeat.Schedule
+		}
+		fmt.Fprintf(e.stdout, "%s %s (heartbeat %s); ping it at:\n%s\n", verb, st.ID, when, st.PingURL)
 		return ExitOK
 	}
 	fmt.Fprintf(e.stdout, "%s %s (%s %s)\n", verb, st.ID, st.Kind, where(st.Spec))
@@ -356,6 +363,7 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 		"dns-rcode": o.dnsRcode != "", "dns-transport": o.dnsTrans != "", "expect-answer": len(o.answers) > 0,
 		"service": o.service != "", "grpc-tls": o.grpcTLS, "payload-size": o.payloadSize != 0, "address": s.Address != "",
 		"period": o.period != 0, "grace": o.grace != 0, "fail-after": o.failAfter != 0, "ping-token": o.token != "",
+		"schedule": o.cronSched != "", "time-zone": o.timeZone != "",
 	}
 	names := make([]string, 0, len(used))
 	for n := range used {
@@ -415,11 +423,11 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 			s.ICMP = &target.ICMPOptions{PayloadSize: o.payloadSize}
 		}
 	case target.KindHeartbeat:
-		if o.period == 0 {
-			return s, fmt.Errorf("flag --period is missing; say how often the host pings, such as --period 1m")
+		if o.period == 0 && o.cronSched == "" {
+			return s, fmt.Errorf("flag --period is missing; say how often the host pings, such as --period 1m, or when, such as --schedule '0 3 * * *'")
 		}
 		s.Heartbeat = &target.HeartbeatOptions{Period: target.Duration(o.period), Grace: target.Duration(o.grace),
-			FailAfter: target.Duration(o.failAfter), Token: o.token}
+			FailAfter: target.Duration(o.failAfter), Token: o.token, Schedule: o.cronSched, TimeZone: o.timeZone}
 	}
 	return s, nil
 }

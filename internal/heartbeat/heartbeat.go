@@ -130,9 +130,9 @@ func NewToken() string {
 // ping (nil: none yet) and since, when heck started watching it (a target
 // that never pings is late once period and grace pass from then).
 func Verdict(h *target.HeartbeatOptions, last *Ping, since, now time.Time) (health.State, string) {
-	period, grace, failAfter := h.Period.D(), h.GraceOrDefault(), h.FailAfterOrDefault()
+	grace, failAfter := h.GraceOrDefault(), h.FailAfterOrDefault()
 	ref, what := since, "no ping yet"
-	due := since.Add(period + grace)
+	due := next(h, since).Add(grace)
 	if last != nil {
 		if last.Kind == Fail {
 			msg := "failure ping"
@@ -145,7 +145,7 @@ func Verdict(h *target.HeartbeatOptions, last *Ping, since, now time.Time) (heal
 			return health.Down, msg
 		}
 		ref, what = last.At, "last ping "+last.At.UTC().Format(time.RFC3339)
-		due = ref.Add(period + grace)
+		due = next(h, ref).Add(grace)
 		if last.Kind == Start {
 			// A run in progress must finish within the grace.
 			what = "started " + last.At.UTC().Format(time.RFC3339)
@@ -162,10 +162,33 @@ func Verdict(h *target.HeartbeatOptions, last *Ping, since, now time.Time) (heal
 		}
 		return health.Up, fmt.Sprintf("on time (%s)", what)
 	case now.After(due.Add(failAfter)):
-		return health.Down, fmt.Sprintf("no ping for %s (%s; period %s, grace %s, fail after %s)",
-			now.Sub(ref).Round(time.Second), what, period, grace, failAfter)
+		return health.Down, fmt.Sprintf("no ping for %s (%s; %s, grace %s, fail after %s)",
+			now.Sub(ref).Round(time.Second), what, every(h), grace, failAfter)
 	}
-	return health.Late, fmt.Sprintf("late by %s (%s; period %s, grace %s)", now.Sub(due).Round(time.Second), what, period, grace)
+	return health.Late, fmt.Sprintf("late by %s (%s; %s, grace %s)", now.Sub(due).Round(time.Second), what, every(h), grace)
+}
+
+// next is when the ping after one at t is due: a period later, or the
+// schedule's next time.
+func next(h *target.HeartbeatOptions, t time.Time) time.Time {
+	if h.Schedule != "" {
+		if s, loc, err := h.Cron(); err == nil {
+			return s.Next(t.In(loc))
+		}
+	}
+	return t.Add(h.Period.D())
+}
+
+// every says how often pings are due.
+func every(h *target.HeartbeatOptions) string {
+	if h.Schedule != "" {
+		tz := h.TimeZone
+		if tz == "" {
+			tz = "UTC"
+		}
+		return fmt.Sprintf("schedule %q %s", h.Schedule, tz)
+	}
+	return "period " + h.Period.String()
 }
 
 func lastLine(s string) string {

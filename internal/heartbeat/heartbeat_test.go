@@ -107,3 +107,46 @@ func TestKindValidates(t *testing.T) {
 		}
 	}
 }
+
+// A cron schedule: due at each scheduled time, in its time zone, late
+// after the grace, down after fail_after.
+func TestVerdictCron(t *testing.T) {
+	paris, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := target.HeartbeatOptions{Schedule: "0 3 * * *", TimeZone: "Europe/Paris", Grace: target.Duration(10 * time.Minute),
+		FailAfter: target.Duration(time.Hour)}
+	// Pinged at 03:01 on the 10th; next due 03:00 on the 11th, Paris time.
+	last := &Ping{At: time.Date(2026, 12, 10, 3, 1, 0, 0, paris), Kind: Success}
+	cases := []struct {
+		at   time.Time
+		want health.State
+	}{
+		{time.Date(2026, 12, 11, 2, 0, 0, 0, paris), health.Up},
+		{time.Date(2026, 12, 11, 3, 9, 0, 0, paris), health.Up},
+		{time.Date(2026, 12, 11, 3, 11, 0, 0, paris), health.Late},
+		{time.Date(2026, 12, 11, 4, 11, 0, 0, paris), health.Down},
+	}
+	for _, c := range cases {
+		if st, msg := Verdict(&h, last, t0, c.at); st != c.want {
+			t.Errorf("at %v: %s (%s), want %s", c.at, st, msg, c.want)
+		}
+	}
+	spec := target.Spec{ID: "job", Kind: target.KindHeartbeat, Heartbeat: &h}
+	h.Token = "0123456789abcdef"
+	if errs := spec.Validate(); len(errs) != 0 {
+		t.Fatalf("a cron heartbeat does not validate: %v", errs)
+	}
+	for _, bad := range []target.HeartbeatOptions{
+		{Schedule: "every day", Token: "0123456789abcdef"},
+		{Schedule: "0 3 * * *", TimeZone: "Mars/Base", Token: "0123456789abcdef"},
+		{Schedule: "0 3 * * *", Period: target.Duration(time.Hour), Token: "0123456789abcdef"},
+		{Period: target.Duration(time.Hour), TimeZone: "UTC", Token: "0123456789abcdef"},
+	} {
+		spec.Heartbeat = &bad
+		if errs := spec.Validate(); len(errs) == 0 {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}

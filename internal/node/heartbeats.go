@@ -171,7 +171,11 @@ func (n *Node) flushPings(ctx context.Context) {
 // often enough to turn late within half the grace (at least every 30 s,
 // at most every second).
 func heartbeatSchedule(sc target.Schedule, h *target.HeartbeatOptions) target.Schedule {
-	iv := min(max(min(h.GraceOrDefault(), h.Period.D())/2, time.Second), 30*time.Second)
+	base := h.GraceOrDefault()
+	if h.Period > 0 {
+		base = min(base, h.Period.D())
+	}
+	iv := min(max(base/2, time.Second), 30*time.Second)
 	sc.Interval = target.Duration(iv)
 	sc.Timeout = target.Duration(iv / 2)
 	sc.FastInterval, sc.DownInterval = sc.Interval, sc.Interval

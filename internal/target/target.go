@@ -7,7 +7,12 @@
 // The package holds data only; probing lives in internal/probe.
 package target
 
-import "time"
+import (
+	"time"
+	_ "time/tzdata" // heartbeat schedules in any time zone
+
+	"github.com/robfig/cron/v3"
+)
 
 // Kind names a probe kind.
 type Kind string
@@ -68,7 +73,12 @@ type Spec struct {
 // every Period; it is late once Period plus Grace pass without a ping, and
 // down after FailAfter more (or at once on a failure ping).
 type HeartbeatOptions struct {
-	Period Duration `json:"period" yaml:"period"`
+	// Period is how often the host pings; or Schedule, a cron expression
+	// ("0 3 * * *", five fields, or @daily...) of when it should, in
+	// TimeZone (an IANA name, default UTC). One of the two is set.
+	Period   Duration `json:"period,omitempty" yaml:"period,omitempty"`
+	Schedule string   `json:"schedule,omitempty" yaml:"schedule,omitempty"`
+	TimeZone string   `json:"time_zone,omitempty" yaml:"time_zone,omitempty"`
 	// Grace is how long a ping may be late before the target is (default
 	// half the period, at least 1s).
 	Grace Duration `json:"grace,omitempty" yaml:"grace,omitempty"`
@@ -89,20 +99,46 @@ const (
 	MaxTokenLen        = 128
 )
 
-// GraceOrDefault returns the grace in force.
+// GraceOrDefault returns the grace in force: half the period (at least
+// 1s), or a minute for a cron schedule.
 func (h *HeartbeatOptions) GraceOrDefault() time.Duration {
 	if h.Grace > 0 {
 		return h.Grace.D()
 	}
+	if h.Period == 0 {
+		return time.Minute
+	}
 	return max(h.Period.D()/2, time.Second)
 }
 
-// FailAfterOrDefault returns the fail-after in force.
+// FailAfterOrDefault returns the fail-after in force: one period, or an
+// hour for a cron schedule.
 func (h *HeartbeatOptions) FailAfterOrDefault() time.Duration {
 	if h.FailAfter > 0 {
 		return h.FailAfter.D()
 	}
+	if h.Period == 0 {
+		return time.Hour
+	}
 	return h.Period.D()
+}
+
+// CronParser parses heartbeat schedules: five fields, or a descriptor
+// (@hourly, @daily, @weekly...).
+var CronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+// Cron returns the parsed schedule and its location, when Schedule is set.
+func (h *HeartbeatOptions) Cron() (cron.Schedule, *time.Location, error) {
+	loc := time.UTC
+	if h.TimeZone != "" {
+		l, err := time.LoadLocation(h.TimeZone)
+		if err != nil {
+			return nil, nil, err
+		}
+		loc = l
+	}
+	s, err := CronParser.Parse(h.Schedule)
+	return s, loc, err
 }
 
 // Schedule says when a target is probed and how results become a state.

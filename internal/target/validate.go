@@ -243,8 +243,21 @@ func (v *validator) heartbeat(s *Spec) {
 		v.add("heartbeat.period", "", "is missing", "set how often the host pings, such as heartbeat: {period: 1m} (--period 1m)")
 		return
 	}
-	if p := h.Period.D(); p < MinHeartbeatPeriod || p > MaxHeartbeatPeriod {
-		v.add("heartbeat.period", h.Period.String(), "is out of range", "set a period from 1s to 744h (31 days)")
+	switch {
+	case h.Schedule != "" && h.Period != 0:
+		v.add("heartbeat.schedule", h.Schedule, "is set with a period", "give either period (every so long) or schedule (a cron expression), not both")
+	case h.Schedule != "":
+		if _, _, err := h.Cron(); err != nil {
+			v.add("heartbeat.schedule", h.Schedule, "is not a cron schedule or time zone ("+err.Error()+")",
+				"write five fields (minute hour day month weekday) such as \"0 3 * * *\", or @hourly, @daily, @weekly; and an IANA time_zone such as Europe/Paris")
+		}
+	default:
+		if p := h.Period.D(); p < MinHeartbeatPeriod || p > MaxHeartbeatPeriod {
+			v.add("heartbeat.period", h.Period.String(), "is out of range", "set a period from 1s to 744h (31 days), or a cron schedule")
+		}
+	}
+	if h.TimeZone != "" && h.Schedule == "" {
+		v.add("heartbeat.time_zone", h.TimeZone, "only applies to a schedule", "remove it, or give a cron schedule")
 	}
 	if h.Grace < 0 || h.Grace.D() > MaxHeartbeatPeriod {
 		v.add("heartbeat.grace", h.Grace.String(), "is out of range", "set a grace from 0s to 744h, or leave it out for half the period")
