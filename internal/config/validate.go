@@ -15,6 +15,7 @@ import (
 
 	"github.com/heckhq/heck/internal/cluster/gossipkey"
 
+	"github.com/heckhq/heck/internal/graph"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/store"
@@ -96,6 +97,11 @@ func (c *Config) check(ch *checker, lookup target.LookupFunc) {
 	c.checkTargets(ch, lookup)
 	c.checkPools(ch)
 	c.checkListeners(ch)
+	if _, errs := graph.Build(c.Targets); len(errs) > 0 {
+		for _, fe := range errs {
+			ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
+		}
+	}
 	for _, fe := range notify.ValidateAll(c.Notifiers, lookup) {
 		ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/graph"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/metrics"
@@ -114,6 +115,13 @@ func (n *Node) PutTarget(ctx context.Context, spec target.Spec) (bool, error) {
 	spec.Schedule = spec.Schedule.Resolve(n.cfg.Defaults, nil)
 	if errs := spec.Validate(); len(errs) > 0 {
 		return false, errs
+	}
+	if len(spec.DependsOn) > 0 {
+		// Unknown dependencies and cycles through this target are refused,
+		// naming the cycle.
+		if errs := graph.Check(n.reg.List(), spec); len(errs) > 0 {
+			return false, errs
+		}
 	}
 	return n.reg.Put(ctx, spec)
 }

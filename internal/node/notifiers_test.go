@@ -11,6 +11,7 @@ import (
 
 	"github.com/heckhq/heck/internal/client"
 	"github.com/heckhq/heck/internal/notify"
+	"github.com/heckhq/heck/internal/target"
 )
 
 // A notifier added through the API is stored, listed with its secrets
@@ -101,5 +102,27 @@ func TestAuditConfigChanges(t *testing.T) {
 	if len(es) != 2 || es[0].After != "deleted" || es[1].Subject != "notifier/chat" || es[1].Observer != "nt" ||
 		strings.Contains(es[1].After, "SECRETPART") || !strings.Contains(es[1].Cause, "through the API") {
 		t.Fatalf("config events %+v", es)
+	}
+}
+
+// The API refuses a dependency on an unknown target and a cycle.
+func TestDependsOnRefused(t *testing.T) {
+	nn := ntStart(t, ntConfig(t.TempDir(), ntTCP("db", "127.0.0.1:1"), ntTCP("api", "127.0.0.1:2")))
+	ctx := t.Context()
+	api := ntTCP("api", "127.0.0.1:2")
+	api.DependsOn = []target.Dependency{{Target: "db"}}
+	if _, _, err := nn.c.PutTarget(ctx, api); err != nil {
+		t.Fatal(err)
+	}
+	db := ntTCP("db", "127.0.0.1:1")
+	db.DependsOn = []target.Dependency{{Target: "api"}}
+	_, _, err := nn.c.PutTarget(ctx, db)
+	if err == nil || !strings.Contains(err.Error(), "db -> api -> db") && !strings.Contains(err.Error(), "api -> db -> api") {
+		t.Fatalf("a cycle: %v", err)
+	}
+	ghost := ntTCP("web", "127.0.0.1:3")
+	ghost.DependsOn = []target.Dependency{{Target: "ghost"}}
+	if _, err := nn.c.AddTarget(ctx, ghost); err == nil || !strings.Contains(err.Error(), "ghost") {
+		t.Fatalf("an unknown dependency: %v", err)
 	}
 }

@@ -67,7 +67,22 @@ type Spec struct {
 	ICMP *ICMPOptions `json:"icmp,omitempty" yaml:"icmp,omitempty"`
 
 	Heartbeat *HeartbeatOptions `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
+
+	// DependsOn names the targets this one needs (internal/graph): when a
+	// critical one is down, this one's failure is its impact, not a new
+	// outage; a failed non-critical one makes it degraded at most.
+	DependsOn []Dependency `json:"depends_on,omitempty" yaml:"depends_on,omitempty"`
 }
+
+// Dependency is one edge of the dependency graph.
+type Dependency struct {
+	Target string `json:"target" yaml:"target"`
+	// Critical is true unless set false.
+	Critical *bool `json:"critical,omitempty" yaml:"critical,omitempty"`
+}
+
+// IsCritical reports whether the dependency is critical (the default).
+func (d Dependency) IsCritical() bool { return d.Critical == nil || *d.Critical }
 
 // HeartbeatOptions are the options of a heartbeat target: the host pings
 // every Period; it is late once Period plus Grace pass without a ping, and
@@ -307,6 +322,7 @@ func (s Spec) Clone() Spec {
 		v := *s.Heartbeat
 		c.Heartbeat = &v
 	}
+	c.DependsOn = append([]Dependency(nil), s.DependsOn...)
 	return c
 }
 

@@ -116,6 +116,20 @@ func (s *Spec) ValidateWritten(written func(key string) bool) FieldErrors {
 	if s.Spread != "" && s.Spread != SpreadZone {
 		v.add("spread", s.Spread, "is not a known spread", "set spread: zone, or leave it out")
 	}
+	for i, d := range s.DependsOn {
+		field := fmt.Sprintf("depends_on[%d]", i)
+		switch {
+		case !ValidID(d.Target):
+			v.add(field+".target", d.Target, "is not a valid target id", "name a target by its id (heck targets ls)")
+		case d.Target == s.ID:
+			v.add(field+".target", d.Target, "is the target itself", "a target cannot depend on itself; remove it")
+		}
+		for j := range i {
+			if s.DependsOn[j].Target == d.Target {
+				v.add(field+".target", d.Target, "is listed twice", "list each dependency once")
+			}
+		}
+	}
 	switch s.Kind {
 	case KindHTTP:
 		v.http(s)
