@@ -129,7 +129,12 @@ func (n *Node) TargetMember(id string) (pool.Member, bool) {
 		return pool.Member{}, false
 	}
 	lone := pool.Spec{Name: "target"}
-	in := n.memberInputs(time.Now(), map[string]bool{id: true})(&spec, "")
+	in := n.memberInputs(time.Now(), func(string) time.Duration {
+		if st, ok := n.sched.Status(id); ok && !st.LastAt.IsZero() {
+			return st.Last.Latency
+		}
+		return 0
+	})(&spec, "")
 	v := pool.Evaluate(&lone, []pool.Input{in})
 	m := v.Members[0]
 	m.Serving = m.Healthy
@@ -219,7 +224,14 @@ func (n *Node) buildPools(now time.Time, prev *poolSnapshot) *poolSnapshot {
 			wanted[t.ID] = true
 		}
 	}
-	input := n.memberInputs(now, wanted)
+	latency := make(map[string]time.Duration, len(wanted))
+	n.sched.Each(func(id string, st *schedule.Status) bool {
+		if wanted[id] && !st.LastAt.IsZero() {
+			latency[id] = st.Last.Latency
+		}
+		return true
+	})
+	input := n.memberInputs(now, func(id string) time.Duration { return latency[id] })
 	s := &poolSnapshot{built: now, views: make(map[string]*pool.View, len(specs)), members: members}
 	for _, e := range specs {
 		ps := e.Value
@@ -247,20 +259,15 @@ func (n *Node) buildPools(now time.Time, prev *poolSnapshot) *poolSnapshot {
 // probes, the last transition for the others: a member whose observer
 // fell silent keeps its last state until a fallback owner reports), the
 // latest latency, consecutive failures and error rate, and the ejection in
-// force in pool, if any. wanted limits the local scan to those targets.
-func (n *Node) memberInputs(now time.Time, wanted map[string]bool) func(t *target.Spec, poolName string) pool.Input {
-	latency := make(map[string]time.Duration, len(wanted))
-	n.sched.Each(func(id string, st *schedule.Status) bool {
-		if wanted[id] && !st.LastAt.IsZero() {
-			latency[id] = st.Last.Latency
-		}
-		return true
-	})
+// force in pool, if any. latency gives the last latency of the targets
+// this node probes (one scan of the scheduler for a rebuild, one lookup
+// for a lone target).
+func (n *Node) memberInputs(now time.Time, latency func(id string) time.Duration) func(t *target.Spec, poolName string) pool.Input {
 	return func(t *target.Spec, poolName string) pool.Input {
 		in := pool.Input{Spec: t, ErrorRate: -1, Interval: t.Interval.D()}
 		if jv, ok := n.judge.Status(t.ID); ok {
 			in.State, in.Fails, in.ErrorRate = jv.State, jv.Failures, jv.ErrorRate
-			in.Latency = latency[t.ID]
+			in.Latency = latency(t.ID)
 		} else {
 			if st, ok := n.tlog.Head(t.ID); ok {
 				in.State = st
