@@ -2,13 +2,10 @@ package node
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/heckhq/heck/internal/api"
 	"github.com/heckhq/heck/internal/maintenance"
-	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -52,29 +49,4 @@ func (n *Node) inMaintenanceAt(now time.Time) func(*target.Spec) bool {
 		}
 	}
 	return func(spec *target.Spec) bool { return maintenance.Covering(active, spec, now) }
-}
-
-// syncConfigWindows makes the windows of the config file, by id, the ones
-// this node wrote from it.
-func (n *Node) syncConfigWindows(ctx context.Context, ws []maintenance.Window) error {
-	want := map[string]bool{}
-	var errs []error
-	for _, w := range ws {
-		w.Origin = "config"
-		want[w.ID] = true
-		if cur, ok := n.windows.Get(w.ID); ok && sameJSON(cur, w) {
-			continue
-		}
-		if err := n.windows.Put(ctx, w.ID, w); err != nil {
-			errs = append(errs, fmt.Errorf("maintenance window %s: %w", w.ID, err))
-		}
-	}
-	for _, e := range n.windows.List() {
-		if e.Value.Origin == "config" && e.Node == n.name && !want[e.Key] {
-			if err := n.windows.Delete(ctx, e.Key); err != nil && !errors.Is(err, objects.ErrNotFound) {
-				errs = append(errs, fmt.Errorf("maintenance window %s: %w", e.Key, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }

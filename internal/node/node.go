@@ -262,21 +262,20 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// fleet is not kept in memory twice (New owns cfg).
 	cfg.Targets = nil
 	n.reg.Subscribe(n.onRegistryChange)
+	// The replicated collections, loaded from the store; then the config
+	// file's pools, windows and notifiers are synced into theirs.
 	n.silences = objects.New(silence.Kind, name, clock, st)
-	bad, err = n.silences.Load(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	for _, e := range bad {
-		log.Warn("skipping a stored silence that cannot be read; it is kept in the store untouched", "err", e)
-	}
 	n.pools = newPools(objects.New(pool.Kind, name, clock, st), objects.New(pool.EjectionKind, name, clock, st),
 		objects.New(pool.StateKind, name, clock, st))
+	n.windows = objects.New(maintenance.Kind, name, clock, st)
+	n.notifiers = objects.New(NotifierKind, name, clock, st)
+	n.disp = &dispatcher{deliveries: objects.New(dispatch.Kind, name, clock, st), routes: cfg.Routes,
+		queues: map[string]chan delivery{}, pending: map[string]bool{}, flaps: map[string]*flap.Detector{}}
+	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
 	for _, c := range []interface {
 		Load(context.Context) ([]error, error)
 		Kind() string
-	}{n.pools.specs, n.pools.ejections, n.pools.states} {
+	}{n.silences, n.pools.specs, n.pools.ejections, n.pools.states, n.windows, n.notifiers, n.disp.deliveries, n.hb.pings} {
 		bad, err = c.Load(ctx)
 		if err != nil {
 			st.Close()
@@ -286,9 +285,24 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 			log.Warn("skipping a stored "+c.Kind()+" that cannot be read; it is kept in the store untouched", "err", e)
 		}
 	}
-	if err := n.syncConfigPools(ctx, cfg.Pools); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load config pools: %w", err)
+	for _, sync := range []struct {
+		what string
+		run  func() error
+	}{
+		{"pools", func() error {
+			return syncConfig(ctx, n, n.pools.specs, cfg.Pools, func(p *pool.Spec) string { return p.Name }, func(p *pool.Spec) *string { return &p.Origin })
+		}},
+		{"maintenance windows", func() error {
+			return syncConfig(ctx, n, n.windows, cfg.Maintenance, func(w *maintenance.Window) string { return w.ID }, func(w *maintenance.Window) *string { return &w.Origin })
+		}},
+		{"notifiers", func() error {
+			return syncConfig(ctx, n, n.notifiers, cfg.Notifiers, func(s *notify.Spec) string { return s.ID }, func(s *notify.Spec) *string { return &s.Origin })
+		}},
+	} {
+		if err := sync.run(); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("load config %s: %w", sync.what, err)
+		}
 	}
 	n.pools.specs.Subscribe(func(changed []objects.Entry[pool.Spec], _ bool) {
 		n.pools.invalidate(true)
@@ -300,42 +314,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	})
 	n.pools.ejections.Subscribe(n.onEjections)
 	n.pools.states.Subscribe(n.onPoolStates)
-	n.windows = objects.New(maintenance.Kind, name, clock, st)
-	bad, err = n.windows.Load(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	for _, e := range bad {
-		log.Warn("skipping a stored maintenance window that cannot be read; it is kept in the store untouched", "err", e)
-	}
-	if err := n.syncConfigWindows(ctx, cfg.Maintenance); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load config maintenance windows: %w", err)
-	}
-	n.notifiers = objects.New(NotifierKind, name, clock, st)
-	bad, err = n.notifiers.Load(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	for _, e := range bad {
-		log.Warn("skipping a stored notifier that cannot be read; it is kept in the store untouched", "err", e)
-	}
-	if err := n.syncConfigNotifiers(ctx, cfg.Notifiers); err != nil {
-		st.Close()
-		return nil, fmt.Errorf("load config notifiers: %w", err)
-	}
-	n.disp = &dispatcher{deliveries: objects.New(dispatch.Kind, name, clock, st), routes: cfg.Routes,
-		queues: map[string]chan delivery{}, pending: map[string]bool{}, flaps: map[string]*flap.Detector{}}
-	bad, err = n.disp.deliveries.Load(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	for _, e := range bad {
-		log.Warn("skipping a stored delivery record that cannot be read; it is kept in the store untouched", "err", e)
-	}
 	// Every change of a replicated object is an audit event (after the
 	// config sync above: a start does not re-record the config).
 	n.reg.Subscribe(n.auditRegistry)
@@ -343,15 +321,6 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.pools.specs.Subscribe(auditConfig(n, "pool", nil, func(p pool.Spec) string { return p.Origin }))
 	n.notifiers.Subscribe(auditConfig(n, "notifier", notify.Spec.Redacted, func(s notify.Spec) string { return s.Origin }))
 	n.windows.Subscribe(auditConfig(n, "maintenance", nil, func(w maintenance.Window) string { return w.Origin }))
-	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
-	bad, err = n.hb.pings.Load(ctx)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	for _, e := range bad {
-		log.Warn("skipping a stored ping that cannot be read; it is kept in the store untouched", "err", e)
-	}
 	var all []registry.Entry
 	for _, spec := range n.reg.List() {
 		all = append(all, registry.Entry{Key: spec.ID, Value: spec})

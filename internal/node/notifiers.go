@@ -2,7 +2,6 @@ package node
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -75,29 +74,4 @@ func (n *Node) TestNotifier(ctx context.Context, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return ch.Send(ctx, notify.NewTestMessage(n.name, time.Now()))
-}
-
-// syncConfigNotifiers makes the notifiers of origin "config" this node
-// wrote exactly the config file's.
-func (n *Node) syncConfigNotifiers(ctx context.Context, specs []notify.Spec) error {
-	want := map[string]bool{}
-	var errs []error
-	for _, s := range specs {
-		s.Origin = "config"
-		want[s.ID] = true
-		if cur, ok := n.notifiers.Get(s.ID); ok && sameJSON(cur, s) {
-			continue
-		}
-		if err := n.notifiers.Put(ctx, s.ID, s); err != nil {
-			errs = append(errs, fmt.Errorf("notifier %s: %w", s.ID, err))
-		}
-	}
-	for _, e := range n.notifiers.List() {
-		if e.Value.Origin == "config" && e.Node == n.name && !want[e.Key] {
-			if err := n.notifiers.Delete(ctx, e.Key); err != nil && !errors.Is(err, objects.ErrNotFound) {
-				errs = append(errs, fmt.Errorf("notifier %s: %w", e.Key, err))
-			}
-		}
-	}
-	return errors.Join(errs...)
 }

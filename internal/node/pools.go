@@ -497,34 +497,33 @@ func (n *Node) onEjections(changed []objects.Entry[pool.Ejection], _ bool) {
 	}
 }
 
-// syncConfigPools makes the pools of origin "config" that this node wrote
-// exactly the config file's: new or changed ones are put, ones that left
-// the file are deleted. Unchanged ones are not rewritten, so a restart
-// does not stamp them anew.
-func (n *Node) syncConfigPools(ctx context.Context, specs []pool.Spec) error {
+// syncConfig makes the objects of origin "config" that this node wrote
+// exactly the config file's specs: new or changed ones are put, ones that
+// left the file are deleted; unchanged ones are not rewritten, so a
+// restart does not stamp them anew. origin points at a value's Origin.
+func syncConfig[T any](ctx context.Context, n *Node, c *objects.Collection[T], specs []T, key func(*T) string, origin func(*T) *string) error {
 	want := map[string]bool{}
 	var errs []error
 	for _, s := range specs {
-		s.Origin = "config"
-		want[s.Name] = true
-		if cur, ok := n.pools.specs.Get(s.Name); ok && samePool(cur, s) {
+		*origin(&s) = "config"
+		k := key(&s)
+		want[k] = true
+		if cur, ok := c.Get(k); ok && sameJSON(cur, s) {
 			continue
 		}
-		if err := n.pools.specs.Put(ctx, s.Name, s); err != nil {
-			errs = append(errs, fmt.Errorf("pool %s: %w", s.Name, err))
+		if err := c.Put(ctx, k, s); err != nil {
+			errs = append(errs, fmt.Errorf("%s %s: %w", c.Kind(), k, err))
 		}
 	}
-	for _, e := range n.pools.specs.List() {
-		if e.Value.Origin == "config" && e.Node == n.name && !want[e.Key] {
-			if err := n.pools.specs.Delete(ctx, e.Key); err != nil && !errors.Is(err, objects.ErrNotFound) {
-				errs = append(errs, fmt.Errorf("pool %s: %w", e.Key, err))
+	for _, e := range c.List() {
+		if *origin(&e.Value) == "config" && e.Node == n.name && !want[e.Key] {
+			if err := c.Delete(ctx, e.Key); err != nil && !errors.Is(err, objects.ErrNotFound) {
+				errs = append(errs, fmt.Errorf("%s %s: %w", c.Kind(), e.Key, err))
 			}
 		}
 	}
 	return errors.Join(errs...)
 }
-
-func samePool(a, b pool.Spec) bool { return sameJSON(a, b) }
 
 // sameJSON reports whether a and b encode alike.
 func sameJSON(a, b any) bool {
