@@ -218,37 +218,9 @@ func notifiersLsCmd() *command {
 }
 
 func notifiersRmCmd() *command {
-	return &command{
-		name:     "notifiers rm",
-		synopsis: "remove notification channels",
-		usage:    "heck notifiers rm ID [ID...] [--server URL]",
-		help:     "Removes each notifier named, on every node. Exits 2 if any does not exist.",
-		minArgs:  1, maxArgs: -1,
-		flags: func(fs *flag.FlagSet) any {
-			o := &rmOpts{}
-			o.register(fs)
-			return o
-		},
-		run: func(ctx context.Context, e *env, opts any, args []string) int {
-			o := opts.(*rmOpts)
-			c, err := o.client()
-			if err != nil {
-				return e.errorf("%v", err)
-			}
-			code := ExitOK
-			for _, id := range args {
-				if err := c.DeleteNotifier(ctx, id); err != nil {
-					if client.IsNotFound(err) {
-						code = e.errorf("no notifier has id %q; list them with 'heck notifiers ls'", id)
-						continue
-					}
-					return e.apiError(c, err, nil)
-				}
-				fmt.Fprintf(e.stdout, "removed notifier %s\n", id)
-			}
-			return code
-		},
-	}
+	return rmCmd(rmSpec{name: "notifiers rm", synopsis: "remove notification channels", usage: "heck notifiers rm ID [ID...] [--server URL]",
+		help: "Removes each notifier named, on every node. Exits 2 if any does not exist.",
+		del:  (*client.Client).DeleteNotifier, removed: "removed notifier %s", missing: "no notifier has id %q; list them with 'heck notifiers ls'"})
 }
 
 func notifiersTestCmd() *command {

@@ -202,42 +202,9 @@ func runPoolsLs(ctx context.Context, e *env, opts any, args []string) int {
 // --- pools rm ---
 
 func poolsRmCmd() *command {
-	return &command{
-		name:     "pools rm",
-		synopsis: "remove pools",
-		usage:    "heck pools rm NAME [NAME...] [--server URL]",
-		help:     "Removes each pool named (see 'heck pools ls'), on every node; its targets stay. Exits 2 if any does not exist.",
-		minArgs:  1, maxArgs: -1,
-		flags: func(fs *flag.FlagSet) any {
-			o := &rmOpts{}
-			o.register(fs)
-			return o
-		},
-		run: func(ctx context.Context, e *env, opts any, args []string) int {
-			o := opts.(*rmOpts)
-			c, err := o.client()
-			if err != nil {
-				return e.errorf("%v", err)
-			}
-			code := ExitOK
-			for _, name := range args {
-				if err := c.DeletePool(ctx, name); err != nil {
-					if client.IsNotFound(err) {
-						code = e.errorf("no pool named %q; list them with 'heck pools ls'", name)
-						continue
-					}
-					return e.apiError(c, err, nil)
-				}
-				if !o.out.json() {
-					fmt.Fprintf(e.stdout, "removed pool %s\n", name)
-				}
-			}
-			if o.out.json() {
-				_ = writeJSON(e.stdout, map[string]any{"removed": code == ExitOK})
-			}
-			return code
-		},
-	}
+	return rmCmd(rmSpec{name: "pools rm", synopsis: "remove pools", usage: "heck pools rm NAME [NAME...] [--server URL]",
+		help: "Removes each pool named (see 'heck pools ls'), on every node; its targets stay. Exits 2 if any does not exist.",
+		del:  (*client.Client).DeletePool, removed: "removed pool %s", missing: "no pool named %q; list them with 'heck pools ls'"})
 }
 
 // --- pick ---

@@ -163,40 +163,7 @@ objects (id, target or selector, starts, ends, reason, created_by, active).`,
 // --- silence rm ---
 
 func silenceRmCmd() *command {
-	return &command{
-		name:     "silence rm",
-		synopsis: "remove silences",
-		usage:    "heck silence rm ID [ID...] [--server URL]",
-		help:     "Removes each silence named (see 'heck silence ls'), on every node. Exits 2 if any does not exist.",
-		minArgs:  1, maxArgs: -1,
-		flags: func(fs *flag.FlagSet) any {
-			o := &rmOpts{}
-			o.register(fs)
-			return o
-		},
-		run: func(ctx context.Context, e *env, opts any, args []string) int {
-			o := opts.(*rmOpts)
-			c, err := o.client()
-			if err != nil {
-				return e.errorf("%v", err)
-			}
-			code := ExitOK
-			for _, id := range args {
-				if err := c.DeleteSilence(ctx, id); err != nil {
-					if client.IsNotFound(err) {
-						code = e.errorf("no silence has id %q; list them with 'heck silence ls'", id)
-						continue
-					}
-					return e.apiError(c, err, nil)
-				}
-				if !o.out.json() {
-					fmt.Fprintf(e.stdout, "removed silence %s\n", id)
-				}
-			}
-			if o.out.json() {
-				_ = writeJSON(e.stdout, map[string]any{"removed": code == ExitOK})
-			}
-			return code
-		},
-	}
+	return rmCmd(rmSpec{name: "silence rm", synopsis: "remove silences", usage: "heck silence rm ID [ID...] [--server URL]",
+		help: "Removes each silence named (see 'heck silence ls'), on every node. Exits 2 if any does not exist.",
+		del:  (*client.Client).DeleteSilence, removed: "removed silence %s", missing: "no silence has id %q; list them with 'heck silence ls'"})
 }

@@ -447,42 +447,9 @@ func kindList(ks []target.Kind) string {
 type rmOpts struct{ clientOpts }
 
 func targetsRmCmd() *command {
-	return &command{
-		name:     "targets rm",
-		synopsis: "remove targets",
-		usage:    "heck targets rm ID [ID...] [--server URL]",
-		help:     "Removes each target named from the node at --server. Exits 2 if any does not exist.",
-		minArgs:  1, maxArgs: -1,
-		flags: func(fs *flag.FlagSet) any {
-			o := &rmOpts{}
-			o.register(fs)
-			return o
-		},
-		run: func(ctx context.Context, e *env, opts any, args []string) int {
-			o := opts.(*rmOpts)
-			c, err := o.client()
-			if err != nil {
-				return e.errorf("%v", err)
-			}
-			code := ExitOK
-			for _, id := range args {
-				if err := c.DeleteTarget(ctx, id); err != nil {
-					if client.IsNotFound(err) {
-						code = e.errorf("no target has id %q; list them with 'heck targets ls'", id)
-						continue
-					}
-					return e.apiError(c, err, nil)
-				}
-				if !o.out.json() {
-					fmt.Fprintf(e.stdout, "removed %s\n", id)
-				}
-			}
-			if o.out.json() {
-				_ = writeJSON(e.stdout, map[string]any{"removed": code == ExitOK})
-			}
-			return code
-		},
-	}
+	return rmCmd(rmSpec{name: "targets rm", synopsis: "remove targets", usage: "heck targets rm ID [ID...] [--server URL]",
+		help: "Removes each target named from the node at --server. Exits 2 if any does not exist.",
+		del:  (*client.Client).DeleteTarget, removed: "removed %s", missing: "no target has id %q; list them with 'heck targets ls'"})
 }
 
 // zeroFlags refuses a schedule flag given as zero (--interval 0s, --rise
