@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -66,17 +64,8 @@ func (s *Server) putWindow(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, p := readBody(w, r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
 	var x maintenance.Window
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&x); err != nil {
-		writeProblem(w, problem(http.StatusBadRequest, TypeInvalidJSON, "Invalid JSON",
-			fmt.Sprintf("the window does not decode: %v; send {\"id\":\"nightly\", \"targets\":[\"db\"], \"start\":\"2026-12-13T02:00:00Z\", \"duration\":\"1h\"}", err)))
+	if !decodeStrict(w, r, &x, "maintenance window", `{"id":"nightly", "targets":["db"], "start":"2026-12-13T02:00:00Z", "duration":"1h"}`) {
 		return
 	}
 	if id := r.PathValue("id"); id != "" {
@@ -92,10 +81,7 @@ func (s *Server) putWindow(w http.ResponseWriter, r *http.Request) {
 	x.Origin = ""
 	if err := x.Validate(); err != nil {
 		fes, _ := target.AsFieldErrors(err)
-		p := problem(http.StatusUnprocessableEntity, TypeInvalidWindow, "Invalid maintenance window",
-			fmt.Sprintf("%d problem(s) with the window; fix each field listed in errors", len(fes)))
-		p.Errors = fieldProblems(fes)
-		writeProblem(w, p)
+		writeInvalid(w, TypeInvalidWindow, "maintenance window", fes)
 		return
 	}
 	created, err := mb.PutWindow(r.Context(), x)

@@ -94,17 +94,8 @@ func (s *Server) writeNotifier(w http.ResponseWriter, r *http.Request, id string
 	if !ok {
 		return
 	}
-	body, p := readBody(w, r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
 	var spec notify.Spec
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		writeProblem(w, problem(http.StatusBadRequest, TypeInvalidJSON, "Invalid JSON",
-			fmt.Sprintf("the notifier does not decode: %v; send {\"id\":\"ops\", \"kind\":\"webhook\", \"webhook\":{\"url\":\"https://...\"}}", err)))
+	if !decodeStrict(w, r, &spec, "notifier", `{"id":"ops", "kind":"webhook", "webhook":{"url":"https://..."}}`) {
 		return
 	}
 	if id != "" {
@@ -120,10 +111,7 @@ func (s *Server) writeNotifier(w http.ResponseWriter, r *http.Request, id string
 	fes := spec.Validate(os.LookupEnv)
 	fes = append(fes, redactedNotifier(&spec)...)
 	if len(fes) > 0 {
-		p := problem(http.StatusUnprocessableEntity, TypeInvalidNotifier, "Invalid notifier",
-			fmt.Sprintf("%d problem(s) with the notifier; fix each field listed in errors", len(fes)))
-		p.Errors = fieldProblems(fes)
-		writeProblem(w, p)
+		writeInvalid(w, TypeInvalidNotifier, "notifier", fes)
 		return
 	}
 	if create {

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -154,17 +152,8 @@ func (s *Server) writePool(w http.ResponseWriter, r *http.Request, name string, 
 	if !ok {
 		return
 	}
-	body, p := readBody(w, r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
 	var spec pool.Spec
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		writeProblem(w, problem(http.StatusBadRequest, TypeInvalidJSON, "Invalid JSON",
-			fmt.Sprintf("the pool does not decode: %v; send {\"name\":\"web\", \"targets\":[\"id\",...] or \"selector\":{\"k\":\"v\"}}", err)))
+	if !decodeStrict(w, r, &spec, "pool", `{"name":"web", "targets":["id",...] or "selector":{"k":"v"}}`) {
 		return
 	}
 	if name != "" {
@@ -179,10 +168,7 @@ func (s *Server) writePool(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	if err := spec.Validate(); err != nil {
 		fes, _ := target.AsFieldErrors(err)
-		p := problem(http.StatusUnprocessableEntity, TypeInvalidPool, "Invalid pool",
-			fmt.Sprintf("%d problem(s) with the pool; fix each field listed in errors", len(fes)))
-		p.Errors = fieldProblems(fes)
-		writeProblem(w, p)
+		writeInvalid(w, TypeInvalidPool, "pool", fes)
 		return
 	}
 	if create {

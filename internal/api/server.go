@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -428,10 +429,34 @@ func redactedPlaceholders(s *target.Spec) target.FieldErrors {
 }
 
 func writeValidation(w http.ResponseWriter, fes target.FieldErrors) {
-	p := problem(http.StatusUnprocessableEntity, TypeInvalidTarget, "Invalid target",
-		fmt.Sprintf("%d problem(s) with the target; fix each field listed in errors", len(fes)))
+	writeInvalid(w, TypeInvalidTarget, "target", fes)
+}
+
+// writeInvalid answers 422 listing every field problem of a noun (target,
+// silence, pool...).
+func writeInvalid(w http.ResponseWriter, typ, noun string, fes target.FieldErrors) {
+	p := problem(http.StatusUnprocessableEntity, typ, "Invalid "+noun,
+		fmt.Sprintf("%d problem(s) with the %s; fix each field listed in errors", len(fes), noun))
 	p.Errors = fieldProblems(fes)
 	writeProblem(w, p)
+}
+
+// decodeStrict reads the request's body into v, refusing unknown fields;
+// on a problem it answers it and returns false. example shows a valid body.
+func decodeStrict(w http.ResponseWriter, r *http.Request, v any, noun, example string) bool {
+	body, p := readBody(w, r)
+	if p != nil {
+		writeProblem(w, p)
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeProblem(w, problem(http.StatusBadRequest, TypeInvalidJSON, "Invalid JSON",
+			fmt.Sprintf("the %s does not decode: %v; send %s", noun, err, example)))
+		return false
+	}
+	return true
 }
 
 func (s *Server) addTarget(w http.ResponseWriter, r *http.Request) {

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -71,26 +69,14 @@ func (s *Server) addSilence(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	body, p := readBody(w, r)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
 	var req SilenceRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		writeProblem(w, problem(http.StatusBadRequest, TypeInvalidJSON, "Invalid JSON",
-			fmt.Sprintf("the silence does not decode: %v; send {\"target\":\"ID\" or \"selector\":\"k=v\", \"for\":\"2h\", \"reason\":\"...\"}", err)))
+	if !decodeStrict(w, r, &req, "silence", `{"target":"ID" or "selector":"k=v", "for":"2h", "reason":"..."}`) {
 		return
 	}
 	sil, err := silence.Build(req, time.Now())
 	if err != nil {
 		fes, _ := target.AsFieldErrors(err)
-		p := problem(http.StatusUnprocessableEntity, TypeInvalidSilence, "Invalid silence",
-			fmt.Sprintf("%d problem(s) with the silence; fix each field listed in errors", len(fes)))
-		p.Errors = fieldProblems(fes)
-		writeProblem(w, p)
+		writeInvalid(w, TypeInvalidSilence, "silence", fes)
 		return
 	}
 	if err := sb.AddSilence(r.Context(), sil); err != nil {
