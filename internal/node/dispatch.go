@@ -278,14 +278,22 @@ func (n *Node) hold(ctx context.Context, t *events.Transition, nid string, msg n
 // interval repeats it; and a flapping target that settled gets one message
 // of the state it settled in.
 func (n *Node) remind(ctx context.Context, now time.Time) {
-	for _, e := range n.disp.deliveries.List() {
-		rec := e.Value
+	var firing []dispatch.Delivery
+	if slices.ContainsFunc(n.disp.routes, func(r dispatch.Route) bool { return r.Reminder > 0 }) {
+		for _, e := range n.disp.deliveries.List() { // no route reminds: nothing to look up
+			firing = append(firing, e.Value)
+		}
+	}
+	for _, rec := range firing {
 		if rec.State != dispatch.Delivered || rec.Kind != string(notify.KindFiring) {
 			continue
 		}
 		spec, ok := n.reg.Get(rec.Target)
-		if !ok || !n.primaryOwner(&spec, now) {
+		if !ok || !n.primaryOwner(&spec, now) || n.reminderFor(&spec, rec.Notifier) <= 0 {
 			continue
+		}
+		if head, ok := n.tlog.Head(rec.Target); !ok || head == health.Up {
+			continue // back up (in memory): no need to read the store
 		}
 		last, err := n.tlog.Query(ctx, store.TransitionQuery{TargetID: rec.Target, Limit: 1})
 		if err != nil || len(last) != 1 || last[0].ID != rec.Transition {
