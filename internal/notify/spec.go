@@ -255,9 +255,9 @@ var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
 func (s *Spec) EnvRefs() []string {
 	var names []string
 	for _, f := range s.fields() {
-		for _, m := range envRef.FindAllStringSubmatch(f.get(), -1) {
-			if !slices.Contains(names, m[1]) {
-				names = append(names, m[1])
+		for _, name := range target.RefNames(f.get()) {
+			if !slices.Contains(names, name) {
+				names = append(names, name)
 			}
 		}
 	}
@@ -274,7 +274,7 @@ func (s Spec) Expand(lookup target.LookupFunc) (Spec, error) {
 	c := s.Clone()
 	var errs target.FieldErrors
 	for _, f := range c.fields() {
-		v, fes := expand(f.name, f.get(), lookup)
+		v, fes := target.ExpandRefs(f.name, f.get(), lookup)
 		errs = append(errs, fes...)
 		f.set(v)
 	}
@@ -282,24 +282,6 @@ func (s Spec) Expand(lookup target.LookupFunc) (Spec, error) {
 		return s, errs
 	}
 	return c, nil
-}
-
-func expand(name, v string, lookup target.LookupFunc) (string, target.FieldErrors) {
-	if !strings.Contains(v, "${") {
-		return v, nil
-	}
-	var errs target.FieldErrors
-	out := envRef.ReplaceAllStringFunc(v, func(m string) string {
-		env := m[2 : len(m)-1]
-		val, ok := lookup(env)
-		if !ok {
-			errs = append(errs, target.FieldError{Field: name, Value: m,
-				Problem: "refers to environment variable " + env + ", which is not set",
-				Fix:     "export " + env + " before starting heck, or remove the reference"})
-		}
-		return val
-	})
-	return out, errs
 }
 
 // Redacted returns a copy of s fit for the API: every secret setting that

@@ -118,7 +118,7 @@ func (v *validator) resolve(field, raw string) (string, bool) {
 	if v.lookup == nil {
 		return "", false
 	}
-	out, errs := expand(field, raw, v.lookup)
+	out, errs := target.ExpandRefs(field, raw, v.lookup)
 	v.errs = append(v.errs, errs...)
 	return out, len(errs) == 0
 }

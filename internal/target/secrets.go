@@ -15,6 +15,37 @@ func hasEnvRef(s string) bool { return strings.Contains(s, "${") }
 // LookupFunc finds an environment variable; os.LookupEnv is one.
 type LookupFunc func(string) (string, bool)
 
+// ExpandRefs replaces the ${VAR} references of v, the value of field, from
+// lookup; a reference to an unset variable is a FieldError naming the
+// field and the reference (never a value). Every secret-holding spec
+// (targets, notifiers) expands through it.
+func ExpandRefs(field, v string, lookup LookupFunc) (string, FieldErrors) {
+	if !hasEnvRef(v) {
+		return v, nil
+	}
+	var errs FieldErrors
+	out := envRef.ReplaceAllStringFunc(v, func(m string) string {
+		name := m[2 : len(m)-1]
+		val, ok := lookup(name)
+		if !ok {
+			errs = append(errs, FieldError{Field: field, Value: m,
+				Problem: "refers to environment variable " + name + ", which is not set",
+				Fix:     "export " + name + " before starting heck, or remove the reference"})
+		}
+		return val
+	})
+	return out, errs
+}
+
+// RefNames lists the variables the ${VAR} references of v name, in order.
+func RefNames(v string) []string {
+	var names []string
+	for _, m := range envRef.FindAllStringSubmatch(v, -1) {
+		names = append(names, m[1])
+	}
+	return names
+}
+
 // Expand returns a copy of s whose ${VAR} references in the url, address,
 // headers, body and tcp send/expect are replaced from lookup (os.LookupEnv
 // when nil). The spec as stored and shown keeps the references, so a
@@ -27,19 +58,9 @@ func (s Spec) Expand(lookup LookupFunc) (Spec, error) {
 	c := s.Clone()
 	var errs FieldErrors
 	exp := func(field, v string) string {
-		if !hasEnvRef(v) {
-			return v
-		}
-		return envRef.ReplaceAllStringFunc(v, func(m string) string {
-			name := m[2 : len(m)-1]
-			val, ok := lookup(name)
-			if !ok {
-				errs = append(errs, FieldError{Field: field, Value: m,
-					Problem: "refers to environment variable " + name + ", which is not set",
-					Fix:     "export " + name + " before starting heck, or remove the reference"})
-			}
-			return val
-		})
+		out, fes := ExpandRefs(field, v, lookup)
+		errs = append(errs, fes...)
+		return out
 	}
 	c.URL = exp("url", c.URL)
 	c.Address = exp("address", c.Address)
