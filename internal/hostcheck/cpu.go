@@ -61,7 +61,7 @@ type CPU struct {
 }
 
 type cpuSample struct {
-	at         time.Time
+	at          time.Time
 	busy, total float64
 }
 

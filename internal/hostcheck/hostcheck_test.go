@@ -124,7 +124,9 @@ func TestCPUWindow(t *testing.T) {
 	c := NewCPU(CPUOptions{Window: target.Duration(50 * time.Second)}) // a sample every 10s
 	c.now = func() time.Time { return now }
 	busy := 0.0
-	c.times = func(context.Context) (cpu.TimesStat, error) { return cpu.TimesStat{User: busy, Idle: 1000 + now.Sub(time.Unix(1000, 0)).Seconds()}, nil }
+	c.times = func(context.Context) (cpu.TimesStat, error) {
+		return cpu.TimesStat{User: busy, Idle: 1000 + now.Sub(time.Unix(1000, 0)).Seconds()}, nil
+	}
 	for i := 0; i < 20; i++ {
 		if _, err := c.sample(context.Background()); err != nil {
 			t.Fatal(err)
