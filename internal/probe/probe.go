@@ -60,6 +60,17 @@ type Details struct {
 	Rcode        string   `json:"rcode,omitempty"`
 	// Serving is the grpc health status (SERVING, NOT_SERVING...).
 	Serving string `json:"serving,omitempty"`
+	// Checks are the checks of a heck agent (agent targets): which part
+	// of the host passed or failed. Shared read-only once returned.
+	Checks []CheckDetail `json:"checks,omitempty"`
+}
+
+// CheckDetail is one check of a heck agent, as its /healthz said.
+type CheckDetail struct {
+	Name     string `json:"name"`
+	Status   string `json:"status"`
+	Critical bool   `json:"critical"`
+	Message  string `json:"message,omitempty"`
 }
 
 // Fail returns a failed result with msg.

@@ -42,6 +42,7 @@ type rare struct {
 	grpc   *target.GRPCOptions
 	icmp   *target.ICMPOptions
 	hb     *target.HeartbeatOptions
+	agent  *target.AgentOptions
 	deps   []target.Dependency
 }
 
@@ -58,7 +59,7 @@ func pack(key string, s *target.Spec) packed {
 		common: unique.Make(common{kind: s.Kind, origin: s.Origin, sched: s.Schedule,
 			replicas: s.Replicas, spread: s.Spread}),
 	}
-	r := rare{labels: s.Labels, http: s.HTTP, tcp: s.TCP, dns: s.DNS, tls: s.TLS, grpc: s.GRPC, icmp: s.ICMP, hb: s.Heartbeat, deps: s.DependsOn}
+	r := rare{labels: s.Labels, http: s.HTTP, tcp: s.TCP, dns: s.DNS, tls: s.TLS, grpc: s.GRPC, icmp: s.ICMP, hb: s.Heartbeat, agent: s.Agent, deps: s.DependsOn}
 	if s.ID != key {
 		r.id, r.ownID = s.ID, true
 	}
@@ -81,7 +82,7 @@ func (p *packed) spec(key string) target.Spec {
 			s.ID = r.id
 		}
 		s.Labels, s.HTTP, s.TCP, s.DNS, s.TLS, s.GRPC, s.ICMP, s.Heartbeat = r.labels, r.http, r.tcp, r.dns, r.tls, r.grpc, r.icmp, r.hb
-		s.DependsOn = r.deps
+		s.DependsOn, s.Agent = r.deps, r.agent
 	}
 	return s
 }

@@ -108,6 +108,7 @@ func (l *lastResult) set(res *probe.Result, msg unique.Handle[string]) {
 		x := new(probe.Details) // rest itself stays on the stack
 		*x = rest
 		x.Answers = slices.Clone(rest.Answers)
+		x.Checks = slices.Clone(rest.Checks)
 		l.extra = x
 	}
 }
@@ -133,13 +134,14 @@ func packLat(lat time.Duration, ok bool) int64 {
 
 func isZeroDetails(d *probe.Details) bool {
 	return d.StatusCode == 0 && d.RemoteAddr == "" && d.TLSVersion == "" && d.CertExpiry.IsZero() &&
-		d.CertDaysLeft == 0 && len(d.Answers) == 0 && d.Rcode == "" && d.Serving == ""
+		d.CertDaysLeft == 0 && len(d.Answers) == 0 && d.Rcode == "" && d.Serving == "" &&
+		len(d.Checks) == 0
 }
 
 func equalDetails(a, b *probe.Details) bool {
 	return a.StatusCode == b.StatusCode && a.RemoteAddr == b.RemoteAddr && a.TLSVersion == b.TLSVersion &&
 		a.CertExpiry == b.CertExpiry && a.CertDaysLeft == b.CertDaysLeft && slices.Equal(a.Answers, b.Answers) &&
-		a.Rcode == b.Rcode && a.Serving == b.Serving
+		a.Rcode == b.Rcode && a.Serving == b.Serving && slices.Equal(a.Checks, b.Checks)
 }
 
 // interval returns the interval in force, in ns (see Mode).

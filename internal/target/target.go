@@ -28,10 +28,13 @@ const (
 	// KindHeartbeat is a push target: the host checks in (POST /ping/TOKEN)
 	// and heck judges whether it did so in time.
 	KindHeartbeat Kind = "heartbeat"
+	// KindAgent probes a heck agent's /healthz (heck agent) and keeps the
+	// status of each of its checks.
+	KindAgent Kind = "agent"
 )
 
 // Kinds lists every known kind, in the order they are documented.
-var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP, KindHeartbeat}
+var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP, KindHeartbeat, KindAgent}
 
 // Spec is everything a user says about a target. It is what the config file,
 // the API and the registry carry. The zero value of an optional field means
@@ -45,7 +48,8 @@ type Spec struct {
 	// targets (removed again when they leave the file), "" for the API.
 	Origin string `json:"origin,omitempty" yaml:"-"`
 
-	// URL is the endpoint of an http target.
+	// URL is the endpoint of an http target, the /healthz of an agent
+	// target.
 	URL string `json:"url,omitempty" yaml:"url,omitempty"`
 	// Address is host:port for tcp, tls, grpc and dns (the resolver), and a
 	// host for icmp.
@@ -67,6 +71,7 @@ type Spec struct {
 	ICMP *ICMPOptions `json:"icmp,omitempty" yaml:"icmp,omitempty"`
 
 	Heartbeat *HeartbeatOptions `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
+	Agent     *AgentOptions     `json:"agent,omitempty" yaml:"agent,omitempty"`
 
 	// DependsOn names the targets this one needs (internal/graph): when a
 	// critical one is down, this one's failure is its impact, not a new
@@ -83,6 +88,14 @@ type Dependency struct {
 
 // IsCritical reports whether the dependency is critical (the default).
 func (d Dependency) IsCritical() bool { return d.Critical == nil || *d.Critical }
+
+// AgentOptions are the options of an agent target, whose URL is a heck
+// agent's /healthz.
+type AgentOptions struct {
+	// Check asks about one check of the agent (?check=NAME) instead of
+	// the host as a whole.
+	Check string `json:"check,omitempty" yaml:"check,omitempty"`
+}
 
 // HeartbeatOptions are the options of a heartbeat target: the host pings
 // every Period; it is late once Period plus Grace pass without a ping, and
@@ -321,6 +334,10 @@ func (s Spec) Clone() Spec {
 	if s.Heartbeat != nil {
 		v := *s.Heartbeat
 		c.Heartbeat = &v
+	}
+	if s.Agent != nil {
+		v := *s.Agent
+		c.Agent = &v
 	}
 	c.DependsOn = append([]Dependency(nil), s.DependsOn...)
 	return c

@@ -160,6 +160,8 @@ func (s *Spec) ValidateWritten(written func(key string) bool) FieldErrors {
 	case KindHeartbeat:
 		v.heartbeat(s)
 		v.only(s, "heartbeat")
+	case KindAgent:
+		v.agent(s)
 	case "":
 		v.add("kind", "", "is missing", "set kind to one of "+kindList())
 	default:
@@ -231,21 +233,21 @@ func (v *validator) only(s *Spec, want string) {
 	}{
 		{"http", s.HTTP != nil}, {"tcp", s.TCP != nil}, {"dns", s.DNS != nil},
 		{"tls", s.TLS != nil}, {"grpc", s.GRPC != nil}, {"icmp", s.ICMP != nil},
-		{"heartbeat", s.Heartbeat != nil},
+		{"heartbeat", s.Heartbeat != nil}, {"agent", s.Agent != nil},
 	}
 	for _, b := range blocks {
 		if b.set && b.name != want {
 			v.add(b.name, "", "options do not apply to a "+string(s.Kind)+" target", "remove the "+b.name+" block or set kind: "+b.name)
 		}
 	}
-	if want != "http" && s.URL != "" {
+	if want != "http" && want != "agent" && s.URL != "" {
 		v.add("url", s.URL, "does not apply to a "+string(s.Kind)+" target", "use address (host:port) instead")
 	}
 	if want == "heartbeat" && s.Address != "" {
 		v.add("address", s.Address, "does not apply to a heartbeat target", "remove it: the host pings heck at /ping/TOKEN")
 	}
-	if want == "http" && s.Address != "" {
-		v.add("address", s.Address, "does not apply to an http target", "use url instead")
+	if (want == "http" || want == "agent") && s.Address != "" {
+		v.add("address", s.Address, "does not apply to an "+want+" target", "use url instead")
 	}
 }
 
@@ -309,20 +311,7 @@ func (v *validator) hostPort(field, addr, example string) {
 
 func (v *validator) http(s *Spec) {
 	v.only(s, "http")
-	switch {
-	case s.URL == "":
-		v.add("url", "", "is missing", "set the URL to probe, such as \"http://127.0.0.1:8080/healthz\"")
-	case hasEnvRef(s.URL):
-	default:
-		u, err := url.Parse(s.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add("url", s.URL, "is not an http or https URL", "write it as http://host[:port]/path")
-		} else if p := u.Port(); p != "" {
-			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
-				v.add("url", s.URL, "has no valid port", "set a port from 1 to 65535")
-			}
-		}
-	}
+	v.url(s.URL, "http://127.0.0.1:8080/healthz")
 	h := s.HTTP
 	if h == nil {
 		return
@@ -375,6 +364,33 @@ func (v *validator) http(s *Spec) {
 	}
 	if h.MaxBodyBytes < 0 || h.MaxBodyBytes > 16<<20 {
 		v.add("http.max_body_bytes", strconv.Itoa(h.MaxBodyBytes), "is out of range", "set 0 to 16777216 bytes")
+	}
+}
+
+// url checks the URL of an http or agent target.
+func (v *validator) url(u, example string) {
+	switch {
+	case u == "":
+		v.add("url", "", "is missing", "set the URL to probe, such as \""+example+"\"")
+	case hasEnvRef(u):
+	default:
+		pu, err := url.Parse(u)
+		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
+			v.add("url", u, "is not an http or https URL", "write it as http://host[:port]/path")
+		} else if p := pu.Port(); p != "" {
+			if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+				v.add("url", u, "has no valid port", "set a port from 1 to 65535")
+			}
+		}
+	}
+}
+
+// agent checks an agent target: the URL of a heck agent's /healthz.
+func (v *validator) agent(s *Spec) {
+	v.only(s, "agent")
+	v.url(s.URL, "http://127.0.0.1:7900/healthz")
+	if a := s.Agent; a != nil && a.Check != "" && !ValidID(a.Check) {
+		v.add("agent.check", a.Check, "is not a check name", "name one check of the agent's config (letters, digits, '.', '_', ':', '-')")
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/probe/agentprobe"
 	"github.com/heckhq/heck/internal/probe/dnsprobe"
 	"github.com/heckhq/heck/internal/probe/grpcprobe"
 	"github.com/heckhq/heck/internal/probe/httpprobe"
@@ -39,6 +40,8 @@ func New(spec target.Spec, opts probe.Options) (probe.Prober, error) {
 		p, err = nilSafe(grpcprobe.New(spec, opts))
 	case target.KindICMP:
 		p, err = nilSafe(icmpprobe.New(spec, opts))
+	case target.KindAgent:
+		p, err = nilSafe(agentprobe.New(spec, opts))
 	default:
 		names := make([]string, len(target.Kinds))
 		for i, k := range target.Kinds {
