@@ -174,6 +174,9 @@ func (p *parser) decode(data []byte, c *Config) (ok bool) {
 			line, _ = strconv.Atoi(m[1])
 			msg = m[2]
 		}
+		if l := firstFailingLine(data, err.Error()); l > 0 {
+			line = l
+		}
 		p.add(line, 0, "", "", "is not valid YAML: "+msg, "check the indentation, the quoting and the \":\" after each key around this line")
 		return false
 	}
@@ -201,6 +204,34 @@ func (p *parser) decode(data []byte, c *Config) (ok bool) {
 		return false
 	}
 	return true
+}
+
+// firstFailingLine is the first line n at which the file's first n lines
+// fail to parse with the same error as the whole file: yaml.v3 reports
+// some errors at the line their block starts, not where the mistake is.
+// 0 when no shorter prefix fails so.
+func firstFailingLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(n int) bool {
+		var v yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:n], nil), &v)
+		return err != nil && err.Error() == msg
+	}
+	// fails is monotonic enough for the errors that matter: once a prefix
+	// holds the mistake, longer ones do too.
+	lo, hi := 1, len(lines)
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo < len(lines) && fails(lo) {
+		return lo
+	}
+	return 0
 }
 
 var (
@@ -335,7 +366,9 @@ func (p *parser) validate(c *Config) {
 		}
 	}
 	dummy := target.Spec{ID: "defaults", Kind: target.KindTCP, Address: dummyAddr, Schedule: c.Defaults}
+	badDefault := map[string]bool{}
 	for _, fe := range dummy.ValidateWritten(p.writtenFunc("defaults")) {
+		badDefault[fe.Field] = true
 		p.addAt(fe.Prefixed("defaults"))
 	}
 	if len(c.Checks) == 0 {
@@ -345,6 +378,12 @@ func (p *parser) validate(c *Config) {
 	for i := range c.Checks {
 		prefix := fmt.Sprintf("checks[%d]", i)
 		for _, fe := range c.Checks[i].validate(c.Defaults, p.writtenFunc(prefix)) {
+			if scheduleKeys[fe.Field] && !p.written(prefix+"."+fe.Field) && p.written("defaults."+fe.Field) {
+				if badDefault[fe.Field] {
+					continue // reported once, at the defaults block
+				}
+				fe.Problem += " (" + fe.Field + " comes from defaults)"
+			}
 			p.addAt(fe.Prefixed(prefix))
 		}
 		name := c.Checks[i].Name()
