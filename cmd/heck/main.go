@@ -2,7 +2,8 @@
 // `heck serve`, check a config with `heck validate`, probe once with
 // `heck check`, manage a node's targets with `heck targets` and
 // `heck status`, and its cluster with `heck members`, `heck join` and
-// `heck leave`. See `heck --help`.
+// `heck leave`; run a host's own checks with `heck agent`. See
+// `heck --help`.
 package main
 
 import (
@@ -11,6 +12,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/heckhq/heck/internal/agent"
 	"github.com/heckhq/heck/internal/cli"
 	"github.com/heckhq/heck/internal/node"
 	"github.com/heckhq/heck/internal/probe/kinds"
@@ -20,6 +22,7 @@ import (
 
 func main() {
 	cli.RunNode, cli.ParseCheckArg, cli.NewProber = node.Run, kinds.ParseArg, kinds.New
+	cli.RunAgent = agent.Main
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -57,7 +57,7 @@ func Main(ctx context.Context, path, listen string, log *slog.Logger) error {
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w; set another address with --listen or listen:", cfg.Listen, err)
+		return fmt.Errorf("listen on %s: %w; set another address with --listen or in the config's listen", cfg.Listen, err)
 	}
 	return Serve(ctx, ln, cfg, log)
 }

@@ -2,8 +2,9 @@
 // running a node (serve), checking config files (validate), one-off probes
 // (check), and the clients of the REST API (targets, status, transitions,
 // events, members, join, leave, and the gossip keyring: keys ls, install,
-// use, remove, generate), with help on each, consistent exit codes, and
-// shell completion scripts generated from the same command and flag tables.
+// use, remove, generate), and a host's agent (agent), with help on each,
+// consistent exit codes, and shell completion scripts generated from the
+// same command and flag tables.
 //
 // Exit codes: 0 success; 1 a check failed, a target is down (status
 // --check) or a config has problems; 2 a usage error or any other error.
@@ -53,7 +54,7 @@ func (e *env) errorf(format string, a ...any) int {
 
 func commands() []*command {
 	return []*command{
-		serveCmd(), validateCmd(), checkCmd(),
+		serveCmd(), agentCmd(), validateCmd(), checkCmd(),
 		targetsLsCmd(), targetsAddCmd(), targetsRmCmd(),
 		silenceAddCmd(), silenceLsCmd(), silenceRmCmd(),
 		poolsAddCmd(), poolsLsCmd(), poolsRmCmd(), pickCmd(), runCmd(), auditCmd(),

@@ -135,6 +135,7 @@ type addOpts struct {
 	grpcTLS                               bool
 	period, grace, failAfter              time.Duration
 	token, cronSched, timeZone            string
+	agentCheck                            string
 	interval, timeout, initialDelay       time.Duration
 	jitter, fastInterval, downInterval    time.Duration
 	// fs tells which flags were given, so a zero given is not a default.
@@ -155,6 +156,7 @@ var flagFields = map[string]string{
 	"grpc.service": "--service", "grpc.server_name": "--server-name", "icmp.payload_size": "--payload-size",
 	"heartbeat.period": "--period", "heartbeat.grace": "--grace", "heartbeat.fail_after": "--fail-after",
 	"heartbeat.token": "--ping-token", "heartbeat.schedule": "--schedule", "heartbeat.time_zone": "--time-zone",
+	"agent.check": "--agent-check",
 }
 
 func specFlag(field string) string {
@@ -177,7 +179,8 @@ var kindFlags = map[string][]target.Kind{
 	"method": {target.KindHTTP}, "header": {target.KindHTTP}, "body": {target.KindHTTP},
 	"expect-status": {target.KindHTTP}, "body-contains": {target.KindHTTP}, "body-regex": {target.KindHTTP},
 	"no-follow-redirects": {target.KindHTTP}, "keep-alive": {target.KindHTTP}, "max-latency": {target.KindHTTP},
-	"max-body-bytes": {target.KindHTTP}, "url": {target.KindHTTP},
+	"max-body-bytes": {target.KindHTTP}, "url": {target.KindHTTP, target.KindAgent},
+	"agent-check": {target.KindAgent},
 	"insecure":      {target.KindHTTP, target.KindTLS, target.KindGRPC},
 	"cert-min-days": {target.KindHTTP, target.KindTLS},
 	"server-name":   {target.KindTLS, target.KindGRPC},
@@ -212,6 +215,9 @@ with every problem, named here by its flag. Kinds and their flags:
   heartbeat --period or --schedule CRON [--time-zone], --grace, --fail-after,
          --ping-token (the host pings the
          printed URL: POST or GET, /start, /fail or /EXIT_CODE after it)
+  agent  --url http://HOST:7900/healthz of a heck agent, --agent-check NAME
+         (one of its checks only); down when the agent says down, degraded
+         when only non-critical checks fail
 
 --kind may be left out with --url (http). Secrets in --url, --header or
 --body can be ${VAR} references, expanded on the node.
@@ -226,7 +232,7 @@ Example:
 			fs.BoolVar(&o.replace, "replace", false, "replace the target if its id exists (PUT) instead of failing")
 			fs.StringVar(&s.ID, "id", "", "target `ID` (letters, digits, '.', '_', ':', '-')")
 			fs.StringVar(&s.Name, "name", "", "display `NAME`")
-			fs.Func("kind", "probe `KIND`: http, tcp, dns, tls, grpc or icmp", func(v string) error { s.Kind = target.Kind(v); return nil })
+			fs.Func("kind", "probe `KIND`: http, tcp, dns, tls, grpc, icmp, heartbeat or agent", func(v string) error { s.Kind = target.Kind(v); return nil })
 			fs.Var(listFlag{&o.labels, false}, "label", "label `k=v` (repeatable)")
 			fs.StringVar(&s.URL, "url", "", "`URL` of an http target")
 			fs.StringVar(&s.Address, "address", "", "`HOST:PORT` of a tcp, tls, grpc target; resolver of a dns target; host of icmp")
@@ -268,6 +274,7 @@ Example:
 			fs.StringVar(&o.cronSched, "schedule", "", "when a heartbeat's host pings, as a cron `EXPR` (\"0 3 * * *\", @daily) instead of --period")
 			fs.StringVar(&o.timeZone, "time-zone", "", "the IANA time `ZONE` of --schedule (default UTC)")
 			fs.StringVar(&o.token, "ping-token", "", "the heartbeat's ping `TOKEN` (default: the node makes an unguessable one)")
+			fs.StringVar(&o.agentCheck, "agent-check", "", "ask a heck agent about its check `NAME` only (agent)")
 			return o
 		},
 		run: runTargetsAdd,
@@ -363,7 +370,7 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 		"dns-rcode": o.dnsRcode != "", "dns-transport": o.dnsTrans != "", "expect-answer": len(o.answers) > 0,
 		"service": o.service != "", "grpc-tls": o.grpcTLS, "payload-size": o.payloadSize != 0, "address": s.Address != "",
 		"period": o.period != 0, "grace": o.grace != 0, "fail-after": o.failAfter != 0, "ping-token": o.token != "",
-		"schedule": o.cronSched != "", "time-zone": o.timeZone != "",
+		"schedule": o.cronSched != "", "time-zone": o.timeZone != "", "agent-check": o.agentCheck != "",
 	}
 	names := make([]string, 0, len(used))
 	for n := range used {
@@ -421,6 +428,10 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 	case target.KindICMP:
 		if o.payloadSize != 0 {
 			s.ICMP = &target.ICMPOptions{PayloadSize: o.payloadSize}
+		}
+	case target.KindAgent:
+		if o.agentCheck != "" {
+			s.Agent = &target.AgentOptions{Check: o.agentCheck}
 		}
 	case target.KindHeartbeat:
 		if o.period == 0 && o.cronSched == "" {

@@ -24,6 +24,7 @@ func fullSpec() target.Spec {
 		TLS: &target.TLSOptions{ServerName: "x"}, GRPC: &target.GRPCOptions{Service: "s"},
 		ICMP:      &target.ICMPOptions{PayloadSize: 8},
 		Heartbeat: &target.HeartbeatOptions{Period: target.Duration(time.Minute), Token: "0123456789abcdef"},
+		Agent:     &target.AgentOptions{Check: "db"},
 		DependsOn: []target.Dependency{{Target: "db"}},
 	}
 }

@@ -30,6 +30,8 @@ func TestLastResultRoundTrip(t *testing.T) {
 		{"dns", probe.Result{OK: true, Message: "NOERROR, 2 answers",
 			Details: probe.Details{RemoteAddr: "127.0.0.1:53", Answers: []string{"127.0.0.1", "127.0.0.2"}, Rcode: "NOERROR"}}},
 		{"grpc", probe.Result{Message: "NOT_SERVING", Details: probe.Details{Serving: "NOT_SERVING"}}},
+		{"agent", probe.Result{OK: true, Message: "degraded: swap", Details: probe.Details{StatusCode: 200,
+			Checks: []probe.CheckDetail{{Name: "swap", Status: "failing", Message: "swap 91%"}, {Name: "db", Status: "ok", Critical: true}}}}},
 		{"status beyond int32", probe.Result{Details: probe.Details{StatusCode: 1 << 40}}},
 		{"negative latency", probe.Result{Latency: -5}},
 	}
