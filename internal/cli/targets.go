@@ -180,7 +180,7 @@ var kindFlags = map[string][]target.Kind{
 	"expect-status": {target.KindHTTP}, "body-contains": {target.KindHTTP}, "body-regex": {target.KindHTTP},
 	"no-follow-redirects": {target.KindHTTP}, "keep-alive": {target.KindHTTP}, "max-latency": {target.KindHTTP},
 	"max-body-bytes": {target.KindHTTP}, "url": {target.KindHTTP, target.KindAgent},
-	"agent-check": {target.KindAgent},
+	"agent-check":   {target.KindAgent},
 	"insecure":      {target.KindHTTP, target.KindTLS, target.KindGRPC},
 	"cert-min-days": {target.KindHTTP, target.KindTLS},
 	"server-name":   {target.KindTLS, target.KindGRPC},
