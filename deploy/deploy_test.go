@@ -477,7 +477,9 @@ func TestKubernetesManifestsAgree(t *testing.T) {
 		case base == "kustomization.yaml":
 		case base == "secret.example.yaml" && listed:
 			t.Error("kustomization.yaml applies the example Secret (its placeholders would overwrite real secrets)")
-		case base != "secret.example.yaml" && !listed:
+		case base == "agent-sidecar.yaml" && listed:
+			t.Error("kustomization.yaml applies agent-sidecar.yaml, an example for another Deployment")
+		case base != "secret.example.yaml" && base != "agent-sidecar.yaml" && !listed:
 			t.Errorf("kustomization.yaml does not list %s", base)
 		}
 	}
