@@ -22,7 +22,7 @@ import (
 
 func main() {
 	cli.RunNode, cli.ParseCheckArg, cli.NewProber = node.Run, kinds.ParseArg, kinds.New
-	cli.RunAgent = agent.Main
+	cli.RunAgent, cli.ValidateAgent = agent.Main, agent.ValidateFile
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -582,3 +582,24 @@ func (c *Check) validateHost() target.FieldErrors {
 	}
 	return errs
 }
+
+// ValidateFile is heck validate's view of an agent config: whether data
+// (the file at path) is one, its top level listing checks:, and if so how
+// many checks it has, or a *config.LoadError with every problem.
+func ValidateFile(path string, data []byte) (checks int, isAgent bool, err error) {
+	var top map[string]yaml.Node
+	if yaml.Unmarshal(data, &top) != nil {
+		return 0, false, nil
+	}
+	if _, ok := top["checks"]; !ok {
+		return 0, false, nil
+	}
+	if _, ok := top["targets"]; ok {
+		return 0, false, nil // a heck config, with a stray key its loader reports
+	}
+	c, err := Parse(path, data)
+	if err != nil {
+		return 0, true, err
+	}
+	return len(c.Checks), true, nil
+}

@@ -215,3 +215,24 @@ func TestLoad(t *testing.T) {
 		t.Logf("no /proc/1 here: the example's init check will fail")
 	}
 }
+
+func TestValidateFile(t *testing.T) {
+	tests := []struct {
+		name, data string
+		checks     int
+		isAgent    bool
+		err        bool
+	}{
+		{"agent", "checks:\n  - {name: cpu, kind: cpu}\n", 1, true, false},
+		{"bad agent", "checks:\n  - {kind: cpu}\n", 0, true, true},
+		{"heck config", "listen: 127.0.0.1:7800\ntargets: []\n", 0, false, false},
+		{"both keys", "checks: []\ntargets: []\n", 0, false, false},
+		{"not yaml", "::: [", 0, false, false},
+	}
+	for _, tt := range tests {
+		n, isAgent, err := ValidateFile("x.yaml", []byte(tt.data))
+		if n != tt.checks || isAgent != tt.isAgent || (err != nil) != tt.err {
+			t.Errorf("%s: %d %v %v", tt.name, n, isAgent, err)
+		}
+	}
+}

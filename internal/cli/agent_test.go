@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 
@@ -68,4 +69,37 @@ func TestTargetsAddAgent(t *testing.T) {
 		"flag --agent-check does not apply to a http target")
 	usageError(t, heck(t, "targets", "add", "--id", "x", "--kind", "agent", "--address", "127.0.0.1:1"),
 		"flag --address does not apply to a agent target")
+}
+
+func TestValidateAgentConfig(t *testing.T) {
+	old := cli.ValidateAgent
+	t.Cleanup(func() { cli.ValidateAgent = old })
+	dir := t.TempDir()
+	good, bad, serve := dir+"/good.yaml", dir+"/bad.yaml", dir+"/serve.yaml"
+	for p, s := range map[string]string{good: "checks: []\n", bad: "checks: [x]\n", serve: "listen: 127.0.0.1:7800\n"} {
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cli.ValidateAgent = func(path string, data []byte) (int, bool, error) {
+		switch path {
+		case good:
+			return 3, true, nil
+		case bad:
+			return 0, true, &config.LoadError{Problems: []config.Problem{{File: path, Line: 1, Field: "checks[0]", Problem: "is not a check", Fix: "write a mapping"}}}
+		}
+		return 0, false, nil
+	}
+	if r := heck(t, "validate", good); r.code != 0 || !strings.Contains(r.stdout, "ok (agent config, 3 checks)") {
+		t.Errorf("validate good agent config: %+v", r)
+	}
+	if r := heck(t, "validate", bad); r.code != 1 || !strings.Contains(r.stdout, "bad.yaml:1: checks[0]: is not a check") {
+		t.Errorf("validate bad agent config: %+v", r)
+	}
+	if r := heck(t, "validate", good, "-o", "json"); r.code != 0 || !strings.Contains(r.stdout, `"checks": 3`) {
+		t.Errorf("validate -o json: %+v", r)
+	}
+	if r := heck(t, "validate", serve); r.code != 0 || !strings.Contains(r.stdout, "ok (0 targets)") {
+		t.Errorf("validate a heck config: %+v", r)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 
 	"github.com/heckhq/heck/internal/config"
 )
@@ -17,9 +18,10 @@ func validateCmd() *command {
 		synopsis: "check a config file and print every problem",
 		usage:    "heck validate FILE [-o json]",
 		help: `
-Loads FILE as heck serve would and prints every problem at once, each with
-file:line:column, the field, the value and the fix. Exits 0 when the file is
-valid, 1 when it has problems, 2 when it cannot be read.`,
+Loads FILE as heck serve would (as heck agent would when its top level lists
+checks:) and prints every problem at once, each with file:line:column, the
+field, the value and the fix. Exits 0 when the file is valid, 1 when it has
+problems, 2 when it cannot be read.`,
 		minArgs: 1, maxArgs: 1,
 		flags: func(fs *flag.FlagSet) any {
 			o := &validateOpts{}
@@ -31,15 +33,20 @@ valid, 1 when it has problems, 2 when it cannot be read.`,
 }
 
 type validateJSON struct {
-	File     string           `json:"file"`
-	OK       bool             `json:"ok"`
-	Targets  int              `json:"targets"`
+	File    string `json:"file"`
+	OK      bool   `json:"ok"`
+	Targets int    `json:"targets"`
+	// Checks is set for an agent config (heck agent) instead of Targets.
+	Checks   *int             `json:"checks,omitempty"`
 	Problems []config.Problem `json:"problems"`
 }
 
 func runValidate(_ context.Context, e *env, opts any, args []string) int {
 	o := opts.(*validateOpts)
 	path := args[0]
+	if code, ok := validateAgent(e, o, path); ok {
+		return code
+	}
 	cfg, err := config.Load(path)
 	var le *config.LoadError
 	if err != nil && !errors.As(err, &le) {
@@ -66,4 +73,48 @@ func runValidate(_ context.Context, e *env, opts any, args []string) int {
 		return ExitFail
 	}
 	return ExitOK
+}
+
+// ValidateAgent, when set, tells an agent config from a heck config and
+// loads it (agent.ValidateFile): how many checks it has, or a
+// *config.LoadError. cmd/heck sets it.
+var ValidateAgent func(path string, data []byte) (checks int, isAgent bool, err error)
+
+// validateAgent validates path as an agent config when it is one; ok is
+// false when it is not (or this build cannot tell).
+func validateAgent(e *env, o *validateOpts, path string) (code int, ok bool) {
+	if ValidateAgent == nil {
+		return 0, false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false // config.Load reports it
+	}
+	n, isAgent, err := ValidateAgent(path, data)
+	if !isAgent {
+		return 0, false
+	}
+	var le *config.LoadError
+	if err != nil && !errors.As(err, &le) {
+		return e.errorf("%v", err), true
+	}
+	switch {
+	case o.out.json():
+		v := validateJSON{File: path, OK: err == nil, Problems: []config.Problem{}, Checks: &n}
+		if le != nil {
+			v.Problems = le.Problems
+		}
+		if werr := writeJSON(e.stdout, v); werr != nil {
+			return e.errorf("%v", werr), true
+		}
+	case le != nil:
+		printProblems(e.stdout, le)
+		fmt.Fprintf(e.stdout, "%s: %d problem(s)\n", path, len(le.Problems))
+	default:
+		fmt.Fprintf(e.stdout, "%s: ok (agent config, %d checks)\n", path, n)
+	}
+	if le != nil {
+		return ExitFail, true
+	}
+	return ExitOK, true
 }
