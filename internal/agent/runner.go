@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -133,9 +134,11 @@ func (r *Runner) closeAll() {
 	}
 }
 
-// loop runs check i: first after its initial delay, then one interval
-// (fast interval while a change is pending, down interval while down)
-// after the start of the run before.
+// loop runs check i: first after its initial delay (not spread over an
+// interval as a node spreads its targets: readiness waits for the first
+// round), then one interval (fast interval while a change is pending, down
+// interval while down), plus up to the jitter, after the start of the run
+// before.
 func (r *Runner) loop(ctx context.Context, i int) {
 	e := r.checks[i]
 	t := time.NewTimer(e.sched.InitialDelay.D())
@@ -152,6 +155,9 @@ func (r *Runner) loop(ctx context.Context, i int) {
 			return // cut short by shutdown: not a result
 		}
 		next := r.record(i, res)
+		if j := int64(e.sched.Jitter); j > 0 {
+			next += time.Duration(rand.Int64N(j + 1))
+		}
 		t.Reset(max(next-time.Since(start), 0))
 	}
 }

@@ -410,3 +410,28 @@ func TestExampleRuns(t *testing.T) {
 		t.Errorf("agent target result = %+v", res)
 	}
 }
+
+// TestNextInterval: the interval after a result is the fast interval while
+// a change is pending, the down interval while down, the interval else.
+func TestNextInterval(t *testing.T) {
+	r, f := newTestRunner(t, spec{name: "db", critical: true, rise: 2, fall: 2})
+	sc := &r.checks[0].sched
+	sc.Interval, sc.FastInterval, sc.DownInterval = target.Duration(time.Second), target.Duration(200*time.Millisecond), target.Duration(5*time.Second)
+	steps := []struct {
+		ok   bool
+		want time.Duration
+	}{
+		{true, 200 * time.Millisecond}, // unknown: pending
+		{true, time.Second},            // up
+		{false, 200 * time.Millisecond},
+		{false, 5 * time.Second}, // down
+		{true, 200 * time.Millisecond},
+		{true, time.Second},
+	}
+	for i, s := range steps {
+		f[0].ok.Store(s.ok)
+		if got := r.record(0, f[0].Probe(context.Background())); got != s.want {
+			t.Errorf("step %d (ok %v): next in %v, want %v", i, s.ok, got, s.want)
+		}
+	}
+}

@@ -63,6 +63,7 @@ func TestValidate(t *testing.T) {
 		{"process bad regexp", (&ProcessOptions{Cmdline: "("}).Validate(), []string{"cmdline"}},
 		{"process count with pid", (&ProcessOptions{PID: 1, MinCount: 2}).Validate(), []string{"min_count"}},
 		{"process ok", (&ProcessOptions{Name: "sshd", MinCount: 2}).Validate(), nil},
+		{"process name too long", (&ProcessOptions{Name: "a-very-long-daemon-name"}).Validate(), []string{"name"}},
 		{"file bad", (&FileOptions{Path: "x", MaxAge: -1}).Validate(), []string{"path", "max_age"}},
 		{"port bad", (&PortOptions{Port: 70000, Address: "localhost"}).Validate(), []string{"port", "address"}},
 		{"port ok", (&PortOptions{Port: 22, Address: "::1"}).Validate(), nil},

@@ -35,6 +35,9 @@ type ProcessOptions struct {
 	MinCount int `json:"min_count,omitempty" yaml:"min_count,omitempty"`
 }
 
+// maxComm is the length of a process name on Linux (TASK_COMM_LEN - 1).
+const maxComm = 15
+
 // Validate reports every problem of o.
 func (o *ProcessOptions) Validate() target.FieldErrors {
 	var errs target.FieldErrors
@@ -47,6 +50,10 @@ func (o *ProcessOptions) Validate() target.FieldErrors {
 	if n != 1 {
 		errs = append(errs, target.FieldError{Field: "name", Value: o.Name, Problem: fmt.Sprintf("and the other selectors: %d of name, pid_file, pid, cmdline are set", n),
 			Fix: "set exactly one of name, pid_file, pid or cmdline"})
+	}
+	if len(o.Name) > maxComm {
+		errs = append(errs, target.FieldError{Field: "name", Value: o.Name, Problem: fmt.Sprintf("is longer than the %d characters the kernel keeps of a process name", maxComm),
+			Fix: "write the first 15 characters, or match the command line with cmdline instead"})
 	}
 	if o.PID < 0 {
 		errs = append(errs, target.FieldError{Field: "pid", Value: strconv.Itoa(o.PID), Problem: "is negative", Fix: "set a process id, such as pid: 1"})
