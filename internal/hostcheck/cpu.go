@@ -3,7 +3,6 @@ package hostcheck
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"time"
 
@@ -167,6 +166,12 @@ func (c *CPU) judge(from, to cpuSample, start time.Time) probe.Result {
 		used = min(max((to.busy-from.busy)/dt*100, 0), 100)
 	}
 	res := threshold("CPU", used, c.max, start)
-	res.Message += " over " + strconv.FormatFloat(to.at.Sub(from.at).Seconds(), 'f', 0, 64) + "s"
+	span := to.at.Sub(from.at)
+	if span < 10*time.Second {
+		span = span.Round(100 * time.Millisecond)
+	} else {
+		span = span.Round(time.Second)
+	}
+	res.Message += " over " + span.String()
 	return res
 }
