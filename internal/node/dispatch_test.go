@@ -188,3 +188,73 @@ func TestNotificationReminders(t *testing.T) {
 		return nil
 	})
 }
+
+// Targets failing behind a critical dependency that is down are folded
+// into its one notification, which names them; their recoveries are
+// folded too.
+func TestNotificationsFoldedIntoRootCause(t *testing.T) {
+	hook := newHook(t)
+	db, apps := ntNewServer(t), ntNewServer(t)
+	specs := []target.Spec{ntHTTP("db", db.url())}
+	const dependents = 20
+	for i := range dependents {
+		specs = append(specs, ntDepends(ntHTTP(fmt.Sprintf("app%02d", i), apps.url()), "db"))
+	}
+	cfg := ntConfig(t.TempDir(), specs...)
+	cfg.Notifiers = []notify.Spec{{ID: "ops", Kind: notify.ChannelWebhook, Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}}
+	nn := ntStart(t, cfg)
+	for _, s := range specs {
+		nn.waitState(t, s.ID, health.Up)
+	}
+	// Everything fails at once, as when a database dies under its apps.
+	db.SetStatus(503)
+	apps.SetStatus(503)
+	ntWait(t, "every dependent's notifications held as folded", func() error {
+		for _, s := range specs[1:] {
+			ds := nn.n.Deliveries(t.Context(), s.ID, 0)
+			if len(ds) == 0 {
+				return fmt.Errorf("%s has no delivery record yet", s.ID)
+			}
+			for _, d := range ds {
+				if d.State != dispatch.Held || !strings.Contains(d.Reason, dispatch.Folded) {
+					return fmt.Errorf("%s: delivery %s %s (%s)", s.ID, d.ID, d.State, d.Reason)
+				}
+			}
+		}
+		return nil
+	})
+	ms := hook.got()
+	if got := msgKinds(ms); got != "db:firing" {
+		t.Fatalf("received %q, want db's firing only", got)
+	}
+	if len(ms[0].Impacted) != dependents || !strings.Contains(ms[0].Cause, "20 dependents impacted") {
+		t.Errorf("db's message impacted %v cause %q, want the %d dependents named", ms[0].Impacted, ms[0].Cause, dependents)
+	}
+	db.SetStatus(200)
+	apps.SetStatus(200)
+	for _, s := range specs {
+		nn.waitState(t, s.ID, health.Up)
+	}
+	ntWait(t, "db's resolved message", func() error {
+		if got := msgKinds(hook.got()); got != "db:firing,db:resolved" {
+			return fmt.Errorf("received %q", got)
+		}
+		return nil
+	})
+	ntWait(t, "the dependents' recoveries held as folded", func() error {
+		for _, s := range specs[1:] {
+			for _, d := range nn.n.Deliveries(t.Context(), s.ID, 0) {
+				if d.State != dispatch.Held {
+					return fmt.Errorf("%s: delivery %s %s", s.ID, d.ID, d.State)
+				}
+			}
+			if len(nn.n.Deliveries(t.Context(), s.ID, 0)) < 2 {
+				return fmt.Errorf("%s: recovery not judged yet", s.ID)
+			}
+		}
+		return nil
+	})
+	if got := msgKinds(hook.got()); got != "db:firing,db:resolved" {
+		t.Fatalf("received %q after recovery, want db's two messages only", got)
+	}
+}
