@@ -20,22 +20,38 @@ import (
 )
 
 // hookRecorder is a loopback webhook recording the messages it takes; it
-// answers 500 to the first fail requests.
+// answers 500 to the first fail requests, and while hang is set it holds
+// requests (taking nothing from a sender that gives up meanwhile).
 type hookRecorder struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	msgs []notify.Message
-	fail atomic.Int32
+	srv     *httptest.Server
+	mu      sync.Mutex
+	msgs    []notify.Message
+	fail    atomic.Int32
+	hang    atomic.Bool
+	held    atomic.Int32 // requests being held
+	gaveUp  atomic.Int32 // requests whose sender went away while held
+	release chan struct{}
 }
 
 func newHook(t *testing.T) *hookRecorder {
-	h := &hookRecorder{}
+	h := &hookRecorder{release: make(chan struct{})}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body) // first: the server sees a sender go away only once the body is read
+		if h.hang.Load() {
+			h.held.Add(1)
+			select {
+			case <-r.Context().Done():
+				h.held.Add(-1)
+				h.gaveUp.Add(1)
+				return // the sender went away: nothing was taken
+			case <-h.release:
+				h.held.Add(-1)
+			}
+		}
 		if h.fail.Add(-1) >= 0 {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		b, _ := io.ReadAll(r.Body)
 		var m notify.Message
 		_ = json.Unmarshal(b, &m)
 		h.mu.Lock()
@@ -43,7 +59,15 @@ func newHook(t *testing.T) *hookRecorder {
 		h.mu.Unlock()
 	}))
 	t.Cleanup(h.srv.Close)
+	t.Cleanup(h.unhang)
 	return h
+}
+
+// unhang stops holding requests and lets the held ones through.
+func (h *hookRecorder) unhang() {
+	if h.hang.CompareAndSwap(true, false) {
+		close(h.release)
+	}
 }
 
 func (h *hookRecorder) got() []notify.Message {
