@@ -1,13 +1,15 @@
 // Command notify benchmarks heck's push and notification paths on a cluster
 // of three heck processes on 127.0.0.1:
 //
-//	go run ./bench/notify [-targets 3000] [-clients 32] [-duration 10s] [-flips 10]
+//	go run ./bench/notify [-targets 3000] [-clients 32] [-duration 10s] [-flips 10] [-fold 5000]
 //
 // It prints heartbeat pings accepted per second across the three nodes
 // (POST /ping/TOKEN, spread over the nodes, keep-alive clients) with their
 // latency, and the time from a transition to a webhook's receipt of its
 // notification (the message's "at" against the receipt, one clock), with
-// any notification received twice. Only loopback is used; every wait has a
+// any notification received twice. Then -fold targets that depend on one
+// critical dependency fail at once with it, and it prints what the webhook
+// received (the goal: one folded notification, not one per target). Only loopback is used; every wait has a
 // deadline and the heck processes are killed on exit.
 package main
 
@@ -40,6 +42,7 @@ type options struct {
 	clients  int
 	duration time.Duration
 	flips    int
+	fold     int
 }
 
 func main() {
@@ -49,6 +52,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive ping clients")
 	flag.DurationVar(&o.duration, "duration", 10*time.Second, "ping load window")
 	flag.IntVar(&o.flips, "flips", 4, "state changes of each of the 5 notified targets (a few: more in 30 min is flapping, held by design)")
+	flag.IntVar(&o.fold, "fold", 5000, "targets failing at once behind one critical dependency (0: skip)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, o)
@@ -77,14 +81,22 @@ type receiver struct {
 	mu     sync.Mutex
 	delays []time.Duration
 	seen   map[string]int
+	// byTarget counts the notifications of each target; impacted is the
+	// most dependents one message named.
+	byTarget map[string]int
+	impacted int
 }
 
 func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	now := time.Now()
 	var m struct {
-		ID   string    `json:"id"`
-		Kind string    `json:"kind"`
-		At   time.Time `json:"at"`
+		ID     string    `json:"id"`
+		Kind   string    `json:"kind"`
+		At     time.Time `json:"at"`
+		Target struct {
+			ID string `json:"id"`
+		} `json:"target"`
+		Impacted []string `json:"impacted"`
 	}
 	b, _ := io.ReadAll(req.Body)
 	if json.Unmarshal(b, &m) != nil {
@@ -93,6 +105,10 @@ func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.seen[m.ID]++
+	if r.seen[m.ID] == 1 {
+		r.byTarget[m.Target.ID]++
+		r.impacted = max(r.impacted, len(m.Impacted))
+	}
 	if r.seen[m.ID] == 1 && (m.Kind == "firing" || m.Kind == "resolved") {
 		r.delays = append(r.delays, now.Sub(m.At))
 	}
@@ -124,9 +140,12 @@ func run(ctx context.Context, o options) error {
 	// The notified target and the webhook live here.
 	var status atomic.Int32
 	status.Store(200)
-	rec := &receiver{seen: map[string]int{}}
+	rec := &receiver{seen: map[string]int{}, byTarget: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/flip", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(int(status.Load())) })
+	var foldStatus atomic.Int32
+	foldStatus.Store(200)
+	mux.HandleFunc("/fold", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(int(foldStatus.Load())) })
 	mux.Handle("/hook", rec)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -164,6 +183,12 @@ func run(ctx context.Context, o options) error {
 		b.WriteString("targets:\n")
 		for f := range 5 {
 			fmt.Fprintf(&b, "  - {id: flip-%d, kind: http, url: %q, interval: 1s, timeout: 500ms, rise: 1, fall: 1}\n", f, base+"/flip")
+		}
+		if o.fold > 0 {
+			fmt.Fprintf(&b, "  - {id: db-primary, kind: http, url: %q, interval: 1s, timeout: 500ms, rise: 1, fall: 2}\n", base+"/fold")
+		}
+		for t := range o.fold {
+			fmt.Fprintf(&b, "  - {id: app-%05d, kind: http, url: %q, interval: 5s, timeout: 1s, rise: 1, fall: 2, depends_on: [{target: db-primary}]}\n", t, base+"/fold")
 		}
 		for t := range o.targets {
 			fmt.Fprintf(&b, "  - {id: hb-%05d, kind: heartbeat, heartbeat: {period: 1h, token: bench-token-%08d}}\n", t, t)
@@ -280,5 +305,86 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("notifications: 5 targets x %d flips, %d received, transition to webhook p50 %v p99 %v max %v, %d received twice\n",
 		o.flips, len(ds), quantile(ds, 0.5).Round(time.Millisecond), quantile(ds, 0.99).Round(time.Millisecond),
 		quantile(ds, 1).Round(time.Millisecond), dups)
+	if o.fold > 0 {
+		return fold(ctx, o, rec, &foldStatus, client, apis[0])
+	}
 	return nil
+}
+
+// fold fails db-primary and its o.fold dependents at once, waits until
+// every dependent is judged and its notification decided, and prints
+// what the webhook received; then the same for the recovery.
+func fold(ctx context.Context, o options, rec *receiver, status *atomic.Int32, client *http.Client, api int) error {
+	counts := func() (root, deps int) {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for id, n := range rec.byTarget {
+			switch {
+			case id == "db-primary":
+				root += n
+			case strings.HasPrefix(id, "app-"):
+				deps += n
+			}
+		}
+		return root, deps
+	}
+	// inState counts the dependents in a state.
+	inState := func(state string) (int, error) {
+		resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/targets?state=%s", api, state))
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		var l struct {
+			Targets []struct {
+				ID string `json:"id"`
+			} `json:"targets"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&l); err != nil {
+			return 0, err
+		}
+		n := 0
+		for _, t := range l.Targets {
+			if strings.HasPrefix(t.ID, "app-") {
+				n++
+			}
+		}
+		return n, nil
+	}
+	phase := func(name, state string, code int32) error {
+		root0, deps0 := counts()
+		start := time.Now()
+		status.Store(code)
+		deadline := start.Add(3 * time.Minute)
+		for {
+			n, err := inState(state)
+			if err == nil && n >= o.fold {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s: only %d of %d dependents %s within 3m (%v)", name, n, o.fold, state, err)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+		judged := time.Since(start)
+		// Let every notification be decided: a dependent's down waits for
+		// its dependency (4s here), and a sweep runs every 5s.
+		time.Sleep(15 * time.Second)
+		root, deps := counts()
+		rec.mu.Lock()
+		imp := rec.impacted
+		rec.mu.Unlock()
+		fmt.Printf("fold, %s: %d targets behind one critical dependency, all %s after %v: %d notifications of the dependency (naming %d dependents), %d of dependents\n",
+			name, o.fold, state, judged.Round(100*time.Millisecond), root-root0, imp, deps-deps0)
+		return nil
+	}
+	logf("fold: %d dependents of db-primary", o.fold)
+	if err := phase("failing", "impacted", 503); err != nil {
+		return err
+	}
+	return phase("recovering", "up", 200)
 }

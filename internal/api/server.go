@@ -106,6 +106,9 @@ func (s *Server) routes() {
 	m.Handle("GET /api/v1/targets/{id}/uptime", s.read(http.HandlerFunc(s.uptime)))
 	m.Handle("GET /api/v1/targets/{id}/rollups", s.read(http.HandlerFunc(s.rollups)))
 	m.Handle("GET /api/v1/targets/{id}/transitions", s.read(http.HandlerFunc(s.transitions)))
+	m.Handle("GET /api/v1/targets/{id}/impact", s.read(http.HandlerFunc(s.impact)))
+	m.Handle("GET /api/v1/targets/{id}/cause", s.read(http.HandlerFunc(s.cause)))
+	m.Handle("GET /api/v1/graph", s.read(http.HandlerFunc(s.graph)))
 	m.Handle("GET /api/v1/transitions", s.read(http.HandlerFunc(s.allTransitions)))
 	m.Handle("GET /api/v1/audit", s.read(http.HandlerFunc(s.audit)))
 	m.Handle("GET /api/v1/events", s.read(http.HandlerFunc(s.events)))
@@ -147,6 +150,9 @@ func (s *Server) routes() {
 		"/api/v1/targets/{id}/uptime":      "GET",
 		"/api/v1/targets/{id}/rollups":     "GET",
 		"/api/v1/targets/{id}/transitions": "GET",
+		"/api/v1/targets/{id}/impact":      "GET",
+		"/api/v1/targets/{id}/cause":       "GET",
+		"/api/v1/graph":                    "GET",
 		"/api/v1/transitions":              "GET",
 		"/api/v1/audit":                    "GET",
 		"/api/v1/events":                   "GET",

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -499,4 +500,27 @@ func TestExitCodesInHelp(t *testing.T) {
 			}
 		}
 	}
+}
+
+func TestTargetsAddDependsOn(t *testing.T) {
+	b := server(t, api.Options{LoopbackOnly: true})
+	for _, id := range []string{"dep-db", "dep-cache", "zone:a"} {
+		if r := heck(t, "targets", "add", "--id", id, "--kind", "tcp", "--address", "127.0.0.1:9"); r.code != 0 {
+			t.Fatalf("add %s: %d %s", id, r.code, r.stderr)
+		}
+	}
+	r := heck(t, "targets", "add", "--id", "dep-app", "--url", "http://127.0.0.1:9000/", "--depends-on", "dep-db,dep-cache:optional", "--depends-on", "zone:a")
+	if r.code != 0 {
+		t.Fatalf("add: %d %s", r.code, r.stderr)
+	}
+	sp, _ := b.Spec("dep-app")
+	var got []string
+	for _, d := range sp.DependsOn {
+		got = append(got, d.Target+"/"+strconv.FormatBool(d.IsCritical()))
+	}
+	if strings.Join(got, " ") != "dep-db/true dep-cache/false zone:a/true" {
+		t.Errorf("stored dependencies %v, want db critical, cache optional, zone:a critical", got)
+	}
+	usageError(t, heck(t, "targets", "add", "--id", "x", "--url", "http://127.0.0.1:9000/", "--depends-on", ":optional"),
+		`flag --depends-on: ":optional" names no target`)
 }

@@ -121,9 +121,11 @@ type addOpts struct {
 	replace bool
 	spec    target.Spec
 	labels  []string
-	headers []string
-	expect  []string
-	answers []string
+	// dependsOn is --depends-on: ID or ID:optional, comma-separated.
+	dependsOn []string
+	headers   []string
+	expect    []string
+	answers   []string
 	// per-kind values, put in the kind's block
 	method, body, bodyContains, bodyRegex string
 	noRedirects, insecure, keepAlive      bool
@@ -144,7 +146,7 @@ type addOpts struct {
 
 // flagFields maps spec fields to the flags that set them, for messages.
 var flagFields = map[string]string{
-	"id": "--id", "name": "--name", "kind": "--kind", "labels": "--label", "url": "--url", "address": "--address",
+	"id": "--id", "name": "--name", "kind": "--kind", "labels": "--label", "depends_on": "--depends-on", "url": "--url", "address": "--address",
 	"interval": "--interval", "timeout": "--timeout", "rise": "--rise", "fall": "--fall",
 	"initial_delay": "--initial-delay", "jitter": "--jitter", "fast_interval": "--fast-interval", "down_interval": "--down-interval",
 	"http.method": "--method", "http.headers": "--header", "http.body": "--body", "http.expect_status": "--expect-status",
@@ -234,6 +236,7 @@ Example:
 			fs.StringVar(&s.Name, "name", "", "display `NAME`")
 			fs.Func("kind", "probe `KIND`: http, tcp, dns, tls, grpc, icmp, heartbeat or agent", func(v string) error { s.Kind = target.Kind(v); return nil })
 			fs.Var(listFlag{&o.labels, false}, "label", "label `k=v` (repeatable)")
+			fs.Var(listFlag{&o.dependsOn, true}, "depends-on", "targets this one depends on, `ID[,ID:optional]` (critical unless :optional; repeatable)")
 			fs.StringVar(&s.URL, "url", "", "`URL` of an http target")
 			fs.StringVar(&s.Address, "address", "", "`HOST:PORT` of a tcp, tls, grpc target; resolver of a dns target; host of icmp")
 			fs.Var(durationFlag{&o.interval}, "interval", "`DURATION` between probes (default 10s)")
@@ -347,6 +350,22 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 	}
 	if !known {
 		return s, fmt.Errorf("flag --kind: %q is not a known kind; use one of %s", s.Kind, kindNames())
+	}
+	for _, d := range o.dependsOn {
+		// Ids may hold ':', so only a known suffix is a mode.
+		id, optional := strings.CutSuffix(d, ":optional")
+		if !optional {
+			id = strings.TrimSuffix(d, ":critical")
+		}
+		if id == "" {
+			return s, fmt.Errorf("flag --depends-on: %q names no target; write --depends-on db or --depends-on db,cache:optional", d)
+		}
+		dep := target.Dependency{Target: id}
+		if optional {
+			f := false
+			dep.Critical = &f
+		}
+		s.DependsOn = append(s.DependsOn, dep)
 	}
 	for _, l := range o.labels {
 		k, v, ok := strings.Cut(l, "=")

@@ -201,5 +201,22 @@ func Backoff(n int) time.Duration {
 	return min(d, 5*time.Minute)
 }
 
+// Folded is the reason prefix of a notification held because its target's
+// failure is its dependency's: the root cause's notification lists it.
+const Folded = "folded into the notification of its root cause"
+
+// FoldWait is how long a target with critical dependencies waits, after
+// going down, before its own notification: long enough for a dependency
+// that failed at the same moment to be judged down (its interval times
+// its fall), so that the target is folded into it instead of alerting on
+// its own. At least 2s, at most 2m.
+func FoldWait(deps []target.Schedule) time.Duration {
+	var w time.Duration
+	for i := range deps {
+		w = max(w, deps[i].Interval.D()*time.Duration(max(deps[i].Fall, 1)))
+	}
+	return min(max(w+2*time.Second, 2*time.Second), 2*time.Minute)
+}
+
 // GiveUp is how long a delivery is retried before it fails.
 const GiveUp = time.Hour

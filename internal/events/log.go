@@ -188,6 +188,18 @@ func (l *Log) Head(target string) (health.State, bool) {
 	return h.to(), ok
 }
 
+// HeadAt returns the state of target's latest transition and when it
+// began, if it has one.
+func (l *Log) HeadAt(target string) (health.State, time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.heads[target]
+	if !ok {
+		return health.Unknown, time.Time{}, false
+	}
+	return h.to(), time.UnixMicro(h.at()), true
+}
+
 // Forget drops a deleted target's head, so a target re-created under the
 // same id starts afresh.
 func (l *Log) Forget(target string) {

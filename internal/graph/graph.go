@@ -245,3 +245,53 @@ func Check(all []target.Spec, spec target.Spec) target.FieldErrors {
 	}
 	return out
 }
+
+// Users returns the edges into id: the targets that depend on it.
+func (g *Graph) Users(id string) []Edge { return g.users[id] }
+
+// Empty reports whether the graph has no edge.
+func (g *Graph) Empty() bool { return len(g.deps) == 0 }
+
+// Has reports whether id has an edge either way.
+func (g *Graph) Has(id string) bool { return len(g.deps[id]) > 0 || len(g.users[id]) > 0 }
+
+// IDs returns every target of the graph's specs, sorted.
+func (g *Graph) IDs() []string { return g.ids }
+
+// maxPaths bounds CausePaths on a graph of many diamonds.
+const maxPaths = 100
+
+// CausePaths returns the chains of failing critical dependencies from id
+// down to each of its root causes (see RootCauses), each starting at id:
+// [id] alone when id is its own root cause; none when it is not failing.
+// At most 100 paths are returned, shortest-first order not guaranteed.
+func (g *Graph) CausePaths(id string, state func(string) health.State) [][]string {
+	if !failing(state(id)) {
+		return nil
+	}
+	var out [][]string
+	var path []string
+	onPath := map[string]bool{}
+	var walk func(string)
+	walk = func(x string) {
+		if len(out) >= maxPaths || onPath[x] {
+			return
+		}
+		onPath[x] = true
+		path = append(path, x)
+		deeper := false
+		for _, e := range g.deps[x] {
+			if e.Critical && failing(state(e.To)) && !onPath[e.To] {
+				deeper = true
+				walk(e.To)
+			}
+		}
+		if !deeper {
+			out = append(out, slices.Clone(path))
+		}
+		path = path[:len(path)-1]
+		onPath[x] = false
+	}
+	walk(id)
+	return out
+}

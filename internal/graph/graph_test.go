@@ -1,6 +1,7 @@
 package graph
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -129,5 +130,35 @@ func TestCheck(t *testing.T) {
 	errs = Check(all, specs("web:ghost")[0])
 	if len(errs) != 1 || errs[0].Field != "depends_on[0].target" || errs[0].Value != "ghost" {
 		t.Fatalf("an unknown dependency: %v", errs)
+	}
+}
+
+func TestCausePaths(t *testing.T) {
+	g, errs := Build(specs("web:api,search", "api:db,cache?", "search:db", "db:", "cache:", "a:b", "b:a"))
+	if len(errs) != 1 { // the a <-> b cycle, built anyway (gossip can merge one)
+		t.Fatalf("errors %v, want the one cycle", errs)
+	}
+	states := map[string]health.State{"web": health.Impacted, "api": health.Impacted, "search": health.Impacted,
+		"db": health.Down, "cache": health.Down, "a": health.Impacted, "b": health.Impacted}
+	state := func(id string) health.State { return states[id] }
+	cases := []struct {
+		id   string
+		want string
+	}{
+		// Through both arms of the diamond; the failing non-critical cache
+		// is no cause.
+		{"web", "[[web api db] [web search db]]"},
+		{"db", "[[db]]"},
+		// A cycle ends the walk instead of looping.
+		{"a", "[[a b]]"},
+	}
+	for _, c := range cases {
+		if got := fmt.Sprint(g.CausePaths(c.id, state)); got != c.want {
+			t.Errorf("CausePaths(%s) = %s, want %s", c.id, got, c.want)
+		}
+	}
+	states["web"] = health.Up
+	if got := g.CausePaths("web", state); got != nil {
+		t.Errorf("CausePaths of a target that is up = %v, want none", got)
 	}
 }

@@ -70,6 +70,18 @@ func (n *Node) Target(ctx context.Context, id string) (api.TargetStatus, bool) {
 // status builds a target's status: from this node's scheduler when it
 // probes the target, else from the replicated observations.
 func (n *Node) status(spec target.Spec, st schedule.Status, local bool, now time.Time) api.TargetStatus {
+	ts := n.ownStatus(spec, st, local, now)
+	if g, ok := n.dependsOnAny(spec.ID); ok && (ts.State == health.Up || ts.State == health.Down) {
+		// The graph's verdict, as the transitions say it.
+		if s, cause, since := n.derive(g, spec.ID, ts.State, ts.Since); s != ts.State {
+			ts.State, ts.Cause, ts.Since = s, cause, since
+		}
+	}
+	return ts
+}
+
+// ownStatus is status before the dependency graph is applied.
+func (n *Node) ownStatus(spec target.Spec, st schedule.Status, local bool, now time.Time) api.TargetStatus {
 	ts := api.StatusOf(spec)
 	ts.Owners, ts.Fallback = n.own.Owners(&spec)
 	if local {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -183,11 +184,24 @@ func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now t
 	}
 	sev := dispatch.Severity(t.To)
 	var prev *events.Transition
+	unsent := ""
 	if t.To == health.Up {
 		// A resolved message follows the severity of what it resolves,
 		// and names the incident it closes.
-		if p := n.previousBad(ctx, t); p != nil {
+		p, bad, folded := n.previousBad(ctx, t)
+		if p != nil {
 			prev, sev = p, dispatch.Severity(p.To)
+		}
+		switch {
+		case p != nil || !bad:
+		case folded:
+			// The outage this ends was folded into its root cause's: so
+			// is its end.
+			unsent = dispatch.Folded
+		default:
+			// Nothing of it was sent (held by a silence, a window, or
+			// flapping): no news that it ended.
+			unsent = "the outage it ends was not notified"
 		}
 	}
 	ids := dispatch.Targets(n.disp.routes, n.notifierIDs(), &spec, sev)
@@ -198,10 +212,15 @@ func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now t
 	if !open {
 		return // every message of it done or in hand (a sweep sees most so)
 	}
-	held := ""
+	held, wait := n.folding(ctx, t, now)
+	if wait {
+		return // not yet: a sweep comes back to it
+	}
+	if held == "" {
+		held = unsent
+	}
 	flapping, started, pct := n.flapping(ctx, &spec, t.At)
-	if flapping {
-		held = fmt.Sprintf("the target is flapping (%.0f%% state change over %s)", pct, flapWindow)
+	if flapping && held == "" {
 		if started {
 			// One message says so; the changes are held until it settles.
 			for _, nid := range ids {
@@ -214,17 +233,26 @@ func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now t
 	}
 	switch {
 	case held != "":
+	case flapping:
+		held = fmt.Sprintf("the target is flapping (%.0f%% state change over %s)", pct, flapWindow)
 	case n.silencedAt(t.At)(&spec):
 		held = "a silence covered the target"
 	case n.inMaintenanceAt(t.At)(&spec):
 		held = "a maintenance window covered the target"
 	}
+	impacted := n.impactOf(t.TargetID)
 	for _, nid := range ids {
 		incident := ""
 		if prev != nil {
 			incident = dispatch.NotificationID(prev.ID, nid)
 		}
 		msg := dispatch.Message(t, &spec, nid, incident, n.name)
+		if len(impacted) > 0 {
+			msg.Impacted = impacted
+			if t.To != health.Up {
+				msg.Cause += fmt.Sprintf("; %d %s impacted", len(impacted), plural(len(impacted), "dependent", "dependents"))
+			}
+		}
 		if held != "" {
 			n.hold(ctx, t, nid, msg, held, now)
 			continue
@@ -360,19 +388,46 @@ func (n *Node) reminderFor(spec *target.Spec, nid string) time.Duration {
 	return every
 }
 
-// previousBad returns the target's latest notifiable change to a bad
-// state before t.
-func (n *Node) previousBad(ctx context.Context, t *events.Transition) *events.Transition {
+// previousBad returns the latest notifiable change to a bad state of the
+// outage t ends (since the target was last up) that was notified (sent,
+// not held); bad says the outage had one at all, folded that one was
+// folded into a root cause's notification.
+func (n *Node) previousBad(ctx context.Context, t *events.Transition) (prev *events.Transition, bad, folded bool) {
 	ts, err := n.tlog.Query(ctx, store.TransitionQuery{TargetID: t.TargetID, To: t.At, Limit: 20})
 	if err != nil {
-		return nil
+		return nil, false, false
 	}
 	for i := range ts {
-		if ts[i].ID != t.ID && ts[i].To != health.Up && dispatch.Notifies(&ts[i]) {
-			return &ts[i]
+		switch {
+		case ts[i].ID == t.ID || !dispatch.Notifies(&ts[i]):
+			continue
+		case ts[i].To == health.Up:
+			return nil, bad, folded // the outage began after this
+		}
+		bad = true
+		sent, fold := n.notified(&ts[i])
+		if sent {
+			return &ts[i], true, false
+		}
+		folded = folded || fold
+	}
+	return nil, bad, folded
+}
+
+// notified reports whether some notification of a transition was sent
+// (is sending, delivered or failed), and whether one was held as folded.
+func (n *Node) notified(t *events.Transition) (sent, folded bool) {
+	for _, nid := range n.notifierIDs() {
+		rec, ok := n.disp.deliveries.Get(dispatch.NotificationID(t.ID, nid))
+		switch {
+		case !ok:
+		case rec.State != dispatch.Held:
+			sent = true
+		case strings.HasPrefix(rec.Reason, dispatch.Folded):
+			folded = true
 		}
 	}
-	return nil
+	return sent, folded
 }
 
 func (n *Node) notifierIDs() []string {
@@ -470,4 +525,84 @@ func (n *Node) deliver(ctx context.Context, id string, x delivery) {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// folding decides whether a transition's notification is folded into its
+// root cause's: a change to impacted or degraded always is (the graph
+// made it so: the dependency's own notification says it); a change to
+// down of a target with critical dependencies waits dispatch.FoldWait,
+// then is folded when the target turned impacted meanwhile or one of its
+// critical dependencies is failing. wait says to come back later.
+func (n *Node) folding(ctx context.Context, t *events.Transition, now time.Time) (held string, wait bool) {
+	g, ok := n.dependsOnAny(t.TargetID)
+	if !ok {
+		return "", false
+	}
+	roots := func() string {
+		rc := g.RootCauses(t.TargetID, n.headState)
+		if len(rc) == 0 || len(rc) == 1 && rc[0] == t.TargetID {
+			return dispatch.Folded
+		}
+		return dispatch.Folded + " (" + strings.Join(rc, ", ") + ")"
+	}
+	switch t.To {
+	case health.Impacted, health.Degraded:
+		if n.derivedCause(g, t.TargetID, t.To) != "" || t.To == health.Impacted {
+			return roots(), false
+		}
+		return "", false
+	case health.Down:
+	default:
+		return "", false
+	}
+	var deps []target.Schedule
+	for _, e := range g.Dependencies(t.TargetID) {
+		if d, ok := n.reg.Get(e.To); ok && e.Critical {
+			deps = append(deps, n.effective(d).Schedule)
+		}
+	}
+	if len(deps) == 0 {
+		return "", false
+	}
+	if now.Before(t.At.Add(dispatch.FoldWait(deps))) {
+		return "", true
+	}
+	// What came after, in this outage: impacted folds it; back up before
+	// it was due, it was a blip nobody needs to hear of.
+	later, err := n.tlog.Query(ctx, store.TransitionQuery{TargetID: t.TargetID, From: t.At, Limit: 20})
+	if err == nil {
+		for i := len(later) - 1; i >= 0; i-- { // oldest first
+			switch x := &later[i]; {
+			case x.ID == t.ID || x.Type != "" || x.At.Before(t.At):
+			case x.To == health.Impacted:
+				return roots(), false
+			case x.To == health.Up:
+				return "back up within " + dispatch.FoldWait(deps).String() + ", the wait for its dependencies", false
+			}
+		}
+	}
+	for _, e := range g.Dependencies(t.TargetID) {
+		if st := n.headState(e.To); e.Critical && (st == health.Down || st == health.Impacted) {
+			return roots(), false
+		}
+	}
+	return "", false
+}
+
+// impactOf lists the targets a failure of id takes down through critical
+// dependencies, for its notification ("db down; 12 dependents impacted").
+func (n *Node) impactOf(id string) []string {
+	g := n.graph()
+	if g == nil {
+		return nil
+	}
+	down, _ := g.Impact(id)
+	return down
+}
+
+func plural(k int, one, many string) string {
+	if k == 1 {
+		return one
+	}
+	return many
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/heckhq/heck/internal/dispatch"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/target"
@@ -105,4 +106,79 @@ func TestClusterNotifications(t *testing.T) {
 	if got := msgKinds(hook.got()); got != "web:firing,web:resolved" {
 		t.Fatalf("after the sweeps: received %q", got)
 	}
+}
+
+// TestClusterNotificationOwnerDiesMidDelivery: the owner takes a
+// notification and dies while the channel holds it; a survivor that takes
+// the target over sees the delivery still "sending" by a dead node and
+// delivers it, once.
+func TestClusterNotificationOwnerDiesMidDelivery(t *testing.T) {
+	hook := newHook(t)
+	c := startCL(t, 3, clIDs("n", 2, 0), clFastTuning)
+	web := ntNewServer(t)
+	n0 := c.nodes[0]
+	if _, err := c.client(n0).AddNotifier(t.Context(), notify.Spec{ID: "ops", Kind: notify.ChannelWebhook,
+		Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client(n0).AddTarget(t.Context(), target.Spec{ID: "web", Kind: target.KindHTTP, URL: web.url(),
+		Schedule: target.Schedule{Interval: target.Duration(clInterval), Rise: 1, Fall: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "web up on every node", 15*time.Second, 0, func() error { return statesAre(c, "web", health.Up) })
+	ts, err := listTargets(n0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := ts["web"].Owners[0]
+	var live []*clNode
+	for _, cn := range c.nodes {
+		if cn.name != owner {
+			live = append(live, cn)
+		}
+	}
+	hook.hang.Store(true)
+	web.SetStatus(503)
+	waitFor(t, "the owner's delivery in hand, known to the others as sending", 15*time.Second, 0, func() error {
+		if hook.held.Load() == 0 {
+			return fmt.Errorf("the channel holds no request yet")
+		}
+		for _, cn := range live {
+			ds := cn.n.Deliveries(t.Context(), "web", 0)
+			if len(ds) != 1 || ds[0].State != dispatch.Sending || ds[0].Node != owner {
+				return fmt.Errorf("%s: deliveries %+v", cn.name, ds)
+			}
+		}
+		return nil
+	})
+	c.crash(owner)
+	waitFor(t, "the owner's request abandoned", 10*time.Second, 0, func() error {
+		if hook.gaveUp.Load() == 0 {
+			return fmt.Errorf("%d requests held, none abandoned", hook.held.Load())
+		}
+		return nil
+	})
+	hook.unhang()
+	waitFor(t, "the firing delivered once, by a survivor", 30*time.Second, 0, func() error {
+		ms := hook.got()
+		if got := msgKinds(ms); got != "web:firing" {
+			return fmt.Errorf("received %q", got)
+		}
+		if ms[0].Node == owner {
+			return fmt.Errorf("delivered by the dead owner %s", owner)
+		}
+		return nil
+	})
+	waitFor(t, "the delivery recorded on every survivor", 10*time.Second, time.Second, func() error {
+		for _, cn := range live {
+			ds := cn.n.Deliveries(t.Context(), "web", 0)
+			if len(ds) != 1 || ds[0].State != dispatch.Delivered {
+				return fmt.Errorf("%s: deliveries %+v", cn.name, ds)
+			}
+		}
+		if got := msgKinds(hook.got()); got != "web:firing" {
+			return fmt.Errorf("received %q", got)
+		}
+		return nil
+	})
 }

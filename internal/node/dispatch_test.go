@@ -20,22 +20,38 @@ import (
 )
 
 // hookRecorder is a loopback webhook recording the messages it takes; it
-// answers 500 to the first fail requests.
+// answers 500 to the first fail requests, and while hang is set it holds
+// requests (taking nothing from a sender that gives up meanwhile).
 type hookRecorder struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	msgs []notify.Message
-	fail atomic.Int32
+	srv     *httptest.Server
+	mu      sync.Mutex
+	msgs    []notify.Message
+	fail    atomic.Int32
+	hang    atomic.Bool
+	held    atomic.Int32 // requests being held
+	gaveUp  atomic.Int32 // requests whose sender went away while held
+	release chan struct{}
 }
 
 func newHook(t *testing.T) *hookRecorder {
-	h := &hookRecorder{}
+	h := &hookRecorder{release: make(chan struct{})}
 	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body) // first: the server sees a sender go away only once the body is read
+		if h.hang.Load() {
+			h.held.Add(1)
+			select {
+			case <-r.Context().Done():
+				h.held.Add(-1)
+				h.gaveUp.Add(1)
+				return // the sender went away: nothing was taken
+			case <-h.release:
+				h.held.Add(-1)
+			}
+		}
 		if h.fail.Add(-1) >= 0 {
 			w.WriteHeader(http.StatusInternalServerError)
 			return
 		}
-		b, _ := io.ReadAll(r.Body)
 		var m notify.Message
 		_ = json.Unmarshal(b, &m)
 		h.mu.Lock()
@@ -43,7 +59,15 @@ func newHook(t *testing.T) *hookRecorder {
 		h.mu.Unlock()
 	}))
 	t.Cleanup(h.srv.Close)
+	t.Cleanup(h.unhang)
 	return h
+}
+
+// unhang stops holding requests and lets the held ones through.
+func (h *hookRecorder) unhang() {
+	if h.hang.CompareAndSwap(true, false) {
+		close(h.release)
+	}
 }
 
 func (h *hookRecorder) got() []notify.Message {
@@ -187,4 +211,74 @@ func TestNotificationReminders(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// Targets failing behind a critical dependency that is down are folded
+// into its one notification, which names them; their recoveries are
+// folded too.
+func TestNotificationsFoldedIntoRootCause(t *testing.T) {
+	hook := newHook(t)
+	db, apps := ntNewServer(t), ntNewServer(t)
+	specs := []target.Spec{ntHTTP("db", db.url())}
+	const dependents = 20
+	for i := range dependents {
+		specs = append(specs, ntDepends(ntHTTP(fmt.Sprintf("app%02d", i), apps.url()), "db"))
+	}
+	cfg := ntConfig(t.TempDir(), specs...)
+	cfg.Notifiers = []notify.Spec{{ID: "ops", Kind: notify.ChannelWebhook, Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}}
+	nn := ntStart(t, cfg)
+	for _, s := range specs {
+		nn.waitState(t, s.ID, health.Up)
+	}
+	// Everything fails at once, as when a database dies under its apps.
+	db.SetStatus(503)
+	apps.SetStatus(503)
+	ntWait(t, "every dependent's notifications held as folded", func() error {
+		for _, s := range specs[1:] {
+			ds := nn.n.Deliveries(t.Context(), s.ID, 0)
+			if len(ds) == 0 {
+				return fmt.Errorf("%s has no delivery record yet", s.ID)
+			}
+			for _, d := range ds {
+				if d.State != dispatch.Held || !strings.Contains(d.Reason, dispatch.Folded) {
+					return fmt.Errorf("%s: delivery %s %s (%s)", s.ID, d.ID, d.State, d.Reason)
+				}
+			}
+		}
+		return nil
+	})
+	ms := hook.got()
+	if got := msgKinds(ms); got != "db:firing" {
+		t.Fatalf("received %q, want db's firing only", got)
+	}
+	if len(ms[0].Impacted) != dependents || !strings.Contains(ms[0].Cause, "20 dependents impacted") {
+		t.Errorf("db's message impacted %v cause %q, want the %d dependents named", ms[0].Impacted, ms[0].Cause, dependents)
+	}
+	db.SetStatus(200)
+	apps.SetStatus(200)
+	for _, s := range specs {
+		nn.waitState(t, s.ID, health.Up)
+	}
+	ntWait(t, "db's resolved message", func() error {
+		if got := msgKinds(hook.got()); got != "db:firing,db:resolved" {
+			return fmt.Errorf("received %q", got)
+		}
+		return nil
+	})
+	ntWait(t, "the dependents' recoveries held as folded", func() error {
+		for _, s := range specs[1:] {
+			for _, d := range nn.n.Deliveries(t.Context(), s.ID, 0) {
+				if d.State != dispatch.Held {
+					return fmt.Errorf("%s: delivery %s %s", s.ID, d.ID, d.State)
+				}
+			}
+			if len(nn.n.Deliveries(t.Context(), s.ID, 0)) < 2 {
+				return fmt.Errorf("%s: recovery not judged yet", s.ID)
+			}
+		}
+		return nil
+	})
+	if got := msgKinds(hook.got()); got != "db:firing,db:resolved" {
+		t.Fatalf("received %q after recovery, want db's two messages only", got)
+	}
 }

@@ -69,7 +69,10 @@ type Node struct {
 	// notifiers is the replicated collection of notifiers.
 	notifiers *objects.Collection[notify.Spec]
 	// hb holds the heartbeat targets' pings and token index.
-	hb      *heartbeats
+	hb *heartbeats
+	// deps holds the dependency graph and the targets to judge again
+	// (deps.go).
+	deps    *deps
 	sched   *schedule.Scheduler
 	judge   *judge.Judge
 	rec     *history.Recorder
@@ -232,6 +235,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.pub = health.NewPublisher(name, n.table, health.PublisherOptions{})
 	n.own = ownership.New(name, ownership.Defaults{Replicas: cfg.Cluster.Replicas, Spread: cfg.Cluster.Spread}, n.table)
 	n.judge = judge.New()
+	n.deps = newDeps()
 	n.sched = schedule.New(schedule.Options{
 		Sink:        n,
 		Concurrency: cfg.Probe.Concurrency,
@@ -328,6 +332,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.hb.index(all)
 	n.reg.Subscribe(func(changed []registry.Entry, _ bool) { n.hb.index(changed) })
 	n.reg.Subscribe(func([]registry.Entry, bool) { n.pools.invalidate(true) })
+	n.reg.Subscribe(func(changed []registry.Entry, _ bool) { n.noteRegistryDeps(changed) })
 	n.promReg.MustRegister(newPoolCollector(n))
 	return n, nil
 }
@@ -401,6 +406,11 @@ func (n *Node) Run(parent context.Context) error {
 	go func() {
 		defer wg.Done()
 		n.dispatchLoop(ctx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		n.depsLoop(ctx)
 	}()
 	if dnsL != nil {
 		wg.Add(1)

@@ -6,8 +6,8 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/events"
+	"github.com/heckhq/heck/internal/graph"
 	"github.com/heckhq/heck/internal/health"
-	"github.com/heckhq/heck/internal/judge"
 )
 
 // The verdict stage. Every node turns what it learns of a target, its own
@@ -20,19 +20,6 @@ import (
 // node that takes over a silent owner's target starts from the state the
 // cluster knows, and a change heard from two nodes (an owner and its
 // stand-in, both sides of a healed partition) is listed once.
-
-// localTransition logs the change of a single node's own verdict.
-func (n *Node) localTransition(id string, v judge.Verdict) {
-	n.logTransition(events.Transition{
-		ID:       events.TransitionID(id, n.name, v.Since, v.State),
-		TargetID: id,
-		From:     v.Prev,
-		To:       v.State,
-		At:       v.Since,
-		Cause:    v.Cause,
-		Observer: n.name,
-	})
-}
 
 // onRemoteObservations is told, by the replica, the observations of other
 // nodes that changed this node's table.
@@ -66,8 +53,9 @@ func (n *Node) judgeTarget(id string, now time.Time) {
 	}
 	eff := n.own.Effective(&spec, n.effective(spec).Interval.D(), now)
 	v := n.table.Verdict(id, eff, now)
-	if replicas, _ := n.own.Placement(&spec); replicas > 1 {
-		n.judgeShared(id, eff, v)
+	g, hasDeps := n.dependsOnAny(id)
+	if replicas, _ := n.own.Placement(&spec); replicas > 1 || hasDeps {
+		n.judgeShared(id, eff, v, g, hasDeps)
 		return
 	}
 	state := v.Last
@@ -93,8 +81,9 @@ func (n *Node) judgeTarget(id string, now time.Time) {
 	})
 }
 
-// judgeShared is judgeTarget for a target with several owners.
-func (n *Node) judgeShared(id string, eff []string, v health.Verdict) {
+// judgeShared is judgeTarget for a target with several owners, or with
+// dependencies (g): its primary owner judges for all, applying the graph.
+func (n *Node) judgeShared(id string, eff []string, v health.Verdict, g *graph.Graph, hasDeps bool) {
 	if len(eff) == 0 {
 		return
 	}
@@ -104,6 +93,9 @@ func (n *Node) judgeShared(id string, eff []string, v health.Verdict) {
 			since := time.Now()
 			if c := causeOf(v, eff, st); c != nil {
 				since = c.Since
+			}
+			if hasDeps {
+				st, _, since = n.derive(g, id, st, since)
 			}
 			if obs, ok := n.pub.Judge(id, st, since); ok {
 				n.gossip(obs)
@@ -123,13 +115,19 @@ func (n *Node) judgeShared(id string, eff []string, v health.Verdict) {
 	if known && from == judged.Verdict {
 		return
 	}
+	cause := judged.Message
+	if hasDeps {
+		if c := n.derivedCause(g, id, judged.Verdict); c != "" {
+			cause = c
+		}
+	}
 	n.logTransition(events.Transition{
 		ID:       events.TransitionID(id, primary, judged.VerdictSince, judged.Verdict),
 		TargetID: id,
 		From:     from,
 		To:       judged.Verdict,
 		At:       judged.VerdictSince,
-		Cause:    judged.Message,
+		Cause:    cause,
 		Observer: primary,
 	})
 }
@@ -168,5 +166,6 @@ func (n *Node) logTransition(t events.Transition) {
 	if t, ok := n.tlog.Append(context.Background(), t); ok {
 		n.metrics.ObserveTransition(t)
 		n.pools.invalidate(false)
+		n.onHeadChange(t)
 	}
 }

@@ -82,4 +82,5 @@ const (
 	TypeNoNotifiers     = problemBase + "notifiers-unsupported"
 	TypeNotifyFailed    = problemBase + "notify-failed"
 	TypeInvalidWindow   = problemBase + "invalid-maintenance-window"
+	TypeNoGraph         = problemBase + "graph-unsupported"
 )
