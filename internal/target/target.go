@@ -28,10 +28,14 @@ const (
 	// KindHeartbeat is a push target: the host checks in (POST /ping/TOKEN)
 	// and heck judges whether it did so in time.
 	KindHeartbeat Kind = "heartbeat"
+	// KindPostgres connects to a PostgreSQL server and runs a query.
+	KindPostgres Kind = "postgres"
+	// KindRedis sends PING to a Redis server, optionally with a key round trip.
+	KindRedis Kind = "redis"
 )
 
 // Kinds lists every known kind, in the order they are documented.
-var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP, KindHeartbeat}
+var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP, KindHeartbeat, KindPostgres, KindRedis}
 
 // Spec is everything a user says about a target. It is what the config file,
 // the API and the registry carry. The zero value of an optional field means
@@ -67,6 +71,9 @@ type Spec struct {
 	ICMP *ICMPOptions `json:"icmp,omitempty" yaml:"icmp,omitempty"`
 
 	Heartbeat *HeartbeatOptions `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
+
+	Postgres *PostgresOptions `json:"postgres,omitempty" yaml:"postgres,omitempty"`
+	Redis    *RedisOptions    `json:"redis,omitempty" yaml:"redis,omitempty"`
 
 	// DependsOn names the targets this one needs (internal/graph): when a
 	// critical one is down, this one's failure is its impact, not a new
@@ -321,6 +328,14 @@ func (s Spec) Clone() Spec {
 	if s.Heartbeat != nil {
 		v := *s.Heartbeat
 		c.Heartbeat = &v
+	}
+	if s.Postgres != nil {
+		v := *s.Postgres
+		c.Postgres = &v
+	}
+	if s.Redis != nil {
+		v := *s.Redis
+		c.Redis = &v
 	}
 	c.DependsOn = append([]Dependency(nil), s.DependsOn...)
 	return c

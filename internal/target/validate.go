@@ -160,6 +160,10 @@ func (s *Spec) ValidateWritten(written func(key string) bool) FieldErrors {
 	case KindHeartbeat:
 		v.heartbeat(s)
 		v.only(s, "heartbeat")
+	case KindPostgres:
+		v.postgres(s)
+	case KindRedis:
+		v.redis(s)
 	case "":
 		v.add("kind", "", "is missing", "set kind to one of "+kindList())
 	default:
@@ -232,6 +236,7 @@ func (v *validator) only(s *Spec, want string) {
 		{"http", s.HTTP != nil}, {"tcp", s.TCP != nil}, {"dns", s.DNS != nil},
 		{"tls", s.TLS != nil}, {"grpc", s.GRPC != nil}, {"icmp", s.ICMP != nil},
 		{"heartbeat", s.Heartbeat != nil},
+		{"postgres", s.Postgres != nil}, {"redis", s.Redis != nil},
 	}
 	for _, b := range blocks {
 		if b.set && b.name != want {
