@@ -179,8 +179,12 @@ func fail(start time.Time, step string, err error, budget time.Duration) probe.R
 	case pgconn.Timeout(err):
 		res.Message, res.Reason = step+": "+probe.TimedOut(budget), probe.ReasonTimeout
 	default:
-		res.Message = step + ": " + probe.DescribeError(innermost(err), budget)
-		res.Reason = probe.ErrorReason(err)
+		inner := innermost(err)
+		res.Message = step + ": " + probe.DescribeError(inner, budget)
+		res.Reason = probe.ErrorReason(inner)
+		if res.Reason == probe.ReasonOther && strings.HasPrefix(inner.Error(), "tls error") {
+			res.Reason = probe.ReasonTLS
+		}
 	}
 	if _, denied := probe.IsDenied(err); denied {
 		res.Reason = probe.ReasonDial
@@ -196,6 +200,13 @@ func innermost(err error) error {
 		var ce *pgconn.ConnectError
 		if errors.As(err, &ce) && errors.Unwrap(ce) != nil {
 			err = errors.Unwrap(ce)
+			continue
+		}
+		// One error per attempt (sslmode prefer tries TLS, then
+		// plaintext): the last attempt's says how it ended.
+		if j, ok := err.(interface{ Unwrap() []error }); ok && len(j.Unwrap()) > 0 {
+			errs := j.Unwrap()
+			err = errs[len(errs)-1]
 			continue
 		}
 		if u := errors.Unwrap(err); u != nil && strings.HasPrefix(fmt.Sprintf("%T", err), "*pgconn.") {
