@@ -143,7 +143,7 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 			res.Details.RemoteAddr = *ra
 		}
 		if err != nil {
-			res.Message, res.Reason = describe(step, err, budget())
+			res.Message, res.Reason = p.describe(step, err, budget())
 		}
 		return res
 	}
@@ -182,7 +182,7 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 }
 
 // describe says what went wrong at step (PING, SET key, GET key).
-func describe(step string, err error, budget time.Duration) (string, probe.Reason) {
+func (p *Prober) describe(step string, err error, budget time.Duration) (string, probe.Reason) {
 	var re redis.Error
 	if errors.As(err, &re) && !isNetError(err) {
 		// The server answered with an error: WRONGPASS, NOAUTH, READONLY,
@@ -190,6 +190,10 @@ func describe(step string, err error, budget time.Duration) (string, probe.Reaso
 		msg := strings.TrimSpace(re.Error())
 		if strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") || strings.Contains(msg, "AUTH") {
 			return "auth: " + msg, probe.ReasonStatus
+		}
+		if strings.Contains(msg, "DB index") {
+			// SELECT runs as the connection opens, before step.
+			return "SELECT " + strconv.Itoa(p.opts.DB) + ": " + msg, probe.ReasonStatus
 		}
 		return step + ": " + msg, probe.ReasonStatus
 	}
