@@ -25,6 +25,8 @@ func fullSpec() target.Spec {
 		ICMP:      &target.ICMPOptions{PayloadSize: 8},
 		Heartbeat: &target.HeartbeatOptions{Period: target.Duration(time.Minute), Token: "0123456789abcdef"},
 		DependsOn: []target.Dependency{{Target: "db"}},
+		Postgres:  &target.PostgresOptions{Database: "app", Password: "${PGPASSWORD}"},
+		Redis:     &target.RedisOptions{Key: "heck:health"},
 	}
 }
 

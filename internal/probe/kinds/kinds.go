@@ -13,6 +13,8 @@ import (
 	"github.com/heckhq/heck/internal/probe/grpcprobe"
 	"github.com/heckhq/heck/internal/probe/httpprobe"
 	"github.com/heckhq/heck/internal/probe/icmpprobe"
+	"github.com/heckhq/heck/internal/probe/pgprobe"
+	"github.com/heckhq/heck/internal/probe/redisprobe"
 	"github.com/heckhq/heck/internal/probe/tcpprobe"
 	"github.com/heckhq/heck/internal/probe/tlsprobe"
 	"github.com/heckhq/heck/internal/target"
@@ -39,6 +41,10 @@ func New(spec target.Spec, opts probe.Options) (probe.Prober, error) {
 		p, err = nilSafe(grpcprobe.New(spec, opts))
 	case target.KindICMP:
 		p, err = nilSafe(icmpprobe.New(spec, opts))
+	case target.KindPostgres:
+		p, err = nilSafe(pgprobe.New(spec, opts))
+	case target.KindRedis:
+		p, err = nilSafe(redisprobe.New(spec, opts))
 	default:
 		names := make([]string, len(target.Kinds))
 		for i, k := range target.Kinds {
