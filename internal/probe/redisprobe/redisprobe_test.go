@@ -30,7 +30,7 @@ const (
 // needs one and shared by all.
 var server = testkit.NewShared(func() (*testkit.Redis, error) {
 	return testkit.StartRedis("requirepass "+password,
-		"user heck on >"+heckPassword+" ~heck:* +@all",
+		"user heck on >"+heckPassword+" ~heck:* -@all +ping +set +get +select", // as docs/deep-health.md advises
 		"user reader on >"+readerPassword+" ~* +@read +ping")
 })
 
@@ -75,6 +75,8 @@ func TestAgainstServer(t *testing.T) {
 		{Name: "key round trip", Spec: spec(rd.Addr, &target.RedisOptions{Password: password, Key: "heck:health"}), OK: true,
 			Msg: "PONG, key heck:health written and read back"},
 		{Name: "ACL user", Spec: spec(rd.Addr, &target.RedisOptions{Username: "heck", Password: heckPassword, Key: "heck:health"}), OK: true,
+			Msg: "PONG, key heck:health written and read back"},
+		{Name: "ACL user in another db", Spec: spec(rd.Addr, &target.RedisOptions{Username: "heck", Password: heckPassword, DB: 1, Key: "heck:health"}), OK: true,
 			Msg: "PONG, key heck:health written and read back"},
 		{Name: "no password", Spec: spec(rd.Addr, nil), Msg: "auth: NOAUTH Authentication required."},
 		{Name: "wrong password", Spec: spec(rd.Addr, &target.RedisOptions{Password: "wrong"}),
