@@ -85,8 +85,9 @@ type RedisOptions struct {
 	Password string `json:"password,omitempty" yaml:"password,omitempty"`
 	// DB is the database number selected after connecting (default 0).
 	DB int `json:"db,omitempty" yaml:"db,omitempty"`
-	// TLS connects over TLS, verified against the system's roots (or
-	// probe.tls_ca), unless InsecureSkipVerify.
+	// TLS connects over TLS, verified against the system's roots unless
+	// InsecureSkipVerify; ServerName is the name verified (default: the
+	// address's host).
 	TLS                bool   `json:"tls,omitempty" yaml:"tls,omitempty"`
 	InsecureSkipVerify bool   `json:"insecure_skip_verify,omitempty" yaml:"insecure_skip_verify,omitempty"`
 	ServerName         string `json:"server_name,omitempty" yaml:"server_name,omitempty"`
