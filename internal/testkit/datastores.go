@@ -255,7 +255,18 @@ func unprivileged() (*syscall.Credential, error) {
 // StartPostgres makes and starts a new PostgreSQL cluster. The error is a
 // *MissingError when PostgreSQL is not installed. Close stops it and
 // removes its directory.
-func StartPostgres() (*Postgres, error) {
+func StartPostgres() (*Postgres, error) { return startPostgres(nil, nil) }
+
+// StartPostgresTLS is StartPostgres with TLS on (ssl = on), serving the
+// certificate (chain) and private key given in PEM.
+func StartPostgresTLS(certPEM, keyPEM []byte) (*Postgres, error) {
+	if len(certPEM) == 0 || len(keyPEM) == 0 {
+		return nil, errors.New("postgres: StartPostgresTLS needs a certificate and a key")
+	}
+	return startPostgres(certPEM, keyPEM)
+}
+
+func startPostgres(certPEM, keyPEM []byte) (*Postgres, error) {
 	bin, err := postgresBin()
 	if err != nil {
 		return nil, err
@@ -289,6 +300,23 @@ func StartPostgres() (*Postgres, error) {
 			}
 		}
 	}
+	var settings []string
+	if certPEM != nil {
+		// PostgreSQL wants its key readable by its own user only.
+		for name, pem := range map[string][]byte{"server.crt": certPEM, "server.key": keyPEM} {
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, pem, 0o600); err != nil {
+				return fail(fmt.Errorf("postgres: %w", err))
+			}
+			if cred != nil {
+				if err := os.Chown(path, int(cred.Uid), int(cred.Gid)); err != nil {
+					return fail(fmt.Errorf("postgres: give %s to uid %d: %w", path, cred.Uid, err))
+				}
+			}
+		}
+		settings = append(settings, "-c", "ssl=on", "-c", "ssl_cert_file="+filepath.Join(dir, "server.crt"),
+			"-c", "ssl_key_file="+filepath.Join(dir, "server.key"))
+	}
 	data := filepath.Join(dir, "data")
 	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", p.User, "--pwfile", pwfile,
 		"--auth", "scram-sha-256", "-E", "UTF8", "--locale", "C", "--no-sync", "--no-instructions")
@@ -301,10 +329,11 @@ func StartPostgres() (*Postgres, error) {
 	p.d = &daemon{
 		name: "postgres", dir: dir, logPath: filepath.Join(dir, "postgres.log"), stopSig: syscall.SIGINT, // fast shutdown
 		cmd: func() *exec.Cmd {
-			c := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port), "-k", dir,
+			args := append([]string{"-D", data, "-p", strconv.Itoa(port), "-k", dir,
 				"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
 				"-c", "full_page_writes=off", "-c", "max_connections=30", "-c", "shared_buffers=16MB",
-				"-c", "logging_collector=off", "-c", "log_min_messages=warning")
+				"-c", "logging_collector=off", "-c", "log_min_messages=warning"}, settings...)
+			c := exec.Command(filepath.Join(bin, "postgres"), args...)
 			c.Dir, c.Env = dir, pgEnv()
 			c.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
 			return c

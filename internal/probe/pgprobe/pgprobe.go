@@ -36,8 +36,7 @@ const ApplicationName = "heck"
 type Prober struct {
 	config  *pgconn.Config // read-only once built; copied per probe
 	query   string
-	expect  string
-	hasExp  bool
+	expect  string // "": any answer passes
 	timeout time.Duration
 }
 
@@ -91,7 +90,7 @@ func New(spec target.Spec, opts probe.Options) (*Prober, error) {
 			}
 		}
 	}
-	return &Prober{config: cfg, query: o.QueryOrDefault(), expect: o.Expect, hasExp: o.Expect != "", timeout: spec.Timeout.D()}, nil
+	return &Prober{config: cfg, query: o.QueryOrDefault(), expect: o.Expect, timeout: spec.Timeout.D()}, nil
 }
 
 // quote writes v as a libpq connection string value.
@@ -143,7 +142,7 @@ func (p *Prober) Probe(ctx context.Context) probe.Result {
 	res.Latency = time.Since(start)
 	last := results[len(results)-1]
 	tag := last.CommandTag.String()
-	if !p.hasExp {
+	if p.expect == "" {
 		res.OK, res.Message = true, "query ok ("+tag+")"
 		return res
 	}
@@ -186,15 +185,13 @@ func fail(start time.Time, step string, err error, budget time.Duration) probe.R
 			res.Reason = probe.ReasonTLS
 		}
 	}
-	if _, denied := probe.IsDenied(err); denied {
-		res.Reason = probe.ReasonDial
-	}
 	return res
 }
 
 // innermost strips pgconn's wrappers ("failed to connect to `user=...
 // database=...`: 127.0.0.1:5432 (127.0.0.1): ..."), which only repeat the
-// target, down to the error that says what happened.
+// target, down to the error that says what happened. The per-address
+// wrapper's type is unexported, hence the match on the package's name.
 func innermost(err error) error {
 	for {
 		var ce *pgconn.ConnectError

@@ -1,6 +1,8 @@
 package pgprobe
 
 import (
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"strings"
 	"testing"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/heckhq/heck/internal/probe"
 	"github.com/heckhq/heck/internal/probe/internal/probetest"
+	"github.com/heckhq/heck/internal/probe/internal/testcert"
 	"github.com/heckhq/heck/internal/target"
 	"github.com/heckhq/heck/internal/testkit"
 )
@@ -166,4 +169,33 @@ func TestStopAndRestart(t *testing.T) {
 	if res := probetest.Probe(p, 5*time.Second); !res.OK {
 		t.Fatalf("after restart: %s\n%s", res.Message, pg.Log())
 	}
+}
+
+// TestTLS runs a server of its own with TLS on.
+func TestTLS(t *testing.T) {
+	pair := testcert.New(t, 24*time.Hour)
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: pair.Cert.Certificate[0]})
+	der, err := x509.MarshalPKCS8PrivateKey(pair.Cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	sh := testkit.NewShared(func() (*testkit.Postgres, error) { return testkit.StartPostgresTLS(certPEM, keyPEM) })
+	t.Cleanup(func() { _ = sh.Close() })
+	pg := sh.Get(t)
+	opt := func(mode string) *target.PostgresOptions {
+		return &target.PostgresOptions{Password: pg.Password, SSLMode: mode, Query: "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", Expect: "t"}
+	}
+	trusted := probe.Options{RootCAs: pair.Pool}
+	probetest.Run(t, New, []probetest.Case{
+		{Name: "require", Spec: spec(pg.Addr, opt("require")), OK: true, Msg: `query ok (SELECT 1), returned "t"`},
+		{Name: "prefer uses TLS", Spec: spec(pg.Addr, opt("prefer")), OK: true, Msg: `query ok (SELECT 1), returned "t"`},
+		{Name: "verify-full", Spec: spec(pg.Addr, opt("verify-full")), Options: trusted, OK: true, Msg: `query ok (SELECT 1), returned "t"`},
+		{Name: "verify-full, unknown authority", Spec: spec(pg.Addr, opt("verify-full")), Msg: "connect: TLS: certificate signed by unknown authority"},
+		{Name: "disable", Spec: spec(pg.Addr, opt("disable")), Msg: `query returned "f", expected "t"`},
+	}, func(t *testing.T, c probetest.Case, res probe.Result) {
+		if strings.HasPrefix(res.Message, "connect: TLS") && probe.ReasonOf(&res) != probe.ReasonTLS {
+			t.Errorf("reason %v, want tls", probe.ReasonOf(&res))
+		}
+	})
 }
