@@ -70,13 +70,15 @@ func nilSafe[P probe.Prober](p P, err error) (probe.Prober, error) {
 const CheckID = "check"
 
 const argHelp = "write http://host/path, https://..., host:port or tcp://host:port, tls://host:port, " +
-	"grpc://host:port[/service] (grpcs:// for TLS), dns://resolver[:port]/name[?type=AAAA&transport=tcp], or icmp://host"
+	"grpc://host:port[/service] (grpcs:// for TLS), dns://resolver[:port]/name[?type=AAAA&transport=tcp], icmp://host, " +
+	"postgres://user[:password]@host[:port]/db[?sslmode=disable&query=SQL&expect=V], or redis://[:password@]host[:port][/db][?key=K] (rediss:// for TLS)"
 
 // ParseArg reads the target of `heck check`: "http://..." and "https://..."
 // are http, "tcp://host:port" or a bare "host:port" tcp, "tls://host:port"
 // tls, "grpc://host:port[/service]" grpc ("grpcs://" over TLS),
 // "dns://resolver[:port]/name[?type=AAAA&rcode=NXDOMAIN&transport=tcp]" dns
-// (port 53 by default), "icmp://host" icmp. The spec, with id "check", is
+// (port 53 by default), "icmp://host" icmp, "postgres://..." postgres and
+// "redis://..." redis (see parseDatastoreArg). The spec, with id "check", is
 // validated; apply WithDefaults (after any overrides) before New.
 func ParseArg(arg string) (target.Spec, error) {
 	arg = strings.TrimSpace(arg)
@@ -97,6 +99,9 @@ func ParseArg(arg string) (target.Spec, error) {
 	if scheme == "http" || scheme == "https" {
 		spec.Kind, spec.URL = target.KindHTTP, arg
 		return validated(spec, arg)
+	}
+	if datastoreScheme(scheme) {
+		return parseDatastoreArg(spec, scheme, arg)
 	}
 	u, err := url.Parse(arg)
 	if err != nil {

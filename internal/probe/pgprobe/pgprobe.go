@@ -179,7 +179,10 @@ func fail(start time.Time, step string, err error, budget time.Duration) probe.R
 		res.Message, res.Reason = step+": "+probe.TimedOut(budget), probe.ReasonTimeout
 	default:
 		inner := innermost(err)
-		res.Message = step + ": " + probe.DescribeError(inner, budget)
+		res.Message = probe.DescribeError(inner, budget)
+		if !strings.HasPrefix(res.Message, step+": ") { // "connect: connection refused" says it already
+			res.Message = step + ": " + res.Message
+		}
 		res.Reason = probe.ErrorReason(inner)
 		if res.Reason == probe.ReasonOther && strings.HasPrefix(inner.Error(), "tls error") {
 			res.Reason = probe.ReasonTLS

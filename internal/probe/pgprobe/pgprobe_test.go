@@ -39,7 +39,7 @@ func TestWithoutServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	probetest.Run(t, New, []probetest.Case{
-		{Name: "nothing listening", Spec: spec(probetest.ClosedAddr(t), nil), Msg: "connect: connect: connection refused"},
+		{Name: "nothing listening", Spec: spec(probetest.ClosedAddr(t), nil), Msg: "connect: connection refused"},
 		{Name: "denied network", Spec: spec(probetest.ClosedAddr(t), nil), Options: probe.Options{Guard: deny},
 			Msg: "connect: refused to connect to 127.0.0.1: in denied network 127.0.0.0/8 (probe.deny_networks)"},
 		{Name: "silent server", Spec: spec(probetest.Silent(t), &target.PostgresOptions{SSLMode: "disable"}), Timeout: 300 * time.Millisecond,
@@ -157,7 +157,7 @@ func TestStopAndRestart(t *testing.T) {
 		}
 	})
 	res := probetest.Probe(p, 5*time.Second)
-	probetest.CheckResult(t, res, false, "connect: connect: connection refused")
+	probetest.CheckResult(t, res, false, "connect: connection refused")
 	if r := probe.ReasonOf(&res); r != probe.ReasonRefused {
 		t.Errorf("reason %v, want refused", r)
 	}
