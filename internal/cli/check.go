@@ -28,8 +28,9 @@ func checkCmd() *command {
 		help: `
 Probes the target once, as a node would, and prints the result: an http(s)
 URL is an http probe; host:port a tcp probe; other schemes (tcp://, tls://,
-grpc://, dns://, icmp://) name their kind. Link-local and cloud metadata
-addresses are refused, as on a node.
+grpc://, dns://, icmp://, postgres://, redis://, rediss://) name their kind.
+A password in a postgres:// or redis:// URL can be a '${VAR}' reference.
+Link-local and cloud metadata addresses are refused, as on a node.
 
 Exit codes: 0 the check passed; 1 it failed; 2 the argument is not a target,
 a usage error, or the check was interrupted.`,

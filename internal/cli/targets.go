@@ -40,7 +40,7 @@ result...), the same as in heck status -o json.`,
 			o := &lsOpts{}
 			o.register(fs)
 			fs.StringVar(&o.state, "state", "", "only targets in `STATE` (unknown, up, down, ...)")
-			fs.StringVar(&o.kind, "kind", "", "only targets of `KIND` (http, tcp, dns, tls, grpc, icmp)")
+			fs.StringVar(&o.kind, "kind", "", "only targets of `KIND` (http, tcp, dns, tls, grpc, icmp, heartbeat, postgres, redis)")
 			fs.Var(listFlag{&o.labels, false}, "label", "only targets with label `k=v` (repeatable; all must match)")
 			return o
 		},
@@ -140,6 +140,7 @@ type addOpts struct {
 	agentCheck                            string
 	interval, timeout, initialDelay       time.Duration
 	jitter, fastInterval, downInterval    time.Duration
+	data                                  dataOpts // postgres and redis
 	// fs tells which flags were given, so a zero given is not a default.
 	fs *flag.FlagSet
 }
@@ -183,17 +184,17 @@ var kindFlags = map[string][]target.Kind{
 	"no-follow-redirects": {target.KindHTTP}, "keep-alive": {target.KindHTTP}, "max-latency": {target.KindHTTP},
 	"max-body-bytes": {target.KindHTTP}, "url": {target.KindHTTP, target.KindAgent},
 	"agent-check":   {target.KindAgent},
-	"insecure":      {target.KindHTTP, target.KindTLS, target.KindGRPC},
+	"insecure":      {target.KindHTTP, target.KindTLS, target.KindGRPC, target.KindRedis},
 	"cert-min-days": {target.KindHTTP, target.KindTLS},
-	"server-name":   {target.KindTLS, target.KindGRPC},
-	"send":          {target.KindTCP}, "expect": {target.KindTCP},
+	"server-name":   {target.KindTLS, target.KindGRPC, target.KindRedis},
+	"send":          {target.KindTCP}, "expect": {target.KindTCP, target.KindPostgres},
 	"dns-name": {target.KindDNS}, "dns-type": {target.KindDNS}, "dns-rcode": {target.KindDNS},
 	"dns-transport": {target.KindDNS}, "expect-answer": {target.KindDNS},
 	"service": {target.KindGRPC}, "grpc-tls": {target.KindGRPC},
 	"payload-size": {target.KindICMP},
 	"period":       {target.KindHeartbeat}, "grace": {target.KindHeartbeat}, "fail-after": {target.KindHeartbeat},
 	"token":   {target.KindHeartbeat},
-	"address": {target.KindTCP, target.KindTLS, target.KindGRPC, target.KindDNS, target.KindICMP},
+	"address": {target.KindTCP, target.KindTLS, target.KindGRPC, target.KindDNS, target.KindICMP, target.KindPostgres, target.KindRedis},
 }
 
 func targetsAddCmd() *command {
@@ -214,6 +215,10 @@ with every problem, named here by its flag. Kinds and their flags:
   dns    --address RESOLVER:PORT, --dns-name, --dns-type, --dns-rcode,
          --expect-answer, --dns-transport
   icmp   --address HOST, --payload-size
+  postgres --address HOST:PORT, --database, --user, --password '${VAR}',
+         --sslmode, --query, --expect (the first value the query returns)
+  redis  --address HOST:PORT, --user, --password '${VAR}', --db, --key,
+         --key-ttl, --redis-tls, --server-name, --insecure
   heartbeat --period or --schedule CRON [--time-zone], --grace, --fail-after,
          --ping-token (the host pings the
          printed URL: POST or GET, /start, /fail or /EXIT_CODE after it)
@@ -221,8 +226,8 @@ with every problem, named here by its flag. Kinds and their flags:
          (one of its checks only); down when the agent says down, degraded
          when only non-critical checks fail
 
---kind may be left out with --url (http). Secrets in --url, --header or
---body can be ${VAR} references, expanded on the node.
+--kind may be left out with --url (http). Secrets in --url, --header,
+--body or --password can be ${VAR} references, expanded on the node.
 
 Example:
   heck targets add --id web --kind http --url http://127.0.0.1:8080/healthz --interval 1s --timeout 500ms`,
@@ -234,7 +239,7 @@ Example:
 			fs.BoolVar(&o.replace, "replace", false, "replace the target if its id exists (PUT) instead of failing")
 			fs.StringVar(&s.ID, "id", "", "target `ID` (letters, digits, '.', '_', ':', '-')")
 			fs.StringVar(&s.Name, "name", "", "display `NAME`")
-			fs.Func("kind", "probe `KIND`: http, tcp, dns, tls, grpc, icmp, heartbeat or agent", func(v string) error { s.Kind = target.Kind(v); return nil })
+			fs.Func("kind", "probe `KIND`: http, tcp, dns, tls, grpc, icmp, heartbeat, postgres, redis or agent", func(v string) error { s.Kind = target.Kind(v); return nil })
 			fs.Var(listFlag{&o.labels, false}, "label", "label `k=v` (repeatable)")
 			fs.Var(listFlag{&o.dependsOn, true}, "depends-on", "targets this one depends on, `ID[,ID:optional]` (critical unless :optional; repeatable)")
 			fs.StringVar(&s.URL, "url", "", "`URL` of an http target")
@@ -256,18 +261,18 @@ Example:
 			fs.StringVar(&o.bodyRegex, "body-regex", "", "`REGEX` the http body must match")
 			fs.BoolVar(&o.noRedirects, "no-follow-redirects", false, "take a 3xx as the final http answer")
 			fs.BoolVar(&o.keepAlive, "keep-alive", false, "reuse http connections between probes")
-			fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (http, tls, grpc)")
+			fs.BoolVar(&o.insecure, "insecure", false, "skip TLS certificate verification (http, tls, grpc, redis)")
 			fs.IntVar(&o.certMinDays, "cert-min-days", 0, "fail when the certificate expires in fewer than `N` days (http, tls)")
 			fs.Var(durationFlag{&o.maxLatency}, "max-latency", "fail an http probe slower than `DURATION`")
 			fs.IntVar(&o.maxBody, "max-body-bytes", 0, "`BYTES` of http body read for body conditions (default 65536)")
 			fs.StringVar(&o.send, "send", "", "`TEXT` a tcp probe writes after connecting")
-			fs.StringVar(&o.expectText, "expect", "", "`TEXT` a tcp probe expects back")
+			fs.StringVar(&o.expectText, "expect", "", "`TEXT` a tcp probe expects back; for postgres, the first value the query must return")
 			fs.StringVar(&o.dnsName, "dns-name", "", "`NAME` a dns probe queries")
 			fs.StringVar(&o.dnsType, "dns-type", "", "dns record `TYPE` (A, AAAA, CNAME, MX, NS, TXT, SRV, PTR, SOA; default A)")
 			fs.StringVar(&o.dnsRcode, "dns-rcode", "", "expected dns `RCODE` (default NOERROR)")
 			fs.StringVar(&o.dnsTrans, "dns-transport", "", "dns `TRANSPORT`: udp (default) or tcp")
 			fs.Var(listFlag{&o.answers, true}, "expect-answer", "`VALUE` that must be among the dns answers (repeatable)")
-			fs.StringVar(&o.serverName, "server-name", "", "TLS server `NAME` for SNI and verification (tls, grpc)")
+			fs.StringVar(&o.serverName, "server-name", "", "TLS server `NAME` for SNI and verification (tls, grpc, redis)")
 			fs.StringVar(&o.service, "service", "", "grpc health `SERVICE` (default: the whole server)")
 			fs.BoolVar(&o.grpcTLS, "grpc-tls", false, "use TLS for a grpc probe")
 			fs.IntVar(&o.payloadSize, "payload-size", 0, "icmp payload `BYTES` (default 56)")
@@ -278,6 +283,7 @@ Example:
 			fs.StringVar(&o.timeZone, "time-zone", "", "the IANA time `ZONE` of --schedule (default UTC)")
 			fs.StringVar(&o.token, "ping-token", "", "the heartbeat's ping `TOKEN` (default: the node makes an unguessable one)")
 			fs.StringVar(&o.agentCheck, "agent-check", "", "ask a heck agent about its check `NAME` only (agent)")
+			o.data.register(fs)
 			return o
 		},
 		run: runTargetsAdd,
@@ -391,6 +397,9 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 		"period": o.period != 0, "grace": o.grace != 0, "fail-after": o.failAfter != 0, "ping-token": o.token != "",
 		"schedule": o.cronSched != "", "time-zone": o.timeZone != "", "agent-check": o.agentCheck != "",
 	}
+	for n, u := range o.data.used() {
+		used[n] = u
+	}
 	names := make([]string, 0, len(used))
 	for n := range used {
 		names = append(names, n)
@@ -452,6 +461,8 @@ func (o *addOpts) buildSpec() (target.Spec, error) {
 		if o.agentCheck != "" {
 			s.Agent = &target.AgentOptions{Check: o.agentCheck}
 		}
+	case target.KindPostgres, target.KindRedis:
+		o.data.build(&s, o.expectText, o.insecure, o.serverName)
 	case target.KindHeartbeat:
 		if o.period == 0 && o.cronSched == "" {
 			return s, fmt.Errorf("flag --period is missing; say how often the host pings, such as --period 1m, or when, such as --schedule '0 3 * * *'")

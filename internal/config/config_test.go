@@ -803,6 +803,9 @@ var exampleEnv = map[string]string{
 	// examples/notify.yaml
 	"HECK_WEBHOOK_SECRET": "example-webhook-secret",
 	"HECK_SMTP_PASSWORD":  "example-smtp-password",
+	// examples/full.yaml's postgres and redis targets
+	"HECK_PG_PASSWORD":    "example-pg-password",
+	"HECK_REDIS_PASSWORD": "example-redis-password",
 }
 
 func exampleFiles(t testing.TB) []string {
@@ -895,7 +898,7 @@ func TestClusterExamples(t *testing.T) {
 // again: every field of Config survives, so the loader knows every type in
 // it.
 func TestRoundTrip(t *testing.T) {
-	c, err := parse("full.yaml", mustRead(t, "../../examples/full.yaml"), env("HECK_API_TOKEN", "t", "HECK_GOSSIP_KEY", validKey, "WEB_TOKEN", "w"))
+	c, err := parse("full.yaml", mustRead(t, "../../examples/full.yaml"), env("HECK_API_TOKEN", "t", "HECK_GOSSIP_KEY", validKey, "WEB_TOKEN", "w", "HECK_PG_PASSWORD", "p", "HECK_REDIS_PASSWORD", "r"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -903,7 +906,7 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c2, err := parse("full.yaml", out, env("WEB_TOKEN", "w"))
+	c2, err := parse("full.yaml", out, env("WEB_TOKEN", "w", "HECK_PG_PASSWORD", "p", "HECK_REDIS_PASSWORD", "r"))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

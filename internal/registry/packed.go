@@ -43,6 +43,8 @@ type rare struct {
 	icmp   *target.ICMPOptions
 	hb     *target.HeartbeatOptions
 	agent  *target.AgentOptions
+	pg     *target.PostgresOptions
+	redis  *target.RedisOptions
 	deps   []target.Dependency
 }
 
@@ -60,6 +62,7 @@ func pack(key string, s *target.Spec) packed {
 			replicas: s.Replicas, spread: s.Spread}),
 	}
 	r := rare{labels: s.Labels, http: s.HTTP, tcp: s.TCP, dns: s.DNS, tls: s.TLS, grpc: s.GRPC, icmp: s.ICMP, hb: s.Heartbeat, agent: s.Agent, deps: s.DependsOn}
+	r.pg, r.redis = s.Postgres, s.Redis
 	if s.ID != key {
 		r.id, r.ownID = s.ID, true
 	}
@@ -83,6 +86,7 @@ func (p *packed) spec(key string) target.Spec {
 		}
 		s.Labels, s.HTTP, s.TCP, s.DNS, s.TLS, s.GRPC, s.ICMP, s.Heartbeat = r.labels, r.http, r.tcp, r.dns, r.tls, r.grpc, r.icmp, r.hb
 		s.DependsOn, s.Agent = r.deps, r.agent
+		s.Postgres, s.Redis = r.pg, r.redis
 	}
 	return s
 }

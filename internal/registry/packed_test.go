@@ -26,6 +26,8 @@ func fullSpec() target.Spec {
 		Heartbeat: &target.HeartbeatOptions{Period: target.Duration(time.Minute), Token: "0123456789abcdef"},
 		Agent:     &target.AgentOptions{Check: "db"},
 		DependsOn: []target.Dependency{{Target: "db"}},
+		Postgres:  &target.PostgresOptions{Database: "app", Password: "${PGPASSWORD}"},
+		Redis:     &target.RedisOptions{Key: "heck:health"},
 	}
 }
 

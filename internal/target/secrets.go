@@ -47,7 +47,8 @@ func RefNames(v string) []string {
 }
 
 // Expand returns a copy of s whose ${VAR} references in the url, address,
-// headers, body and tcp send/expect are replaced from lookup (os.LookupEnv
+// headers, body, tcp send/expect, heartbeat token and the postgres and
+// redis credentials are replaced from lookup (os.LookupEnv
 // when nil). The spec as stored and shown keeps the references, so a
 // secret never leaves the process through the API; only the probe sees the
 // expanded copy. A reference to an unset variable is an error naming it.
@@ -76,6 +77,15 @@ func (s Spec) Expand(lookup LookupFunc) (Spec, error) {
 	}
 	if c.Heartbeat != nil {
 		c.Heartbeat.Token = exp("heartbeat.token", c.Heartbeat.Token)
+	}
+	if c.Postgres != nil {
+		c.Postgres.Database = exp("postgres.database", c.Postgres.Database)
+		c.Postgres.User = exp("postgres.user", c.Postgres.User)
+		c.Postgres.Password = exp("postgres.password", c.Postgres.Password)
+	}
+	if c.Redis != nil {
+		c.Redis.Username = exp("redis.username", c.Redis.Username)
+		c.Redis.Password = exp("redis.password", c.Redis.Password)
 	}
 	if len(errs) > 0 {
 		return s, errs
@@ -106,6 +116,15 @@ func (s *Spec) EnvRefs() []string {
 	if s.Heartbeat != nil {
 		add(s.Heartbeat.Token)
 	}
+	if s.Postgres != nil {
+		add(s.Postgres.Database)
+		add(s.Postgres.User)
+		add(s.Postgres.Password)
+	}
+	if s.Redis != nil {
+		add(s.Redis.Username)
+		add(s.Redis.Password)
+	}
 	return names
 }
 
@@ -116,8 +135,9 @@ var sensitiveHeader = regexp.MustCompile(`(?i)authorization|cookie|token|secret|
 
 // Redact returns a copy of s fit to show: the values of sensitive headers
 // (Authorization, Cookie, anything naming a token, secret, password or key)
-// and a password in the URL are replaced by Redacted, unless they are
-// ${VAR} references, which are shown as written.
+// a password in the URL, and the postgres and redis passwords are replaced
+// by Redacted, unless they are ${VAR} references, which are shown as
+// written.
 func (s Spec) Redact() Spec {
 	c := s.Clone()
 	if c.HTTP != nil {
@@ -128,6 +148,12 @@ func (s Spec) Redact() Spec {
 		}
 	}
 	c.URL = redactURL(c.URL)
+	if c.Postgres != nil && c.Postgres.Password != "" && !isPureRef(c.Postgres.Password) {
+		c.Postgres.Password = Redacted
+	}
+	if c.Redis != nil && c.Redis.Password != "" && !isPureRef(c.Redis.Password) {
+		c.Redis.Password = Redacted
+	}
 	return c
 }
 

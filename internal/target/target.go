@@ -31,10 +31,14 @@ const (
 	// KindAgent probes a heck agent's /healthz (heck agent) and keeps the
 	// status of each of its checks.
 	KindAgent Kind = "agent"
+	// KindPostgres connects to a PostgreSQL server and runs a query.
+	KindPostgres Kind = "postgres"
+	// KindRedis sends PING to a Redis server, optionally with a key round trip.
+	KindRedis Kind = "redis"
 )
 
 // Kinds lists every known kind, in the order they are documented.
-var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP, KindHeartbeat, KindAgent}
+var Kinds = []Kind{KindHTTP, KindTCP, KindDNS, KindTLS, KindGRPC, KindICMP, KindHeartbeat, KindPostgres, KindRedis, KindAgent}
 
 // Spec is everything a user says about a target. It is what the config file,
 // the API and the registry carry. The zero value of an optional field means
@@ -72,6 +76,9 @@ type Spec struct {
 
 	Heartbeat *HeartbeatOptions `json:"heartbeat,omitempty" yaml:"heartbeat,omitempty"`
 	Agent     *AgentOptions     `json:"agent,omitempty" yaml:"agent,omitempty"`
+
+	Postgres *PostgresOptions `json:"postgres,omitempty" yaml:"postgres,omitempty"`
+	Redis    *RedisOptions    `json:"redis,omitempty" yaml:"redis,omitempty"`
 
 	// DependsOn names the targets this one needs (internal/graph): when a
 	// critical one is down, this one's failure is its impact, not a new
@@ -338,6 +345,14 @@ func (s Spec) Clone() Spec {
 	if s.Agent != nil {
 		v := *s.Agent
 		c.Agent = &v
+	}
+	if s.Postgres != nil {
+		v := *s.Postgres
+		c.Postgres = &v
+	}
+	if s.Redis != nil {
+		v := *s.Redis
+		c.Redis = &v
 	}
 	c.DependsOn = append([]Dependency(nil), s.DependsOn...)
 	return c

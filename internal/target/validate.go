@@ -162,6 +162,10 @@ func (s *Spec) ValidateWritten(written func(key string) bool) FieldErrors {
 		v.only(s, "heartbeat")
 	case KindAgent:
 		v.agent(s)
+	case KindPostgres:
+		v.postgres(s)
+	case KindRedis:
+		v.redis(s)
 	case "":
 		v.add("kind", "", "is missing", "set kind to one of "+kindList())
 	default:
@@ -234,6 +238,7 @@ func (v *validator) only(s *Spec, want string) {
 		{"http", s.HTTP != nil}, {"tcp", s.TCP != nil}, {"dns", s.DNS != nil},
 		{"tls", s.TLS != nil}, {"grpc", s.GRPC != nil}, {"icmp", s.ICMP != nil},
 		{"heartbeat", s.Heartbeat != nil}, {"agent", s.Agent != nil},
+		{"postgres", s.Postgres != nil}, {"redis", s.Redis != nil},
 	}
 	for _, b := range blocks {
 		if b.set && b.name != want {

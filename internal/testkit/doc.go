@@ -10,7 +10,11 @@
 //   - a log sink safe for concurrent writers (SyncBuffer), quiet node
 //     loggers (Logger) and memberlist timings for tests (FastGossip);
 //   - building and running the heck binary as a real process (BuildHeck,
-//     Heck, Proc).
+//     Heck, Proc);
+//   - real PostgreSQL and Redis servers on loopback, in temporary
+//     directories, shared by a test binary's tests (StartPostgres,
+//     StartRedis, Shared), skipped when not installed unless
+//     HECK_INTEGRATION=1.
 //
 // It is for tests only: no non-test code may import it.
 package testkit

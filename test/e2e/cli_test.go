@@ -249,7 +249,7 @@ func TestValidate(t *testing.T) {
 	// full.yaml refers to these; a gossip key is 32 random bytes in base64.
 	// notify.yaml's secrets.
 	env := []string{"HECK_API_TOKEN=e2e-token", "HECK_GOSSIP_KEY=MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", "WEB_TOKEN=e2e-web",
-		"HECK_WEBHOOK_SECRET=e2e-webhook", "HECK_SMTP_PASSWORD=e2e-smtp"}
+		"HECK_WEBHOOK_SECRET=e2e-webhook", "HECK_SMTP_PASSWORD=e2e-smtp", "HECK_PG_PASSWORD=e2e-pg", "HECK_REDIS_PASSWORD=e2e-redis"}
 	for _, ex := range examples {
 		rel, _ := filepath.Rel(moduleRoot, ex)
 		t.Run(rel, func(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"github.com/heckhq/heck/internal/probe/grpcprobe"
 	"github.com/heckhq/heck/internal/probe/httpprobe"
 	"github.com/heckhq/heck/internal/probe/icmpprobe"
+	"github.com/heckhq/heck/internal/probe/pgprobe"
+	"github.com/heckhq/heck/internal/probe/redisprobe"
 	"github.com/heckhq/heck/internal/probe/tcpprobe"
 	"github.com/heckhq/heck/internal/probe/tlsprobe"
 	"github.com/heckhq/heck/internal/target"
@@ -42,6 +44,10 @@ func New(spec target.Spec, opts probe.Options) (probe.Prober, error) {
 		p, err = nilSafe(icmpprobe.New(spec, opts))
 	case target.KindAgent:
 		p, err = nilSafe(agentprobe.New(spec, opts))
+	case target.KindPostgres:
+		p, err = nilSafe(pgprobe.New(spec, opts))
+	case target.KindRedis:
+		p, err = nilSafe(redisprobe.New(spec, opts))
 	default:
 		names := make([]string, len(target.Kinds))
 		for i, k := range target.Kinds {
@@ -67,13 +73,15 @@ func nilSafe[P probe.Prober](p P, err error) (probe.Prober, error) {
 const CheckID = "check"
 
 const argHelp = "write http://host/path, https://..., host:port or tcp://host:port, tls://host:port, " +
-	"grpc://host:port[/service] (grpcs:// for TLS), dns://resolver[:port]/name[?type=AAAA&transport=tcp], or icmp://host"
+	"grpc://host:port[/service] (grpcs:// for TLS), dns://resolver[:port]/name[?type=AAAA&transport=tcp], icmp://host, " +
+	"postgres://user[:password]@host[:port]/db[?sslmode=disable&query=SQL&expect=V], or redis://[:password@]host[:port][/db][?key=K] (rediss:// for TLS)"
 
 // ParseArg reads the target of `heck check`: "http://..." and "https://..."
 // are http, "tcp://host:port" or a bare "host:port" tcp, "tls://host:port"
 // tls, "grpc://host:port[/service]" grpc ("grpcs://" over TLS),
 // "dns://resolver[:port]/name[?type=AAAA&rcode=NXDOMAIN&transport=tcp]" dns
-// (port 53 by default), "icmp://host" icmp. The spec, with id "check", is
+// (port 53 by default), "icmp://host" icmp, "postgres://..." postgres and
+// "redis://..." redis (see parseDatastoreArg). The spec, with id "check", is
 // validated; apply WithDefaults (after any overrides) before New.
 func ParseArg(arg string) (target.Spec, error) {
 	arg = strings.TrimSpace(arg)
@@ -94,6 +102,9 @@ func ParseArg(arg string) (target.Spec, error) {
 	if scheme == "http" || scheme == "https" {
 		spec.Kind, spec.URL = target.KindHTTP, arg
 		return validated(spec, arg)
+	}
+	if datastoreScheme(scheme) {
+		return parseDatastoreArg(spec, scheme, arg)
 	}
 	u, err := url.Parse(arg)
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"github.com/heckhq/heck/internal/probe/httpprobe"
 	"github.com/heckhq/heck/internal/probe/icmpprobe"
 	"github.com/heckhq/heck/internal/probe/internal/probetest"
+	"github.com/heckhq/heck/internal/probe/pgprobe"
+	"github.com/heckhq/heck/internal/probe/redisprobe"
 	"github.com/heckhq/heck/internal/probe/tcpprobe"
 	"github.com/heckhq/heck/internal/probe/tlsprobe"
 	"github.com/heckhq/heck/internal/target"
@@ -103,6 +105,47 @@ func TestNewDispatches(t *testing.T) {
 				t.Errorf("Close: %v", err)
 			}
 		}
+	}
+}
+
+// TestNewDatastores: the kinds without a heck check URL, from their specs,
+// credentials expanded from the environment first (as the node does).
+func TestNewDatastores(t *testing.T) {
+	t.Setenv("HECK_KINDS_TEST_PW", "hunter2")
+	deny, _ := probe.NewGuard([]string{"127.0.0.0/8"})
+	tests := []struct {
+		spec target.Spec
+		want any
+		msg  string
+	}{
+		{target.Spec{ID: "db", Kind: target.KindPostgres, Address: "127.0.0.1:1",
+			Postgres: &target.PostgresOptions{Password: "${HECK_KINDS_TEST_PW}"}}, &pgprobe.Prober{}, "connect: refused to connect to 127.0.0.1"},
+		{target.Spec{ID: "cache", Kind: target.KindRedis, Address: "127.0.0.1:1",
+			Redis: &target.RedisOptions{Password: "${HECK_KINDS_TEST_PW}", Key: "heck:health"}}, &redisprobe.Prober{}, "PING: refused to connect to 127.0.0.1"},
+	}
+	for _, tt := range tests {
+		if errs := tt.spec.Validate(); len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		spec, err := tt.spec.WithDefaults().Expand(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := New(spec, probe.Options{Guard: deny})
+		if err != nil {
+			t.Fatalf("New(%s): %v", tt.spec.Kind, err)
+		}
+		if reflect.TypeOf(p) != reflect.TypeOf(tt.want) {
+			t.Errorf("New(%s) = %T, want %T", tt.spec.Kind, p, tt.want)
+		}
+		// The guard applies: nothing is dialed.
+		if res := probetest.Probe(p, time.Second); res.OK || !strings.HasPrefix(res.Message, tt.msg) {
+			t.Errorf("%s: %+v, want a refusal by the guard", tt.spec.Kind, res)
+		}
+	}
+	if _, err := New(target.Spec{ID: "db", Kind: target.KindPostgres, Address: "nope"}, probe.Options{}); err == nil ||
+		!strings.Contains(err.Error(), `target db: address: "nope" is not host:port`) {
+		t.Errorf("bad postgres address: %v", err)
 	}
 }
 
