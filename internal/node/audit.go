@@ -12,6 +12,7 @@ import (
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/registry"
+	"github.com/heckhq/heck/internal/store"
 )
 
 // maxAuditValue bounds the value an audit event carries.
@@ -59,6 +60,16 @@ func (n *Node) auditChange(kind, key string, ts crdt.Timestamp, writer string, d
 		ev.After, ev.Cause = string(b), fmt.Sprintf("%s %s written %s of %s", kind, key, via, writer)
 	}
 	ev.ID = events.EventID(events.TypeConfig, subject+"@"+strconv.FormatUint(uint64(ts), 16), ev.At)
+	// Before is what the subject's previous config event left, as this
+	// node's log holds it ("" for a new one).
+	if prev, err := n.tlog.Query(context.Background(), store.TransitionQuery{TargetID: ev.TargetID, Type: events.TypeConfig, Limit: 4}); err == nil {
+		for i := range prev {
+			if prev[i].Subject == subject && prev[i].ID != ev.ID && !prev[i].At.After(ev.At) {
+				ev.Before = prev[i].After
+				break
+			}
+		}
+	}
 	n.tlog.Append(context.Background(), ev)
 }
 

@@ -103,6 +103,9 @@ func TestAuditConfigChanges(t *testing.T) {
 		strings.Contains(es[1].After, "SECRETPART") || !strings.Contains(es[1].Cause, "through the API") {
 		t.Fatalf("config events %+v", es)
 	}
+	if es[1].Before != "" || es[0].Before != es[1].After {
+		t.Fatalf("before: the add's %q (want none), the delete's %q (want the add's after %q)", es[1].Before, es[0].Before, es[1].After)
+	}
 }
 
 // The API refuses a dependency on an unknown target and a cycle.
