@@ -2,6 +2,7 @@ package node
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -177,6 +178,81 @@ func TestClusterNotificationOwnerDiesMidDelivery(t *testing.T) {
 			}
 		}
 		if got := msgKinds(hook.got()); got != "web:firing" {
+			return fmt.Errorf("received %q", got)
+		}
+		return nil
+	})
+}
+
+// TestClusterNotificationsAcrossPartition: an outage notified before a
+// partition is not notified again by the side that takes the target over,
+// nor after the partition heals; its end, after healing, is notified once.
+func TestClusterNotificationsAcrossPartition(t *testing.T) {
+	hook := newHook(t)
+	c := startCL(t, 3, clIDs("n", 2, 0), clFastTuning)
+	web := ntNewServer(t)
+	n0 := c.nodes[0]
+	if _, err := c.client(n0).AddNotifier(t.Context(), notify.Spec{ID: "ops", Kind: notify.ChannelWebhook,
+		Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.client(n0).AddTarget(t.Context(), target.Spec{ID: "web", Kind: target.KindHTTP, URL: web.url(),
+		Schedule: target.Schedule{Interval: target.Duration(clInterval), Rise: 1, Fall: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "web up on every node", 15*time.Second, 0, func() error { return statesAre(c, "web", health.Up) })
+	ts, err := listTargets(n0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner := ts["web"].Owners[0]
+	var others []string
+	for _, cn := range c.nodes {
+		if cn.name != owner {
+			others = append(others, cn.name)
+		}
+	}
+	web.SetStatus(503)
+	waitFor(t, "one firing, its delivery known everywhere", 15*time.Second, 0, func() error {
+		if got := msgKinds(hook.got()); got != "web:firing" {
+			return fmt.Errorf("received %q", got)
+		}
+		for _, cn := range c.nodes {
+			ds := cn.n.Deliveries(t.Context(), "web", 0)
+			if len(ds) != 1 || ds[0].State != dispatch.Delivered {
+				return fmt.Errorf("%s: deliveries %+v", cn.name, ds)
+			}
+		}
+		return nil
+	})
+	c.part.Partition([]string{owner}, others)
+	waitFor(t, "the other side probes web too", 15*time.Second, 2*clInterval, func() error {
+		for _, name := range others {
+			set, err := scheduled(c.node(name))
+			if err != nil {
+				return err
+			}
+			if set["web"] {
+				return nil
+			}
+		}
+		return fmt.Errorf("nobody of %v probes web", others)
+	})
+	// Several sweeps on each side (every 5s): nothing is sent again.
+	for _, cn := range c.nodes {
+		cn.n.sweepNotifications(t.Context())
+	}
+	if got := msgKinds(hook.got()); got != "web:firing" {
+		t.Fatalf("during the partition: received %q", got)
+	}
+	c.part.Heal()
+	waitFor(t, "one owner again", 20*time.Second, 2*clInterval, func() error {
+		_, err := partitioned(c.nodes, slices.Sorted(slices.Values(append(clIDs("n", 2, 0), "web"))))
+		return err
+	})
+	web.SetStatus(200)
+	waitFor(t, "one resolved message", 20*time.Second, time.Second, func() error {
+		if got := msgKinds(hook.got()); got != "web:firing,web:resolved" {
 			return fmt.Errorf("received %q", got)
 		}
 		return nil
