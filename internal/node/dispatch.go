@@ -33,8 +33,10 @@ const (
 	dispatchSweepEvery = 5 * time.Second
 	// sendTimeout bounds one attempt of one message.
 	sendTimeout = 30 * time.Second
-	// deliveryRetention is how long delivery records are kept.
-	deliveryRetention = 7 * 24 * time.Hour
+	// deliveryRetention is how long delivery records are kept;
+	// deliveryPruneEvery how often older ones are deleted.
+	deliveryRetention  = 7 * 24 * time.Hour
+	deliveryPruneEvery = 10 * time.Minute
 	// flapWindow is the window flap detection judges a target over.
 	flapWindow = 30 * time.Minute
 )
@@ -49,8 +51,14 @@ type dispatcher struct {
 	mu      sync.Mutex
 	queues  map[string]chan delivery // notifier id -> its queue
 	pending map[string]bool          // notification ids queued or sending here
-	flaps   map[string]*flap.Detector
-	wg      sync.WaitGroup
+	// open holds the transitions of the last dispatchWindow that are not
+	// settled, by id: what sweeps look at.
+	open map[string]events.Transition
+	// pruned is when old delivery records were last deleted (dispatchLoop
+	// only).
+	pruned time.Time
+	flaps  map[string]*flap.Detector
+	wg     sync.WaitGroup
 }
 
 // flapping updates the target's flap detector at now from its recent
@@ -127,6 +135,17 @@ func (n *Node) dispatchLoop(ctx context.Context) {
 	d := n.disp
 	defer d.wg.Wait()
 	cursor := n.tlog.Last()
+	// What the log holds from before this start: read once, then the
+	// sweeps look only at what is not settled.
+	ts, err := n.tlog.Query(ctx, store.TransitionQuery{From: time.Now().Add(-dispatchWindow)})
+	if err != nil {
+		n.log.Warn("notifications: read recent transitions", "err", err)
+	}
+	for i := range ts {
+		if ts[i].Seq <= cursor && dispatch.Notifies(&ts[i]) {
+			n.track(&ts[i])
+		}
+	}
 	n.sweepNotifications(ctx)
 	lastSweep := time.Now()
 	for ctx.Err() == nil {
@@ -143,7 +162,9 @@ func (n *Node) dispatchLoop(ctx context.Context) {
 		}
 		for i := range ts {
 			cursor = max(cursor, ts[i].Seq)
-			n.notifyTransition(ctx, &ts[i], time.Now())
+			if !n.notifyTransition(ctx, &ts[i], time.Now()) {
+				n.track(&ts[i])
+			}
 		}
 		if time.Since(lastSweep) >= dispatchSweepEvery {
 			n.sweepNotifications(ctx)
@@ -152,35 +173,51 @@ func (n *Node) dispatchLoop(ctx context.Context) {
 	}
 }
 
-// sweepNotifications notifies the recent transitions nobody did, and
-// forgets old delivery records.
+// sweepNotifications notifies the recent transitions nobody did (those
+// not settled yet, kept in memory), and forgets old delivery records.
 func (n *Node) sweepNotifications(ctx context.Context) {
 	now := time.Now()
-	ts, err := n.tlog.Query(ctx, store.TransitionQuery{From: now.Add(-dispatchWindow), Limit: 10000})
-	if err != nil {
-		n.log.Warn("notifications: read recent transitions", "err", err)
-		return
+	d := n.disp
+	d.mu.Lock()
+	ts := make([]events.Transition, 0, len(d.open))
+	for _, t := range d.open {
+		ts = append(ts, t)
 	}
-	for i := len(ts) - 1; i >= 0; i-- { // oldest first
-		n.notifyTransition(ctx, &ts[i], now)
+	d.mu.Unlock()
+	sort.Slice(ts, func(i, j int) bool { return ts[i].Seq < ts[j].Seq }) // oldest first
+	for i := range ts {
+		if n.notifyTransition(ctx, &ts[i], now) {
+			d.mu.Lock()
+			delete(d.open, ts[i].ID)
+			d.mu.Unlock()
+		}
 	}
-	for _, e := range n.disp.deliveries.List() {
-		if now.Sub(e.Value.At) > deliveryRetention {
-			_ = n.disp.deliveries.Delete(ctx, e.Key)
+	if now.Sub(d.pruned) >= deliveryPruneEvery {
+		d.pruned = now
+		for _, e := range d.deliveries.List() {
+			if now.Sub(e.Value.At) > deliveryRetention {
+				_ = d.deliveries.Delete(ctx, e.Key)
+			}
 		}
 	}
 	n.remind(ctx, now)
 }
 
 // notifyTransition queues the messages of one transition, when this node
-// is the target's primary owner and nobody has delivered them.
-func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now time.Time) {
+// is the target's primary owner and nobody has delivered them. It reports
+// whether the transition is settled: nothing more will come of it (every
+// message of it delivered, failed or held; not news; too old; its target
+// gone), so sweeps need not look at it again.
+func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now time.Time) (settled bool) {
 	if !dispatch.Notifies(t) || now.Sub(t.At) > dispatchWindow || t.ID == "" {
-		return
+		return true
 	}
 	spec, ok := n.reg.Get(t.TargetID)
-	if !ok || !n.primaryOwner(&spec, now) {
-		return
+	if !ok {
+		return true
+	}
+	if !n.primaryOwner(&spec, now) {
+		return false // another node's; this one may own it later
 	}
 	sev := dispatch.Severity(t.To)
 	var prev *events.Transition
@@ -210,11 +247,11 @@ func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now t
 		open = open || !n.taken(dispatch.NotificationID(t.ID, nid))
 	}
 	if !open {
-		return // every message of it done or in hand (a sweep sees most so)
+		return n.settled(t.ID, ids) // every message of it done or in hand
 	}
 	held, wait := n.folding(ctx, t, now)
 	if wait {
-		return // not yet: a sweep comes back to it
+		return false // not yet: a sweep comes back to it
 	}
 	if held == "" {
 		held = unsent
@@ -259,6 +296,27 @@ func (n *Node) notifyTransition(ctx context.Context, t *events.Transition, now t
 		}
 		n.send(ctx, t, nid, msg)
 	}
+	return n.settled(t.ID, ids)
+}
+
+// settled reports whether every message of a transition to the notifiers
+// ids is delivered, failed or held.
+func (n *Node) settled(transition string, ids []string) bool {
+	for _, nid := range ids {
+		rec, ok := n.disp.deliveries.Get(dispatch.NotificationID(transition, nid))
+		if !ok || rec.State == dispatch.Sending {
+			return false
+		}
+	}
+	return true
+}
+
+// track keeps a transition for the sweeps until it is settled.
+func (n *Node) track(t *events.Transition) {
+	d := n.disp
+	d.mu.Lock()
+	d.open[t.ID] = *t
+	d.mu.Unlock()
 }
 
 // taken reports whether a notification is done, or in the hands of a live

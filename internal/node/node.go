@@ -274,7 +274,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.windows = objects.New(maintenance.Kind, name, clock, st)
 	n.notifiers = objects.New(NotifierKind, name, clock, st)
 	n.disp = &dispatcher{deliveries: objects.New(dispatch.Kind, name, clock, st), routes: cfg.Routes,
-		queues: map[string]chan delivery{}, pending: map[string]bool{}, flaps: map[string]*flap.Detector{}}
+		queues: map[string]chan delivery{}, pending: map[string]bool{}, flaps: map[string]*flap.Detector{},
+		open: map[string]events.Transition{}}
 	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
 	for _, c := range []interface {
 		Load(context.Context) ([]error, error)
