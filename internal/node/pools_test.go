@@ -99,6 +99,15 @@ func TestPoolFollowsVerdicts(t *testing.T) {
 		}
 		return nil
 	})
+	// The pool's judge records the panic on its own clock: wait for it
+	// before recovering, or a short panic between two of its rounds
+	// leaves no event (the view panicked; the recorded state never did).
+	ntWait(t, "the panic recorded", func() error {
+		if st, ok := nn.n.pools.states.Get("web"); !ok || !st.Panic {
+			return fmt.Errorf("pool state %+v (%v)", st, ok)
+		}
+		return nil
+	})
 	for _, s := range srvs {
 		s.SetStatus(200)
 	}
