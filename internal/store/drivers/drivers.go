@@ -9,6 +9,8 @@
 package drivers
 
 import (
+	// The PostgreSQL store, "postgres".
+	_ "github.com/heckhq/heck/internal/store/postgres"
 	// The SQLite store, "sqlite", the default.
 	_ "github.com/heckhq/heck/internal/store/sqlite"
 )

@@ -1,0 +1,456 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/heckhq/heck/internal/crdt"
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/store"
+)
+
+// Time conversions. A zero time is an open bound; times outside what int64
+// nanoseconds hold are clamped.
+
+func nanosLo(t time.Time) int64 {
+	if t.IsZero() || t.Year() < 1678 {
+		return math.MinInt64
+	}
+	if t.Year() > 2261 {
+		return math.MaxInt64
+	}
+	return t.UnixNano()
+}
+
+func nanosHi(t time.Time) int64 {
+	if t.IsZero() || t.Year() > 2261 {
+		return math.MaxInt64
+	}
+	if t.Year() < 1678 {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+// secsCeil is the smallest whole second s with s >= t; a zero t is open
+// (open gives the bound's side: MinInt64 or MaxInt64).
+func secsCeil(t time.Time, open int64) int64 {
+	if t.IsZero() {
+		return open
+	}
+	s := t.Unix()
+	if t.Nanosecond() > 0 {
+		s++
+	}
+	return s
+}
+
+// minuteOf returns the unix second starting t's minute.
+func minuteOf(t time.Time) int64 {
+	s := t.Unix()
+	m := s % 60
+	if m < 0 {
+		m += 60
+	}
+	return s - m
+}
+
+// stampKey maps an HLC stamp to an int64 whose order is the stamp's order
+// (flipping the top bit), so SQL compares stamps as integers.
+func stampKey(s uint64) int64 { return int64(s ^ 1<<63) }
+
+func stampOf(k int64) uint64 { return uint64(k) ^ 1<<63 }
+
+// write runs fn in one transaction.
+func (s *Store) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
+	if err := pgx.BeginFunc(ctx, s.pool, fn); err != nil {
+		return fmt.Errorf("%s (postgres database %s): %w", what, s.db, err)
+	}
+	return nil
+}
+
+// sendBatch sends b in tx and checks every statement's result.
+func sendBatch(ctx context.Context, tx pgx.Tx, b *pgx.Batch) error {
+	br := tx.SendBatch(ctx, b)
+	for range b.Len() {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return err
+		}
+	}
+	return br.Close()
+}
+
+// putObject resolves last-writer-wins in SQL: a stored row is replaced only
+// by a newer entry (later stamp, then larger node, then a tombstone over a
+// value), so a late older write is a no-op whoever sends it.
+const putObject = `INSERT INTO objects (kind, key, value, stamp, node, deleted) VALUES ($1, $2, $3, $4, $5, $6)
+	ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, stamp = excluded.stamp,
+	node = excluded.node, deleted = excluded.deleted
+	WHERE excluded.stamp > objects.stamp
+	   OR (excluded.stamp = objects.stamp AND (excluded.node > objects.node
+	       OR (excluded.node = objects.node AND excluded.deleted AND NOT objects.deleted)))`
+
+// PutObjects upserts entries of kind in one transaction.
+func (s *Store) PutObjects(ctx context.Context, kind string, recs []store.ObjectRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	if kind == "" {
+		return errors.New("put objects: empty kind")
+	}
+	b := &pgx.Batch{}
+	for _, r := range recs {
+		if r.Key == "" {
+			return fmt.Errorf("put %s objects: an object with an empty key", kind)
+		}
+		v := r.Value
+		if v == nil || r.Deleted {
+			v = []byte{}
+		}
+		b.Queue(putObject, kind, r.Key, v, stampKey(r.Stamp), r.Node, r.Deleted)
+	}
+	return s.write(ctx, "put "+kind+" objects", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
+}
+
+// Objects returns every entry of kind, tombstones included, by key.
+func (s *Store) Objects(ctx context.Context, kind string) ([]store.ObjectRecord, error) {
+	rows, err := s.pool.Query(ctx, "SELECT key, value, stamp, node, deleted FROM objects WHERE kind = $1 ORDER BY key", kind)
+	if err != nil {
+		return nil, fmt.Errorf("read %s objects: %w", kind, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.ObjectRecord, error) {
+		var r store.ObjectRecord
+		var k int64
+		err := row.Scan(&r.Key, &r.Value, &k, &r.Node, &r.Deleted)
+		r.Stamp = stampOf(k)
+		if len(r.Value) == 0 {
+			r.Value = nil
+		}
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read %s objects: %w", kind, err)
+	}
+	return out, nil
+}
+
+// transitionLockKey serialises the writers that choose seqs (Seq 0): the
+// next seq is one above the largest stored, taken under this transaction
+// advisory lock.
+const transitionLockKey int64 = 0x6865636b_00000002
+
+// AddTransitions appends transitions in one transaction; one whose id is
+// stored already is skipped (ON CONFLICT (id) DO NOTHING). A clash of seqs
+// is an error, never a silent drop.
+func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	auto := false
+	for _, tr := range ts {
+		if tr.TargetID == "" {
+			return errors.New("add transitions: a transition with an empty target id")
+		}
+		var id *string
+		if tr.ID != "" {
+			id = &tr.ID
+		}
+		seq := "$1::bigint"
+		if tr.Seq <= 0 {
+			auto = true
+			seq = "(SELECT coalesce(max(seq), 0) + 1 FROM transitions WHERE $1::bigint IS NULL)"
+		}
+		var seqArg *int64
+		if tr.Seq > 0 {
+			seqArg = &tr.Seq
+		}
+		b.Queue(`INSERT INTO transitions (seq, id, target, at, from_state, to_state, cause, observer,
+			type, subject, detail_before, detail_after)
+			VALUES (`+seq+`, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
+			seqArg, id, tr.TargetID, nanosLo(tr.At), int32(tr.From), int32(tr.To), tr.Cause, tr.Observer,
+			tr.Type, tr.Subject, tr.Before, tr.After)
+	}
+	return s.write(ctx, "add transitions", func(tx pgx.Tx) error {
+		if auto {
+			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", transitionLockKey); err != nil {
+				return err
+			}
+		}
+		return sendBatch(ctx, tx, b)
+	})
+}
+
+const transitionCols = `seq, coalesce(id, ''), target, at, from_state, to_state, cause, observer,
+	type, subject, detail_before, detail_after FROM transitions`
+
+// Transitions returns matching transitions, newest first.
+func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]store.Transition, error) {
+	query := `SELECT ` + transitionCols + ` WHERE at >= $1 AND at < $2`
+	args := []any{nanosLo(q.From), nanosHi(q.To)}
+	switch {
+	case q.Type == store.TypeTransition, q.Type == "" && !q.Events:
+		query += " AND type = ''"
+	case q.Type != "":
+		args = append(args, q.Type)
+		query += fmt.Sprintf(" AND type = $%d", len(args))
+	}
+	if q.TargetID != "" {
+		args = append(args, q.TargetID)
+		query += fmt.Sprintf(" AND target = $%d", len(args))
+	}
+	query += " ORDER BY at DESC, seq DESC"
+	if q.Limit > 0 {
+		args = append(args, q.Limit)
+		query += fmt.Sprintf(" LIMIT $%d", len(args))
+	}
+	return s.readTransitions(ctx, query, args...)
+}
+
+// TransitionsAfter returns transitions with seq above after, in seq order.
+func (s *Store) TransitionsAfter(ctx context.Context, after int64, limit int) ([]store.Transition, error) {
+	if limit <= 0 {
+		limit = 1000
+	}
+	return s.readTransitions(ctx, `SELECT `+transitionCols+` WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+}
+
+// TransitionByID returns the transition with id.
+func (s *Store) TransitionByID(ctx context.Context, id string) (store.Transition, error) {
+	ts, err := s.readTransitions(ctx, `SELECT `+transitionCols+` WHERE id = $1`, id)
+	if err != nil {
+		return store.Transition{}, err
+	}
+	if len(ts) == 0 {
+		return store.Transition{}, fmt.Errorf("transition %s: %w", id, store.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+// TransitionHeads returns each target's latest state transition (by at,
+// then seq) and the highest seq.
+func (s *Store) TransitionHeads(ctx context.Context) ([]store.Transition, int64, error) {
+	var maxSeq *int64
+	if err := s.pool.QueryRow(ctx, `SELECT max(seq) FROM transitions`).Scan(&maxSeq); err != nil {
+		return nil, 0, fmt.Errorf("read transitions: %w", err)
+	}
+	heads, err := s.readTransitions(ctx, `SELECT DISTINCT ON (target) `+transitionCols+`
+		WHERE type = '' ORDER BY target, at DESC, seq DESC`)
+	if maxSeq == nil {
+		return heads, 0, err
+	}
+	return heads, *maxSeq, err
+}
+
+func (s *Store) readTransitions(ctx context.Context, query string, args ...any) ([]store.Transition, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read transitions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Transition, error) {
+		var tr store.Transition
+		var at int64
+		var from, to int32
+		err := row.Scan(&tr.Seq, &tr.ID, &tr.TargetID, &at, &from, &to, &tr.Cause, &tr.Observer,
+			&tr.Type, &tr.Subject, &tr.Before, &tr.After)
+		tr.At = time.Unix(0, at).UTC()
+		tr.From, tr.To = health.State(from), health.State(to)
+		return tr, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read transitions: %w", err)
+	}
+	return out, nil
+}
+
+// addRollup merges one rollup into this observer's row of its minute.
+const addRollup = `INSERT INTO rollups (target, minute, observer, n, fails, lat_sum, lat_max, buckets)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	ON CONFLICT (target, minute, observer) DO UPDATE SET n = rollups.n + excluded.n,
+	fails = rollups.fails + excluded.fails, lat_sum = rollups.lat_sum + excluded.lat_sum,
+	lat_max = greatest(rollups.lat_max, excluded.lat_max),
+	buckets = ARRAY(SELECT a + b FROM unnest(rollups.buckets, excluded.buckets) AS u(a, b))`
+
+// AddRollups merges rollups into this observer's stored ones in one
+// transaction. Minute is truncated to its minute.
+func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	b := &pgx.Batch{}
+	for i := range rs {
+		r := &rs[i]
+		if r.TargetID == "" {
+			return errors.New("add rollups: a rollup with an empty target id")
+		}
+		buckets := make([]int64, store.NumBuckets)
+		for j, n := range r.Buckets {
+			buckets[j] = int64(n)
+		}
+		b.Queue(addRollup, r.TargetID, minuteOf(r.Minute), s.observer, int64(r.Count), int64(r.Failures),
+			int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), buckets)
+	}
+	return s.write(ctx, "add rollups", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
+}
+
+// Rollups returns a target's rollups with Minute in [from, to), oldest
+// first, the rows of every observer of a minute merged into one.
+func (s *Store) Rollups(ctx context.Context, targetID string, from, to time.Time) ([]store.Rollup, error) {
+	rows, err := s.pool.Query(ctx, `SELECT minute, n, fails, lat_sum, lat_max, buckets FROM rollups
+		WHERE target = $1 AND minute >= $2 AND minute < $3 ORDER BY minute`,
+		targetID, secsCeil(from, math.MinInt64), secsCeil(to, math.MaxInt64))
+	if err != nil {
+		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+	}
+	defer rows.Close()
+	var out []store.Rollup
+	var buckets []int64
+	for rows.Next() {
+		var minute, n, fails, sum, mx int64
+		if err := rows.Scan(&minute, &n, &fails, &sum, &mx, &buckets); err != nil {
+			return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+		}
+		if len(buckets) != store.NumBuckets {
+			return nil, fmt.Errorf("read rollups of %q at %d: %d latency buckets stored, want %d", targetID, minute, len(buckets), store.NumBuckets)
+		}
+		r := store.Rollup{TargetID: targetID, Minute: time.Unix(minute, 0).UTC(),
+			Count: uint32(n), Failures: uint32(fails), LatencySum: uint64(sum), LatencyMax: uint32(mx)}
+		for i, c := range buckets {
+			r.Buckets[i] = uint32(c)
+		}
+		if k := len(out) - 1; k >= 0 && out[k].Minute.Equal(r.Minute) {
+			out[k].Merge(r) // another observer's row of the same minute
+			continue
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+	}
+	return out, nil
+}
+
+// AddResults appends raw results in one transaction: COPY into a
+// temporary table, then one insert into results under this observer. Two
+// results of one target at the same nanosecond keep the last.
+func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	for i := range rs {
+		if rs[i].TargetID == "" {
+			return errors.New("add results: a result with an empty target id")
+		}
+	}
+	return s.write(ctx, "add results", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS results_in (
+			ord bigint, target text, at bigint, ok boolean, latency bigint, message text, details bytea
+			) ON COMMIT DELETE ROWS`); err != nil {
+			return fmt.Errorf("create the staging table: %w", err)
+		}
+		i := 0
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(rs) {
+				return nil, nil
+			}
+			r := &rs[i]
+			i++
+			var details []byte
+			if len(r.Details) > 0 {
+				details = r.Details
+			}
+			return []any{int64(i), r.TargetID, nanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"results_in"},
+			[]string{"ord", "target", "at", "ok", "latency", "message", "details"}, src); err != nil {
+			return fmt.Errorf("copy %d results: %w", len(rs), err)
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO results (target, at, observer, ok, latency, message, details)
+			SELECT DISTINCT ON (target, at) target, at, $1, ok, latency, message, details
+			FROM results_in ORDER BY target, at, ord DESC
+			ON CONFLICT (target, at, observer) DO UPDATE SET ok = excluded.ok, latency = excluded.latency,
+			message = excluded.message, details = excluded.details`, s.observer)
+		return err
+	})
+}
+
+// Results returns a target's raw results in [from, to), newest first, at
+// most limit (0: no limit), of every observer.
+func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time, limit int) ([]store.Result, error) {
+	var lim *int64
+	if limit > 0 {
+		l := int64(limit)
+		lim = &l
+	}
+	rows, err := s.pool.Query(ctx, `SELECT at, ok, latency, message, details FROM results
+		WHERE target = $1 AND at >= $2 AND at < $3 ORDER BY at DESC, observer LIMIT $4`,
+		targetID, nanosLo(from), nanosHi(to), lim)
+	if err != nil {
+		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Result, error) {
+		r := store.Result{TargetID: targetID}
+		var at, lat int64
+		err := row.Scan(&at, &r.OK, &lat, &r.Message, &r.Details)
+		r.At, r.Latency = time.Unix(0, at).UTC(), time.Duration(lat)
+		if len(r.Details) == 0 {
+			r.Details = nil
+		}
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
+	}
+	return out, nil
+}
+
+// DeleteTargetData removes a target's transitions, rollups and results (of
+// every observer) in one transaction.
+func (s *Store) DeleteTargetData(ctx context.Context, targetID string) error {
+	return s.write(ctx, "delete the data of "+fmt.Sprintf("%q", targetID), func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for _, table := range []string{"rollups", "results", "transitions"} {
+			b.Queue("DELETE FROM "+table+" WHERE target = $1", targetID)
+		}
+		return sendBatch(ctx, tx, b)
+	})
+}
+
+// Prune removes records older than r allows as of now, one kind per
+// transaction.
+func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) error {
+	type step struct {
+		what, sql string
+		arg       int64
+	}
+	var steps []step
+	if r.Results > 0 {
+		steps = append(steps, step{"results", "DELETE FROM results WHERE at < $1", now.Add(-r.Results).UnixNano()})
+	}
+	if r.Rollups > 0 {
+		steps = append(steps, step{"rollups", "DELETE FROM rollups WHERE minute < $1", now.Add(-r.Rollups).Unix()})
+	}
+	if r.Transitions > 0 {
+		steps = append(steps, step{"transitions", "DELETE FROM transitions WHERE at < $1", now.Add(-r.Transitions).UnixNano()})
+	}
+	if r.Tombstones > 0 {
+		cutoff := crdt.MakeTimestamp(now.Add(-r.Tombstones), 0)
+		steps = append(steps, step{"tombstones", "DELETE FROM objects WHERE deleted AND stamp < $1", stampKey(uint64(cutoff))})
+	}
+	for _, st := range steps {
+		err := s.write(ctx, "prune "+st.what, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, st.sql, st.arg)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
