@@ -1,15 +1,12 @@
 package postgres
 
 import (
+	"github.com/heckhq/heck/internal/store/sqlkit"
+
 	"context"
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -29,51 +26,11 @@ const versionTable = "heck_schema_version"
 
 // migration is one embedded schema step: migrations/NNNN_name.sql brings
 // the schema from version NNNN-1 to NNNN.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the migrations of fsys in version order and checks
-// they are numbered 1, 2, 3... with no gap.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read embedded migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
-		if !ok {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", name)
-		}
-		v, err := strconv.Atoi(num)
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number", name)
-		}
-		b, err := fs.ReadFile(fsys, path.Join("migrations", name))
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d (migrations must be numbered without gaps)", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+type migration = sqlkit.Migration
 
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := sqlkit.LoadMigrations(migrationFS)
 	if err != nil {
 		return 0
 	}
@@ -129,7 +86,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, db string, ms []migration,
 			return err
 		}
 		if log != nil {
-			log(m.version, m.name)
+			log(m.Version, m.Name)
 		}
 	}
 	return nil
@@ -174,14 +131,14 @@ func currentVersion(ctx context.Context, c *pgx.Conn, db string) (int, error) {
 
 func apply(ctx context.Context, c *pgx.Conn, db string, m migration) error {
 	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, m.sql); err != nil {
+		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, "INSERT INTO "+versionTable+" (version, name) VALUES ($1, $2)", m.version, m.name)
+		_, err := tx.Exec(ctx, "INSERT INTO "+versionTable+" (version, name) VALUES ($1, $2)", m.Version, m.Name)
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("migrate database %s to schema version %d (%s): %w", db, m.version, m.name, err)
+		return fmt.Errorf("migrate database %s to schema version %d (%s): %w", db, m.Version, m.Name, err)
 	}
 	return nil
 }

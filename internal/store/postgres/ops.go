@@ -12,30 +12,11 @@ import (
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/store/sqlkit"
 )
 
 // Time conversions. A zero time is an open bound; times outside what int64
 // nanoseconds hold are clamped.
-
-func nanosLo(t time.Time) int64 {
-	if t.IsZero() || t.Year() < 1678 {
-		return math.MinInt64
-	}
-	if t.Year() > 2261 {
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-func nanosHi(t time.Time) int64 {
-	if t.IsZero() || t.Year() > 2261 {
-		return math.MaxInt64
-	}
-	if t.Year() < 1678 {
-		return math.MinInt64
-	}
-	return t.UnixNano()
-}
 
 // secsCeil is the smallest whole second s with s >= t; a zero t is open
 // (open gives the bound's side: MinInt64 or MaxInt64).
@@ -49,22 +30,6 @@ func secsCeil(t time.Time, open int64) int64 {
 	}
 	return s
 }
-
-// minuteOf returns the unix second starting t's minute.
-func minuteOf(t time.Time) int64 {
-	s := t.Unix()
-	m := s % 60
-	if m < 0 {
-		m += 60
-	}
-	return s - m
-}
-
-// stampKey maps an HLC stamp to an int64 whose order is the stamp's order
-// (flipping the top bit), so SQL compares stamps as integers.
-func stampKey(s uint64) int64 { return int64(s ^ 1<<63) }
-
-func stampOf(k int64) uint64 { return uint64(k) ^ 1<<63 }
 
 // write runs fn in one transaction.
 func (s *Store) write(ctx context.Context, what string, fn func(tx pgx.Tx) error) error {
@@ -113,7 +78,7 @@ func (s *Store) PutObjects(ctx context.Context, kind string, recs []store.Object
 		if v == nil || r.Deleted {
 			v = []byte{}
 		}
-		b.Queue(putObject, kind, r.Key, v, stampKey(r.Stamp), r.Node, r.Deleted)
+		b.Queue(putObject, kind, r.Key, v, sqlkit.StampKey(r.Stamp), r.Node, r.Deleted)
 	}
 	return s.write(ctx, "put "+kind+" objects", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
 }
@@ -128,7 +93,7 @@ func (s *Store) Objects(ctx context.Context, kind string) ([]store.ObjectRecord,
 		var r store.ObjectRecord
 		var k int64
 		err := row.Scan(&r.Key, &r.Value, &k, &r.Node, &r.Deleted)
-		r.Stamp = stampOf(k)
+		r.Stamp = sqlkit.StampOf(k)
 		if len(r.Value) == 0 {
 			r.Value = nil
 		}
@@ -174,7 +139,7 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 		b.Queue(`INSERT INTO transitions (seq, id, target, at, from_state, to_state, cause, observer,
 			type, subject, detail_before, detail_after)
 			VALUES (`+seq+`, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
-			seqArg, id, tr.TargetID, nanosLo(tr.At), int32(tr.From), int32(tr.To), tr.Cause, tr.Observer,
+			seqArg, id, tr.TargetID, sqlkit.NanosLo(tr.At), int32(tr.From), int32(tr.To), tr.Cause, tr.Observer,
 			tr.Type, tr.Subject, tr.Before, tr.After)
 	}
 	return s.write(ctx, "add transitions", func(tx pgx.Tx) error {
@@ -193,7 +158,7 @@ const transitionCols = `seq, coalesce(id, ''), target, at, from_state, to_state,
 // Transitions returns matching transitions, newest first.
 func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]store.Transition, error) {
 	query := `SELECT ` + transitionCols + ` WHERE at >= $1 AND at < $2`
-	args := []any{nanosLo(q.From), nanosHi(q.To)}
+	args := []any{sqlkit.NanosLo(q.From), sqlkit.NanosHi(q.To)}
 	switch {
 	case q.Type == store.TypeTransition, q.Type == "" && !q.Events:
 		query += " AND type = ''"
@@ -293,7 +258,7 @@ func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 		for j, n := range r.Buckets {
 			buckets[j] = int64(n)
 		}
-		b.Queue(addRollup, r.TargetID, minuteOf(r.Minute), s.observer, int64(r.Count), int64(r.Failures),
+		b.Queue(addRollup, r.TargetID, sqlkit.MinuteOf(r.Minute), s.observer, int64(r.Count), int64(r.Failures),
 			int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), buckets)
 	}
 	return s.write(ctx, "add rollups", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
@@ -365,7 +330,7 @@ func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
 			if len(r.Details) > 0 {
 				details = r.Details
 			}
-			return []any{int64(i), r.TargetID, nanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
+			return []any{int64(i), r.TargetID, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
 		})
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"results_in"},
 			[]string{"ord", "target", "at", "ok", "latency", "message", "details"}, src); err != nil {
@@ -390,7 +355,7 @@ func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time
 	}
 	rows, err := s.pool.Query(ctx, `SELECT at, ok, latency, message, details FROM results
 		WHERE target = $1 AND at >= $2 AND at < $3 ORDER BY at DESC, observer LIMIT $4`,
-		targetID, nanosLo(from), nanosHi(to), lim)
+		targetID, sqlkit.NanosLo(from), sqlkit.NanosHi(to), lim)
 	if err != nil {
 		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
 	}
@@ -441,7 +406,7 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) err
 	}
 	if r.Tombstones > 0 {
 		cutoff := crdt.MakeTimestamp(now.Add(-r.Tombstones), 0)
-		steps = append(steps, step{"tombstones", "DELETE FROM objects WHERE deleted AND stamp < $1", stampKey(uint64(cutoff))})
+		steps = append(steps, step{"tombstones", "DELETE FROM objects WHERE deleted AND stamp < $1", sqlkit.StampKey(uint64(cutoff))})
 	}
 	for _, st := range steps {
 		err := s.write(ctx, "prune "+st.what, func(tx pgx.Tx) error {

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/store/sqlkit"
 )
 
 // Options tune a Store; the zero value is a good default.
@@ -71,7 +72,7 @@ func openWith(ctx context.Context, dsn string, opts Options, ms []migration) (*S
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if ms == nil {
-		if ms, err = loadMigrations(migrationFS); err != nil {
+		if ms, err = sqlkit.LoadMigrations(migrationFS); err != nil {
 			return nil, err
 		}
 	}

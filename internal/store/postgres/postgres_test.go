@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/store/sqlkit"
 	"github.com/heckhq/heck/internal/store/storetest"
 	"github.com/heckhq/heck/internal/testkit"
 )
@@ -135,7 +136,7 @@ func TestConcurrentMigrate(t *testing.T) {
 func TestMigrationLockSerialises(t *testing.T) {
 	pg := server.Get(t)
 	d := freshDB(t, pg)
-	ms, err := loadMigrations(migrationFS)
+	ms, err := sqlkit.LoadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}

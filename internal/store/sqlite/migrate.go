@@ -1,15 +1,12 @@
 package sqlite
 
 import (
+	"github.com/heckhq/heck/internal/store/sqlkit"
+
 	"context"
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 )
 
@@ -18,51 +15,11 @@ var migrationFS embed.FS
 
 // migration is one embedded schema step: migrations/NNNN_name.sql brings
 // the schema from version NNNN-1 to NNNN.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// loadMigrations reads the embedded migrations in version order and checks
-// they are numbered 1, 2, 3... with no gap.
-func loadMigrations(fsys fs.FS) ([]migration, error) {
-	entries, err := fs.ReadDir(fsys, "migrations")
-	if err != nil {
-		return nil, fmt.Errorf("read embedded migrations: %w", err)
-	}
-	var ms []migration
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".sql") {
-			continue
-		}
-		num, _, ok := strings.Cut(strings.TrimSuffix(name, ".sql"), "_")
-		if !ok {
-			return nil, fmt.Errorf("migration %s: name must be NNNN_name.sql", name)
-		}
-		v, err := strconv.Atoi(num)
-		if err != nil || v < 1 {
-			return nil, fmt.Errorf("migration %s: name must start with a positive number", name)
-		}
-		b, err := fs.ReadFile(fsys, path.Join("migrations", name))
-		if err != nil {
-			return nil, fmt.Errorf("read migration %s: %w", name, err)
-		}
-		ms = append(ms, migration{version: v, name: name, sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	for i, m := range ms {
-		if m.version != i+1 {
-			return nil, fmt.Errorf("migration %s: expected version %d (migrations must be numbered without gaps)", m.name, i+1)
-		}
-	}
-	return ms, nil
-}
+type migration = sqlkit.Migration
 
 // SchemaVersion is the schema version this binary writes.
 func SchemaVersion() int {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := sqlkit.LoadMigrations(migrationFS)
 	if err != nil {
 		return 0
 	}
@@ -73,7 +30,7 @@ func SchemaVersion() int {
 // transaction per migration. It never goes backwards: a database from a
 // newer binary is refused untouched.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations(migrationFS)
+	ms, err := sqlkit.LoadMigrations(migrationFS)
 	if err != nil {
 		return err
 	}
@@ -95,7 +52,7 @@ func (s *Store) migrateWith(ctx context.Context, ms []migration) error {
 		if err := s.apply(ctx, m); err != nil {
 			return err
 		}
-		s.log.Info("store schema migrated", "path", s.path, "version", m.version, "migration", m.name)
+		s.log.Info("store schema migrated", "path", s.path, "version", m.Version, "migration", m.Name)
 	}
 	return nil
 }
@@ -136,18 +93,18 @@ func (s *Store) currentVersion(ctx context.Context) (int, error) {
 func (s *Store) apply(ctx context.Context, m migration) error {
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("migrate %s to version %d: begin: %w", s.path, m.version, err)
+		return fmt.Errorf("migrate %s to version %d: begin: %w", s.path, m.Version, err)
 	}
 	defer func() { _ = t.Rollback() }()
-	if _, err := t.ExecContext(ctx, m.sql); err != nil {
-		return fmt.Errorf("migrate %s to version %d (%s): %w", s.path, m.version, m.name, err)
+	if _, err := t.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("migrate %s to version %d (%s): %w", s.path, m.Version, m.Name, err)
 	}
 	if _, err := t.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-		m.version, m.name, time.Now().Unix()); err != nil {
-		return fmt.Errorf("migrate %s to version %d: record version: %w", s.path, m.version, err)
+		m.Version, m.Name, time.Now().Unix()); err != nil {
+		return fmt.Errorf("migrate %s to version %d: record version: %w", s.path, m.Version, err)
 	}
 	if err := t.Commit(); err != nil {
-		return fmt.Errorf("migrate %s to version %d: commit: %w", s.path, m.version, err)
+		return fmt.Errorf("migrate %s to version %d: commit: %w", s.path, m.Version, err)
 	}
 	return nil
 }

@@ -11,30 +11,11 @@ import (
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/store/sqlkit"
 )
 
 // Time conversions. A zero time is an open bound; times outside what int64
 // nanoseconds hold are clamped.
-
-func nanosLo(t time.Time) int64 {
-	if t.IsZero() || t.Year() < 1678 {
-		return math.MinInt64
-	}
-	if t.Year() > 2261 {
-		return math.MaxInt64
-	}
-	return t.UnixNano()
-}
-
-func nanosHi(t time.Time) int64 {
-	if t.IsZero() || t.Year() > 2261 {
-		return math.MaxInt64
-	}
-	if t.Year() < 1678 {
-		return math.MinInt64
-	}
-	return t.UnixNano()
-}
 
 // secsLo is the smallest whole second s with s >= t.
 func secsLo(t time.Time) int64 {
@@ -60,22 +41,6 @@ func secsHi(t time.Time) int64 {
 	}
 	return s
 }
-
-// minuteOf returns the unix second starting t's minute.
-func minuteOf(t time.Time) int64 {
-	s := t.Unix()
-	m := s % 60
-	if m < 0 {
-		m += 60
-	}
-	return s - m
-}
-
-// stampKey maps an HLC stamp to an int64 whose order is the stamp's order
-// (flipping the top bit), so SQL compares stamps as integers.
-func stampKey(s uint64) int64 { return int64(s ^ 1<<63) }
-
-func stampOf(k int64) uint64 { return uint64(k) ^ 1<<63 }
 
 // PutObjects upserts entries of kind. Last-writer-wins is resolved in SQL:
 // a stored row is replaced only by a newer entry (later stamp, then larger
@@ -106,7 +71,7 @@ func (s *Store) PutObjects(ctx context.Context, kind string, recs []store.Object
 			if v == nil || r.Deleted {
 				v = []byte{}
 			}
-			if _, err := st.ExecContext(ctx, kind, r.Key, v, stampKey(r.Stamp), r.Node, r.Deleted); err != nil {
+			if _, err := st.ExecContext(ctx, kind, r.Key, v, sqlkit.StampKey(r.Stamp), r.Node, r.Deleted); err != nil {
 				return fmt.Errorf("%s object %q: %w", kind, r.Key, err)
 			}
 		}
@@ -128,7 +93,7 @@ func (s *Store) Objects(ctx context.Context, kind string) ([]store.ObjectRecord,
 		if err := rows.Scan(&r.Key, &r.Value, &k, &r.Node, &r.Deleted); err != nil {
 			return nil, fmt.Errorf("read %s objects: %w", kind, err)
 		}
-		r.Stamp = stampOf(k)
+		r.Stamp = sqlkit.StampOf(k)
 		if len(r.Value) == 0 {
 			r.Value = nil
 		}
@@ -169,7 +134,7 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 			if tr.ID != "" {
 				id = tr.ID
 			}
-			if _, err := st.ExecContext(ctx, seq, id, tid, nanosLo(tr.At), int64(tr.From), int64(tr.To), tr.Cause, tr.Observer,
+			if _, err := st.ExecContext(ctx, seq, id, tid, sqlkit.NanosLo(tr.At), int64(tr.From), int64(tr.To), tr.Cause, tr.Observer,
 				tr.Type, tr.Subject, tr.Before, tr.After); err != nil {
 				return fmt.Errorf("transition of %q: %w", tr.TargetID, err)
 			}
@@ -185,7 +150,7 @@ const transitionCols = `t.seq, coalesce(t.id, ''), n.name, t.at, t.from_state, t
 // Transitions returns matching transitions, newest first.
 func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]store.Transition, error) {
 	query := `SELECT ` + transitionCols + ` WHERE t.at >= ? AND t.at < ?`
-	args := []any{nanosLo(q.From), nanosHi(q.To)}
+	args := []any{sqlkit.NanosLo(q.From), sqlkit.NanosHi(q.To)}
 	switch {
 	case q.Type == store.TypeTransition:
 		query += " AND t.type = ''"
@@ -302,7 +267,7 @@ func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 			if len(buf) > 0 {
 				blob = buf
 			}
-			if _, err := st.ExecContext(ctx, tid, minuteOf(r.Minute), int64(r.Count), int64(r.Failures),
+			if _, err := st.ExecContext(ctx, tid, sqlkit.MinuteOf(r.Minute), int64(r.Count), int64(r.Failures),
 				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blob); err != nil {
 				return fmt.Errorf("rollup of %q at %s: %w", r.TargetID, r.Minute.UTC().Format(time.RFC3339), err)
 			}
@@ -375,7 +340,7 @@ func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
 			if len(r.Details) > 0 {
 				details = r.Details
 			}
-			if _, err := st.ExecContext(ctx, tid, nanosLo(r.At), r.OK, int64(r.Latency), r.Message, details); err != nil {
+			if _, err := st.ExecContext(ctx, tid, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details); err != nil {
 				return fmt.Errorf("result of %q: %w", r.TargetID, err)
 			}
 		}
@@ -398,7 +363,7 @@ func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time
 		lim = int64(limit)
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT at, ok, latency, message, details FROM results
-		WHERE tid = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?`, tid, nanosLo(from), nanosHi(to), lim)
+		WHERE tid = ? AND at >= ? AND at < ? ORDER BY at DESC LIMIT ?`, tid, sqlkit.NanosLo(from), sqlkit.NanosHi(to), lim)
 	if err != nil {
 		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
 	}
@@ -507,7 +472,7 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) err
 	if r.Tombstones > 0 {
 		cutoff := crdt.MakeTimestamp(now.Add(-r.Tombstones), 0)
 		err := s.write(ctx, "prune tombstones", func(t *tx) error {
-			_, err := t.ExecContext(ctx, "DELETE FROM objects WHERE deleted <> 0 AND stamp < ?", stampKey(uint64(cutoff)))
+			_, err := t.ExecContext(ctx, "DELETE FROM objects WHERE deleted <> 0 AND stamp < ?", sqlkit.StampKey(uint64(cutoff)))
 			return err
 		})
 		if err != nil {

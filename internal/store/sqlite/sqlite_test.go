@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/store/sqlkit"
 	"github.com/heckhq/heck/internal/store/storetest"
 )
 
@@ -230,12 +231,12 @@ func TestMigrationsApplyForwardKeepingData(t *testing.T) {
 	if err := s.AddRollups(c, []store.Rollup{{TargetID: "t", Minute: time.Unix(60, 0), Count: 7}}); err != nil {
 		t.Fatal(err)
 	}
-	ms, err := loadMigrations(migrationFS)
+	ms, err := sqlkit.LoadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := append(ms[:len(ms):len(ms)], migration{version: len(ms) + 1, name: "bad.sql",
-		sql: "CREATE TABLE extra (x INTEGER); THIS IS NOT SQL;"})
+	bad := append(ms[:len(ms):len(ms)], migration{Version: len(ms) + 1, Name: "bad.sql",
+		SQL: "CREATE TABLE extra (x INTEGER); THIS IS NOT SQL;"})
 	if err := s.migrateWith(c, bad); err == nil {
 		t.Fatal("a failing migration succeeded")
 	}
@@ -246,8 +247,8 @@ func TestMigrationsApplyForwardKeepingData(t *testing.T) {
 	if err := s.w.QueryRow("SELECT count(*) FROM sqlite_master WHERE name = 'extra'").Scan(&n); err != nil || n != 0 {
 		t.Errorf("failed migration left its table behind (n=%d, %v)", n, err)
 	}
-	good := append(ms[:len(ms):len(ms)], migration{version: len(ms) + 1, name: "good.sql",
-		sql: "ALTER TABLE rollups ADD COLUMN extra INTEGER; CREATE TABLE extra (x INTEGER);"})
+	good := append(ms[:len(ms):len(ms)], migration{Version: len(ms) + 1, Name: "good.sql",
+		SQL: "ALTER TABLE rollups ADD COLUMN extra INTEGER; CREATE TABLE extra (x INTEGER);"})
 	if err := s.migrateWith(c, good); err != nil {
 		t.Fatal(err)
 	}
@@ -274,14 +275,14 @@ func TestLoadMigrations(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			ms, err := loadMigrations(tc.files)
+			ms, err := sqlkit.LoadMigrations(tc.files)
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want %q", err, tc.wantErr)
 				}
 				return
 			}
-			if err != nil || len(ms) != tc.want || ms[0].sql != "a" {
+			if err != nil || len(ms) != tc.want || ms[0].SQL != "a" {
 				t.Fatalf("got %v, %v", ms, err)
 			}
 		})
@@ -414,7 +415,7 @@ func TestCanceledContext(t *testing.T) {
 func TestMigrationMovesTargetsToObjects(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "heck.db")
 	c := testCtx(t)
-	ms, err := loadMigrations(migrationFS)
+	ms, err := sqlkit.LoadMigrations(migrationFS)
 	if err != nil {
 		t.Fatal(err)
 	}
