@@ -12,12 +12,10 @@ import (
 	"github.com/heckhq/heck/internal/target"
 )
 
-// TestClusterNotifications: with three nodes, a target going down is
-// notified once (by its owner only); the owner then crashes mid-outage, a
-// fallback takes the target over, and its recovery is notified once, by
-// the new owner, closing the same incident: one firing and one resolved
-// in all, never a duplicate.
-func TestClusterNotifications(t *testing.T) {
+// notifyingCluster starts three nodes with a webhook notifier and a target
+// "web" up on every node, and returns them with web's owner.
+func notifyingCluster(t *testing.T) (*clCluster, *hookRecorder, ntServer, string) {
+	t.Helper()
 	hook := newHook(t)
 	c := startCL(t, 3, clIDs("n", 2, 0), clFastTuning)
 	web := ntNewServer(t)
@@ -36,6 +34,16 @@ func TestClusterNotifications(t *testing.T) {
 		t.Fatal(err)
 	}
 	owner := ts["web"].Owners[0]
+	return c, hook, web, owner
+}
+
+// TestClusterNotifications: with three nodes, a target going down is
+// notified once (by its owner only); the owner then crashes mid-outage, a
+// fallback takes the target over, and its recovery is notified once, by
+// the new owner, closing the same incident: one firing and one resolved
+// in all, never a duplicate.
+func TestClusterNotifications(t *testing.T) {
+	c, hook, web, owner := notifyingCluster(t)
 	web.SetStatus(503)
 	waitFor(t, "one firing message", 15*time.Second, 0, func() error {
 		if got := msgKinds(hook.got()); got != "web:firing" {
@@ -114,24 +122,7 @@ func TestClusterNotifications(t *testing.T) {
 // the target over sees the delivery still "sending" by a dead node and
 // delivers it, once.
 func TestClusterNotificationOwnerDiesMidDelivery(t *testing.T) {
-	hook := newHook(t)
-	c := startCL(t, 3, clIDs("n", 2, 0), clFastTuning)
-	web := ntNewServer(t)
-	n0 := c.nodes[0]
-	if _, err := c.client(n0).AddNotifier(t.Context(), notify.Spec{ID: "ops", Kind: notify.ChannelWebhook,
-		Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.client(n0).AddTarget(t.Context(), target.Spec{ID: "web", Kind: target.KindHTTP, URL: web.url(),
-		Schedule: target.Schedule{Interval: target.Duration(clInterval), Rise: 1, Fall: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "web up on every node", 15*time.Second, 0, func() error { return statesAre(c, "web", health.Up) })
-	ts, err := listTargets(n0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := ts["web"].Owners[0]
+	c, hook, web, owner := notifyingCluster(t)
 	var live []*clNode
 	for _, cn := range c.nodes {
 		if cn.name != owner {
@@ -188,24 +179,7 @@ func TestClusterNotificationOwnerDiesMidDelivery(t *testing.T) {
 // partition is not notified again by the side that takes the target over,
 // nor after the partition heals; its end, after healing, is notified once.
 func TestClusterNotificationsAcrossPartition(t *testing.T) {
-	hook := newHook(t)
-	c := startCL(t, 3, clIDs("n", 2, 0), clFastTuning)
-	web := ntNewServer(t)
-	n0 := c.nodes[0]
-	if _, err := c.client(n0).AddNotifier(t.Context(), notify.Spec{ID: "ops", Kind: notify.ChannelWebhook,
-		Webhook: &notify.WebhookSpec{URL: hook.srv.URL}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.client(n0).AddTarget(t.Context(), target.Spec{ID: "web", Kind: target.KindHTTP, URL: web.url(),
-		Schedule: target.Schedule{Interval: target.Duration(clInterval), Rise: 1, Fall: 1}}); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, "web up on every node", 15*time.Second, 0, func() error { return statesAre(c, "web", health.Up) })
-	ts, err := listTargets(n0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner := ts["web"].Owners[0]
+	c, hook, web, owner := notifyingCluster(t)
 	var others []string
 	for _, cn := range c.nodes {
 		if cn.name != owner {
