@@ -84,6 +84,12 @@ func New(b Backend, opts Options) *Server {
 	return s
 }
 
+// Handle registers h for pattern on the server's mux, beside the API: the
+// web UI ("/"), public status pages ("/status/") and badges ("/badge/") are
+// mounted this way, and do their own access checks. It must be called
+// before the server serves.
+func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
