@@ -518,7 +518,7 @@ func (n *Node) Addr(ctx context.Context) net.Addr {
 
 // handler builds the API server for a listener at addr.
 func (n *Node) handler(addr net.Addr) *api.Server {
-	return api.New(n, api.Options{
+	s := api.New(n, api.Options{
 		Token:        n.cfg.API.Token,
 		OpenReads:    n.cfg.API.OpenReads,
 		LoopbackOnly: isLoopback(addr),
@@ -527,6 +527,8 @@ func (n *Node) handler(addr net.Addr) *api.Server {
 		Logger:   n.log,
 		NodeName: n.name,
 	})
+	n.mountWeb(s, addr)
+	return s
 }
 
 // storeSettings are the settings the store is opened with: the chosen

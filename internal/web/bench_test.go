@@ -22,7 +22,7 @@ func BenchmarkDashboard10k(b *testing.B) {
 	}
 	a := newFakeAuth()
 	a.addUser("ada", user.Admin, "x")
-	h, err := New(Deps{Targets: n, History: n, Transitions: n, Members: n, Pools: n, Graph: n, Auth: a, Users: a}, Options{})
+	h, err := New(Deps{Targets: n, History: n, Transitions: n, Log: n, Members: n, Pools: n, Graph: n, Auth: a, Users: a}, Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

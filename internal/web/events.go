@@ -18,7 +18,7 @@ const heartbeatEvery = 15 * time.Second
 // node logged meanwhile. It ends when the client goes, on Close, or when
 // the log closes.
 func (h *Handler) events(w http.ResponseWriter, r *http.Request, _ visitor) {
-	if h.d.Transitions == nil {
+	if h.d.Log == nil {
 		h.fail(w, r, http.StatusNotFound, "No live updates", "this node has no transition log")
 		return
 	}
@@ -31,7 +31,7 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request, _ visitor) {
 		case <-ctx.Done():
 		}
 	}()
-	lg := h.d.Transitions.TransitionLog()
+	lg := h.d.Log
 	cursor := lg.Last()
 	if n, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64); err == nil && n >= 0 && n <= cursor {
 		cursor = n

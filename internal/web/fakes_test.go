@@ -119,8 +119,6 @@ func (f *fakeNode) QueryTransitions(_ context.Context, q store.TransitionQuery) 
 	return out, nil
 }
 
-func (f *fakeNode) TransitionLog() TransitionLog { return f }
-
 // transition appends a change of id's state to the log and the target.
 func (f *fakeNode) transition(id string, to health.State, cause string) {
 	f.mu.Lock()

@@ -102,7 +102,7 @@ func (h *Handler) newPage(r *http.Request, v visitor, title, nav string, data an
 		CanEdit: v.can(user.Editor), IsAdmin: v.can(user.Admin), Data: data,
 		Has: features{Incidents: h.d.Incidents != nil, StatusPages: h.d.StatusPages != nil, Users: h.d.Users != nil,
 			Cluster: h.d.Members != nil || h.d.Pools != nil || h.d.Graph != nil, Graph: h.d.Graph != nil,
-			Pools: h.d.Pools != nil, History: h.d.History != nil, Live: h.d.Transitions != nil}}
+			Pools: h.d.Pools != nil, History: h.d.History != nil, Live: h.d.Log != nil}}
 	if v.Signed && h.d.Auth != nil {
 		p.CSRF = h.d.Auth.CSRFToken(r)
 	}

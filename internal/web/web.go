@@ -40,11 +40,9 @@ type History interface {
 	Uptime(ctx context.Context, id string, scope wire.Scope) (history.Uptime, wire.Coverage, error)
 }
 
-// Transitions is the log of state changes: queries, and the cursor the
-// live stream follows.
+// Transitions queries the log of state changes (api.Backend's method).
 type Transitions interface {
 	QueryTransitions(ctx context.Context, q store.TransitionQuery) ([]events.Transition, error)
-	TransitionLog() TransitionLog
 }
 
 // TransitionLog is the node's log of transitions as the live stream reads
@@ -123,6 +121,8 @@ type Deps struct {
 	Targets     Targets
 	History     History
 	Transitions Transitions
+	// Log is the node's transition log the live stream follows.
+	Log TransitionLog
 	Members     Members
 	Pools       Pools
 	Graph       Graph

@@ -41,7 +41,7 @@ func newEnv(t testing.TB, o Options) *env {
 	w1 := e.node.targets["web-1"]
 	w1.Spec.DependsOn = []target.Dependency{{Target: "db"}, {Target: "cache", Critical: &no}}
 	e.node.targets["web-1"] = w1
-	h, err := New(Deps{Targets: e.node, History: e.node, Transitions: e.node, Members: e.node, Pools: e.node, Graph: e.node,
+	h, err := New(Deps{Targets: e.node, History: e.node, Transitions: e.node, Log: e.node, Members: e.node, Pools: e.node, Graph: e.node,
 		Vantages: e.node, Auth: e.auth, Users: e.auth, Incidents: e.inc, StatusPages: e.inc}, o)
 	if err != nil {
 		t.Fatal(err)
