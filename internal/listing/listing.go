@@ -15,21 +15,27 @@ import (
 )
 
 // Source is what a listing reads: the targets in id order, with their
-// specs at hand and their state and full status built on demand. The
-// listing asks for the state only of the targets the spec filters keep
-// (and only when the query filters by state), and for the status only of
-// the targets it returns.
+// spec, state and full status fetched on demand. The listing asks for the
+// spec only when the query filters on it, for the state only of the
+// targets the spec filters keep (and only when the query filters by
+// state), and for the status only of the targets it returns; for one
+// target it asks in that order (Spec, State, Status), so a Source may keep
+// the last one it built. A Source may be a snapshot of ids whose targets
+// go away while it is read: Spec returns nil and Status false for those,
+// and the listing skips them.
 type Source interface {
 	// Len is the number of targets.
 	Len() int
 	// ID is the id of the i-th target; ids are unique and ascending.
 	ID(i int) string
-	// Spec is the i-th target's spec; the listing only reads it.
+	// Spec is the i-th target's spec, nil when it is gone; the listing
+	// only reads it.
 	Spec(i int) *target.Spec
 	// State is the i-th target's state, as Status would say it.
 	State(i int) health.State
-	// Status is the i-th target's status as a listing shows it.
-	Status(i int) wire.TargetStatus
+	// Status is the i-th target's status as a listing shows it, false
+	// when the target is gone.
+	Status(i int) (wire.TargetStatus, bool)
 }
 
 // Walk calls fn, in id order, with the status of every target of src that
@@ -44,14 +50,23 @@ func Walk(src Source, q *Query, fn func(ts *wire.TargetStatus) error) (next stri
 	}
 	shown, last := 0, ""
 	for ; i < n; i++ {
-		if !q.matchSpec(src.Spec(i)) || (q.filtersState() && !q.matchState(src.State(i))) {
+		if q.filtersSpec() {
+			if s := src.Spec(i); s == nil || !q.matchSpec(s) {
+				continue
+			}
+		}
+		if q.filtersState() && !q.matchState(src.State(i)) {
 			continue
 		}
 		if q.Paged() && shown == q.Limit {
-			// One more target matches: there is a next page.
+			// One more target matches: there is a next page (which may
+			// turn out empty if that target goes away meanwhile).
 			return EncodeCursor(last), nil
 		}
-		ts := src.Status(i)
+		ts, ok := src.Status(i)
+		if !ok {
+			continue
+		}
 		if err := fn(&ts); err != nil {
 			return "", err
 		}
@@ -129,4 +144,4 @@ func (s *Statuses) Spec(i int) *target.Spec { return &s.specs[i] }
 func (s *Statuses) State(i int) health.State { return s.ts[i].State }
 
 // Status implements Source.
-func (s *Statuses) Status(i int) wire.TargetStatus { return s.ts[i] }
+func (s *Statuses) Status(i int) (wire.TargetStatus, bool) { return s.ts[i], true }

@@ -16,15 +16,26 @@ import (
 // fleet is a Source that counts the statuses it builds.
 type fleet struct {
 	ts     []wire.TargetStatus
+	gone   map[string]bool // listed ids whose targets went away
 	built  int
 	states int
+	specs  int
 }
 
-func (f *fleet) Len() int                       { return len(f.ts) }
-func (f *fleet) ID(i int) string                { return f.ts[i].ID }
-func (f *fleet) Spec(i int) *target.Spec        { return &f.ts[i].Spec }
-func (f *fleet) State(i int) health.State       { f.states++; return f.ts[i].State }
-func (f *fleet) Status(i int) wire.TargetStatus { f.built++; return f.ts[i] }
+func (f *fleet) Len() int        { return len(f.ts) }
+func (f *fleet) ID(i int) string { return f.ts[i].ID }
+func (f *fleet) Spec(i int) *target.Spec {
+	f.specs++
+	if f.gone[f.ts[i].ID] {
+		return nil
+	}
+	return &f.ts[i].Spec
+}
+func (f *fleet) State(i int) health.State { f.states++; return f.ts[i].State }
+func (f *fleet) Status(i int) (wire.TargetStatus, bool) {
+	f.built++
+	return f.ts[i], !f.gone[f.ts[i].ID]
+}
 
 func status(id string, kind target.Kind, st health.State, labels map[string]string, url string) wire.TargetStatus {
 	spec := target.Spec{ID: id, Name: strings.ToUpper(id), Kind: kind, Labels: labels, URL: url}
@@ -112,6 +123,11 @@ func TestFilters(t *testing.T) {
 			}
 			if len(q.States) == 0 && f.states != 0 {
 				t.Errorf("asked for %d states without a state filter", f.states)
+			}
+			if tc.query == "" || strings.HasPrefix(tc.query, "state=") && !strings.Contains(tc.query, "&") {
+				if f.specs != 0 {
+					t.Errorf("read %d specs without a spec filter", f.specs)
+				}
 			}
 		})
 	}
@@ -288,6 +304,29 @@ func TestPagesStableUnderChange(t *testing.T) {
 				t.Fatalf("pages %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A snapshot's target that is gone by the time it is read is skipped,
+// filtered or not.
+func TestGoneTargetsSkipped(t *testing.T) {
+	for _, raw := range []string{"", "limit=2", "label=env=prod", "state=down"} {
+		f := sample()
+		f.gone = map[string]bool{"cache": true, "db": true}
+		var got []string
+		for _, p := range walkPages(t, f, raw, nil) {
+			got = append(got, p...)
+		}
+		want := []string{"api", "secret", "web"}
+		switch raw {
+		case "label=env=prod":
+			want = []string{"api", "web"}
+		case "state=down":
+			want = []string{"web"}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%q: got %v, want %v", raw, got, want)
+		}
 	}
 }
 

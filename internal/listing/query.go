@@ -56,6 +56,10 @@ func (q *Query) Paged() bool { return q.Limit > 0 }
 
 func (q *Query) filtersState() bool { return len(q.States) > 0 }
 
+func (q *Query) filtersSpec() bool {
+	return q.Kind != "" || len(q.Labels) > 0 || q.Pool != "" || q.Text != ""
+}
+
 // Parse reads a query from URL parameters (see Params); parameters it does
 // not know are left to the caller. Every bad value is reported, each as a
 // field error naming the parameter, its value and the fix.
@@ -172,7 +176,7 @@ func kindNames() string {
 
 // Match reports whether q keeps a target with spec s in state st.
 func (q *Query) Match(s *target.Spec, st health.State) bool {
-	return q.matchSpec(s) && (!q.filtersState() || q.matchState(st))
+	return (!q.filtersSpec() || q.matchSpec(s)) && (!q.filtersState() || q.matchState(st))
 }
 
 func (q *Query) matchState(st health.State) bool {
