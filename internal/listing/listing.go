@@ -1,0 +1,147 @@
+// Package listing owns how a list of targets is filtered, ordered and
+// paged: the query (state, label selector, kind, pool, free text), the
+// stable order by id, and the opaque cursor a page ends with. The REST API
+// (GET /api/v1/targets) and the web UI list targets through it, over a
+// Source, so that both page alike and neither builds the status of a target
+// it does not show.
+package listing
+
+import (
+	"sort"
+
+	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/target"
+	"github.com/heckhq/heck/internal/wire"
+)
+
+// Source is what a listing reads: the targets in id order, with their
+// spec, state and full status fetched on demand. The listing asks for the
+// spec only when the query filters on it, for the state only of the
+// targets the spec filters keep (and only when the query filters by
+// state), and for the status only of the targets it returns; for one
+// target it asks in that order (Spec, State, Status), so a Source may keep
+// the last one it built. A Source may be a snapshot of ids whose targets
+// go away while it is read: Spec returns nil and Status false for those,
+// and the listing skips them.
+type Source interface {
+	// Len is the number of targets.
+	Len() int
+	// ID is the id of the i-th target; ids are unique and ascending.
+	ID(i int) string
+	// Spec is the i-th target's spec, nil when it is gone; the listing
+	// only reads it.
+	Spec(i int) *target.Spec
+	// State is the i-th target's state, as Status would say it.
+	State(i int) health.State
+	// Status is the i-th target's status as a listing shows it, false
+	// when the target is gone.
+	Status(i int) (wire.TargetStatus, bool)
+}
+
+// Walk calls fn, in id order, with the status of every target of src that
+// q selects: the whole list when q is not paged, else at most q.Limit
+// targets after q.After. It returns the cursor of the next page ("" when
+// there is none) and the first error fn returns, which ends the walk.
+func Walk(src Source, q *Query, fn func(ts *wire.TargetStatus) error) (next string, err error) {
+	n := src.Len()
+	i := 0
+	if q.After != "" {
+		i = sort.Search(n, func(j int) bool { return src.ID(j) > q.After })
+	}
+	shown, last := 0, ""
+	for ; i < n; i++ {
+		if q.filtersSpec() {
+			if s := src.Spec(i); s == nil || !q.matchSpec(s) {
+				continue
+			}
+		}
+		if q.filtersState() && !q.matchState(src.State(i)) {
+			continue
+		}
+		if q.Paged() && shown == q.Limit {
+			// One more target matches: there is a next page (which may
+			// turn out empty if that target goes away meanwhile).
+			return EncodeCursor(last), nil
+		}
+		ts, ok := src.Status(i)
+		if !ok {
+			continue
+		}
+		if err := fn(&ts); err != nil {
+			return "", err
+		}
+		shown++
+		last = src.ID(i)
+	}
+	return "", nil
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Targets []wire.TargetStatus
+	// Next is the cursor of the next page, "" on the last.
+	Next string
+}
+
+// List collects what Walk walks.
+func List(src Source, q *Query) Page {
+	var p Page
+	if q.Paged() {
+		p.Targets = make([]wire.TargetStatus, 0, min(q.Limit, src.Len()))
+	}
+	p.Next, _ = Walk(src, q, func(ts *wire.TargetStatus) error {
+		p.Targets = append(p.Targets, *ts)
+		return nil
+	})
+	if p.Targets == nil {
+		p.Targets = []wire.TargetStatus{}
+	}
+	return p
+}
+
+// Statuses is a Source over statuses already built (a backend that has no
+// cheaper way to list), sorted by id once.
+type Statuses struct {
+	ts    []wire.TargetStatus
+	specs []target.Spec
+}
+
+// FromStatuses returns a Source over ts; it sorts ts by id in place. A
+// status whose Spec lacks the id, name, kind or labels gets them from the
+// status, so the spec filters see what the listing shows.
+func FromStatuses(ts []wire.TargetStatus) *Statuses {
+	sort.Slice(ts, func(i, j int) bool { return ts[i].ID < ts[j].ID })
+	specs := make([]target.Spec, len(ts))
+	for i := range ts {
+		s := ts[i].Spec
+		if s.ID == "" {
+			s.ID = ts[i].ID
+		}
+		if s.Name == "" {
+			s.Name = ts[i].Name
+		}
+		if s.Kind == "" {
+			s.Kind = ts[i].Kind
+		}
+		if s.Labels == nil {
+			s.Labels = ts[i].Labels
+		}
+		specs[i] = s
+	}
+	return &Statuses{ts: ts, specs: specs}
+}
+
+// Len implements Source.
+func (s *Statuses) Len() int { return len(s.ts) }
+
+// ID implements Source.
+func (s *Statuses) ID(i int) string { return s.ts[i].ID }
+
+// Spec implements Source.
+func (s *Statuses) Spec(i int) *target.Spec { return &s.specs[i] }
+
+// State implements Source.
+func (s *Statuses) State(i int) health.State { return s.ts[i].State }
+
+// Status implements Source.
+func (s *Statuses) Status(i int) (wire.TargetStatus, bool) { return s.ts[i], true }
