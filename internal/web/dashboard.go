@@ -14,7 +14,9 @@ import (
 	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/flap"
 	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/listing"
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/target"
 	"github.com/heckhq/heck/internal/wire"
 )
 
@@ -82,8 +84,10 @@ func parseDashQuery(v url.Values) dashQuery {
 }
 
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request, v visitor) {
-	d := h.buildDashboard(r.Context(), parseDashQuery(r.URL.Query()))
-	h.render(w, r, http.StatusOK, "dashboard", h.newPage(r, v, "Dashboard", "dashboard", d))
+	d, probs := h.buildDashboard(r.Context(), parseDashQuery(r.URL.Query()))
+	p := h.newPage(r, v, "Dashboard", "dashboard", d)
+	p.Problems = probs
+	h.render(w, r, http.StatusOK, "dashboard", p)
 }
 
 // rowsFragment serves the rows of ids (?id=a&id=b), for the live updates
@@ -105,19 +109,16 @@ func (h *Handler) rowsFragment(w http.ResponseWriter, r *http.Request, v visitor
 }
 
 // buildDashboard lists, filters and pages the targets and fills the
-// page's rows with their sparklines and uptime.
-func (h *Handler) buildDashboard(ctx context.Context, q dashQuery) dashboard {
+// page's rows with their sparklines and uptime. The rows are ordered
+// worst state first, then by id, so that what needs looking at is on the
+// first page of a wall screen.
+func (h *Handler) buildDashboard(ctx context.Context, q dashQuery) (dashboard, []problemLine) {
 	now := time.Now()
+	lq, probs := h.listingQuery(ctx, q)
 	all := h.d.Targets.Targets(ctx)
 	flapping := h.flappingSet(ctx, now)
-	members := h.poolMembers(ctx)
-	d := dashboard{Total: len(all), Query: q}
-	for p := range members {
-		d.Pools = append(d.Pools, p)
-	}
-	sort.Strings(d.Pools)
+	d := dashboard{Total: len(all), Query: q, Pools: h.poolNames(ctx)}
 	counts := map[string]int{}
-	match := matcher(q, members)
 	kept := make([]int, 0, len(all))
 	states := make([]string, len(all))
 	for i := range all {
@@ -125,7 +126,10 @@ func (h *Handler) buildDashboard(ctx context.Context, q dashQuery) dashboard {
 		st := stateName(t.State, t.Stale, flapping[t.ID])
 		states[i] = st
 		counts[st]++
-		if match(t, st) {
+		if len(probs) > 0 || (q.State == "flapping" && st != "flapping") {
+			continue
+		}
+		if spec := specOf(t); lq.Match(&spec, t.State) {
 			kept = append(kept, i)
 		}
 	}
@@ -134,7 +138,6 @@ func (h *Handler) buildDashboard(ctx context.Context, q dashQuery) dashboard {
 			d.Counts = append(d.Counts, stateCount{State: s, N: counts[s]})
 		}
 	}
-	// Worst first, then by id: what an operator looks for is on top.
 	rank := map[string]int{}
 	for i, s := range dashStates {
 		rank[s] = i
@@ -170,7 +173,26 @@ func (h *Handler) buildDashboard(ctx context.Context, q dashQuery) dashboard {
 		d.Rows = append(d.Rows, rw)
 	}
 	h.fillStats(ctx, d.Rows)
-	return d
+	return d, probs
+}
+
+// specOf is the spec the listing's filters read: the status's, with the
+// id, name, kind and labels the status shows.
+func specOf(t *wire.TargetStatus) target.Spec {
+	s := t.Spec
+	if s.ID == "" {
+		s.ID = t.ID
+	}
+	if s.Name == "" {
+		s.Name = t.Name
+	}
+	if s.Kind == "" {
+		s.Kind = t.Kind
+	}
+	if s.Labels == nil {
+		s.Labels = t.Labels
+	}
+	return s
 }
 
 func makeRow(t *wire.TargetStatus, flapping bool) row {
@@ -186,54 +208,49 @@ func makeRow(t *wire.TargetStatus, flapping bool) row {
 	return rw
 }
 
-// matcher returns the dashboard's filter of a target in shown state st.
-func matcher(q dashQuery, poolMembers map[string]map[string]bool) func(t *wire.TargetStatus, st string) bool {
-	text := strings.ToLower(q.Q)
-	lk, lv, hasVal := strings.Cut(q.Label, "=")
-	inPool := poolMembers[q.Pool]
-	return func(t *wire.TargetStatus, st string) bool {
-		if q.State != "" && st != q.State {
-			return false
-		}
-		if q.Pool != "" && !inPool[t.ID] {
-			return false
-		}
-		if q.Label != "" {
-			v, ok := t.Labels[lk]
-			if !ok || (hasVal && v != lv) {
-				return false
-			}
-		}
-		if text != "" && !strings.Contains(strings.ToLower(t.ID), text) && !strings.Contains(strings.ToLower(t.Name), text) &&
-			!strings.Contains(strings.ToLower(t.Spec.URL), text) && !strings.Contains(strings.ToLower(t.Spec.Address), text) {
-			found := false
-			for k, v := range t.Labels {
-				if strings.Contains(strings.ToLower(k+"="+v), text) {
-					found = true
-					break
+// dashQuery parses q into the listing's query (the API's filters: the
+// same parsing, problems and matching); "flapping", which is not a health
+// state, is left to the caller.
+func (h *Handler) listingQuery(ctx context.Context, q dashQuery) (listing.Query, []problemLine) {
+	v := url.Values{}
+	if q.State != "" && q.State != "flapping" {
+		v.Set("state", q.State)
+	}
+	if q.Label != "" {
+		v.Set("label", q.Label)
+	}
+	if q.Q != "" {
+		v.Set("q", q.Q)
+	}
+	lq, fes := listing.Parse(v)
+	probs := linesOf(fes)
+	if q.Pool != "" {
+		found := false
+		if h.d.Pools != nil {
+			for _, pv := range h.d.Pools.PoolViews(ctx) {
+				if pv.Name == q.Pool {
+					spec := pv.Spec
+					lq.Pool, lq.InPool, found = q.Pool, spec.Includes, true
 				}
 			}
-			if !found {
-				return false
-			}
 		}
-		return true
+		if !found {
+			probs = append(probs, problemLine{Field: "pool", Value: q.Pool, Problem: "is not a pool", Fix: "pick one of the pools listed"})
+		}
 	}
+	return lq, probs
 }
 
-// poolMembers maps each pool to its members' ids.
-func (h *Handler) poolMembers(ctx context.Context) map[string]map[string]bool {
-	out := map[string]map[string]bool{}
+// poolNames are the pools the filter offers.
+func (h *Handler) poolNames(ctx context.Context) []string {
 	if h.d.Pools == nil {
-		return out
+		return nil
 	}
+	var out []string
 	for _, v := range h.d.Pools.PoolViews(ctx) {
-		m := make(map[string]bool, len(v.Members))
-		for _, mem := range v.Members {
-			m[mem.ID] = true
-		}
-		out[v.Name] = m
+		out = append(out, v.Name)
 	}
+	sort.Strings(out)
 	return out
 }
 

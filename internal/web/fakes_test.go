@@ -172,7 +172,7 @@ func (f *fakeNode) Members(context.Context) []wire.Member {
 
 func (f *fakeNode) PoolViews(context.Context) []pool.View {
 	return []pool.View{{Name: "web", Members: []pool.Member{{ID: "web-1", State: health.Up, Healthy: true}, {ID: "web-2", State: health.Down}},
-		Healthy: 1, Threshold: 50}}
+		Healthy: 1, Threshold: 50, Spec: pool.Spec{Name: "web", Targets: []string{"web-1", "web-2"}}}}
 }
 
 func (f *fakeNode) Graph(context.Context) wire.Graph {

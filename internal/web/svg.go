@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,12 @@ func sparkline(vals []float64, fail []bool) sparkSVG {
 		}
 	}
 	b.WriteString(`"/>`)
+	for i, v := range vals {
+		// A point with no neighbour draws no line: mark it.
+		if v >= 0 && (i == 0 || vals[i-1] < 0) && (i == len(vals)-1 || vals[i+1] < 0) {
+			fmt.Fprintf(&b, `<circle class="spark-dot" cx="%.1f" cy="%.1f" r="1.8"/>`, float64(i)*step, h-1-(v/peak)*(h-3))
+		}
+	}
 	for i, f := range fail {
 		if f {
 			fmt.Fprintf(&b, `<rect class="spark-fail" x="%.1f" y="0" width="%.1f" height="%g"/>`, float64(i)*step-step/2, step, h)
@@ -92,7 +99,7 @@ func latencyChart(pts []history.Point, from, to time.Time) template.HTML {
 	for i := 0; i <= 4; i++ {
 		d := top2 * time.Duration(i) / 4
 		fmt.Fprintf(&b, `<line class="grid" x1="%g" x2="%g" y1="%.1f" y2="%.1f"/><text class="axis" x="%g" y="%.1f" text-anchor="end">%s</text>`,
-			left, w-right, y(d), y(d), left-6, y(d)+4, ms(d))
+			left, w-right, y(d), y(d), left-6, y(d)+4, tick(d))
 	}
 	for i := 0; i <= 4; i++ {
 		t := from.Add(to.Sub(from) * time.Duration(i) / 4)
@@ -132,6 +139,18 @@ func latencyChart(pts []history.Point, from, to time.Time) template.HTML {
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
+}
+
+// tick labels an axis value: 0, or a few significant digits of ms.
+func tick(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	f := float64(d) / float64(time.Millisecond)
+	if f < 10 {
+		return strconv.FormatFloat(f, 'g', 3, 64) + " ms"
+	}
+	return ms(d)
 }
 
 // niceCeil rounds d up to 1, 2 or 5 times a power of ten milliseconds.
