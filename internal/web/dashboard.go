@@ -26,13 +26,13 @@ var dashStates = []string{"down", "impacted", "degraded", "late", "flapping", "s
 // row is one target on the dashboard.
 type row struct {
 	ID, Name, Kind, State, Cause string
-	Since                         time.Time
-	Latency                       time.Duration
-	Labels                        []string
-	Spark                         sparkSVG
-	Uptime                        history.Uptime
-	HasStats                      bool
-	Silenced, Maintenance         bool
+	Since                        time.Time
+	Latency                      time.Duration
+	Labels                       []string
+	Spark                        sparkSVG
+	Uptime                       history.Uptime
+	HasStats                     bool
+	Silenced, Maintenance        bool
 }
 
 type stateCount struct {

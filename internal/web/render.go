@@ -57,9 +57,9 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format(time.RFC3339)
 	},
-	"ms":      ms,
-	"pct":     pct,
-	"pathesc": url.PathEscape,
+	"ms":       ms,
+	"pct":      pct,
+	"pathesc":  url.PathEscape,
 	"queryesc": url.QueryEscape,
 	"join":     strings.Join,
 	"roles":    func() []user.Role { return []user.Role{user.Viewer, user.Editor, user.Admin} },

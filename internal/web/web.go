@@ -122,7 +122,7 @@ type Deps struct {
 	History     History
 	Transitions Transitions
 	// Log is the node's transition log the live stream follows.
-	Log TransitionLog
+	Log         TransitionLog
 	Members     Members
 	Pools       Pools
 	Graph       Graph
