@@ -329,7 +329,7 @@ func (a *Auth) cookie(v string, exp time.Time) *http.Cookie {
 		c.MaxAge = -1
 		c.Expires = time.Unix(0, 0)
 	} else {
-		c.MaxAge = int(time.Until(exp).Seconds())
+		c.MaxAge = int(exp.Sub(a.o.Now()).Seconds())
 	}
 	return c
 }
