@@ -46,10 +46,18 @@ var (
 	// ErrNotFound is returned for an absent user or token.
 	ErrNotFound = objects.ErrNotFound
 	// ErrLastAdmin refuses a change that would leave no admin.
-	ErrLastAdmin = errors.New("it would leave no admin; make another user admin first")
+	ErrLastAdmin error = conflict("it would leave no admin; make another user admin first")
 	// ErrExists refuses a user name already taken.
-	ErrExists = errors.New("a user with that name exists")
+	ErrExists error = conflict("a user with that name exists; pick another name or delete the user first")
 )
+
+// conflict is a refusal the caller can fix; the API answers 409.
+type conflict string
+
+func (c conflict) Error() string { return string(c) }
+
+// Conflict marks the error as a conflict for the API.
+func (conflict) Conflict() bool { return true }
 
 // RateLimitError is returned by Login when too many attempts came from the
 // remote address or for the name.
@@ -58,6 +66,9 @@ type RateLimitError struct {
 	What       string
 	RetryAfter time.Duration
 }
+
+// RateLimited says how long until the next attempt may be made.
+func (e *RateLimitError) RateLimited() time.Duration { return e.RetryAfter }
 
 func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("too many login attempts for this %s; try again in %s", e.What, e.RetryAfter.Round(time.Second))
