@@ -187,14 +187,20 @@ func (in *Incident) Post(u Update, now time.Time) {
 }
 
 // Prepare fills what a new incident may leave out, as the API does: an id,
-// Created, Status (the latest update's, or investigating) and, for a
-// resolved one, Resolved.
+// Created, the time of updates without one (now), Status (the latest
+// update's, or investigating) and, for a resolved one, Resolved.
 func (in *Incident) Prepare(now time.Time) {
+	now = now.UTC().Truncate(time.Second)
 	if in.ID == "" {
 		in.ID = NewID()
 	}
 	if in.Created.IsZero() {
-		in.Created = now.UTC().Truncate(time.Second)
+		in.Created = now
+	}
+	for i := range in.Updates {
+		if in.Updates[i].At.IsZero() {
+			in.Updates[i].At = now
+		}
 	}
 	if in.Status == "" {
 		in.Status = Investigating
