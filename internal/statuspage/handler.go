@@ -44,7 +44,7 @@ func StateText(s string) string {
 
 // cacheTTL is how long a built page is served before it is built again: a
 // public page is read by many and must not cost a store read per visitor.
-const cacheTTL = 10 * time.Second
+const cacheTTL = 5 * time.Second
 
 // Handler serves the public status pages (/status/{id}, /status/{id}.json,
 // and / on a page's host name through Hosts) and the badges (/badge/...).
