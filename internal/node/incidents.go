@@ -171,12 +171,20 @@ func (n *Node) IncidentFromTransition(ctx context.Context, transitionID, by stri
 		return incident.Incident{}, target.FieldErrors{{Field: "transition", Value: transitionID,
 			Problem: "is a " + t.Type + " event, not a change of a target's state", Fix: "open an incident from a target's transition (GET /api/v1/transitions)"}}
 	}
+	// The incident is public on the status pages: it names the target as
+	// a page shows it, else by its name or id.
 	name := t.TargetID
 	var targets []string
 	if spec, ok := n.reg.Get(t.TargetID); ok {
 		targets = []string{spec.ID}
 		if spec.Name != "" {
 			name = spec.Name
+		}
+	}
+	for _, e := range n.pages.List() { // by page id: the first page's name
+		if dn, ok := e.Value.Shows(t.TargetID); ok {
+			name = dn
+			break
 		}
 	}
 	impact := incident.ImpactMinor

@@ -126,14 +126,19 @@ func TestIncidentsAPI(t *testing.T) {
 		t.Fatalf("resolved list = %d %s", code, b)
 	}
 
-	// One click from a transition: titled after the target, attached to
-	// it, and the same incident on a second click.
+	// One click from a transition: titled after the target as a status
+	// page shows it (the incident is public), attached to it, and the same
+	// incident on a second click.
+	if err := nn.n.PutStatusPage(t.Context(), statuspage.Page{ID: "p", Title: "P", Groups: []statuspage.Group{
+		{Name: "G", Entries: []statuspage.Entry{{Target: "web", DisplayName: "Storefront"}}}}}, "test"); err != nil {
+		t.Fatal(err)
+	}
 	tr, _ := nn.n.tlog.Append(t.Context(), events.Transition{ID: "tr-web-1", TargetID: "web", From: health.Up, To: health.Down,
 		At: time.Now(), Cause: "dial tcp 127.0.0.1:1: connection refused"})
 	code, b = call(t, "POST", nn.base+"/api/v1/transitions/"+tr.ID+"/incident", "", "")
 	expect(t, "POST from transition", code, b, http.StatusCreated)
 	fromTr := decode[incident.Incident](t, b)
-	if fromTr.Title != "Shop is down" || fromTr.Transition != tr.ID || len(fromTr.Targets) != 1 || fromTr.Targets[0] != "web" ||
+	if fromTr.Title != "Storefront is down" || fromTr.Transition != tr.ID || len(fromTr.Targets) != 1 || fromTr.Targets[0] != "web" ||
 		fromTr.Impact != incident.ImpactMajor || len(fromTr.Updates) != 1 || strings.Contains(fromTr.Updates[0].Message, "127.0.0.1") {
 		t.Fatalf("from transition %+v", fromTr)
 	}

@@ -255,6 +255,12 @@ func Build(ctx context.Context, src Source, p *Page, now time.Time) (*View, erro
 		iv := incidentView(in, affected)
 		switch {
 		case in.Scheduled() && in.Open() && now.Before(in.ScheduledEnd):
+			// A maintenance is scheduled or in progress, whatever the
+			// status of its updates.
+			iv.Status = "scheduled"
+			if in.ActiveAt(now) {
+				iv.Status = "in progress"
+			}
 			v.Scheduled = append(v.Scheduled, iv)
 			if in.ActiveAt(now) {
 				overall = Worse(overall, Maintenance)
