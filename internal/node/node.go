@@ -314,6 +314,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 			return syncConfig(ctx, n, n.notifiers, cfg.Notifiers, func(s *notify.Spec) string { return s.ID }, func(s *notify.Spec) *string { return &s.Origin })
 		}},
 		{"status pages", func() error {
+			defer n.warnUnknownPageTargets()
 			return syncConfig(ctx, n, n.pages, cfg.StatusPages, func(p *statuspage.Page) string { return p.ID }, func(p *statuspage.Page) *string { return &p.Origin })
 		}},
 	} {
@@ -604,6 +605,7 @@ func (n *Node) collectTombstones(ctx context.Context) {
 			if keys := n.silences.Collect(crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)); len(keys) > 0 {
 				n.log.Info("collected tombstones of deleted silences", "count", len(keys))
 			}
+			n.collectPublicTombstones(now)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/api"
+	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/incident"
 	"github.com/heckhq/heck/internal/statuspage"
@@ -198,4 +199,30 @@ func (s publicSource) Maintenance(_ context.Context, ids []string, now time.Time
 		out = append(out, statuspage.Scheduled{Title: w.Title, Start: start, End: end, Targets: slices.Clip(covered)})
 	}
 	return out
+}
+
+// warnUnknownPageTargets logs the page entries naming no target (a config
+// page may name a target the API adds later; until then it shows as
+// unknown).
+func (n *Node) warnUnknownPageTargets() {
+	for _, e := range n.pages.List() {
+		for _, id := range e.Value.Targets() {
+			if _, ok := n.reg.Get(id); !ok {
+				n.log.Warn("a status page shows a target that does not exist; it shows as unknown until the target is added",
+					"page", e.Key, "target", id)
+			}
+		}
+	}
+}
+
+// collectPublicTombstones forgets the tombstones of deleted incidents and
+// pages older than the horizon.
+func (n *Node) collectPublicTombstones(now time.Time) {
+	h := crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)
+	if keys := n.incidents.Collect(h); len(keys) > 0 {
+		n.log.Info("collected tombstones of deleted incidents", "count", len(keys))
+	}
+	if keys := n.pages.Collect(h); len(keys) > 0 {
+		n.log.Info("collected tombstones of deleted status pages", "count", len(keys))
+	}
 }

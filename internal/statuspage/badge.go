@@ -166,6 +166,14 @@ func (h *Handler) serveBadge(w http.ResponseWriter, r *http.Request, parts []str
 		return
 	}
 	now := h.now()
+	key := name + "\x00" + strings.Join(parts, "/")
+	h.mu.Lock()
+	c, hit := h.badges[key]
+	h.mu.Unlock()
+	if hit && now.Sub(c.at) < cacheTTL {
+		writeBadge(w, c.svg)
+		return
+	}
 	var svg []byte
 	switch {
 	case len(parts) == 2 && parts[1] == "status.svg":
@@ -208,6 +216,20 @@ func (h *Handler) serveBadge(w http.ResponseWriter, r *http.Request, parts []str
 		notFound("no such badge; use status.svg, uptime/{24h|7d|30d}.svg or response-time/{24h|7d|30d}.svg")
 		return
 	}
+	h.mu.Lock()
+	for k, c := range h.badges {
+		if now.Sub(c.at) >= cacheTTL {
+			delete(h.badges, k)
+		}
+	}
+	h.badges[key] = cachedBadge{svg: svg, at: now}
+	h.mu.Unlock()
+	writeBadge(w, svg)
+}
+
+// writeBadge answers a badge; the cache (a public badge is read by many)
+// holds only the badges of public targets, so it stays small.
+func writeBadge(w http.ResponseWriter, svg []byte) {
 	hd := w.Header()
 	hd.Set("Content-Type", "image/svg+xml")
 	hd.Set("Cache-Control", fmt.Sprintf("public, max-age=%d", int(badgeTTL.Seconds())))

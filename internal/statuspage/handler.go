@@ -54,8 +54,14 @@ type Handler struct {
 	log *slog.Logger
 	now func() time.Time
 
-	mu    sync.Mutex
-	cache map[string]cached
+	mu     sync.Mutex
+	cache  map[string]cached
+	badges map[string]cachedBadge
+}
+
+type cachedBadge struct {
+	svg []byte
+	at  time.Time
 }
 
 type cached struct {
@@ -68,7 +74,7 @@ func NewHandler(src Source, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{src: src, log: log, now: time.Now, cache: map[string]cached{}}
+	return &Handler{src: src, log: log, now: time.Now, cache: map[string]cached{}, badges: map[string]cachedBadge{}}
 }
 
 // Patterns are the patterns to mount the handler at.

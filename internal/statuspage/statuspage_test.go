@@ -354,3 +354,44 @@ func TestJSONShape(t *testing.T) {
 		}
 	}
 }
+
+// counting counts the reads that cost a store read.
+type counting struct {
+	*fake
+	days, windows int
+}
+
+func (c *counting) Days(ctx context.Context, id string, n int, now time.Time) ([]Summary, error) {
+	c.days++
+	return c.fake.Days(ctx, id, n, now)
+}
+
+func (c *counting) Window(ctx context.Context, id string, d time.Duration, now time.Time) (Summary, error) {
+	c.windows++
+	return c.fake.Window(ctx, id, d, now)
+}
+
+// A page and a badge are built once per cacheTTL however many read them;
+// a changed page is built again at once.
+func TestCache(t *testing.T) {
+	src := &counting{fake: leaky(false)}
+	h := newHandler(src)
+	at := now
+	h.now = func() time.Time { return at }
+	for range 3 {
+		get(t, h, "", "/status/public")
+		get(t, h, "", "/badge/web-internal-7/uptime/24h.svg")
+	}
+	if src.days != 2 || src.windows != 1 { // two entries, one badge
+		t.Fatalf("three reads cost %d day reads and %d window reads, want 2 and 1", src.days, src.windows)
+	}
+	src.pages[0].Title = "Renamed"
+	if _, body := get(t, h, "", "/status/public"); !strings.Contains(body, "Renamed") || src.days != 4 {
+		t.Fatalf("a changed page was not built again (%d day reads)", src.days)
+	}
+	at = at.Add(cacheTTL)
+	get(t, h, "", "/badge/web-internal-7/uptime/24h.svg")
+	if src.windows != 2 {
+		t.Fatalf("a badge older than the TTL was served from the cache")
+	}
+}
