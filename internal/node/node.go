@@ -70,6 +70,8 @@ type Node struct {
 	notifiers *objects.Collection[notify.Spec]
 	// hb holds the heartbeat targets' pings and token index.
 	hb *heartbeats
+	// users holds the users, tokens and sessions, and the auth (users.go).
+	users *users
 	// deps holds the dependency graph and the targets to judge again
 	// (deps.go).
 	deps    *deps
@@ -277,6 +279,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		queues: map[string]chan delivery{}, pending: map[string]bool{}, flaps: map[string]*flap.Detector{},
 		open: map[string]events.Transition{}}
 	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
+	if err := n.initAuth(ctx, clock, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	for _, c := range []interface {
 		Load(context.Context) ([]error, error)
 		Kind() string
@@ -526,6 +532,8 @@ func (n *Node) handler(addr net.Addr) *api.Server {
 			PerTarget: n.cfg.API.PerTargetMetricsEnabled(), Logger: n.log}),
 		Logger:   n.log,
 		NodeName: n.name,
+		Auth:     n.users.auth,
+		Users:    n.users.auth,
 	})
 }
 
@@ -582,6 +590,7 @@ func (n *Node) collectTombstones(ctx context.Context) {
 				n.log.Info("collected tombstones of deleted targets", "count", len(keys))
 			}
 			n.deleteExpiredSilences(ctx, now)
+			n.users.auth.Sweep(ctx, now, tombstoneHorizon(n.cfg))
 			if keys := n.silences.Collect(crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)); len(keys) > 0 {
 				n.log.Info("collected tombstones of deleted silences", "count", len(keys))
 			}
