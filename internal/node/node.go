@@ -327,11 +327,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.pools.states.Subscribe(n.onPoolStates)
 	// Every change of a replicated object is an audit event (after the
 	// config sync above: a start does not re-record the config).
-	n.reg.Subscribe(n.auditRegistry)
-	n.silences.Subscribe(auditConfig[silence.Silence](n, "silence", nil, nil))
-	n.pools.specs.Subscribe(auditConfig(n, "pool", nil, func(p pool.Spec) string { return p.Origin }))
-	n.notifiers.Subscribe(auditConfig(n, "notifier", notify.Spec.Redacted, func(s notify.Spec) string { return s.Origin }))
-	n.windows.Subscribe(auditConfig(n, "maintenance", nil, func(w maintenance.Window) string { return w.Origin }))
+	n.reg.SubscribeContext(n.auditRegistry)
+	n.silences.SubscribeContext(auditConfig[silence.Silence](n, "silence", nil, nil))
+	n.pools.specs.SubscribeContext(auditConfig(n, "pool", nil, func(p pool.Spec) string { return p.Origin }))
+	n.notifiers.SubscribeContext(auditConfig(n, "notifier", notify.Spec.Redacted, func(s notify.Spec) string { return s.Origin }))
+	n.windows.SubscribeContext(auditConfig(n, "maintenance", nil, func(w maintenance.Window) string { return w.Origin }))
 	var all []registry.Entry
 	for _, spec := range n.reg.List() {
 		all = append(all, registry.Entry{Key: spec.ID, Value: spec})

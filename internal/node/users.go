@@ -51,9 +51,9 @@ func (n *Node) initAuth(ctx context.Context, clock *crdt.Clock, st store.Store) 
 	}
 	// Changes of users and tokens are audited, without their hashes; keys
 	// and revocations are not (a key is a secret, a logout is logged).
-	u.accounts.Subscribe(auditConfig(n, "user", user.Account.Redacted, nil))
-	u.tokens.Subscribe(auditConfig(n, "token", user.Token.Redacted, nil))
-	u.invites.Subscribe(auditConfig(n, "invite", user.Invite.Redacted, nil))
+	u.accounts.SubscribeContext(auditConfig(n, "user", user.Account.Redacted, nil))
+	u.tokens.SubscribeContext(auditConfig(n, "token", user.Token.Redacted, nil))
+	u.invites.SubscribeContext(auditConfig(n, "invite", user.Invite.Redacted, nil))
 	n.users = u
 	return nil
 }

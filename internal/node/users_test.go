@@ -137,6 +137,17 @@ func TestFirstAdminOnLoopback(t *testing.T) {
 	req.SetBasicAuth("root", "first-admin-pw")
 	tok := tokenFor(t, nn.base, "root", "Authorization", req.Header.Get("Authorization"))
 	mustCall(t, http.StatusCreated, "POST", nn.base+"/api/v1/targets", `{"id":"a","kind":"tcp","address":"127.0.0.1:9"}`, "Authorization", "Bearer "+tok)
+	// The audit names who made the change, and holds no password hash.
+	ntWait(t, "the audit to name root", func() error {
+		b := mustCall(t, http.StatusOK, "GET", nn.base+"/api/v1/audit?type=config&target=a", "")
+		if !strings.Contains(b, "target a written by root through the API") {
+			return fmt.Errorf("audit %s does not name root", b)
+		}
+		return nil
+	})
+	if b := mustCall(t, http.StatusOK, "GET", nn.base+"/api/v1/audit?type=config&limit=1000", ""); strings.Contains(b, "argon2") || !strings.Contains(b, "user/root") {
+		t.Errorf("the audit of users: %s", b)
+	}
 }
 
 // TestClusterSessions: a session opened on one node works on the other
