@@ -61,6 +61,7 @@ func commands() []*command {
 		notifiersAddCmd(), notifiersLsCmd(), notifiersRmCmd(), notifiersTestCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
+		userAddCmd(), userLsCmd(), userRmCmd(), tokenCreateCmd(),
 		versionCmd(), completionCmd(),
 	}
 }

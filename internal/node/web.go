@@ -18,7 +18,7 @@ func (n *Node) Observations(_ context.Context, id string) []health.Observation {
 // webDeps are what the web UI reads and writes of this node.
 func (n *Node) webDeps() web.Deps {
 	return web.Deps{Targets: n, History: n, Transitions: n, Log: n.tlog, Members: n, Pools: n, Graph: n, Vantages: n,
-		Incidents: n, StatusPages: n}
+		Incidents: n, StatusPages: n, Auth: n.users.auth, Users: n.users.auth}
 }
 
 // mountWeb serves the web UI at "/" beside the API of s (listening at
