@@ -27,6 +27,9 @@
   function live() {
     var badge = document.getElementById("live");
     var es = new EventSource("/ui/events");
+    // Close the stream as the page goes, so a browser's few connections
+    // per host are not held by pages left behind (or kept in its cache).
+    window.addEventListener("pagehide", function () { es.close(); });
     var refresh = {};
     var timer = null;
     es.onopen = function () { if (badge) { badge.hidden = false; badge.classList.remove("off"); badge.textContent = "live"; } };
