@@ -118,7 +118,7 @@ func TestBrowser(t *testing.T) {
 			if !shots {
 				return nil
 			}
-			png, err := chromedp.FullScreenshot(90)(ctx, tg)
+			png, err := chromedp.FullScreenshot(100)(ctx, tg)
 			if err != nil {
 				return err
 			}
@@ -212,7 +212,6 @@ func TestBrowser(t *testing.T) {
 	if same != 1 {
 		t.Fatal("the dashboard reloaded instead of updating live")
 	}
-	run("screenshot the dashboard", shot("dashboard"))
 
 	// Open an incident from the transition; the public page shows it.
 	run("open an incident from the transition",
@@ -249,7 +248,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("a viewer sees %d edit buttons", buttons)
 	}
 	var code int
-	run("a viewer's dashboard", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`table.targets`)))
+	run("a viewer's dashboard", chromedp.Navigate(base+"/"), chromedp.WaitVisible(chromedp.CSS(`table.targets`)), shot("dashboard"))
 	eval("a viewer's POST", `fetch("/targets/web/delete", {method: "POST", headers: {"Content-Type": "application/x-www-form-urlencoded"}, body: "csrf=" + encodeURIComponent(document.querySelector('form[action="/logout"] input[name=csrf]').value)}).then(r => r.status)`, &code)
 	if code != http.StatusForbidden {
 		t.Fatalf("a viewer's delete answered %d, want 403", code)

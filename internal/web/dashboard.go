@@ -100,6 +100,7 @@ func (h *Handler) rowsFragment(w http.ResponseWriter, r *http.Request, v visitor
 	flapping := h.flappingSet(r.Context(), time.Now())
 	var rows []row
 	for _, id := range ids {
+		h.stats.drop(id) // asked for after a change: read it again
 		if ts, ok := h.d.Targets.Target(r.Context(), id); ok {
 			rows = append(rows, makeRow(&ts, flapping[ts.ID]))
 		}
@@ -133,10 +134,10 @@ func (h *Handler) buildDashboard(ctx context.Context, q dashQuery) (dashboard, [
 			kept = append(kept, i)
 		}
 	}
+	// Every state has its box (the live updates count into it); the
+	// empty ones are dimmed.
 	for _, s := range dashStates {
-		if counts[s] > 0 {
-			d.Counts = append(d.Counts, stateCount{State: s, N: counts[s]})
-		}
+		d.Counts = append(d.Counts, stateCount{State: s, N: counts[s]})
 	}
 	rank := map[string]int{}
 	for i, s := range dashStates {
@@ -317,6 +318,12 @@ func (c *statsCache) get(id string, now time.Time) (stats, bool) {
 		return s, false
 	}
 	return s, ok
+}
+
+func (c *statsCache) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
 func (c *statsCache) put(id string, s stats) {

@@ -136,6 +136,12 @@ func latencyChart(pts []history.Point, from, to time.Time) template.HTML {
 			fmt.Fprintf(&b, "%s%.1f %.1f", cmd, x(pts[i].Start), y(s.get(&pts[i])))
 		}
 		b.WriteString(`"/>`)
+		for i := range pts {
+			// A point with no neighbour draws no line: mark it.
+			if pts[i].Count > 0 && (i == 0 || pts[i-1].Count == 0) && (i == len(pts)-1 || pts[i+1].Count == 0) {
+				fmt.Fprintf(&b, `<circle class="dot %s" cx="%.1f" cy="%.1f" r="3"/>`, s.class, x(pts[i].Start), y(s.get(&pts[i])))
+			}
+		}
 	}
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())

@@ -63,8 +63,12 @@
   }
 
   function bump(state, d) {
-    var el = document.querySelector('[data-count="' + state + '"] strong');
-    if (el) el.textContent = String(Math.max(0, parseInt(el.textContent, 10) + d));
+    var box = document.querySelector('[data-count="' + state + '"]');
+    var el = box && box.querySelector("strong");
+    if (!el) return;
+    var n = Math.max(0, parseInt(el.textContent, 10) + d);
+    el.textContent = String(n);
+    box.classList.toggle("zero", n === 0);
   }
 
   // rows refreshes the changed rows' sparklines and uptime.
