@@ -100,6 +100,7 @@ func TestRolesOverAPI(t *testing.T) {
 		{"GET", "/api/v1/users", none, "admin"},
 		{"POST", "/api/v1/users", func() string { return `{"name":"x","role":"viewer","password":"short"}` }, "admin"},
 		{"DELETE", "/api/v1/users/nobody", none, "admin"},
+		{"PUT", "/api/v1/users/nobody/role", func() string { return `{"role":"viewer"}` }, "admin"},
 	}
 	rank := map[string]int{"anonymous": 0, "viewer": 1, "editor": 2, "api-token": 3, "admin": 3}
 	for _, r := range rows {
@@ -136,6 +137,11 @@ func TestFirstAdminOnLoopback(t *testing.T) {
 	mustCall(t, http.StatusUnauthorized, "POST", nn.base+"/api/v1/tokens", `{}`, "Authorization", req.Header.Get("Authorization"))
 	req.SetBasicAuth("root", "first-admin-pw")
 	tok := tokenFor(t, nn.base, "root", "Authorization", req.Header.Get("Authorization"))
+	// The last admin keeps the role; a bad role names the field.
+	mustCall(t, http.StatusConflict, "PUT", nn.base+"/api/v1/users/root/role", `{"role":"viewer"}`, "Authorization", "Bearer "+tok)
+	if b := mustCall(t, http.StatusUnprocessableEntity, "PUT", nn.base+"/api/v1/users/root/role", `{"role":"boss"}`, "Authorization", "Bearer "+tok); !strings.Contains(b, `"field":"role"`) {
+		t.Errorf("a bad role: %s", b)
+	}
 	mustCall(t, http.StatusCreated, "POST", nn.base+"/api/v1/targets", `{"id":"a","kind":"tcp","address":"127.0.0.1:9"}`, "Authorization", "Bearer "+tok)
 	// Password attempts are rate limited per name: 429 with Retry-After.
 	for i := range 6 {
