@@ -120,8 +120,11 @@ func article(r user.Role) string {
 // refuse answers a request without the credentials need asks for.
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, need user.Role, present bool) {
 	what := "changes"
-	if need == user.Viewer {
+	switch {
+	case need == user.Viewer:
 		what = "reads"
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		what = fmt.Sprintf("reads of %s (role %s)", r.URL.Path, need)
 	}
 	if !s.hasTok && !s.hasUsers() {
 		writeProblem(w, problem(http.StatusForbidden, TypeTokenRequired, "API token not configured",

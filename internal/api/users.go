@@ -20,6 +20,7 @@ type UserAdmin interface {
 	AddUser(ctx context.Context, name string, role user.Role, password, by string) (user.User, error)
 	Invite(ctx context.Context, name string, role user.Role, by string) (string, error)
 	DeleteUser(ctx context.Context, name, by string) error
+	SetRole(ctx context.Context, name string, role user.Role, by string) error
 	CreateToken(ctx context.Context, userName, name, by string) (user.Token, string, error)
 	// Tokens lists userName's tokens, or every token when "".
 	Tokens(ctx context.Context, userName string) []user.Token
@@ -40,11 +41,13 @@ func (s *Server) userRoutes() {
 	m.Handle("GET /api/v1/users", s.admin(http.HandlerFunc(s.listUsers)))
 	m.Handle("POST /api/v1/users", s.admin(http.HandlerFunc(s.addUser)))
 	m.Handle("DELETE /api/v1/users/{name}", s.admin(http.HandlerFunc(s.deleteUser)))
+	m.Handle("PUT /api/v1/users/{name}/role", s.admin(http.HandlerFunc(s.setRole)))
 	m.Handle("GET /api/v1/tokens", s.access(user.Viewer, false, http.HandlerFunc(s.listTokens)))
 	m.Handle("POST /api/v1/tokens", s.access(user.Viewer, true, http.HandlerFunc(s.createToken)))
 	m.Handle("DELETE /api/v1/tokens/{id}", s.access(user.Viewer, false, http.HandlerFunc(s.deleteToken)))
 	m.HandleFunc("/api/v1/users", methodNotAllowed("GET, POST"))
 	m.HandleFunc("/api/v1/users/{name}", methodNotAllowed("DELETE"))
+	m.HandleFunc("/api/v1/users/{name}/role", methodNotAllowed("PUT"))
 	m.HandleFunc("/api/v1/tokens", methodNotAllowed("GET, POST"))
 	m.HandleFunc("/api/v1/tokens/{id}", methodNotAllowed("DELETE"))
 }
@@ -143,6 +146,28 @@ func (s *Server) deleteUser(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if err := ua.DeleteUser(r.Context(), name, actor(r)); err != nil {
 		s.userErr(w, r, "delete user "+name, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// RoleRequest is the body of PUT /api/v1/users/{name}/role.
+type RoleRequest struct {
+	Role user.Role `json:"role"`
+}
+
+func (s *Server) setRole(w http.ResponseWriter, r *http.Request) {
+	ua, ok := s.users(w)
+	if !ok {
+		return
+	}
+	var req RoleRequest
+	if !decodeStrict(w, r, &req, "role", `{"role":"editor"}`) {
+		return
+	}
+	name := r.PathValue("name")
+	if err := ua.SetRole(r.Context(), name, req.Role, actor(r)); err != nil {
+		s.userErr(w, r, "set the role of "+name, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)

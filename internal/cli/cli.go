@@ -2,7 +2,8 @@
 // running a node (serve), checking config files (validate), one-off probes
 // (check), and the clients of the REST API (targets, status, transitions,
 // events, members, join, leave, and the gossip keyring: keys ls, install,
-// use, remove, generate), and a host's agent (agent), with help on each,
+// use, remove, generate), users and API tokens (user add, ls, rm; token
+// create), and a host's agent (agent), with help on each,
 // consistent exit codes, and shell completion scripts generated from the
 // same command and flag tables.
 //

@@ -100,6 +100,7 @@ func TestRolesOverAPI(t *testing.T) {
 		{"GET", "/api/v1/users", none, "admin"},
 		{"POST", "/api/v1/users", func() string { return `{"name":"x","role":"viewer","password":"short"}` }, "admin"},
 		{"DELETE", "/api/v1/users/nobody", none, "admin"},
+		{"PUT", "/api/v1/users/nobody/role", func() string { return `{"role":"viewer"}` }, "admin"},
 	}
 	rank := map[string]int{"anonymous": 0, "viewer": 1, "editor": 2, "api-token": 3, "admin": 3}
 	for _, r := range rows {
@@ -136,7 +137,20 @@ func TestFirstAdminOnLoopback(t *testing.T) {
 	mustCall(t, http.StatusUnauthorized, "POST", nn.base+"/api/v1/tokens", `{}`, "Authorization", req.Header.Get("Authorization"))
 	req.SetBasicAuth("root", "first-admin-pw")
 	tok := tokenFor(t, nn.base, "root", "Authorization", req.Header.Get("Authorization"))
+	// The last admin keeps the role; a bad role names the field.
+	mustCall(t, http.StatusConflict, "PUT", nn.base+"/api/v1/users/root/role", `{"role":"viewer"}`, "Authorization", "Bearer "+tok)
+	if b := mustCall(t, http.StatusUnprocessableEntity, "PUT", nn.base+"/api/v1/users/root/role", `{"role":"boss"}`, "Authorization", "Bearer "+tok); !strings.Contains(b, `"field":"role"`) {
+		t.Errorf("a bad role: %s", b)
+	}
 	mustCall(t, http.StatusCreated, "POST", nn.base+"/api/v1/targets", `{"id":"a","kind":"tcp","address":"127.0.0.1:9"}`, "Authorization", "Bearer "+tok)
+	// Password attempts are rate limited per name: 429 with Retry-After.
+	for i := range 6 {
+		req.SetBasicAuth("ghost", "guess-"+fmt.Sprint(i))
+		code, body := call(t, "POST", nn.base+"/api/v1/tokens", `{}`, "Authorization", req.Header.Get("Authorization"))
+		if want := map[bool]int{true: http.StatusTooManyRequests, false: http.StatusUnauthorized}[i == 5]; code != want {
+			t.Fatalf("attempt %d: %d %s, want %d", i, code, body, want)
+		}
+	}
 	// The audit names who made the change, and holds no password hash.
 	ntWait(t, "the audit to name root", func() error {
 		b := mustCall(t, http.StatusOK, "GET", nn.base+"/api/v1/audit?type=config&target=a", "")
@@ -194,4 +208,15 @@ func TestClusterSessions(t *testing.T) {
 		return nil
 	})
 	t.Logf("a logout reached the other node in %v", took.Round(time.Millisecond))
+}
+
+func TestListensOnLoopback(t *testing.T) {
+	for listen, want := range map[string]bool{
+		"127.0.0.1:7800": true, "[::1]:7800": true, "localhost:7800": true, "127.0.0.2:1": true,
+		"0.0.0.0:7800": false, ":7800": false, "10.0.0.1:7800": false, "example.com:80": false, "bad": false,
+	} {
+		if got := listensOnLoopback(listen); got != want {
+			t.Errorf("listensOnLoopback(%q) = %v, want %v (a cookie is Secure beyond loopback)", listen, got, want)
+		}
+	}
 }

@@ -45,7 +45,7 @@ type Registry struct {
 
 	// mu serialises writes so that persist-then-merge is atomic with
 	// respect to other writers and subscribers see changes in order.
-	mu   sync.Mutex
+	mu      sync.Mutex
 	subs    []func(changed []Entry, remote bool)
 	ctxSubs []func(ctx context.Context, changed []Entry, remote bool)
 }
