@@ -110,7 +110,7 @@ func TestPrepareAndPost(t *testing.T) {
 		t.Fatalf("a resolved incident does not validate: %v", err)
 	}
 	in.Post(Update{Message: "A note"}, now.Add(2*time.Hour))
-	if in.Status != Resolved || in.Updates[2].Status != Resolved {
+	if in.Status != Resolved || in.Updates[2].Status != Resolved || !in.Resolved.Equal(now.Add(time.Hour)) {
 		t.Fatalf("an update without status changed it: %+v", in)
 	}
 	fresh := Incident{Title: "x"}
