@@ -167,8 +167,8 @@ func (in *Incident) Validate() error {
 	return nil
 }
 
-// Post appends u to the incident's updates and moves its status: a
-// resolved update sets Resolved. A zero u.At is now; an empty u.Status
+// Post appends u to the incident's updates and moves its status: the
+// first resolved update sets Resolved. A zero u.At is now; an empty u.Status
 // keeps the current status.
 func (in *Incident) Post(u Update, now time.Time) {
 	if u.At.IsZero() {
@@ -178,12 +178,13 @@ func (in *Incident) Post(u Update, now time.Time) {
 		u.Status = in.Status
 	}
 	in.Updates = append(in.Updates, u)
-	in.Status = u.Status
-	if u.Status == Resolved {
-		in.Resolved = u.At
-	} else {
+	switch {
+	case u.Status != Resolved:
 		in.Resolved = time.Time{}
+	case in.Status != Resolved || in.Resolved.IsZero():
+		in.Resolved = u.At // a note on a resolved incident keeps its time
 	}
+	in.Status = u.Status
 }
 
 // Prepare fills what a new incident may leave out, as the API does: an id,

@@ -55,7 +55,7 @@ func TestValidate(t *testing.T) {
 		{"resolved time on an open one", func(in *Incident) { in.Resolved = now }, []string{"resolved:", "is set on an incident that is identified"}},
 		{"scheduled end only", func(in *Incident) { in.ScheduledEnd = now }, []string{"scheduled_start: is missing while scheduled_end is set"}},
 		{"scheduled end first", func(in *Incident) { in.ScheduledStart, in.ScheduledEnd = now, now.Add(-time.Hour) }, []string{"scheduled_end:", "is not after scheduled_start"}},
-		{"scheduled too long", func(in *Incident) { in.ScheduledStart, in.ScheduledEnd = now, now.Add(40 * 24 * time.Hour) }, []string{"more than 31 days"}},
+		{"scheduled too long", func(in *Incident) { in.ScheduledStart, in.ScheduledEnd = now, now.Add(40*24*time.Hour) }, []string{"more than 31 days"}},
 		{"every problem at once", func(in *Incident) { in.ID, in.Title, in.Impact = "", "", "x" }, []string{"id:", "title:", "impact:"}},
 	}
 	for _, tc := range tests {
@@ -110,7 +110,7 @@ func TestPrepareAndPost(t *testing.T) {
 		t.Fatalf("a resolved incident does not validate: %v", err)
 	}
 	in.Post(Update{Message: "A note"}, now.Add(2*time.Hour))
-	if in.Status != Resolved || in.Updates[2].Status != Resolved {
+	if in.Status != Resolved || in.Updates[2].Status != Resolved || !in.Resolved.Equal(now.Add(time.Hour)) {
 		t.Fatalf("an update without status changed it: %+v", in)
 	}
 	fresh := Incident{Title: "x"}

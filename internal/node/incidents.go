@@ -210,4 +210,3 @@ func (n *Node) IncidentFromTransition(ctx context.Context, transitionID, by stri
 	}
 	return in, nil
 }
-

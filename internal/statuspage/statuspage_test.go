@@ -140,7 +140,7 @@ func leaky(showErrors bool) *fake {
 	}
 }
 
-func get(t *testing.T, h http.Handler, host, path string) (*http.Response, string) {
+func get(t testing.TB, h http.Handler, host, path string) (*http.Response, string) {
 	t.Helper()
 	r := httptest.NewRequest("GET", path, nil)
 	if host != "" {
@@ -393,5 +393,33 @@ func TestCache(t *testing.T) {
 	get(t, h, "", "/badge/web-internal-7/uptime/24h.svg")
 	if src.windows != 2 {
 		t.Fatalf("a badge older than the TTL was served from the cache")
+	}
+}
+
+// BenchmarkPage builds and renders a page of 50 entries with 90 days of
+// history each, with the cache defeated: the cost of one rebuild.
+func BenchmarkPage(b *testing.B) {
+	src := leaky(false)
+	var entries []Entry
+	for i := range 50 {
+		id := "t" + strings.Repeat("x", i%5) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		entries = append(entries, Entry{Target: id, DisplayName: "Service " + id})
+		days := make([]Summary, HistoryDays)
+		for d := range days {
+			days[d] = Summary{Count: 8640, Failures: uint64(d % 7)}
+		}
+		src.days[id] = days
+		src.current[id] = Current{State: Operational}
+	}
+	src.pages[0].Groups = []Group{{Name: "All", Entries: entries}}
+	h := newHandler(src)
+	b.ReportAllocs()
+	for b.Loop() {
+		h.mu.Lock()
+		clear(h.cache)
+		h.mu.Unlock()
+		if res, _ := get(b, h, "", "/status/public"); res.StatusCode != http.StatusOK {
+			b.Fatal(res.StatusCode)
+		}
 	}
 }
