@@ -162,3 +162,26 @@ func (s *Statuses) State(i int) health.State { return s.ts[s.order[i]].State }
 
 // Status implements Source.
 func (s *Statuses) Status(i int) (wire.TargetStatus, bool) { return s.ts[s.order[i]], true }
+
+// Count returns how many targets of src q selects, ignoring its paging,
+// and how many of those are in each state: the "n of N" and state totals
+// a dashboard shows beside a page. It reads every target's state (a
+// status is built per target that the spec filters keep), never a full
+// listing's JSON.
+func Count(src Source, q *Query) (total int, byState map[health.State]int) {
+	byState = map[health.State]int{}
+	for i, n := 0, src.Len(); i < n; i++ {
+		if q.filtersSpec() {
+			if s := src.Spec(i); s == nil || !q.matchSpec(s) {
+				continue
+			}
+		}
+		st := src.State(i)
+		if q.filtersState() && !q.matchState(st) {
+			continue
+		}
+		total++
+		byState[st]++
+	}
+	return total, byState
+}
