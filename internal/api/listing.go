@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/heckhq/heck/internal/listing"
 )
@@ -100,8 +101,7 @@ func (s *Server) writeTargets(w http.ResponseWriter, r *http.Request, src listin
 	buf.WriteString(`{"targets":[`)
 	n := 0
 	next, err := listing.Walk(src, q, func(ts *TargetStatus) error {
-		t := show(r, *ts)
-		t.Recent = nil
+		t := showListed(r, ts)
 		if n > 0 {
 			buf.WriteByte(',')
 		}
@@ -151,4 +151,19 @@ func (s *Server) writeTargets(w http.ResponseWriter, r *http.Request, src listin
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		s.log.Debug("listing targets: writing", "err", err)
 	}
+}
+
+// showListed is show for a listing, which only encodes the status: a spec
+// that cannot hold a secret Redact would hide (no headers, no user info in
+// the URL, no datastore password) is shown as it is, without the deep copy
+// Redact makes; any other goes through Redact.
+func showListed(r *http.Request, ts *TargetStatus) TargetStatus {
+	t := *ts
+	t.Recent = nil
+	if sp := &t.Spec; (sp.HTTP != nil && len(sp.HTTP.Headers) > 0) || strings.Contains(sp.URL, "@") ||
+		(sp.Postgres != nil && sp.Postgres.Password != "") || (sp.Redis != nil && sp.Redis.Password != "") {
+		t.Spec = t.Spec.Redact()
+	}
+	t.PingURL = pingURL(r, &t)
+	return t
 }

@@ -3,7 +3,8 @@
 // (check), and the clients of the REST API (targets, status, transitions,
 // events, members, join, leave, and the gossip keyring: keys ls, install,
 // use, remove, generate), users and API tokens (user add, ls, rm; token
-// create), and a host's agent (agent), with help on each,
+// create), a host's agent (agent), and moving history between stores
+// (store migrate, store copy), with help on each,
 // consistent exit codes, and shell completion scripts generated from the
 // same command and flag tables.
 //
@@ -63,6 +64,7 @@ func commands() []*command {
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
 		userAddCmd(), userLsCmd(), userRmCmd(), tokenCreateCmd(),
+		storeMigrateCmd(), storeCopyCmd(),
 		versionCmd(), completionCmd(),
 	}
 }

@@ -100,48 +100,88 @@ func List(src Source, q *Query) Page {
 }
 
 // Statuses is a Source over statuses already built (a backend that has no
-// cheaper way to list), sorted by id once.
+// cheaper way to list), ordered by id once.
 type Statuses struct {
 	ts    []wire.TargetStatus
+	order []int32 // ts's indexes by id: sorting these, not the big structs
 	specs []target.Spec
 }
 
-// FromStatuses returns a Source over ts; it sorts ts by id in place. A
-// status whose Spec lacks the id, name, kind or labels gets them from the
-// status, so the spec filters see what the listing shows.
+// FromStatuses returns a Source over ts, which it does not reorder and the
+// caller must not change while the Source is read. When a status's Spec
+// lacks the id, name, kind or labels, the spec filters see the status's.
 func FromStatuses(ts []wire.TargetStatus) *Statuses {
-	sort.Slice(ts, func(i, j int) bool { return ts[i].ID < ts[j].ID })
-	specs := make([]target.Spec, len(ts))
-	for i := range ts {
-		s := ts[i].Spec
-		if s.ID == "" {
-			s.ID = ts[i].ID
-		}
-		if s.Name == "" {
-			s.Name = ts[i].Name
-		}
-		if s.Kind == "" {
-			s.Kind = ts[i].Kind
-		}
-		if s.Labels == nil {
-			s.Labels = ts[i].Labels
-		}
-		specs[i] = s
+	s := &Statuses{ts: ts, order: make([]int32, len(ts))}
+	for i := range s.order {
+		s.order[i] = int32(i)
 	}
-	return &Statuses{ts: ts, specs: specs}
+	sort.Slice(s.order, func(i, j int) bool { return ts[s.order[i]].ID < ts[s.order[j]].ID })
+	for i := range ts {
+		if sp := &ts[i].Spec; sp.ID == "" || sp.Kind == "" || sp.Name == "" && ts[i].Name != "" || sp.Labels == nil && ts[i].Labels != nil {
+			s.specs = make([]target.Spec, len(ts))
+			break
+		}
+	}
+	if s.specs != nil {
+		for i := range ts {
+			sp := ts[i].Spec
+			if sp.ID == "" {
+				sp.ID = ts[i].ID
+			}
+			if sp.Name == "" {
+				sp.Name = ts[i].Name
+			}
+			if sp.Kind == "" {
+				sp.Kind = ts[i].Kind
+			}
+			if sp.Labels == nil {
+				sp.Labels = ts[i].Labels
+			}
+			s.specs[i] = sp
+		}
+	}
+	return s
 }
 
 // Len implements Source.
 func (s *Statuses) Len() int { return len(s.ts) }
 
 // ID implements Source.
-func (s *Statuses) ID(i int) string { return s.ts[i].ID }
+func (s *Statuses) ID(i int) string { return s.ts[s.order[i]].ID }
 
 // Spec implements Source.
-func (s *Statuses) Spec(i int) *target.Spec { return &s.specs[i] }
+func (s *Statuses) Spec(i int) *target.Spec {
+	if s.specs != nil {
+		return &s.specs[s.order[i]]
+	}
+	return &s.ts[s.order[i]].Spec
+}
 
 // State implements Source.
-func (s *Statuses) State(i int) health.State { return s.ts[i].State }
+func (s *Statuses) State(i int) health.State { return s.ts[s.order[i]].State }
 
 // Status implements Source.
-func (s *Statuses) Status(i int) (wire.TargetStatus, bool) { return s.ts[i], true }
+func (s *Statuses) Status(i int) (wire.TargetStatus, bool) { return s.ts[s.order[i]], true }
+
+// Count returns how many targets of src q selects, ignoring its paging,
+// and how many of those are in each state: the "n of N" and state totals
+// a dashboard shows beside a page. It reads every target's state (a
+// status is built per target that the spec filters keep), never a full
+// listing's JSON.
+func Count(src Source, q *Query) (total int, byState map[health.State]int) {
+	byState = map[health.State]int{}
+	for i, n := 0, src.Len(); i < n; i++ {
+		if q.filtersSpec() {
+			if s := src.Spec(i); s == nil || !q.matchSpec(s) {
+				continue
+			}
+		}
+		st := src.State(i)
+		if q.filtersState() && !q.matchState(st) {
+			continue
+		}
+		total++
+		byState[st]++
+	}
+	return total, byState
+}

@@ -384,3 +384,27 @@ func TestCursorRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, tc := range []struct {
+		query string
+		total int
+		by    map[health.State]int
+	}{
+		{"", 5, map[health.State]int{health.Up: 2, health.Down: 2, health.Late: 1}},
+		{"limit=1&cursor=" + EncodeCursor("web"), 5, map[health.State]int{health.Up: 2, health.Down: 2, health.Late: 1}}, // paging ignored
+		{"label=env=prod", 3, map[health.State]int{health.Up: 1, health.Down: 2}},
+		{"state=down&kind=http", 1, map[health.State]int{health.Down: 1}},
+		{"q=nothing-matches", 0, map[health.State]int{}},
+	} {
+		q := mustParse(t, tc.query)
+		f := sample()
+		total, by := Count(f, &q)
+		if total != tc.total || fmt.Sprint(by) != fmt.Sprint(tc.by) {
+			t.Errorf("%q: %d %v, want %d %v", tc.query, total, by, tc.total, tc.by)
+		}
+		if f.built != 0 {
+			t.Errorf("%q: built %d statuses to count", tc.query, f.built)
+		}
+	}
+}

@@ -209,7 +209,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.guard = guard
 
 	settings := storeSettings(cfg)
-	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log})
+	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log, Observer: name})
 	if err != nil {
 		return nil, fmt.Errorf("open store (store.driver %s): %w", cfg.Store.Driver, err)
 	}

@@ -53,7 +53,7 @@ func (opener) Check(s store.Settings) []store.SettingError {
 }
 
 func (opener) Open(ctx context.Context, o store.Options) (store.Store, error) {
-	st, err := Open(ctx, o.Settings[SettingDSN], Options{Logger: o.Logger})
+	st, err := Open(ctx, o.Settings[SettingDSN], Options{Logger: o.Logger, Observer: o.Observer})
 	if err != nil {
 		return nil, err
 	}
