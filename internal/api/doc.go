@@ -23,4 +23,12 @@
 // whenever one is configured or the server is not loopback-only; with no
 // token off loopback they are refused with a problem saying to set
 // api.token.
+//
+// Roles (access.go): with Options.Auth, a request acts as a principal (a
+// session cookie, a user token or api.token, which is an admin); reads need
+// a viewer, changes an editor, notifiers, keys, members and users an admin.
+// Unsafe session requests need the session's CSRF token. Anonymous
+// requests keep the rules above, except that once a user exists changes
+// on loopback need a principal too. /api/v1/users and /api/v1/tokens are
+// served through Options.Users (users.go).
 package api

@@ -43,10 +43,6 @@ type NewIncident struct {
 	Message string `json:"message,omitempty"`
 }
 
-// actor names who makes a request, for an incident's created_by and its
-// updates' by. Until users land every change is the API token's.
-func actor(*http.Request) string { return "api" }
-
 func (s *Server) incidents(w http.ResponseWriter) (IncidentBackend, bool) {
 	ib, ok := s.b.(IncidentBackend)
 	if !ok {

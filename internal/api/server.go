@@ -23,6 +23,7 @@ import (
 	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
+	"github.com/heckhq/heck/internal/user"
 )
 
 // Options configure a Server.
@@ -45,6 +46,10 @@ type Options struct {
 	// NodeName names this node in GET /api/v1/members when the Backend is
 	// not a ClusterBackend (default: the host name).
 	NodeName string
+	// Auth tells who a request acts as (sessions, user tokens); nil: only
+	// the api.token is known. Users serves /api/v1/users and /tokens.
+	Auth  Authenticator
+	Users UserAdmin
 }
 
 // Server serves the API. It is an http.Handler.
@@ -130,11 +135,11 @@ func (s *Server) routes() {
 	m.Handle("DELETE /api/v1/maintenance/{id}", s.mutate(http.HandlerFunc(s.deleteWindow)))
 	m.Handle("GET /api/v1/notifications", s.read(http.HandlerFunc(s.listDeliveries)))
 	m.Handle("GET /api/v1/notifiers", s.read(http.HandlerFunc(s.listNotifiers)))
-	m.Handle("POST /api/v1/notifiers", s.mutate(http.HandlerFunc(s.addNotifier)))
+	m.Handle("POST /api/v1/notifiers", s.admin(http.HandlerFunc(s.addNotifier)))
 	m.Handle("GET /api/v1/notifiers/{id}", s.read(http.HandlerFunc(s.getNotifier)))
-	m.Handle("PUT /api/v1/notifiers/{id}", s.mutate(http.HandlerFunc(s.putNotifier)))
-	m.Handle("DELETE /api/v1/notifiers/{id}", s.mutate(http.HandlerFunc(s.deleteNotifier)))
-	m.Handle("POST /api/v1/notifiers/{id}/test", s.mutate(http.HandlerFunc(s.testNotifier)))
+	m.Handle("PUT /api/v1/notifiers/{id}", s.admin(http.HandlerFunc(s.putNotifier)))
+	m.Handle("DELETE /api/v1/notifiers/{id}", s.admin(http.HandlerFunc(s.deleteNotifier)))
+	m.Handle("POST /api/v1/notifiers/{id}/test", s.admin(http.HandlerFunc(s.testNotifier)))
 	m.Handle("GET /api/v1/pools", s.read(http.HandlerFunc(s.listPools)))
 	m.Handle("POST /api/v1/pools", s.mutate(http.HandlerFunc(s.addPool)))
 	m.Handle("GET /api/v1/pools/{pool}", s.read(http.HandlerFunc(s.getPool)))
@@ -155,12 +160,13 @@ func (s *Server) routes() {
 	m.Handle("PUT /api/v1/statuspages/{id}", s.mutate(http.HandlerFunc(s.putStatusPage)))
 	m.Handle("DELETE /api/v1/statuspages/{id}", s.mutate(http.HandlerFunc(s.deleteStatusPage)))
 	m.Handle("GET /api/v1/members", s.read(http.HandlerFunc(s.members)))
-	m.Handle("POST /api/v1/members/join", s.mutate(http.HandlerFunc(s.join)))
-	m.Handle("POST /api/v1/leave", s.mutate(http.HandlerFunc(s.leave)))
+	m.Handle("POST /api/v1/members/join", s.admin(http.HandlerFunc(s.join)))
+	m.Handle("POST /api/v1/leave", s.admin(http.HandlerFunc(s.leave)))
 	m.Handle("GET /api/v1/keys", s.read(http.HandlerFunc(s.listKeys)))
-	m.Handle("POST /api/v1/keys/install", s.mutate(http.HandlerFunc(s.installKey)))
-	m.Handle("POST /api/v1/keys/use", s.mutate(http.HandlerFunc(s.useKey)))
-	m.Handle("POST /api/v1/keys/remove", s.mutate(http.HandlerFunc(s.removeKey)))
+	m.Handle("POST /api/v1/keys/install", s.admin(http.HandlerFunc(s.installKey)))
+	m.Handle("POST /api/v1/keys/use", s.admin(http.HandlerFunc(s.useKey)))
+	m.Handle("POST /api/v1/keys/remove", s.admin(http.HandlerFunc(s.removeKey)))
+	s.userRoutes()
 	for path, allow := range map[string]string{
 		"/api/v1/targets":                  "GET, POST",
 		"/api/v1/targets/{id}":             "GET, PUT, DELETE",
@@ -225,40 +231,11 @@ func (s *Server) tokenOK(r *http.Request) (present, ok bool) {
 	return true, subtle.ConstantTimeCompare(sum[:], s.token[:]) == 1
 }
 
-func (s *Server) authorize(w http.ResponseWriter, r *http.Request, what string) bool {
-	if !s.hasTok {
-		writeProblem(w, problem(http.StatusForbidden, TypeTokenRequired, "API token not configured",
-			what+" need a bearer token when the API listens beyond loopback, and none is configured; set api.token in the config (for example \"${HECK_API_TOKEN}\") and send it as \"Authorization: Bearer <token>\""))
-		return false
-	}
-	present, ok := s.tokenOK(r)
-	if ok {
-		return true
-	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="heck"`)
-	detail := what + " need \"Authorization: Bearer <token>\" with the token of api.token (the CLI reads --token or HECK_API_TOKEN)"
-	if present {
-		detail = "the bearer token is wrong; send the token of api.token (the CLI reads --token or HECK_API_TOKEN)"
-	}
-	writeProblem(w, problem(http.StatusUnauthorized, TypeUnauthorized, "Unauthorized", detail))
-	return false
-}
+// read serves h to viewers and up (access.go).
+func (s *Server) read(h http.Handler) http.Handler { return s.access(user.Viewer, false, h) }
 
-func (s *Server) read(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.opts.OpenReads || s.opts.LoopbackOnly || s.authorize(w, r, "reads") {
-			h.ServeHTTP(w, r)
-		}
-	})
-}
-
-func (s *Server) mutate(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (s.opts.LoopbackOnly && !s.hasTok) || s.authorize(w, r, "changes") {
-			h.ServeHTTP(w, r)
-		}
-	})
-}
+// mutate serves h to editors and up; admin (access.go) to admins.
+func (s *Server) mutate(h http.Handler) http.Handler { return s.access(user.Editor, false, h) }
 
 // --- health ---
 

@@ -2,8 +2,9 @@
 // running a node (serve), checking config files (validate), one-off probes
 // (check), and the clients of the REST API (targets, status, transitions,
 // events, members, join, leave, and the gossip keyring: keys ls, install,
-// use, remove, generate), a host's agent (agent), and moving history
-// between stores (store migrate, store copy), with help on each,
+// use, remove, generate), users and API tokens (user add, ls, rm; token
+// create), a host's agent (agent), and moving history between stores
+// (store migrate, store copy), with help on each,
 // consistent exit codes, and shell completion scripts generated from the
 // same command and flag tables.
 //
@@ -63,6 +64,7 @@ func commands() []*command {
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
 		storeMigrateCmd(), storeCopyCmd(),
+		userAddCmd(), userLsCmd(), userRmCmd(), tokenCreateCmd(),
 		versionCmd(), completionCmd(),
 	}
 }

@@ -77,7 +77,7 @@ func (e *env) apiError(c *client.Client, err error, flagOf func(field string) st
 			fmt.Fprintf(e.stderr, "  %s\n", fe.String())
 		}
 		if ae.StatusCode == 401 || ae.StatusCode == 403 {
-			fmt.Fprintf(e.stderr, "  pass the node's api.token with --token or HECK_API_TOKEN\n")
+			fmt.Fprintf(e.stderr, "  pass the node's api.token or a user's token (heck token create) with --token or HECK_API_TOKEN\n")
 		}
 		return ExitError
 	}

@@ -33,6 +33,9 @@ type Client struct {
 	base  *url.URL
 	token string
 	http  *http.Client
+	// basic, when set, is a user's name and password sent instead of the
+	// token (WithPassword).
+	basic *[2]string
 }
 
 // New returns a client of the API at baseURL ("http://127.0.0.1:7800"),
@@ -116,7 +119,9 @@ func (c *Client) newRequest(ctx context.Context, method, path string, q url.Valu
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json, application/problem+json")
-	if c.token != "" {
+	if c.basic != nil {
+		req.SetBasicAuth(c.basic[0], c.basic[1])
+	} else if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	return req, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/heckhq/heck/internal/objects"
 	"github.com/heckhq/heck/internal/registry"
 	"github.com/heckhq/heck/internal/store"
+	"github.com/heckhq/heck/internal/user"
 )
 
 // maxAuditValue bounds the value an audit event carries.
@@ -20,11 +21,12 @@ const maxAuditValue = 2048
 
 // auditConfig records changes of replicated objects as events, on every
 // node with the same id (the kind, key and write stamp identify the
-// change).
-func auditConfig[T any](n *Node, kind string, redact func(T) T, origin func(T) string) func([]objects.Entry[T], bool) {
-	return func(changed []objects.Entry[T], remote bool) {
+// change). A local change made through the API names its principal (the
+// other nodes, which learn the change by gossip, do not know it).
+func auditConfig[T any](n *Node, kind string, redact func(T) T, origin func(T) string) func(context.Context, []objects.Entry[T], bool) {
+	return func(ctx context.Context, changed []objects.Entry[T], remote bool) {
 		for _, e := range changed {
-			n.auditChange(kind, e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
+			n.auditChange(ctx, kind, e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
 				v := e.Value
 				if redact != nil {
 					v = redact(v)
@@ -39,14 +41,18 @@ func auditConfig[T any](n *Node, kind string, redact func(T) T, origin func(T) s
 	}
 }
 
-func (n *Node) auditChange(kind, key string, ts crdt.Timestamp, writer string, deleted bool, value func() (any, string)) {
+func (n *Node) auditChange(ctx context.Context, kind, key string, ts crdt.Timestamp, writer string, deleted bool, value func() (any, string)) {
 	subject := kind + "/" + key
+	by := ""
+	if p, ok := user.FromContext(ctx); ok && writer == n.name {
+		by = " by " + p.Name
+	}
 	ev := events.Transition{Type: events.TypeConfig, TargetID: subject, Subject: subject, At: ts.Wall(), Observer: writer}
 	if kind == "target" {
 		ev.TargetID = key
 	}
 	if deleted {
-		ev.After, ev.Cause = "deleted", fmt.Sprintf("%s %s deleted on %s", kind, key, writer)
+		ev.After, ev.Cause = "deleted", fmt.Sprintf("%s %s deleted%s on %s", kind, key, by, writer)
 	} else {
 		v, origin := value()
 		b, _ := json.Marshal(v)
@@ -57,7 +63,7 @@ func (n *Node) auditChange(kind, key string, ts crdt.Timestamp, writer string, d
 		if origin == "config" {
 			via = "from the config file"
 		}
-		ev.After, ev.Cause = string(b), fmt.Sprintf("%s %s written %s of %s", kind, key, via, writer)
+		ev.After, ev.Cause = string(b), fmt.Sprintf("%s %s written%s %s of %s", kind, key, by, via, writer)
 	}
 	ev.ID = events.EventID(events.TypeConfig, subject+"@"+strconv.FormatUint(uint64(ts), 16), ev.At)
 	// Before is what the subject's previous config event left, as this
@@ -74,9 +80,9 @@ func (n *Node) auditChange(kind, key string, ts crdt.Timestamp, writer string, d
 }
 
 // auditRegistry records target changes.
-func (n *Node) auditRegistry(changed []registry.Entry, _ bool) {
+func (n *Node) auditRegistry(ctx context.Context, changed []registry.Entry, _ bool) {
 	for _, e := range changed {
-		n.auditChange("target", e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
+		n.auditChange(ctx, "target", e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
 			s := e.Value.Redact()
 			return s, s.Origin
 		})

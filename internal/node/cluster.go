@@ -60,6 +60,9 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 	n.rep.AddCollection(n.incidents)
 	n.rep.AddCollection(n.pages)
 	n.rep.AddCollection(n.disp.deliveries)
+	for _, c := range n.users.collections() {
+		n.rep.AddCollection(c)
+	}
 	n.bf = newBackfiller(n)
 	n.rep.OnObservations(n.onRemoteObservations)
 	rejoin := n.opts.rejoinInterval

@@ -77,6 +77,8 @@ type Node struct {
 	notifiers *objects.Collection[notify.Spec]
 	// hb holds the heartbeat targets' pings and token index.
 	hb *heartbeats
+	// users holds the users, tokens and sessions, and the auth (users.go).
+	users *users
 	// deps holds the dependency graph and the targets to judge again
 	// (deps.go).
 	deps  *deps
@@ -293,6 +295,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.incidents = objects.New(incident.Kind, name, clock, st)
 	n.pages = objects.New(statuspage.Kind, name, clock, st)
 	n.public = statuspage.NewHandler(publicSource{n}, log)
+	if err := n.initAuth(ctx, clock, st); err != nil {
+		st.Close()
+		return nil, err
+	}
 	for _, c := range []interface {
 		Load(context.Context) ([]error, error)
 		Kind() string
@@ -341,13 +347,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.pools.states.Subscribe(n.onPoolStates)
 	// Every change of a replicated object is an audit event (after the
 	// config sync above: a start does not re-record the config).
-	n.reg.Subscribe(n.auditRegistry)
-	n.silences.Subscribe(auditConfig[silence.Silence](n, "silence", nil, nil))
-	n.pools.specs.Subscribe(auditConfig(n, "pool", nil, func(p pool.Spec) string { return p.Origin }))
-	n.notifiers.Subscribe(auditConfig(n, "notifier", notify.Spec.Redacted, func(s notify.Spec) string { return s.Origin }))
-	n.windows.Subscribe(auditConfig(n, "maintenance", nil, func(w maintenance.Window) string { return w.Origin }))
-	n.incidents.Subscribe(auditConfig[incident.Incident](n, "incident", nil, nil))
-	n.pages.Subscribe(auditConfig(n, "statuspage", nil, func(p statuspage.Page) string { return p.Origin }))
+	n.reg.SubscribeContext(n.auditRegistry)
+	n.silences.SubscribeContext(auditConfig[silence.Silence](n, "silence", nil, nil))
+	n.pools.specs.SubscribeContext(auditConfig(n, "pool", nil, func(p pool.Spec) string { return p.Origin }))
+	n.notifiers.SubscribeContext(auditConfig(n, "notifier", notify.Spec.Redacted, func(s notify.Spec) string { return s.Origin }))
+	n.windows.SubscribeContext(auditConfig(n, "maintenance", nil, func(w maintenance.Window) string { return w.Origin }))
+	n.incidents.SubscribeContext(auditConfig[incident.Incident](n, "incident", nil, nil))
+	n.pages.SubscribeContext(auditConfig(n, "statuspage", nil, func(p statuspage.Page) string { return p.Origin }))
 	var all []registry.Entry
 	for _, spec := range n.reg.List() {
 		all = append(all, registry.Entry{Key: spec.ID, Value: spec})
@@ -548,6 +554,8 @@ func (n *Node) handler(addr net.Addr) *api.Server {
 			PerTarget: n.cfg.API.PerTargetMetricsEnabled(), Logger: n.log}),
 		Logger:   n.log,
 		NodeName: n.name,
+		Auth:     n.users.auth,
+		Users:    n.users.auth,
 	})
 	for _, p := range statuspage.Patterns {
 		s.Handle(p, n.public) // public status pages and badges, no login
@@ -608,6 +616,7 @@ func (n *Node) collectTombstones(ctx context.Context) {
 				n.log.Info("collected tombstones of deleted targets", "count", len(keys))
 			}
 			n.deleteExpiredSilences(ctx, now)
+			n.users.auth.Sweep(ctx, now, tombstoneHorizon(n.cfg))
 			if keys := n.silences.Collect(crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)); len(keys) > 0 {
 				n.log.Info("collected tombstones of deleted silences", "count", len(keys))
 			}

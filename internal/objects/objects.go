@@ -74,6 +74,7 @@ type Collection[T any] struct {
 	m       *crdt.LWWMap[T]
 	horizon crdt.Timestamp
 	subs    []func(changed []Entry[T], remote bool)
+	ctxSubs []func(ctx context.Context, changed []Entry[T], remote bool)
 }
 
 // New returns an empty collection of kind on node, stamping local writes
@@ -99,6 +100,14 @@ func (c *Collection[T]) Subscribe(f func(changed []Entry[T], remote bool)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.subs = append(c.subs, f)
+}
+
+// SubscribeContext is Subscribe for subscribers that want the context of
+// the write (the audit reads the principal who made a local change).
+func (c *Collection[T]) SubscribeContext(f func(ctx context.Context, changed []Entry[T], remote bool)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ctxSubs = append(c.ctxSubs, f)
 }
 
 // Load reads the persisted entries without notifying subscribers. A record
@@ -237,6 +246,9 @@ func (c *Collection[T]) apply(ctx context.Context, es []Entry[T], remote bool) e
 	if changed := c.m.Merge(es...); len(changed) > 0 {
 		for _, f := range c.subs {
 			f(changed, remote)
+		}
+		for _, f := range c.ctxSubs {
+			f(ctx, changed, remote)
 		}
 	}
 	return nil

@@ -45,8 +45,9 @@ type Registry struct {
 
 	// mu serialises writes so that persist-then-merge is atomic with
 	// respect to other writers and subscribers see changes in order.
-	mu   sync.Mutex
-	subs []func(changed []Entry, remote bool)
+	mu      sync.Mutex
+	subs    []func(changed []Entry, remote bool)
+	ctxSubs []func(ctx context.Context, changed []Entry, remote bool)
 }
 
 // New returns an empty registry for node, stamping writes with clock.
@@ -62,6 +63,14 @@ func (r *Registry) Subscribe(f func(changed []Entry, remote bool)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.subs = append(r.subs, f)
+}
+
+// SubscribeContext is Subscribe for subscribers that want the context of
+// the write (the audit reads the principal who made a local change).
+func (r *Registry) SubscribeContext(f func(ctx context.Context, changed []Entry, remote bool)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ctxSubs = append(r.ctxSubs, f)
 }
 
 // Load reads the persisted entries into the map without notifying
@@ -164,6 +173,9 @@ func (r *Registry) apply(ctx context.Context, entries []Entry, remote bool) erro
 		}
 		for _, f := range r.subs {
 			f(out, remote)
+		}
+		for _, f := range r.ctxSubs {
+			f(ctx, out, remote)
 		}
 	}
 	return nil
