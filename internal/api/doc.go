@@ -9,6 +9,10 @@
 // it: Options.Metrics is the handler (internal/metrics owns the metrics
 // and their exposition; internal/node assembles them).
 //
+// GET /api/v1/targets filters, orders and pages through internal/listing
+// (docs/listing.md): over the Backend's Lister when it has one, so only the
+// statuses shown are built, else over Targets; the whole list is streamed.
+//
 // The API reads and writes through Backend, an interface defined here and
 // implemented by internal/node, so the handlers can be tested against a
 // fake. The cluster routes use ClusterBackend when the Backend implements

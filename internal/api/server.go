@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/events"
-	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
@@ -250,101 +249,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 // --- targets ---
-
-func (s *Server) listTargets(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f, p := parseFilter(q)
-	if p != nil {
-		writeProblem(w, p)
-		return
-	}
-	all := s.b.Targets(r.Context())
-	out := make([]TargetStatus, 0, len(all))
-	for _, t := range all {
-		if f.match(&t) {
-			t.Recent = nil
-			out = append(out, show(r, t))
-		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	writeJSON(w, http.StatusOK, TargetList{Targets: out})
-}
-
-type filter struct {
-	state  *health.State
-	kind   target.Kind
-	labels [][2]string
-}
-
-func parseFilter(q url.Values) (filter, *Problem) {
-	var f filter
-	var errs []FieldProblem
-	if v := q.Get("state"); v != "" {
-		st, err := health.ParseState(v)
-		if err != nil {
-			errs = append(errs, FieldProblem{Field: "state", Value: v, Problem: "is not a state",
-				Fix: "use one of unknown, up, down, degraded, impacted, late, stale"})
-		} else {
-			f.state = &st
-		}
-	}
-	if v := q.Get("kind"); v != "" {
-		known := false
-		for _, k := range target.Kinds {
-			known = known || string(k) == v
-		}
-		if !known {
-			errs = append(errs, FieldProblem{Field: "kind", Value: v, Problem: "is not a known kind",
-				Fix: "use one of " + kindNames()})
-		}
-		f.kind = target.Kind(v)
-	}
-	for _, v := range q["label"] {
-		k, val, ok := strings.Cut(v, "=")
-		if !ok || k == "" {
-			errs = append(errs, FieldProblem{Field: "label", Value: v, Problem: "is not name=value",
-				Fix: "write label=name=value, such as label=env=prod"})
-			continue
-		}
-		f.labels = append(f.labels, [2]string{k, val})
-	}
-	for k := range q {
-		switch k {
-		case "state", "kind", "label":
-		default:
-			errs = append(errs, FieldProblem{Field: k, Problem: "is not a filter of targets",
-				Fix: "filter with state=, kind= or label=name=value"})
-		}
-	}
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Field < errs[j].Field })
-		return f, queryProblem(errs...)
-	}
-	return f, nil
-}
-
-func kindNames() string {
-	n := make([]string, len(target.Kinds))
-	for i, k := range target.Kinds {
-		n[i] = string(k)
-	}
-	return strings.Join(n, ", ")
-}
-
-func (f *filter) match(t *TargetStatus) bool {
-	if f.state != nil && t.State != *f.state {
-		return false
-	}
-	if f.kind != "" && t.Kind != f.kind {
-		return false
-	}
-	for _, l := range f.labels {
-		if v, ok := t.Labels[l[0]]; !ok || v != l[1] {
-			return false
-		}
-	}
-	return true
-}
 
 // show makes t fit to show to the client of r: redacted, with the ping URL
 // of a heartbeat target.

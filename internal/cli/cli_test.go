@@ -149,6 +149,7 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"targets", "ls", "--state", "sideways"}, []string{"flag --state", "unknown, up, down"}},
 		{[]string{"targets", "ls", "--kind", "smtp"}, []string{"--kind (kind)", "is not a known kind"}},
 		{[]string{"targets", "ls", "extra"}, []string{"too many arguments"}},
+		{[]string{"targets", "ls", "--pool", "nope"}, []string{"--pool (pool)", "is not a pool"}},
 		{[]string{"targets", "rm"}, []string{"missing argument", "heck targets rm ID"}},
 		{[]string{"check"}, []string{"missing argument"}},
 		{[]string{"check", "a", "b"}, []string{"too many arguments"}},
@@ -247,6 +248,7 @@ func TestTargets(t *testing.T) {
 	}{
 		{[]string{"--state", "up"}, "web"}, {[]string{"--state", "down"}, "db"}, {[]string{"--kind", "tcp"}, "cache,db"},
 		{[]string{"--label", "env=prod"}, "web"}, {[]string{"--label", "team=core", "--label", "env=prod"}, ""},
+		{[]string{"-q", "IMPLICIT"}, "implicit"}, {[]string{"-q", "6379"}, "cache"}, {[]string{"-q", "0.1:9002"}, "api"},
 	}
 	for _, f := range filters {
 		t.Run("ls "+strings.Join(f.args, " "), func(t *testing.T) {

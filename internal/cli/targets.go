@@ -23,13 +23,14 @@ type lsOpts struct {
 	clientOpts
 	state, kind string
 	labels      []string
+	pool, query string
 }
 
 func targetsLsCmd() *command {
 	return &command{
 		name:     "targets ls",
 		synopsis: "list targets and their state",
-		usage:    "heck targets ls [--state S] [--label k=v] [--kind K] [-o json] [--server URL]",
+		usage:    "heck targets ls [--state S] [--label k=v] [--kind K] [--pool P] [-q TEXT] [-o json] [--server URL]",
 		help: `
 Lists the targets of the node at --server, with their state, last latency
 and last message. -o json prints {"targets": [...]}, the body of GET
@@ -42,6 +43,8 @@ result...), the same as in heck status -o json.`,
 			fs.StringVar(&o.state, "state", "", "only targets in `STATE` (unknown, up, down, ...)")
 			fs.StringVar(&o.kind, "kind", "", "only targets of `KIND` (http, tcp, dns, tls, grpc, icmp, heartbeat, postgres, redis)")
 			fs.Var(listFlag{&o.labels, false}, "label", "only targets with label `k=v` (repeatable; all must match)")
+			fs.StringVar(&o.pool, "pool", "", "only the members of pool `NAME`")
+			fs.StringVar(&o.query, "q", "", "only targets whose id, name, URL, address or labels contain `TEXT` (any case)")
 			return o
 		},
 		run: runTargetsLs,
@@ -64,7 +67,8 @@ func runTargetsLs(ctx context.Context, e *env, opts any, _ []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	ts, err := c.Targets(ctx, client.ListOptions{State: o.state, Kind: o.kind, Labels: o.labels})
+	ts, err := c.Targets(ctx, client.ListOptions{State: o.state, Kind: o.kind, Labels: o.labels,
+		Pool: o.pool, Query: o.query})
 	if err != nil {
 		return e.apiError(c, err, queryFlag)
 	}
@@ -87,8 +91,10 @@ func runTargetsLs(ctx context.Context, e *env, opts any, _ []string) int {
 
 func queryFlag(field string) string {
 	switch field {
-	case "state", "kind", "label":
+	case "state", "kind", "label", "pool":
 		return "--" + field
+	case "q":
+		return "-q"
 	}
 	return ""
 }

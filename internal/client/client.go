@@ -183,25 +183,54 @@ type ListOptions struct {
 	Kind  string
 	// Labels are name=value pairs, all of which must match.
 	Labels []string
+	// Pool keeps the members of the named pool.
+	Pool string
+	// Query keeps the targets whose id, name, URL, address or labels
+	// contain it, ignoring case.
+	Query string
+}
+
+func (o ListOptions) values() url.Values {
+	q := url.Values{}
+	if o.State != "" {
+		q.Set("state", o.State)
+	}
+	if o.Kind != "" {
+		q.Set("kind", o.Kind)
+	}
+	for _, l := range o.Labels {
+		q.Add("label", l)
+	}
+	if o.Pool != "" {
+		q.Set("pool", o.Pool)
+	}
+	if o.Query != "" {
+		q.Set("q", o.Query)
+	}
+	return q
 }
 
 // Targets lists the targets matching opts, sorted by id.
 func (c *Client) Targets(ctx context.Context, opts ListOptions) ([]wire.TargetStatus, error) {
-	q := url.Values{}
-	if opts.State != "" {
-		q.Set("state", opts.State)
-	}
-	if opts.Kind != "" {
-		q.Set("kind", opts.Kind)
-	}
-	for _, l := range opts.Labels {
-		q.Add("label", l)
-	}
 	var l wire.TargetList
-	if _, err := c.do(ctx, http.MethodGet, "/api/v1/targets", q, nil, &l); err != nil {
+	if _, err := c.do(ctx, http.MethodGet, "/api/v1/targets", opts.values(), nil, &l); err != nil {
 		return nil, err
 	}
 	return l.Targets, nil
+}
+
+// TargetsPage lists one page of at most limit (1 to 1000) targets matching
+// opts, after the page whose NextCursor is cursor ("" for the first page).
+// The page's NextCursor is "" on the last page.
+func (c *Client) TargetsPage(ctx context.Context, opts ListOptions, limit int, cursor string) (wire.TargetList, error) {
+	q := opts.values()
+	q.Set("limit", strconv.Itoa(limit))
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	var l wire.TargetList
+	_, err := c.do(ctx, http.MethodGet, "/api/v1/targets", q, nil, &l)
+	return l, err
 }
 
 // Target returns one target's status, spec and recent results.

@@ -60,6 +60,8 @@ type Node struct {
 
 	st  store.Store
 	reg *registry.Registry
+	// ids are the live target ids sorted, for the listing (listing.go).
+	ids idIndex
 	// silences is the replicated collection of silences (kind "silence").
 	silences *silence.Collection
 	// pools are the replicated pools and ejections, and their views.
@@ -281,6 +283,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	// fleet is not kept in memory twice (New owns cfg).
 	cfg.Targets = nil
 	n.reg.Subscribe(n.onRegistryChange)
+	n.reg.Subscribe(n.ids.changed)
 	// The replicated collections, loaded from the store; then the config
 	// file's pools, windows and notifiers are synced into theirs.
 	n.silences = objects.New(silence.Kind, name, clock, st)

@@ -401,7 +401,11 @@ func (n *Node) judgePools(ctx context.Context, now time.Time, tick bool) {
 			continue
 		}
 		over := ok && now.Sub(ej.Until) > v.Spec.Outlier.WithDefaults().MaxEjectionTime.D()
-		if _, member := v.Member(ej.Member); !ok || !member || over {
+		member := false
+		if ok { // v is nil for a pool that is gone
+			_, member = v.Member(ej.Member)
+		}
+		if !ok || !member || over {
 			if err := n.pools.ejections.Delete(ctx, e.Key); err != nil && !errors.Is(err, objects.ErrNotFound) {
 				n.log.Warn("delete ejection", "ejection", e.Key, "err", err)
 			}

@@ -20,7 +20,11 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 func (d Duration) String() string { return time.Duration(d).String() }
 
 // MarshalJSON writes the duration as a string such as "1.5s".
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+// A duration's text needs no JSON escaping (digits, '.', '-', h, m, s, n
+// and µ), so it is quoted directly: listings write thousands of these.
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return strconv.AppendQuote(make([]byte, 0, 12), time.Duration(d).String()), nil
+}
 
 // UnmarshalJSON accepts a duration string ("1s") or a number of seconds;
 // null leaves d as it is (a field left out).

@@ -102,6 +102,9 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 // TargetList is the body of GET /api/v1/targets.
 type TargetList struct {
 	Targets []TargetStatus `json:"targets"`
+	// NextCursor, on a page (limit or cursor given) that is not the last,
+	// is the cursor of the next page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // TransitionList is the body of GET /api/v1/targets/{id}/transitions and
