@@ -146,6 +146,11 @@ func openWith(ctx context.Context, dsn string, opts Options, ms []migration) (*S
 	}
 	opts.defaults()
 	cfg.MaxConns = opts.MaxConns
+	// Statements are described once and cached, but run unnamed: a named
+	// prepared statement that a restart or a pooler lost leaves pgx's
+	// statement cache wrong, and a write retried on that connection
+	// fails with SQLSTATE 26000 until it is closed (jackc/pgx#2442).
+	cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 		if _, err := c.Exec(ctx, stagingDDL); err != nil {
 			return fmt.Errorf("create the staging tables: %w", err)

@@ -26,10 +26,12 @@ var server = testkit.NewShared(testkit.StartPostgres)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := server.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop postgres:", err)
-		if code == 0 {
-			code = 1
+	for _, sh := range []*testkit.Shared[*testkit.Postgres]{server, faultServer} {
+		if err := sh.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop postgres:", err)
+			if code == 0 {
+				code = 1
+			}
 		}
 	}
 	os.Exit(code)

@@ -156,6 +156,7 @@ type queue struct {
 
 	failures uint64
 	lastErr  error
+	failing  bool // the last write failed
 
 	written, dropped, rejected uint64
 	// the drops not yet reported
@@ -318,6 +319,7 @@ func (q *queue) done(b, left batch, rejected int, err error) {
 		for q.size() > q.limit && q.dropOldest() {
 		}
 	}
+	q.failing = err != nil
 	if err != nil {
 		q.failures++
 		q.lastErr = err
@@ -339,14 +341,14 @@ func (q *queue) settled(seq uint64) bool {
 }
 
 // barrier waits until every write acknowledged before the call is in the
-// database, so a read sees its own writes. It gives up with the error of a
-// failed write that happens meanwhile (the database is unreachable, so
+// database, so a read sees its own writes. It gives up with the error of
+// the last write when writes are failing (the database is unreachable, so
 // the read would fail too), or when ctx is done.
 func (q *queue) barrier(ctx context.Context) error {
 	q.mu.Lock()
 	seq, fails := q.seq, q.failures
 	for !q.settled(seq) {
-		if q.failures > fails {
+		if q.failing || q.failures > fails {
 			err := q.lastErr
 			n := q.size() + q.inflightN[0] + q.inflightN[1]
 			q.mu.Unlock()
