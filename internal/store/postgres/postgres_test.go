@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return c
@@ -51,7 +51,7 @@ func dsn(pg *testkit.Postgres, db string) string {
 }
 
 // createDB creates database db on the test server unless it exists.
-func createDB(t *testing.T, pg *testkit.Postgres, db string) {
+func createDB(t testing.TB, pg *testkit.Postgres, db string) {
 	t.Helper()
 	c := testCtx(t)
 	conn, err := pgx.Connect(c, dsn(pg, "postgres"))
@@ -67,7 +67,7 @@ func createDB(t *testing.T, pg *testkit.Postgres, db string) {
 }
 
 // freshDB creates a new database for t and returns its DSN.
-func freshDB(t *testing.T, pg *testkit.Postgres) string {
+func freshDB(t testing.TB, pg *testkit.Postgres) string {
 	t.Helper()
 	h := fnv.New64a()
 	h.Write([]byte(t.Name() + t.TempDir()))
@@ -247,6 +247,11 @@ func TestObserversKeptApart(t *testing.T) {
 		if err := st.AddResults(c, []store.Result{{TargetID: "t", At: minute, OK: true, Message: st.observer}}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// A store reads its own writes; another node's once its writer has
+	// written them.
+	if err := b.q.barrier(c); err != nil {
+		t.Fatal(err)
 	}
 	got, err := a.Rollups(c, "t", time.Time{}, time.Time{})
 	if err != nil {
