@@ -225,23 +225,35 @@ func TestRollupSpans(t *testing.T) {
 	if err := other.q.barrier(c); err != nil {
 		t.Fatal(err)
 	}
-	sum := func(rs []store.Rollup) store.Rollup {
-		var s store.Rollup
+	// groups sums rs into the steps of the grid from + k*step (one group
+	// without a step).
+	groups := func(rs []store.Rollup, from time.Time, step time.Duration) map[int64]store.Rollup {
+		out := map[int64]store.Rollup{}
 		for _, r := range rs {
-			s.Merge(r)
+			k := int64(0)
+			if step > 0 {
+				k = int64(r.Minute.Sub(from) / step)
+			}
+			g := out[k]
+			g.Merge(r)
+			out[k] = g
 		}
-		return s
+		return out
 	}
 	tests := []struct {
 		name     string
 		from, to time.Time
+		step     time.Duration
 		maxRows  int
 	}{
-		{"open", time.Time{}, time.Time{}, 5},
-		{"whole hours", start, start.Add(5 * time.Hour), 5},
-		{"ragged", start.Add(17 * time.Minute), start.Add(4*time.Hour + 3*time.Minute), 43 + 3 + 3},
-		{"within an hour", start.Add(70 * time.Minute), start.Add(100 * time.Minute), 30},
-		{"sub-second bounds", start.Add(time.Hour + 500*time.Millisecond), start.Add(3*time.Hour + 1), 59 + 2 + 1},
+		{"open", time.Time{}, time.Time{}, 0, 5},
+		{"whole hours", start, start.Add(5 * time.Hour), 0, 5},
+		{"ragged", start.Add(17 * time.Minute), start.Add(4*time.Hour + 3*time.Minute), 0, 43 + 3 + 3},
+		{"within an hour", start.Add(70 * time.Minute), start.Add(100 * time.Minute), 0, 30},
+		{"sub-second bounds", start.Add(time.Hour + 500*time.Millisecond), start.Add(3*time.Hour + 1), 0, 59 + 1 + 1},
+		{"ragged grid of 2h", start.Add(17 * time.Minute), start.Add(5 * time.Hour), 2 * time.Hour, 3*60 + 1},
+		{"aligned grid of 1h", start, start.Add(5 * time.Hour), time.Hour, 5},
+		{"grid under an hour reads minutes", start, start.Add(5 * time.Hour), 10 * time.Minute, 300},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -249,12 +261,18 @@ func TestRollupSpans(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			spans, err := st.RollupSpans(c, "t", tc.from, tc.to)
+			spans, err := st.RollupSpans(c, "t", tc.from, tc.to, tc.step)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a, b := sum(minutes), sum(spans); a != b || a.Count == 0 {
-				t.Errorf("spans sum to %+v, minutes to %+v", b, a)
+			gm, gs := groups(minutes, tc.from, tc.step), groups(spans, tc.from, tc.step)
+			if len(gm) == 0 || len(gm) != len(gs) {
+				t.Fatalf("%d groups of minutes, %d of spans", len(gm), len(gs))
+			}
+			for k, m := range gm {
+				if gs[k] != m {
+					t.Errorf("group %d: spans sum to %+v, minutes to %+v", k, gs[k], m)
+				}
 			}
 			if len(spans) > tc.maxRows {
 				t.Errorf("%d spans, want at most %d", len(spans), tc.maxRows)
@@ -327,7 +345,7 @@ func TestMigrateFromUnpartitioned(t *testing.T) {
 	if len(rs) != 3*len(days) || n != uint32(2*2*3*len(days)) {
 		t.Errorf("rollups after the migration: %d minutes, %d checks; want %d and %d", len(rs), n, 3*len(days), 2*2*3*len(days))
 	}
-	spans, err := st.RollupSpans(c, "t", time.Time{}, time.Time{})
+	spans, err := st.RollupSpans(c, "t", time.Time{}, time.Time{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

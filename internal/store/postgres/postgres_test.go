@@ -327,6 +327,11 @@ func TestCheck(t *testing.T) {
 		{"empty (an unset ${VAR})", store.Settings{"dsn": " "}, []string{"dsn"}},
 		{"unparsable", store.Settings{"dsn": "postgres://heck:s3cret@[::1/heck"}, []string{"dsn"}},
 		{"unknown key", store.Settings{"dsn": "postgres://127.0.0.1/heck", "path": "x"}, []string{"path"}},
+		{"queue", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "500000"}, nil},
+		{"queue with separators", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "1_000_000"}, nil},
+		{"queue not a number", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "lots"}, []string{"queue"}},
+		{"queue zero", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "0"}, []string{"queue"}},
+		{"queue too large", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "1000000000"}, []string{"queue"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
