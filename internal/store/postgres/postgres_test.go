@@ -131,6 +131,30 @@ func TestConcurrentMigrate(t *testing.T) {
 	if n != SchemaVersion() || maxV != SchemaVersion() {
 		t.Errorf("%s holds %d rows up to version %d, want each of the %d migrations once", versionTable, n, maxV, SchemaVersion())
 	}
+	if n := count(t, stores[0].pool, "SELECT count(*) FROM heck_layout"); n != 1 {
+		t.Errorf("heck_layout holds %d rows, want the layout chosen once", n)
+	}
+	for i, st := range stores {
+		if st.Layout() != LayoutNative {
+			t.Errorf("node %d: layout %q", i, st.Layout())
+		}
+	}
+	// Every node writes at once into the partitions the first one made.
+	var writers sync.WaitGroup
+	for i, st := range stores {
+		writers.Go(func() {
+			if err := st.AddResults(c, []store.Result{{TargetID: "t", At: time.Now(), Message: fmt.Sprint(i)}}); err != nil {
+				t.Error(err)
+			}
+			if err := st.q.barrier(c); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	writers.Wait()
+	if n := count(t, stores[0].pool, "SELECT count(*) FROM results"); n != nodes {
+		t.Errorf("%d results, want one from each node", n)
+	}
 }
 
 // TestMigrationLockSerialises: a second migration waits for the first's
