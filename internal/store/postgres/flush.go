@@ -20,7 +20,7 @@ import (
 // they empty themselves at commit.
 const stagingDDL = `
 CREATE TEMPORARY TABLE IF NOT EXISTS results_in (
-	ord bigint, target text, at bigint, ok boolean, latency bigint, message text, details bytea
+	target text, at bigint, ok boolean, latency bigint, message text, details bytea
 ) ON COMMIT DELETE ROWS;
 CREATE TEMPORARY TABLE IF NOT EXISTS rollups_in (
 	target text, start bigint, n bigint, fails bigint, lat_sum bigint, lat_max bigint, buckets bigint[]
@@ -234,10 +234,27 @@ func (s *Store) writeTx(ctx context.Context, b batch) error {
 
 // copyResults copies rs into the staging table and moves them into
 // results under observer; two results of one target at the same
-// nanosecond keep the later acknowledged.
+// nanosecond keep the later acknowledged (the earlier are left out here,
+// so the insert need not sort).
 func copyResults(ctx context.Context, tx pgx.Tx, observer string, rs []queuedResult) error {
+	type key struct {
+		target string
+		at     int64
+	}
+	seen := make(map[key]struct{}, len(rs))
+	keep := make([]bool, len(rs))
+	for i := len(rs) - 1; i >= 0; i-- {
+		k := key{rs[i].r.TargetID, sqlkit.NanosLo(rs[i].r.At)}
+		if _, dup := seen[k]; !dup {
+			seen[k] = struct{}{}
+			keep[i] = true
+		}
+	}
 	i := 0
 	src := pgx.CopyFromFunc(func() ([]any, error) {
+		for i < len(rs) && !keep[i] {
+			i++
+		}
 		if i == len(rs) {
 			return nil, nil
 		}
@@ -247,15 +264,14 @@ func copyResults(ctx context.Context, tx pgx.Tx, observer string, rs []queuedRes
 		if len(r.Details) > 0 {
 			details = r.Details
 		}
-		return []any{int64(i), r.TargetID, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
+		return []any{r.TargetID, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
 	})
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"results_in"},
-		[]string{"ord", "target", "at", "ok", "latency", "message", "details"}, src); err != nil {
+		[]string{"target", "at", "ok", "latency", "message", "details"}, src); err != nil {
 		return fmt.Errorf("copy %d results: %w", len(rs), err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO results (target, at, observer, ok, latency, message, details)
-		SELECT DISTINCT ON (target, at) target, at, $1, ok, latency, message, details
-		FROM results_in ORDER BY target, at, ord DESC
+		SELECT target, at, $1, ok, latency, message, details FROM results_in
 		ON CONFLICT (target, at, observer) DO UPDATE SET ok = excluded.ok, latency = excluded.latency,
 		message = excluded.message, details = excluded.details`, observer); err != nil {
 		return fmt.Errorf("insert %d results: %w", len(rs), err)

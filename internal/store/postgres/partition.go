@@ -391,7 +391,7 @@ func hypertables(ctx context.Context, q querier) (bool, error) {
 		return false, err
 	}
 	for _, t := range partTables {
-		_, err := q.Exec(ctx, fmt.Sprintf("SELECT create_hypertable('%s', '%s', chunk_time_interval => %d::bigint, migrate_data => true)",
+		_, err := q.Exec(ctx, fmt.Sprintf("SELECT create_hypertable('%s', '%s', chunk_time_interval => %d::bigint, create_default_indexes => false, migrate_data => true)",
 			t.name, t.col, daySecs*t.perSec))
 		if err != nil {
 			if _, rerr := q.Exec(ctx, "ROLLBACK TO SAVEPOINT heck_hypertables"); rerr != nil {
