@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/heckhq/heck/internal/store"
+)
+
+// TestRefusedRecordsDropOnlyThemselves: when the database refuses a
+// batch for its data, the calls it held are written one by one and only
+// the refused one is dropped, counted as rejected.
+func TestRefusedRecordsDropOnlyThemselves(t *testing.T) {
+	pg := server.Get(t)
+	st := openT(t, freshDB(t, pg), Options{})
+	c := testCtx(t)
+	if _, err := st.pool.Exec(c, "ALTER TABLE results ADD CONSTRAINT heck_test_no_bad CHECK (message <> 'bad')"); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	for i, msg := range []string{"ok1", "bad", "ok2"} {
+		if err := st.AddResults(c, []store.Result{{TargetID: "t", At: now.Add(time.Duration(i) * time.Second), Message: msg}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := store.Rollup{TargetID: "t", Minute: now, Count: 1}
+	if err := st.AddRollups(c, []store.Rollup{r}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Results(c, "t", time.Time{}, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, r := range got {
+		msgs = append(msgs, r.Message)
+	}
+	if !slices.Equal(msgs, []string{"ok2", "ok1"}) {
+		t.Errorf("results %v, want ok2 and ok1", msgs)
+	}
+	if rs, err := st.Rollups(c, "t", time.Time{}, time.Time{}); err != nil || len(rs) != 1 {
+		t.Errorf("rollups beside the refused result: %+v, %v", rs, err)
+	}
+	if s := st.QueueStats(); s.Rejected != 1 || s.Dropped != 0 || s.Written != 3 {
+		t.Errorf("stats %+v, want 1 rejected, 3 written", s)
+	}
+}
+
+// TestCloseReportsWhatIsLeft: Close with the database away gives up after
+// CloseTimeout and says how much was not written.
+func TestCloseReportsWhatIsLeft(t *testing.T) {
+	pg := faultServer.Get(t)
+	st, err := Open(testCtx(t), freshDB(t, pg), Options{CloseTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pg.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := pg.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}()
+	if err := st.AddResults(context.Background(), []store.Result{{TargetID: "t", At: time.Now(), Message: "m"}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = st.Close()
+	if err == nil || !strings.Contains(err.Error(), "1 results and 0 rollups were not written") {
+		t.Fatalf("Close with the database away: %v", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("Close took %s with a 300ms close timeout", took)
+	}
+	if err := st.AddResults(context.Background(), []store.Result{{TargetID: "t", At: time.Now()}}); err == nil {
+		t.Error("a write after Close was accepted")
+	}
+}
