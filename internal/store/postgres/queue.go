@@ -156,7 +156,7 @@ type queue struct {
 
 	failures uint64
 	lastErr  error
-	failing  bool // the last write failed
+	waiting  int  // barrier calls waiting (for tests)
 
 	written, dropped, rejected uint64
 	// the drops not yet reported
@@ -319,7 +319,6 @@ func (q *queue) done(b, left batch, rejected int, err error) {
 		for q.size() > q.limit && q.dropOldest() {
 		}
 	}
-	q.failing = err != nil
 	if err != nil {
 		q.failures++
 		q.lastErr = err
@@ -341,27 +340,33 @@ func (q *queue) settled(seq uint64) bool {
 }
 
 // barrier waits until every write acknowledged before the call is in the
-// database, so a read sees its own writes. It gives up with the error of
-// the last write when writes are failing (the database is unreachable, so
-// the read would fail too), or when ctx is done.
+// database, so a read sees its own writes. It gives up with the error of a
+// write that fails meanwhile (the database is unreachable, so the read
+// would fail too: during an outage a read waits for the writer's next
+// attempt, at most Options.RetryMax), or when ctx is done.
 func (q *queue) barrier(ctx context.Context) error {
 	q.mu.Lock()
 	seq, fails := q.seq, q.failures
 	for !q.settled(seq) {
-		if q.failing || q.failures > fails {
+		if q.failures > fails {
 			err := q.lastErr
 			n := q.size() + q.inflightN[0] + q.inflightN[1]
 			q.mu.Unlock()
 			return fmt.Errorf("%d records wait for the database: %w", n, err)
 		}
 		ch := q.changed
+		q.waiting++
 		q.mu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			q.mu.Lock()
+			q.waiting--
+			q.mu.Unlock()
 			return fmt.Errorf("wait for queued writes: %w", ctx.Err())
 		}
 		q.mu.Lock()
+		q.waiting--
 	}
 	q.mu.Unlock()
 	return nil

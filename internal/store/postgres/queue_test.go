@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -151,9 +152,15 @@ func TestQueueBarrier(t *testing.T) {
 	if err := <-waited; err != nil {
 		t.Fatalf("barrier after the write: %v", err)
 	}
-	// A failing write ends the wait with its error.
+	// A write failing meanwhile ends the wait with its error.
 	go func() { waited <- q.barrier(ctx) }()
 	b = q.take(10)
+	for waiting := 0; waiting == 0; {
+		q.mu.Lock()
+		waiting = q.waiting
+		q.mu.Unlock()
+		runtime.Gosched()
+	}
 	q.done(b, b, 0, errors.New("connection refused"))
 	if err := <-waited; err == nil || !strings.Contains(err.Error(), "connection refused") {
 		t.Fatalf("barrier during an outage: %v, want the write's error", err)
