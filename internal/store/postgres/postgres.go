@@ -217,6 +217,18 @@ func (s *Store) Layout() string { return s.layout }
 // (a metric: heck_store_dropped_results_total, say).
 func (s *Store) Dropped() uint64 { return s.q.stats().Dropped }
 
+// Flush waits until every write acknowledged before the call is in the
+// database, or returns the error of a write that failed meanwhile. A bulk
+// writer (heck store copy) calls it between batches: AddResults never
+// waits, so one that outruns the database would see its oldest results
+// dropped from a full queue.
+func (s *Store) Flush(ctx context.Context) error {
+	if err := s.q.barrier(ctx); err != nil {
+		return fmt.Errorf("flush postgres store (database %s): %w", s.db, err)
+	}
+	return nil
+}
+
 // QueueStats returns the write queue's figures.
 func (s *Store) QueueStats() QueueStats { return s.q.stats() }
 

@@ -80,3 +80,30 @@ func TestCloseReportsWhatIsLeft(t *testing.T) {
 		t.Error("a write after Close was accepted")
 	}
 }
+
+// TestFlush: after Flush, what was acknowledged is in the tables, as
+// another connection sees them.
+func TestFlush(t *testing.T) {
+	pg := server.Get(t)
+	st := openT(t, freshDB(t, pg), Options{})
+	c := testCtx(t)
+	var rs []store.Result
+	for i := range 500 {
+		rs = append(rs, store.Result{TargetID: "t", At: time.Now().Add(time.Duration(i) * time.Millisecond)})
+	}
+	if err := st.AddResults(c, rs); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddRollups(c, []store.Rollup{{TargetID: "t", Minute: time.Now(), Count: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Flush(c); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, st.pool, "SELECT count(*) FROM results"); n != 500 {
+		t.Errorf("%d results in the table after Flush, want 500", n)
+	}
+	if n := count(t, st.pool, "SELECT coalesce(sum(n), 0) FROM rollups_hour"); n != 3 {
+		t.Errorf("hour rollups of %d checks after Flush, want 3", n)
+	}
+}
