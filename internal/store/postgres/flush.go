@@ -250,24 +250,52 @@ func copyResults(ctx context.Context, tx pgx.Tx, observer string, rs []queuedRes
 			keep[i] = true
 		}
 	}
-	i := 0
-	src := pgx.CopyFromFunc(func() ([]any, error) {
-		for i < len(rs) && !keep[i] {
+	rows := func(withObserver bool) pgx.CopyFromSource {
+		i := 0
+		return pgx.CopyFromFunc(func() ([]any, error) {
+			for i < len(rs) && !keep[i] {
+				i++
+			}
+			if i == len(rs) {
+				return nil, nil
+			}
+			r := &rs[i].r
 			i++
+			var details []byte
+			if len(r.Details) > 0 {
+				details = r.Details
+			}
+			if withObserver {
+				return []any{r.TargetID, sqlkit.NanosLo(r.At), observer, r.OK, int64(r.Latency), r.Message, details}, nil
+			}
+			return []any{r.TargetID, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
+		})
+	}
+	// Straight into results, the common case; when a result is stored
+	// already (a batch retried after its commit went unacknowledged, or
+	// the same instant written twice), through staging and an upsert.
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("copy %d results: %w", len(rs), err)
+	}
+	_, err = sp.CopyFrom(ctx, pgx.Identifier{"results"},
+		[]string{"target", "at", "observer", "ok", "latency", "message", "details"}, rows(true))
+	var pe *pgconn.PgError
+	switch {
+	case err == nil:
+		if err := sp.Commit(ctx); err != nil {
+			return fmt.Errorf("copy %d results: %w", len(rs), err)
 		}
-		if i == len(rs) {
-			return nil, nil
+		return nil
+	case errors.As(err, &pe) && pe.Code == "23505": // unique_violation
+		if err := sp.Rollback(ctx); err != nil {
+			return fmt.Errorf("copy %d results: %w", len(rs), err)
 		}
-		r := &rs[i].r
-		i++
-		var details []byte
-		if len(r.Details) > 0 {
-			details = r.Details
-		}
-		return []any{r.TargetID, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
-	})
+	default:
+		return fmt.Errorf("copy %d results: %w", len(rs), err)
+	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"results_in"},
-		[]string{"target", "at", "ok", "latency", "message", "details"}, src); err != nil {
+		[]string{"target", "at", "ok", "latency", "message", "details"}, rows(false)); err != nil {
 		return fmt.Errorf("copy %d results: %w", len(rs), err)
 	}
 	if _, err := tx.Exec(ctx, `INSERT INTO results (target, at, observer, ok, latency, message, details)
