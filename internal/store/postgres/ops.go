@@ -185,6 +185,12 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 		if tr.TargetID == "" {
 			return errors.New("add transitions: a transition with an empty target id")
 		}
+		if err := checkID("add transitions", tr.TargetID); err != nil {
+			return err
+		}
+		// Free text the database cannot hold is mended, not refused: a
+		// refused transition would wait in the caller's memory forever.
+		tr.Cause, tr.Subject, tr.Before, tr.After = cleanText(tr.Cause), cleanText(tr.Subject), cleanText(tr.Before), cleanText(tr.After)
 		var id *string
 		if tr.ID != "" {
 			id = &tr.ID

@@ -107,3 +107,31 @@ func TestFlush(t *testing.T) {
 		t.Errorf("hour rollups of %d checks after Flush, want 3", n)
 	}
 }
+
+// TestTextMended: free text PostgreSQL cannot hold (NUL bytes, invalid
+// UTF-8) is mended rather than refused; target ids with it are refused.
+func TestTextMended(t *testing.T) {
+	pg := server.Get(t)
+	st := openT(t, freshDB(t, pg), Options{})
+	c := testCtx(t)
+	now := time.Now().UTC()
+	if err := st.AddResults(c, []store.Result{{TargetID: "t", At: now, Message: "body \x00 and \xff"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddTransitions(c, []store.Transition{{ID: "x", TargetID: "t", At: now, Cause: "nul \x00"}}); err != nil {
+		t.Fatalf("a transition whose cause holds a NUL byte: %v", err)
+	}
+	got, err := st.Results(c, "t", time.Time{}, time.Time{}, 0)
+	if err != nil || len(got) != 1 || got[0].Message != "body \uFFFD and \uFFFD" {
+		t.Errorf("mended result: %+v, %v", got, err)
+	}
+	if tr, err := st.TransitionByID(c, "x"); err != nil || tr.Cause != "nul \uFFFD" {
+		t.Errorf("mended transition: %+v, %v", tr, err)
+	}
+	if err := st.AddResults(c, []store.Result{{TargetID: "bad\x00id", At: now}}); err == nil {
+		t.Error("a target id with a NUL byte was accepted")
+	}
+	if s := st.QueueStats(); s.Rejected != 0 {
+		t.Errorf("%d records rejected", s.Rejected)
+	}
+}
