@@ -156,7 +156,7 @@ type queue struct {
 
 	failures uint64
 	lastErr  error
-	waiting  int  // barrier calls waiting (for tests)
+	waiting  int // barrier calls waiting (for tests)
 
 	written, dropped, rejected uint64
 	// the drops not yet reported
