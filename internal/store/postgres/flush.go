@@ -54,6 +54,8 @@ func (s *Store) run() {
 		select {
 		case <-deadline:
 			return
+		case <-maint.C: // also when the queue is never empty
+			s.maintain(ctx)
 		default:
 		}
 		b := s.q.take(s.opts.BatchSize)
