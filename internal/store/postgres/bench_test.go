@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -67,7 +68,8 @@ func BenchmarkUptime30Days(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
-	c := testCtx(b)
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // long runs outlast testCtx
+	defer cancel()
 	now := time.Now().UTC()
 	from := now.Add(-30 * 24 * time.Hour)
 	first := from.Truncate(time.Minute)
