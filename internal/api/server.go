@@ -142,6 +142,18 @@ func (s *Server) routes() {
 	m.Handle("DELETE /api/v1/pools/{pool}", s.mutate(http.HandlerFunc(s.deletePool)))
 	m.Handle("GET /api/v1/pools/{pool}/healthy", s.read(http.HandlerFunc(s.healthyMembers)))
 	m.Handle("GET /api/v1/pools/{pool}/pick", s.read(http.HandlerFunc(s.pick)))
+	m.Handle("GET /api/v1/incidents", s.read(http.HandlerFunc(s.listIncidents)))
+	m.Handle("POST /api/v1/incidents", s.mutate(http.HandlerFunc(s.createIncident)))
+	m.Handle("GET /api/v1/incidents/{id}", s.read(http.HandlerFunc(s.getIncident)))
+	m.Handle("PUT /api/v1/incidents/{id}", s.mutate(http.HandlerFunc(s.putIncident)))
+	m.Handle("DELETE /api/v1/incidents/{id}", s.mutate(http.HandlerFunc(s.deleteIncident)))
+	m.Handle("POST /api/v1/incidents/{id}/updates", s.mutate(http.HandlerFunc(s.postIncidentUpdate)))
+	m.Handle("POST /api/v1/transitions/{id}/incident", s.mutate(http.HandlerFunc(s.incidentFromTransition)))
+	m.Handle("GET /api/v1/statuspages", s.read(http.HandlerFunc(s.listStatusPages)))
+	m.Handle("POST /api/v1/statuspages", s.mutate(http.HandlerFunc(s.putStatusPage)))
+	m.Handle("GET /api/v1/statuspages/{id}", s.read(http.HandlerFunc(s.getStatusPage)))
+	m.Handle("PUT /api/v1/statuspages/{id}", s.mutate(http.HandlerFunc(s.putStatusPage)))
+	m.Handle("DELETE /api/v1/statuspages/{id}", s.mutate(http.HandlerFunc(s.deleteStatusPage)))
 	m.Handle("GET /api/v1/members", s.read(http.HandlerFunc(s.members)))
 	m.Handle("POST /api/v1/members/join", s.mutate(http.HandlerFunc(s.join)))
 	m.Handle("POST /api/v1/leave", s.mutate(http.HandlerFunc(s.leave)))
@@ -171,6 +183,16 @@ func (s *Server) routes() {
 		"/api/v1/keys/install":             "POST",
 		"/api/v1/keys/use":                 "POST",
 		"/api/v1/keys/remove":              "POST",
+	} {
+		m.HandleFunc(path, methodNotAllowed(allow))
+	}
+	for path, allow := range map[string]string{
+		"/api/v1/incidents":                 "GET, POST",
+		"/api/v1/incidents/{id}":            "GET, PUT, DELETE",
+		"/api/v1/incidents/{id}/updates":    "POST",
+		"/api/v1/transitions/{id}/incident": "POST",
+		"/api/v1/statuspages":               "GET, POST",
+		"/api/v1/statuspages/{id}":          "GET, PUT, DELETE",
 	} {
 		m.HandleFunc(path, methodNotAllowed(allow))
 	}

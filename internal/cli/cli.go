@@ -2,7 +2,8 @@
 // running a node (serve), checking config files (validate), one-off probes
 // (check), and the clients of the REST API (targets, status, transitions,
 // events, members, join, leave, and the gossip keyring: keys ls, install,
-// use, remove, generate), and a host's agent (agent), with help on each,
+// use, remove, generate), a host's agent (agent), and moving history
+// between stores (store migrate, store copy), with help on each,
 // consistent exit codes, and shell completion scripts generated from the
 // same command and flag tables.
 //
@@ -61,6 +62,7 @@ func commands() []*command {
 		notifiersAddCmd(), notifiersLsCmd(), notifiersRmCmd(), notifiersTestCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
+		storeMigrateCmd(), storeCopyCmd(),
 		versionCmd(), completionCmd(),
 	}
 }

@@ -30,17 +30,26 @@ type serveOpts struct {
 	config, listen, dataDir, nodeName, gossip string
 	dns, haproxy                              string
 	join                                      []string
+	store                                     string
 }
 
 func serveCmd() *command {
 	return &command{
 		name:     "serve",
 		synopsis: "run a node: probe targets, keep history, serve the API",
-		usage:    "heck serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--node-name N] [--gossip ADDR] [--join ADDR[,ADDR]] [--dns ADDR] [--haproxy-agent ADDR]",
+		usage:    "heck serve [--config FILE] [--listen ADDR] [--data-dir DIR] [--node-name N] [--gossip ADDR] [--join ADDR[,ADDR]] [--dns ADDR] [--haproxy-agent ADDR] [--store sqlite:PATH|postgres://...]",
 		help: `
 Runs a heck node until SIGINT or SIGTERM, then drains in-flight probes and
 flushes the store. With no --config it runs on the embedded defaults: the API
-on ` + config.DefaultListen + `, SQLite under ./data. Flags override the config file.`,
+on ` + config.DefaultListen + `, SQLite under ./data. Flags override the config file.
+
+--store chooses the store, overriding the config's store section:
+sqlite:PATH for a SQLite file, or a PostgreSQL URL such as
+postgres://heck:${HECK_PG_PASSWORD}@127.0.0.1:5432/heck (postgresql:// too,
+or postgres:"host=... dbname=..."); ${VAR} is read from the environment, so
+the password need not be typed. The default is SQLite under the data
+directory. Run 'heck store migrate' and 'heck store copy' to move an
+existing installation.`,
 		maxArgs: 0,
 		flags: func(fs *flag.FlagSet) any {
 			o := &serveOpts{}
@@ -51,6 +60,7 @@ on ` + config.DefaultListen + `, SQLite under ./data. Flags override the config 
 			fs.StringVar(&o.gossip, "gossip", "", "gossip `ADDR` (host:port) to bind, overriding cluster.bind")
 			fs.Var(listFlag{&o.join, true}, "join", "`ADDR[,ADDR]` of cluster members to join (repeatable)")
 			fs.StringVar(&o.dns, "dns", "", "serve DNS for pools and targets (zone dns.zone, default heck.) on `ADDR` (UDP and TCP), overriding dns.listen")
+			fs.StringVar(&o.store, "store", "", "the store `LOCATION`: sqlite:PATH or postgres://USER:PASS@HOST/DB, overriding store.driver and its section")
 			fs.StringVar(&o.haproxy, "haproxy-agent", "", "answer HAProxy agent checks (agent-send \"POOL/MEMBER\\n\") on `ADDR`, overriding haproxy_agent.listen")
 			return o
 		},
@@ -71,7 +81,7 @@ func runServe(ctx context.Context, e *env, opts any, _ []string) int {
 		cfg = config.Default()
 	}
 	err := cfg.Apply(config.Overrides{Listen: o.listen, DataDir: o.dataDir, NodeName: o.nodeName,
-		Gossip: o.gossip, Join: o.join, DNS: o.dns, HAProxy: o.haproxy})
+		Gossip: o.gossip, Join: o.join, DNS: o.dns, HAProxy: o.haproxy, Store: o.store})
 	if err != nil {
 		return configError(e, err)
 	}

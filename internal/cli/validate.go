@@ -10,22 +10,27 @@ import (
 	"github.com/heckhq/heck/internal/config"
 )
 
-type validateOpts struct{ out output }
+type validateOpts struct {
+	out   output
+	store string
+}
 
 func validateCmd() *command {
 	return &command{
 		name:     "validate",
 		synopsis: "check a config file and print every problem",
-		usage:    "heck validate FILE [-o json]",
+		usage:    "heck validate FILE [--store sqlite:PATH|postgres://...] [-o json]",
 		help: `
 Loads FILE as heck serve would (as heck agent would when its top level lists
 checks:) and prints every problem at once, each with file:line:column, the
 field, the value and the fix. Exits 0 when the file is valid, 1 when it has
-problems, 2 when it cannot be read.`,
+problems, 2 when it cannot be read. --store is checked as heck serve would
+take it, overriding the file's store section.`,
 		minArgs: 1, maxArgs: 1,
 		flags: func(fs *flag.FlagSet) any {
 			o := &validateOpts{}
 			outputFlag(fs, &o.out)
+			fs.StringVar(&o.store, "store", "", "check the config with this store `LOCATION` (sqlite:PATH or postgres://...), as heck serve --store takes it")
 			return o
 		},
 		run: runValidate,
@@ -51,6 +56,11 @@ func runValidate(_ context.Context, e *env, opts any, args []string) int {
 	var le *config.LoadError
 	if err != nil && !errors.As(err, &le) {
 		return e.errorf("%v", err)
+	}
+	if o.store != "" {
+		if all := validateStoreFlag(cfg, err == nil, le, o.store); all != nil {
+			err, le = all, all
+		}
 	}
 	if o.out.json() {
 		v := validateJSON{File: path, OK: err == nil, Problems: []config.Problem{}}
@@ -117,4 +127,25 @@ func validateAgent(e *env, o *validateOpts, path string) (code int, ok bool) {
 		return ExitFail, true
 	}
 	return ExitOK, true
+}
+
+// validateStoreFlag applies --store to a loaded config (or, when the file
+// has problems, checks the flag alone) and returns the problems of the
+// file and the flag together; nil when there are none.
+func validateStoreFlag(cfg *config.Config, loaded bool, le *config.LoadError, value string) *config.LoadError {
+	var ferr error
+	if loaded {
+		ferr = cfg.Apply(config.Overrides{Store: value})
+	} else {
+		_, _, ferr = config.StoreFlag("--store", value)
+	}
+	var fle *config.LoadError
+	if !errors.As(ferr, &fle) {
+		return le
+	}
+	if le == nil {
+		return fle
+	}
+	le.Problems = append(le.Problems, fle.Problems...)
+	return le
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/pool"
 	"github.com/heckhq/heck/internal/probe"
+	"github.com/heckhq/heck/internal/statuspage"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -198,9 +199,12 @@ type Config struct {
 	Routes []dispatch.Route `yaml:"routes,omitempty"`
 	// Maintenance are the planned maintenance windows.
 	Maintenance []maintenance.Window `yaml:"maintenance,omitempty"`
-	Cluster     Cluster              `yaml:"cluster"`
-	DNS         DNS                  `yaml:"dns"`
-	HAProxy     HAProxy              `yaml:"haproxy_agent"`
+	// StatusPages are the public status pages (internal/statuspage); the
+	// API may add more.
+	StatusPages []statuspage.Page `yaml:"status_pages,omitempty"`
+	Cluster     Cluster           `yaml:"cluster"`
+	DNS         DNS               `yaml:"dns"`
+	HAProxy     HAProxy           `yaml:"haproxy_agent"`
 
 	// Path is the file the config came from ("" for embedded defaults).
 	Path string `yaml:"-"`

@@ -15,6 +15,7 @@ type Overrides struct {
 	Join     []string // --join ADDR[,ADDR]: cluster.join (replaces the config's list)
 	DNS      string   // --dns ADDR: dns.listen
 	HAProxy  string   // --haproxy-agent ADDR: haproxy_agent.listen
+	Store    string   // --store sqlite:PATH | postgres://...: store.driver and its section (see StoreFlag)
 }
 
 // Apply sets the overridden fields and validates what changed. On a
@@ -37,6 +38,9 @@ func (c *Config) Apply(o Overrides) error {
 		}
 		n.Node.DataDir = o.DataDir
 		n.deriveStorePath()
+	}
+	if o.Store != "" {
+		n.applyStore(ch, "--store", o.Store)
 	}
 	if o.NodeName != "" {
 		if strings.TrimSpace(o.NodeName) == "" {

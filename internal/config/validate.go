@@ -97,6 +97,7 @@ func (c *Config) check(ch *checker, lookup target.LookupFunc) {
 	c.checkTargets(ch, lookup)
 	c.checkPools(ch)
 	c.checkListeners(ch)
+	c.checkStatusPages(ch)
 	if _, errs := graph.Build(c.Targets); len(errs) > 0 {
 		for _, fe := range errs {
 			ch.add(fe.Field, fe.Value, fe.Problem, fe.Fix)

@@ -57,6 +57,8 @@ func (n *Node) startCluster(ctx context.Context, apiAddr string) error {
 	n.rep.AddCollection(n.hb.pings)
 	n.rep.AddCollection(n.notifiers)
 	n.rep.AddCollection(n.windows)
+	n.rep.AddCollection(n.incidents)
+	n.rep.AddCollection(n.pages)
 	n.rep.AddCollection(n.disp.deliveries)
 	n.bf = newBackfiller(n)
 	n.rep.OnObservations(n.onRemoteObservations)

@@ -29,6 +29,7 @@ import (
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/heartbeat"
 	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/incident"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/maintenance"
 	"github.com/heckhq/heck/internal/metrics"
@@ -41,6 +42,7 @@ import (
 	"github.com/heckhq/heck/internal/replica"
 	"github.com/heckhq/heck/internal/schedule"
 	"github.com/heckhq/heck/internal/silence"
+	"github.com/heckhq/heck/internal/statuspage"
 	"github.com/heckhq/heck/internal/store"
 
 	// The built-in store drivers, chosen by store.driver.
@@ -64,6 +66,11 @@ type Node struct {
 	pools *pools
 	// windows is the replicated collection of maintenance windows.
 	windows *maintenance.Collection
+	// incidents and pages are the replicated incidents and status pages;
+	// public serves the pages and badges (statuspages.go).
+	incidents *incident.Collection
+	pages     *statuspage.Collection
+	public    *statuspage.Handler
 	// disp delivers notifications (dispatch.go).
 	disp *dispatcher
 	// notifiers is the replicated collection of notifiers.
@@ -198,7 +205,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.guard = guard
 
 	settings := storeSettings(cfg)
-	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log})
+	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log, Observer: name})
 	if err != nil {
 		return nil, fmt.Errorf("open store (store.driver %s): %w", cfg.Store.Driver, err)
 	}
@@ -277,10 +284,13 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		queues: map[string]chan delivery{}, pending: map[string]bool{}, flaps: map[string]*flap.Detector{},
 		open: map[string]events.Transition{}}
 	n.hb = newHeartbeats(objects.New(heartbeat.Kind, name, clock, st))
+	n.incidents = objects.New(incident.Kind, name, clock, st)
+	n.pages = objects.New(statuspage.Kind, name, clock, st)
+	n.public = statuspage.NewHandler(publicSource{n}, log)
 	for _, c := range []interface {
 		Load(context.Context) ([]error, error)
 		Kind() string
-	}{n.silences, n.pools.specs, n.pools.ejections, n.pools.states, n.windows, n.notifiers, n.disp.deliveries, n.hb.pings} {
+	}{n.silences, n.pools.specs, n.pools.ejections, n.pools.states, n.windows, n.notifiers, n.disp.deliveries, n.hb.pings, n.incidents, n.pages} {
 		bad, err = c.Load(ctx)
 		if err != nil {
 			st.Close()
@@ -302,6 +312,10 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		}},
 		{"notifiers", func() error {
 			return syncConfig(ctx, n, n.notifiers, cfg.Notifiers, func(s *notify.Spec) string { return s.ID }, func(s *notify.Spec) *string { return &s.Origin })
+		}},
+		{"status pages", func() error {
+			defer n.warnUnknownPageTargets()
+			return syncConfig(ctx, n, n.pages, cfg.StatusPages, func(p *statuspage.Page) string { return p.ID }, func(p *statuspage.Page) *string { return &p.Origin })
 		}},
 	} {
 		if err := sync.run(); err != nil {
@@ -326,6 +340,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.pools.specs.Subscribe(auditConfig(n, "pool", nil, func(p pool.Spec) string { return p.Origin }))
 	n.notifiers.Subscribe(auditConfig(n, "notifier", notify.Spec.Redacted, func(s notify.Spec) string { return s.Origin }))
 	n.windows.Subscribe(auditConfig(n, "maintenance", nil, func(w maintenance.Window) string { return w.Origin }))
+	n.incidents.Subscribe(auditConfig[incident.Incident](n, "incident", nil, nil))
+	n.pages.Subscribe(auditConfig(n, "statuspage", nil, func(p statuspage.Page) string { return p.Origin }))
 	var all []registry.Entry
 	for _, spec := range n.reg.List() {
 		all = append(all, registry.Entry{Key: spec.ID, Value: spec})
@@ -363,7 +379,7 @@ func (n *Node) Run(parent context.Context) error {
 	}
 	apiSrv := n.handler(ln.Addr())
 	srv := &http.Server{
-		Handler:           apiSrv,
+		Handler:           n.public.Hosts(apiSrv), // a status page's own host name first
 		ReadHeaderTimeout: 10 * time.Second,
 		BaseContext:       func(net.Listener) context.Context { return ctx },
 	}
@@ -518,7 +534,7 @@ func (n *Node) Addr(ctx context.Context) net.Addr {
 
 // handler builds the API server for a listener at addr.
 func (n *Node) handler(addr net.Addr) *api.Server {
-	return api.New(n, api.Options{
+	s := api.New(n, api.Options{
 		Token:        n.cfg.API.Token,
 		OpenReads:    n.cfg.API.OpenReads,
 		LoopbackOnly: isLoopback(addr),
@@ -527,6 +543,10 @@ func (n *Node) handler(addr net.Addr) *api.Server {
 		Logger:   n.log,
 		NodeName: n.name,
 	})
+	for _, p := range statuspage.Patterns {
+		s.Handle(p, n.public) // public status pages and badges, no login
+	}
+	return s
 }
 
 // storeSettings are the settings the store is opened with: the chosen
@@ -585,6 +605,7 @@ func (n *Node) collectTombstones(ctx context.Context) {
 			if keys := n.silences.Collect(crdt.MakeTimestamp(now.Add(-tombstoneHorizon(n.cfg)), 0)); len(keys) > 0 {
 				n.log.Info("collected tombstones of deleted silences", "count", len(keys))
 			}
+			n.collectPublicTombstones(now)
 		}
 	}
 }

@@ -9,26 +9,28 @@ package statuspage
 // Page is one status page. ID is its slug: the page is served at
 // /status/{ID} and, when Host is set, at / on that host name.
 type Page struct {
-	ID          string  `json:"id"`
-	Title       string  `json:"title"`
-	Description string  `json:"description,omitempty"`
-	Host        string  `json:"host,omitempty"`
-	Groups      []Group `json:"groups"`
+	ID          string  `json:"id" yaml:"id"`
+	Title       string  `json:"title" yaml:"title"`
+	Description string  `json:"description,omitempty" yaml:"description,omitempty"`
+	Host        string  `json:"host,omitempty" yaml:"host,omitempty"`
+	Groups      []Group `json:"groups" yaml:"groups"`
 	// ShowErrors shows a down target's error text on the page; off by
 	// default, since error texts name internal addresses.
-	ShowErrors bool `json:"show_errors,omitempty"`
+	ShowErrors bool `json:"show_errors,omitempty" yaml:"show_errors,omitempty"`
 	// ShowLatency shows response times.
-	ShowLatency bool `json:"show_latency,omitempty"`
+	ShowLatency bool `json:"show_latency,omitempty" yaml:"show_latency,omitempty"`
+	// Origin is "config" for a config file's pages, "" for the API's.
+	Origin string `json:"origin,omitempty" yaml:"-"`
 }
 
 // Group is a titled group of entries on a page.
 type Group struct {
-	Name    string  `json:"name"`
-	Entries []Entry `json:"entries"`
+	Name    string  `json:"name" yaml:"name"`
+	Entries []Entry `json:"entries" yaml:"entries"`
 }
 
 // Entry is one target as a page shows it: by its display name only.
 type Entry struct {
-	Target      string `json:"target"`
-	DisplayName string `json:"display_name"`
+	Target      string `json:"target" yaml:"target"`
+	DisplayName string `json:"display_name" yaml:"display_name"`
 }

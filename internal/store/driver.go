@@ -21,6 +21,11 @@ type Options struct {
 	Settings Settings
 	// Logger receives the driver's notices (migrations); nil discards.
 	Logger *slog.Logger
+	// Observer names the node whose measurements the store writes (the
+	// node's name): a driver whose database several nodes share keys what
+	// each writes by it, and reads combine them. "" is one unnamed
+	// observer; a driver of one node's own file may ignore it.
+	Observer string
 }
 
 // An Opener opens the stores of one driver.

@@ -82,7 +82,7 @@ func (opener) Check(s store.Settings) []store.SettingError {
 }
 
 func (opener) Open(ctx context.Context, o store.Options) (store.Store, error) {
-	opts := Options{Logger: o.Logger}
+	opts := Options{Logger: o.Logger, Observer: o.Observer}
 	if v, ok := o.Settings[SettingQueue]; ok {
 		n, e := parseQueue(v)
 		if e != nil {

@@ -341,18 +341,23 @@ func groupRollups(calls []queuedRollups) (minutes, hours map[spanKey]*store.Roll
 // hourOf is the unix second starting the hour of unix second s.
 func hourOf(s int64) int64 { return s - ((s%3600)+3600)%3600 }
 
+// rollupRow is r as a row of a rollup staging table.
+func rollupRow(k spanKey, r *store.Rollup) []any {
+	buckets := make([]int64, store.NumBuckets)
+	for j, n := range r.Buckets {
+		buckets[j] = int64(n)
+	}
+	return []any{k.target, k.start, int64(r.Count), int64(r.Failures),
+		int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), buckets}
+}
+
 // upsertRollups copies rs into staging and merges them into table (keyed
 // by target, col and observer): counts and sums add up, maxima take the
 // larger, buckets add up one by one.
 func upsertRollups(ctx context.Context, tx pgx.Tx, staging, table, col, observer string, rs map[spanKey]*store.Rollup) error {
 	rows := make([][]any, 0, len(rs))
 	for k, r := range rs {
-		buckets := make([]int64, store.NumBuckets)
-		for j, n := range r.Buckets {
-			buckets[j] = int64(n)
-		}
-		rows = append(rows, []any{k.target, k.start, int64(r.Count), int64(r.Failures),
-			int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), buckets})
+		rows = append(rows, rollupRow(k, r))
 	}
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{staging},
 		[]string{"target", "start", "n", "fails", "lat_sum", "lat_max", "buckets"}, pgx.CopyFromRows(rows)); err != nil {

@@ -135,3 +135,53 @@ func TestTextMended(t *testing.T) {
 		t.Errorf("%d records rejected", s.Rejected)
 	}
 }
+
+// TestCopyWrites: PutRollups replaces minutes and sums their hours again
+// (a rerun of a copy changes nothing), and PutResults writes past a queue
+// far smaller than what it is given, dropping none.
+func TestCopyWrites(t *testing.T) {
+	pg := server.Get(t)
+	st := openT(t, freshDB(t, pg), Options{Observer: "n1", Queue: 10})
+	c := testCtx(t)
+	start := time.Now().UTC().Truncate(time.Hour).Add(-3 * time.Hour)
+	var rs []store.Rollup
+	for i := range 150 {
+		r := store.Rollup{TargetID: "t", Minute: start.Add(time.Duration(i) * time.Minute)}
+		r.Add(i%3 != 0, time.Duration(i)*time.Millisecond)
+		rs = append(rs, r)
+	}
+	for range 2 {
+		if err := st.PutRollups(c, rs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want store.Rollup
+	for _, r := range rs {
+		want.Merge(r)
+	}
+	spans, err := st.RollupSpans(c, "t", start, start.Add(3*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got store.Rollup
+	for _, r := range spans {
+		got.Merge(r)
+	}
+	if got != want || len(spans) != 3 {
+		t.Errorf("hours after copying twice: %d spans summing to %+v, want 3 summing to %+v", len(spans), got, want)
+	}
+	var res []store.Result
+	for i := range 100 {
+		res = append(res, store.Result{TargetID: "t", At: start.Add(time.Duration(i) * time.Second)})
+	}
+	if err := st.PutResults(c, res); err != nil {
+		t.Fatal(err)
+	}
+	counts, err := st.TableCounts(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["results"] != 100 || counts["rollups"] != 150 || st.Dropped() != 0 {
+		t.Errorf("counts %v, %d dropped; want 100 results and 150 rollups, none dropped", counts, st.Dropped())
+	}
+}

@@ -40,7 +40,7 @@ func (opener) Check(s store.Settings) []store.SettingError {
 }
 
 func (opener) Open(ctx context.Context, o store.Options) (store.Store, error) {
-	st, err := Open(ctx, o.Settings[SettingPath], Options{Logger: o.Logger})
+	st, err := Open(ctx, o.Settings[SettingPath], Options{Logger: o.Logger, Observer: o.Observer})
 	if err != nil {
 		return nil, err
 	}

@@ -53,14 +53,19 @@ type Options struct {
 	CheckpointPages int
 	// Logger receives migration notices; nil discards them.
 	Logger *slog.Logger
+	// Observer names the node writing (store.Options.Observer). A SQLite
+	// file is one node's own, so rows are not keyed by it: it is kept
+	// for Observer only.
+	Observer string
 }
 
 // Store is the SQLite store. Safe for concurrent use.
 type Store struct {
-	path string
-	w    *sql.DB // one connection: every write goes through it
-	r    *sql.DB // read-only pool
-	log  *slog.Logger
+	path     string
+	observer string
+	w        *sql.DB // one connection: every write goes through it
+	r        *sql.DB // read-only pool
+	log      *slog.Logger
 
 	// wmu serialises write calls, so the interned id cache only ever
 	// changes together with a committed transaction.
@@ -138,7 +143,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	rq := q
 	rq.Add("_pragma", "query_only(1)")
 
-	s := &Store{path: path, log: opts.Logger, ids: map[string]int64{}}
+	s := &Store{path: path, observer: opts.Observer, log: opts.Logger, ids: map[string]int64{}}
 	var err error
 	s.w, err = sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
@@ -190,6 +195,9 @@ func openErr(path string, err error) error {
 
 // Path returns the database file's path.
 func (s *Store) Path() string { return s.path }
+
+// Observer returns the node the store was opened for (Options.Observer).
+func (s *Store) Observer() string { return s.observer }
 
 // Ping checks both the writer and the read pool answer.
 func (s *Store) Ping(ctx context.Context) error {
