@@ -91,6 +91,7 @@ type row struct {
 	p50, p99, max time.Duration
 	uptime        history.Uptime
 	lp50, lp99    time.Duration
+	readRows      int // rollups one uptime read returns
 }
 
 func run(args []string) error {
@@ -351,6 +352,7 @@ func measure(ctx context.Context, name string, st store.Store, o options) (row, 
 		if err != nil {
 			return r, err
 		}
+		r.readRows = len(rs)
 		up := history.UptimeOf(rs, now)
 		var all store.Rollup
 		for _, x := range rs {
@@ -409,7 +411,9 @@ func printTable(rows []row, o options) {
 			ms(r.p50), ms(r.p99), ms(r.max), ok(r.p99 < 50*time.Millisecond),
 			r.uptime.Day, r.uptime.Week, r.uptime.Month, r.lp50, r.lp99)
 	}
-	fmt.Printf("(%d day(s) of rollups read per query: %d rows)\n", o.days, o.days*1440)
+	for _, r := range rows {
+		fmt.Printf("(%s: %d day(s) of rollups, %d minutes, read per query as %d rows)\n", r.store, o.days, o.days*1440, r.readRows)
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }
