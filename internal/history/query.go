@@ -124,6 +124,53 @@ func (rec *Recorder) readRollups(ctx context.Context, id string, from, to time.T
 	return out, nil
 }
 
+// PendingRollups returns this node's rollups of the target with Minute in
+// [from, to) that are not in the store yet (the open minute, closed
+// minutes waiting for a flush, the batch being written), merged by minute,
+// oldest first. A node sharing its store with the others answers a peer's
+// cluster read with these alone: the peer reads the stored ones itself.
+func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollup {
+	lo, hi := from.Unix(), to.Unix()
+	if to.Nanosecond() > 0 {
+		hi++
+	}
+	if from.Nanosecond() > 0 {
+		lo++
+	}
+	in := func(m int64) bool { return m >= lo && m < hi }
+	var mem []store.Rollup
+	rec.pmu.Lock()
+	sh := rec.shard(id)
+	sh.mu.Lock()
+	if a := sh.targets[id]; a != nil && a.count > 0 && in(a.minute) {
+		mem = append(mem, a.rollup(id))
+	}
+	for _, r := range sh.closed {
+		if r.TargetID == id && in(r.Minute.Unix()) {
+			mem = append(mem, r)
+		}
+	}
+	sh.mu.Unlock()
+	for _, s := range [][]store.Rollup{rec.rollups.unsent, rec.rollups.inflight} {
+		for _, r := range s {
+			if r.TargetID == id && in(r.Minute.Unix()) {
+				mem = append(mem, r)
+			}
+		}
+	}
+	rec.pmu.Unlock()
+	slices.SortStableFunc(mem, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
+	out := mem[:0]
+	for _, r := range mem {
+		if n := len(out); n > 0 && out[n-1].Minute.Equal(r.Minute) {
+			out[n-1].Merge(r)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // roundStep rounds step up to whole minutes, at least one.
 func roundStep(step time.Duration) time.Duration {
 	if step <= time.Minute {

@@ -79,18 +79,21 @@ type Node struct {
 	hb *heartbeats
 	// deps holds the dependency graph and the targets to judge again
 	// (deps.go).
-	deps    *deps
-	sched   *schedule.Scheduler
-	judge   *judge.Judge
-	rec     *history.Recorder
-	tlog    *events.Log
-	metrics *metrics.Checks
-	fails   *failLog // nil: failures are not logged
-	promReg *prometheus.Registry
-	guard   *probe.Guard
-	table   *health.Table
-	pub     *health.Publisher
-	started time.Time
+	deps  *deps
+	sched *schedule.Scheduler
+	judge *judge.Judge
+	rec   *history.Recorder
+	// sharedStore: the store is one database shared by every member (it
+	// holds every observer's records), so cluster reads need no fan-out.
+	sharedStore bool
+	tlog        *events.Log
+	metrics     *metrics.Checks
+	fails       *failLog // nil: failures are not logged
+	promReg     *prometheus.Registry
+	guard       *probe.Guard
+	table       *health.Table
+	pub         *health.Publisher
+	started     time.Time
 
 	addr      net.Addr
 	dnsAddr   net.Addr // the DNS server's, when it serves DNS
@@ -210,6 +213,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 		return nil, fmt.Errorf("open store (store.driver %s): %w", cfg.Store.Driver, err)
 	}
 	n.st = st
+	if sh, ok := st.(interface{ Shared() bool }); ok {
+		n.sharedStore = sh.Shared()
+	}
 	n.storeName = cfg.Store.Driver
 	if cfg.Store.Driver == config.DriverSQLite {
 		n.storeName += ":" + settings["path"]
