@@ -124,9 +124,18 @@ func (rec *Recorder) readRollups(ctx context.Context, id string, from, to time.T
 	return out, nil
 }
 
+// QueueingStore is a store that acknowledges rollups before they are in
+// the database (internal/store/postgres queues them for its writer):
+// PendingRollups returns those of the target with Minute in [from, to)
+// not committed yet.
+type QueueingStore interface {
+	PendingRollups(targetID string, from, to time.Time) []store.Rollup
+}
+
 // PendingRollups returns this node's rollups of the target with Minute in
 // [from, to) that are not in the store yet (the open minute, closed
-// minutes waiting for a flush, the batch being written), merged by minute,
+// minutes waiting for a flush, the batch being written, and those a
+// QueueingStore holds in its queue), merged by minute,
 // oldest first. A node sharing its store with the others answers a peer's
 // cluster read with these alone: the peer reads the stored ones itself.
 func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollup {
@@ -139,6 +148,14 @@ func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollu
 	}
 	in := func(m int64) bool { return m >= lo && m < hi }
 	var mem []store.Rollup
+	// Held shared, the write gate keeps a batch from being handed to the
+	// store meanwhile: each record is seen once, here or in the store's
+	// own queue.
+	rec.gate.RLock()
+	defer rec.gate.RUnlock()
+	if q, ok := rec.st.(QueueingStore); ok {
+		mem = append(mem, q.PendingRollups(id, from, to)...)
+	}
 	rec.pmu.Lock()
 	sh := rec.shard(id)
 	sh.mu.Lock()

@@ -85,3 +85,34 @@ func TestRollupsInReadsSpans(t *testing.T) {
 		t.Errorf("RollupsIn of a plain store: %d rollups, %v", len(rs), err)
 	}
 }
+
+// queueMem is a memStore that holds some acknowledged rollups back, as
+// the postgres store's queue does until its writer commits them.
+type queueMem struct {
+	*memStore
+	held []store.Rollup
+}
+
+func (q *queueMem) PendingRollups(id string, from, to time.Time) []store.Rollup {
+	var out []store.Rollup
+	for _, r := range q.held {
+		if r.TargetID == id && !r.Minute.Before(from) && r.Minute.Before(to) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestPendingRollupsIncludeTheStoreQueue: what the store acknowledged but
+// has not committed is pending too, so a peer reading the shared database
+// misses nothing.
+func TestPendingRollupsIncludeTheStoreQueue(t *testing.T) {
+	qm := &queueMem{memStore: newMem(), held: []store.Rollup{{TargetID: "p", Minute: t0, Count: 5}}}
+	clk := newClock(t0.Add(2 * time.Minute))
+	rec := newRec(t, qm, clk, RecorderOptions{})
+	rec.Record("p", t0.Add(time.Minute), ok(time.Millisecond), false) // the recorder's own, in memory
+	got := rec.PendingRollups("p", t0, t0.Add(time.Hour))
+	if len(got) != 2 || got[0].Count != 5 || got[1].Count != 1 {
+		t.Fatalf("pending %+v, want the store's queued minute and the recorder's open one", got)
+	}
+}

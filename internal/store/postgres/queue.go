@@ -143,9 +143,10 @@ type queue struct {
 	rollups deque[queuedRollups]
 	rollupN int // rollups in the deque
 
-	seq         uint64 // sequence of the last acknowledged call
-	inflightMin uint64 // lowest sequence in the batch being written; 0: none
-	inflightN   [2]int // results, rollups being written
+	seq         uint64          // sequence of the last acknowledged call
+	inflightMin uint64          // lowest sequence in the batch being written; 0: none
+	inflightN   [2]int          // results, rollups being written
+	inflight    []queuedRollups // the rollups of the batch being written
 	closed      bool
 
 	// changed is closed (and replaced) whenever records settle, come back
@@ -296,6 +297,7 @@ func (q *queue) take(maxN int) batch {
 		q.inflightMin = b.rollups[0].seq
 	}
 	q.inflightN = [2]int{len(b.results), n}
+	q.inflight = b.rollups
 	if !b.empty() {
 		q.notify() // rollup waiters: there is room now
 	}
@@ -309,7 +311,7 @@ func (q *queue) take(maxN int) batch {
 func (q *queue) done(b, left batch, rejected int, err error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.inflightMin, q.inflightN = 0, [2]int{}
+	q.inflightMin, q.inflightN, q.inflight = 0, [2]int{}, nil
 	q.rejected += uint64(rejected)
 	q.written += uint64(len(b.results)-len(left.results)+b.rollupCount()-left.rollupCount()) - uint64(rejected)
 	if !left.empty() {
@@ -417,4 +419,26 @@ func (q *queue) lastError() error {
 		return errors.New("the database did not take them in time")
 	}
 	return q.lastErr
+}
+
+// pendingRollups returns copies of the queued rollups (the batch being
+// written included) of target with their minute in [lo, hi) unix seconds.
+func (q *queue) pendingRollups(target string, lo, hi int64) []store.Rollup {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []store.Rollup
+	add := func(rs []store.Rollup) {
+		for _, r := range rs {
+			if m := r.Minute.Unix(); r.TargetID == target && m >= lo && m < hi {
+				out = append(out, r)
+			}
+		}
+	}
+	for _, c := range q.inflight {
+		add(c.rs)
+	}
+	for i := range q.rollups.len() {
+		add(q.rollups.buf[(q.rollups.head+i)%len(q.rollups.buf)].rs)
+	}
+	return out
 }

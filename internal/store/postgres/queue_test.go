@@ -231,3 +231,25 @@ func TestCleanText(t *testing.T) {
 		t.Error("a target id with a NUL byte accepted")
 	}
 }
+
+func TestQueuePendingRollups(t *testing.T) {
+	q := newQueue(100)
+	a := store.Rollup{TargetID: "a", Minute: qbase, Count: 1}
+	b := store.Rollup{TargetID: "b", Minute: qbase, Count: 1}
+	late := store.Rollup{TargetID: "a", Minute: qbase.Add(time.Hour), Count: 2}
+	_ = q.addRollups(context.Background(), []store.Rollup{a, b}, time.Second)
+	inFlight := q.take(10) // being written
+	_ = q.addRollups(context.Background(), []store.Rollup{late}, time.Second)
+	got := q.pendingRollups("a", qbase.Unix(), qbase.Add(2*time.Hour).Unix())
+	if len(got) != 2 || got[0].Count != 1 || got[1].Count != 2 {
+		t.Errorf("pending of a: %+v, want the one being written and the queued one", got)
+	}
+	if got := q.pendingRollups("a", qbase.Unix(), qbase.Add(time.Minute).Unix()); len(got) != 1 {
+		t.Errorf("pending of a in its first minute: %+v", got)
+	}
+	q.done(inFlight, batch{}, 0, nil)
+	q.done(q.take(10), batch{}, 0, nil)
+	if got := q.pendingRollups("a", 0, qbase.Add(2*time.Hour).Unix()); len(got) != 0 {
+		t.Errorf("pending after everything was written: %+v", got)
+	}
+}

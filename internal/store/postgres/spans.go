@@ -116,3 +116,11 @@ func (s *Store) RollupSpans(ctx context.Context, targetID string, from, to time.
 func sat32(n int64) uint32 {
 	return uint32(min(max(n, 0), math.MaxUint32))
 }
+
+// PendingRollups returns the rollups of a target with Minute in [from, to)
+// acknowledged but not yet committed (queued, or in the batch being
+// written): with several nodes sharing the database, what a node adds to
+// the stored records when another reads them (history.QueueingStore).
+func (s *Store) PendingRollups(targetID string, from, to time.Time) []store.Rollup {
+	return s.q.pendingRollups(targetID, secsCeil(from, math.MinInt64), secsCeil(to, math.MaxInt64))
+}
