@@ -91,7 +91,7 @@ func (n *Node) PendingRollups(ctx context.Context, id string, from, to time.Time
 }
 
 func (n *Node) localRollups(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]store.Rollup, error) {
-	rs, err := n.rec.Rollups(ctx, id, from, to)
+	rs, err := n.rec.RollupsIn(ctx, id, from, to, step)
 	if err != nil {
 		return nil, err
 	}
