@@ -90,14 +90,16 @@ type Node struct {
 	// sharedStore: the store is one database shared by every member (it
 	// holds every observer's records), so cluster reads need no fan-out.
 	sharedStore bool
-	tlog        *events.Log
-	metrics     *metrics.Checks
-	fails       *failLog // nil: failures are not logged
-	promReg     *prometheus.Registry
-	guard       *probe.Guard
-	table       *health.Table
-	pub         *health.Publisher
-	started     time.Time
+	// drops carries the store's reports of dropped results to dropLoop.
+	drops   chan store.DropReport
+	tlog    *events.Log
+	metrics *metrics.Checks
+	fails   *failLog // nil: failures are not logged
+	promReg *prometheus.Registry
+	guard   *probe.Guard
+	table   *health.Table
+	pub     *health.Publisher
+	started time.Time
 
 	addr      net.Addr
 	dnsAddr   net.Addr // the DNS server's, when it serves DNS
@@ -212,7 +214,8 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.guard = guard
 
 	settings := storeSettings(cfg)
-	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log, Observer: name})
+	n.drops = make(chan store.DropReport, 16)
+	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log, Observer: name, OnDrop: n.onStoreDrop})
 	if err != nil {
 		return nil, fmt.Errorf("open store (store.driver %s): %w", cfg.Store.Driver, err)
 	}
@@ -234,6 +237,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.promReg = prometheus.NewRegistry()
 	n.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		metrics.NewTargets(n))
+	registerStoreMetrics(n.promReg, st)
 	n.metrics = metrics.NewChecks(n.promReg)
 	n.fails = newFailLog(n.log)
 
@@ -439,10 +443,14 @@ func (n *Node) Run(parent context.Context) error {
 		defer wg.Done()
 		n.dispatchLoop(ctx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		n.depsLoop(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		n.dropLoop(ctx)
 	}()
 	if dnsL != nil {
 		wg.Add(1)

@@ -83,6 +83,11 @@ func (opener) Check(s store.Settings) []store.SettingError {
 
 func (opener) Open(ctx context.Context, o store.Options) (store.Store, error) {
 	opts := Options{Logger: o.Logger, Observer: o.Observer}
+	if o.OnDrop != nil {
+		opts.OnDrop = func(r DropReport) {
+			o.OnDrop(store.DropReport{Dropped: r.Dropped, Total: r.Total, Oldest: r.Oldest, Newest: r.Newest})
+		}
+	}
 	if v, ok := o.Settings[SettingQueue]; ok {
 		n, e := parseQueue(v)
 		if e != nil {
