@@ -14,15 +14,18 @@
 //  1. write: -results results of -targets targets, 1 s apart per target,
 //     in batches of -batch from -writers goroutines, each batch one
 //     AddResults call; results/s is the count over the wall time of the
-//     whole phase (the store's own queue, if any, flushed: the phase ends
-//     when the last call returned);
+//     whole phase; a store that queues writes (postgres) is flushed, so
+//     the phase ends when the last result is committed, and one that
+//     dropped any from a full queue fails the run;
 //  2. seed: one more target, "q", gets -days of 1 s results (86,400 a
 //     day, a failure in 500, latencies spread over the histogram) folded
 //     into per-minute rollups as heck's recorder folds them, written with
 //     AddRollups a day per call; with -raw its raw results are written too
 //     (2.6 million for 30 days), so the query runs beside a full table;
 //  3. query: -warmup untimed, then -queries timed reads, one at a time:
-//     Rollups of q over the 30 days before now, then the uptime of the
+//     q's rollups over the 30 days before now, as a node reads them (from
+//     a store keeping hour rollups, RollupSpans in 24-hour steps; else
+//     Rollups, every minute), then the uptime of the
 //     three windows and p50/p95/p99 latency computed from them, as
 //     GET /api/v1/targets/q/uptime and the history page do.
 //
@@ -88,6 +91,7 @@ type row struct {
 	p50, p99, max time.Duration
 	uptime        history.Uptime
 	lp50, lp99    time.Duration
+	readRows      int // rollups one uptime read returns
 }
 
 func run(args []string) error {
@@ -273,9 +277,17 @@ func measure(ctx context.Context, name string, st store.Store, o options) (row, 
 		})
 	}
 	wg.Wait()
+	// A store that queues writes (postgres) has taken them, not written
+	// them: the clock stops when they are committed.
+	if f, ok := st.(interface{ Flush(context.Context) error }); ok && werr == nil {
+		werr = f.Flush(ctx)
+	}
 	r.writeTime = time.Since(start)
 	if werr != nil {
 		return r, werr
+	}
+	if d, ok := st.(interface{ Dropped() uint64 }); ok && d.Dropped() > 0 {
+		return r, fmt.Errorf("%s dropped %d results from its full write queue: the figure would count results not written", name, d.Dropped())
 	}
 	if err := ctx.Err(); err != nil {
 		return r, err
@@ -328,10 +340,19 @@ func measure(ctx context.Context, name string, st store.Store, o options) (row, 
 	for i := range o.warmup + o.queries {
 		t0 := time.Now()
 		from, to := history.UptimeRange(now)
-		rs, err := st.Rollups(ctx, "q", from, to)
+		// As a node reads it: in 24-hour steps from from, from the
+		// coarse rollups of a store that keeps them.
+		var rs []store.Rollup
+		var err error
+		if ss, ok := st.(history.SpanStore); ok {
+			rs, err = ss.RollupSpans(ctx, "q", from, to, 24*time.Hour)
+		} else {
+			rs, err = st.Rollups(ctx, "q", from, to)
+		}
 		if err != nil {
 			return r, err
 		}
+		r.readRows = len(rs)
 		up := history.UptimeOf(rs, now)
 		var all store.Rollup
 		for _, x := range rs {
@@ -390,7 +411,9 @@ func printTable(rows []row, o options) {
 			ms(r.p50), ms(r.p99), ms(r.max), ok(r.p99 < 50*time.Millisecond),
 			r.uptime.Day, r.uptime.Week, r.uptime.Month, r.lp50, r.lp99)
 	}
-	fmt.Printf("(%d day(s) of rollups read per query: %d rows)\n", o.days, o.days*1440)
+	for _, r := range rows {
+		fmt.Printf("(%s: %d day(s) of rollups, %d minutes, read per query as %d rows)\n", r.store, o.days, o.days*1440, r.readRows)
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d.Microseconds())/1000) }

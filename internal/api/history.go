@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heckhq/heck/internal/history"
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
 )
 
@@ -107,6 +108,15 @@ func (s *Server) rollups(w http.ResponseWriter, r *http.Request) {
 		errs = append(errs, FieldProblem{Field: "scope", Value: v, Problem: "is not local",
 			Fix: "leave scope out or set it to local: rollups are one node's own; GET /api/v1/targets/{id}/history?scope=cluster merges every member's"})
 	}
+	pending := false
+	switch v := q.Get("pending"); v {
+	case "", "false":
+	case "true":
+		pending = true
+	default:
+		errs = append(errs, FieldProblem{Field: "pending", Value: v, Problem: "is not true or false",
+			Fix: "set pending=true for only the records the node has not stored yet, or leave it out"})
+	}
 	from, to = ceilSecond(from), ceilSecond(to)
 	if len(errs) == 0 {
 		switch {
@@ -127,7 +137,13 @@ func (s *Server) rollups(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rs, err := s.b.Rollups(r.Context(), id, from, to, step)
+	var rs []store.Rollup
+	var err error
+	if pb, ok := s.b.(PendingBackend); ok && pending {
+		rs, err = pb.PendingRollups(r.Context(), id, from, to, step)
+	} else {
+		rs, err = s.b.Rollups(r.Context(), id, from, to, step)
+	}
 	if err != nil {
 		s.backendErr(w, r, id, "rollups", err)
 		return

@@ -43,15 +43,6 @@ type NewIncident struct {
 	Message string `json:"message,omitempty"`
 }
 
-// incidentActor names who makes a request, for an incident's created_by
-// and its updates' by: the principal, or "api" when anonymous (loopback).
-func incidentActor(r *http.Request) string {
-	if a := actor(r); a != "" {
-		return a
-	}
-	return "api"
-}
-
 func (s *Server) incidents(w http.ResponseWriter) (IncidentBackend, bool) {
 	ib, ok := s.b.(IncidentBackend)
 	if !ok {
@@ -134,7 +125,7 @@ func (s *Server) createIncident(w http.ResponseWriter, r *http.Request) {
 	if !decodeStrict(w, r, &body, "incident", incidentExample+` (or {"transition":"ID"} to open one from a transition)`) {
 		return
 	}
-	by := incidentActor(r)
+	by := actor(r)
 	var in incident.Incident
 	var err error
 	if body.Transition != "" && body.Title == "" && len(body.Updates) == 0 && body.Message == "" {
@@ -190,7 +181,7 @@ func (s *Server) putIncident(w http.ResponseWriter, r *http.Request) {
 	}
 	_, err := ib.Incident(r.Context(), id)
 	created := errors.Is(err, store.ErrNotFound)
-	out, err := ib.PutIncident(r.Context(), in, incidentActor(r))
+	out, err := ib.PutIncident(r.Context(), in, actor(r))
 	if err != nil {
 		s.incidentError(w, r, "incident", id, err)
 		return
@@ -209,7 +200,7 @@ func (s *Server) deleteIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if err := ib.DeleteIncident(r.Context(), id, incidentActor(r)); err != nil {
+	if err := ib.DeleteIncident(r.Context(), id, actor(r)); err != nil {
 		s.incidentError(w, r, "incident", id, err)
 		return
 	}
@@ -226,7 +217,7 @@ func (s *Server) postIncidentUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u.By == "" {
-		u.By = incidentActor(r)
+		u.By = actor(r)
 	}
 	id := r.PathValue("id")
 	in, err := ib.PostUpdate(r.Context(), id, u)
@@ -243,7 +234,7 @@ func (s *Server) incidentFromTransition(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	id := r.PathValue("id")
-	in, err := ib.IncidentFromTransition(r.Context(), id, incidentActor(r))
+	in, err := ib.IncidentFromTransition(r.Context(), id, actor(r))
 	if err != nil {
 		s.incidentError(w, r, "transition", id, err)
 		return

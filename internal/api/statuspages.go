@@ -112,7 +112,7 @@ func (s *Server) putStatusPage(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("status page %q exists; change it with PUT /api/v1/statuspages/%s", p.ID, p.ID)))
 		return
 	}
-	if err := sb.PutStatusPage(r.Context(), p, incidentActor(r)); err != nil {
+	if err := sb.PutStatusPage(r.Context(), p, actor(r)); err != nil {
 		s.statusPageError(w, r, p.ID, err)
 		return
 	}
@@ -135,7 +135,7 @@ func (s *Server) deleteStatusPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	if err := sb.DeleteStatusPage(r.Context(), id, incidentActor(r)); err != nil {
+	if err := sb.DeleteStatusPage(r.Context(), id, actor(r)); err != nil {
 		s.statusPageError(w, r, id, err)
 		return
 	}

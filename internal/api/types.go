@@ -69,3 +69,10 @@ type TransitionLog interface {
 type StateSource interface {
 	EachState(fn func(id string, s health.State))
 }
+
+// PendingBackend is a Backend that can also give the rollups it has not
+// stored yet (GET /api/v1/targets/{id}/rollups?pending=true): nodes sharing
+// one store ask each other for these alone.
+type PendingBackend interface {
+	PendingRollups(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]store.Rollup, error)
+}

@@ -61,10 +61,13 @@ func (s *Server) users(w http.ResponseWriter) (UserAdmin, bool) {
 	return s.opts.Users, true
 }
 
-// actor names who makes a change ("" when anonymous on loopback).
+// actor names who makes a change: the principal, or "api" for an
+// anonymous change on loopback (before any user exists).
 func actor(r *http.Request) string {
-	p, _ := user.FromContext(r.Context())
-	return p.Name
+	if p, ok := user.FromContext(r.Context()); ok && p.Name != "" {
+		return p.Name
+	}
+	return "api"
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {

@@ -63,8 +63,8 @@ func commands() []*command {
 		notifiersAddCmd(), notifiersLsCmd(), notifiersRmCmd(), notifiersTestCmd(),
 		statusCmd(), transitionsCmd(), eventsCmd(), membersCmd(), joinCmd(), leaveCmd(),
 		keysLsCmd(), keysInstallCmd(), keysUseCmd(), keysRemoveCmd(), keysGenerateCmd(),
-		userAddCmd(), userLsCmd(), userRmCmd(), tokenCreateCmd(),
 		storeMigrateCmd(), storeCopyCmd(),
+		userAddCmd(), userLsCmd(), userRmCmd(), tokenCreateCmd(),
 		versionCmd(), completionCmd(),
 	}
 }

@@ -316,6 +316,10 @@ func (c *Client) Uptime(ctx context.Context, id string, uq UptimeQuery) (wire.Up
 type RollupQuery struct {
 	From, To time.Time
 	Step     time.Duration
+	// Pending asks only for the records the node has not stored yet (what
+	// a node sharing its store with the asker holds that the asker cannot
+	// read from the store).
+	Pending bool
 }
 
 // Rollups returns the node's own rollups of a target (what a node asks
@@ -328,6 +332,9 @@ func (c *Client) Rollups(ctx context.Context, id string, rq RollupQuery) (wire.R
 	q.Set("to", strconv.FormatInt(ceilUnix(rq.To), 10))
 	if rq.Step > 0 {
 		q.Set("step", rq.Step.String())
+	}
+	if rq.Pending {
+		q.Set("pending", "true")
 	}
 	var r wire.RollupsResponse
 	_, err := c.do(ctx, http.MethodGet, targetPath(id)+"/rollups", q, nil, &r)

@@ -60,6 +60,10 @@ const (
 	TypeConfig = "config"
 	// TypeMember: the observing node saw a member join, leave or fail.
 	TypeMember = "member"
+	// TypeStoreDrop: the node's store dropped raw results from a full
+	// write queue while its database was away (Subject "store/NODE",
+	// Cause how many and of when).
+	TypeStoreDrop = "store_drop"
 )
 
 // Kind is the event's type as the event stream names it: "transition"

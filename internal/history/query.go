@@ -44,6 +44,32 @@ func (rec *Recorder) readConsistent(snap func() bool, read func() error) error {
 // [from, to), stored and in memory (the open minute included), merged by
 // minute, oldest first.
 func (rec *Recorder) Rollups(ctx context.Context, id string, from, to time.Time) ([]store.Rollup, error) {
+	return rec.readRollups(ctx, id, from, to, func() ([]store.Rollup, error) { return rec.st.Rollups(ctx, id, from, to) })
+}
+
+// SpanStore is a store that also keeps coarser rollups than minutes
+// (internal/store/postgres keeps hours): RollupSpans returns rollups over
+// [from, to), none crossing a step of the grid from + k*step, so grouped by
+// that grid they sum to what the minutes sum to.
+type SpanStore interface {
+	RollupSpans(ctx context.Context, targetID string, from, to time.Time, step time.Duration) ([]store.Rollup, error)
+}
+
+// RollupsIn is Rollups for a caller that sums them into steps of step from
+// from (Points, internal/node's groups): from a SpanStore it reads rollups
+// as coarse as fit in a step (a 30-day uptime reads hours, not 43,200
+// minutes); each starts within the step its minutes belong to.
+func (rec *Recorder) RollupsIn(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]store.Rollup, error) {
+	ss, ok := rec.st.(SpanStore)
+	if !ok {
+		return rec.Rollups(ctx, id, from, to)
+	}
+	return rec.readRollups(ctx, id, from, to, func() ([]store.Rollup, error) { return ss.RollupSpans(ctx, id, from, to, step) })
+}
+
+// readRollups merges the target's rollups in memory with those read from the
+// store.
+func (rec *Recorder) readRollups(ctx context.Context, id string, from, to time.Time, readStore func() ([]store.Rollup, error)) ([]store.Rollup, error) {
 	lo, hi := from.Unix(), to.Unix()
 	if to.Nanosecond() > 0 {
 		hi++
@@ -76,7 +102,7 @@ func (rec *Recorder) Rollups(ctx context.Context, id string, from, to time.Time)
 		return len(mem) > 0
 	}
 	read := func() (err error) {
-		stored, err = rec.st.Rollups(ctx, id, from, to)
+		stored, err = readStore()
 		return err
 	}
 	if err := rec.readConsistent(snap, read); err != nil {
@@ -96,6 +122,70 @@ func (rec *Recorder) Rollups(ctx context.Context, id string, from, to time.Time)
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// QueueingStore is a store that acknowledges rollups before they are in
+// the database (internal/store/postgres queues them for its writer):
+// PendingRollups returns those of the target with Minute in [from, to)
+// not committed yet.
+type QueueingStore interface {
+	PendingRollups(targetID string, from, to time.Time) []store.Rollup
+}
+
+// PendingRollups returns this node's rollups of the target with Minute in
+// [from, to) that are not in the store yet (the open minute, closed
+// minutes waiting for a flush, the batch being written, and those a
+// QueueingStore holds in its queue), merged by minute,
+// oldest first. A node sharing its store with the others answers a peer's
+// cluster read with these alone: the peer reads the stored ones itself.
+func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollup {
+	lo, hi := from.Unix(), to.Unix()
+	if to.Nanosecond() > 0 {
+		hi++
+	}
+	if from.Nanosecond() > 0 {
+		lo++
+	}
+	in := func(m int64) bool { return m >= lo && m < hi }
+	var mem []store.Rollup
+	// Held shared, the write gate keeps a batch from being handed to the
+	// store meanwhile: each record is seen once, here or in the store's
+	// own queue.
+	rec.gate.RLock()
+	defer rec.gate.RUnlock()
+	if q, ok := rec.st.(QueueingStore); ok {
+		mem = append(mem, q.PendingRollups(id, from, to)...)
+	}
+	rec.pmu.Lock()
+	sh := rec.shard(id)
+	sh.mu.Lock()
+	if a := sh.targets[id]; a != nil && a.count > 0 && in(a.minute) {
+		mem = append(mem, a.rollup(id))
+	}
+	for _, r := range sh.closed {
+		if r.TargetID == id && in(r.Minute.Unix()) {
+			mem = append(mem, r)
+		}
+	}
+	sh.mu.Unlock()
+	for _, s := range [][]store.Rollup{rec.rollups.unsent, rec.rollups.inflight} {
+		for _, r := range s {
+			if r.TargetID == id && in(r.Minute.Unix()) {
+				mem = append(mem, r)
+			}
+		}
+	}
+	rec.pmu.Unlock()
+	slices.SortStableFunc(mem, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
+	out := mem[:0]
+	for _, r := range mem {
+		if n := len(out); n > 0 && out[n-1].Minute.Equal(r.Minute) {
+			out[n-1].Merge(r)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 // roundStep rounds step up to whole minutes, at least one.
@@ -163,7 +253,7 @@ func (rec *Recorder) History(ctx context.Context, targetID string, from, to time
 	if err != nil {
 		return nil, fmt.Errorf("history of %q: %w", targetID, err)
 	}
-	rs, err := rec.Rollups(ctx, targetID, start, to)
+	rs, err := rec.RollupsIn(ctx, targetID, start, to, step)
 	if err != nil {
 		return nil, fmt.Errorf("history of %q: %w", targetID, err)
 	}

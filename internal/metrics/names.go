@@ -18,6 +18,8 @@ const (
 	NameTargetUp         = "heck_target_up"
 	NameTransitions      = "heck_transitions_total"
 	NameStoreWriteErrors = "heck_store_write_errors_total"
+	// Stores that queue writes (Postgres) only.
+	NameStoreDropped = "heck_store_dropped_results_total"
 	// Cluster nodes only (collected by internal/node).
 	NameReplicationMessages = "heck_replication_sent_messages_total"
 	NameReplicationBytes    = "heck_replication_sent_bytes_total"
@@ -59,6 +61,8 @@ var families = []Family{
 	{NameTransitions, "State transitions, by the state entered.",
 		dto.MetricType_COUNTER, []string{"to"}},
 	{NameStoreWriteErrors, "Failed writes to the store.",
+		dto.MetricType_COUNTER, nil},
+	{NameStoreDropped, "Raw results the store dropped, oldest first, because its write queue was full while the database was away (never transitions or rollups).",
 		dto.MetricType_COUNTER, nil},
 	{NameReplicationMessages, "Replication messages handed to the cluster, by flow: gossip (own and relayed changes, each then retransmitted by memberlist), direct (too large to gossip: one copy per member), health_repair, registry_repair and objects_repair (anti-entropy digests and answers).",
 		dto.MetricType_COUNTER, []string{"flow"}},

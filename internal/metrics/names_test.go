@@ -28,6 +28,7 @@ func TestNamesStable(t *testing.T) {
 		{"heck_target_up", dto.MetricType_GAUGE, []string{"id"}},
 		{"heck_transitions_total", dto.MetricType_COUNTER, []string{"to"}},
 		{"heck_store_write_errors_total", dto.MetricType_COUNTER, nil},
+		{"heck_store_dropped_results_total", dto.MetricType_COUNTER, nil},
 		{"heck_replication_sent_messages_total", dto.MetricType_COUNTER, []string{"flow"}},
 		{"heck_replication_sent_bytes_total", dto.MetricType_COUNTER, []string{"flow"}},
 		{"heck_observations_total", dto.MetricType_COUNTER, []string{"outcome"}},

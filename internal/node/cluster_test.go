@@ -111,6 +111,13 @@ func clConfig(name, dir string, join []string, targets []string, tg *testkit.Tar
 // the targets ids, and stops them all when the test ends.
 func startCL(t *testing.T, size int, ids []string, tuning func(*memberlist.Config)) *clCluster {
 	t.Helper()
+	return startCLWith(t, size, ids, tuning, "")
+}
+
+// startCLWith is startCL with extra appended to every node's config (a
+// store section, say).
+func startCLWith(t *testing.T, size int, ids []string, tuning func(*memberlist.Config), extra string) *clCluster {
+	t.Helper()
 	c := &clCluster{t: t, part: cluster.NewPartitioner(), tg: testkit.NewTargets(t), stopped: map[string]bool{}}
 	// All nodes share this process: a stop-the-world pause stalls every
 	// node at once, and on a busy machine such a pause can outlast an
@@ -136,7 +143,7 @@ func startCL(t *testing.T, size int, ids []string, tuning func(*memberlist.Confi
 	for i := range size {
 		name := fmt.Sprintf("n%d", i)
 		dir := t.TempDir()
-		cn := &clNode{name: name, gossip: addrs[i], dir: dir, config: clConfig(name, dir, addrs, ids, c.tg)}
+		cn := &clNode{name: name, gossip: addrs[i], dir: dir, config: clConfig(name, dir, addrs, ids, c.tg) + extra}
 		c.boot(cn, trs[i])
 		c.nodes = append(c.nodes, cn)
 	}

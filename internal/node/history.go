@@ -80,8 +80,18 @@ func (n *Node) Rollups(ctx context.Context, id string, from, to time.Time, step 
 	return n.localRollups(ctx, id, ceilSecond(from), ceilSecond(to), step)
 }
 
+// PendingRollups returns this node's rollups of id in [from, to) not yet
+// in the store, in groups of step from from (api.PendingBackend).
+func (n *Node) PendingRollups(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]store.Rollup, error) {
+	if err := n.mustExist(id); err != nil {
+		return nil, err
+	}
+	from, to = ceilSecond(from), ceilSecond(to)
+	return group(n.rec.PendingRollups(id, from, to), from, step), nil
+}
+
 func (n *Node) localRollups(ctx context.Context, id string, from, to time.Time, step time.Duration) ([]store.Rollup, error) {
-	rs, err := n.rec.Rollups(ctx, id, from, to)
+	rs, err := n.rec.RollupsIn(ctx, id, from, to, step)
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +150,7 @@ func (n *Node) gather(ctx context.Context, id string, from, to time.Time, step t
 	}
 	rs, cov := merge(answers, unreachable)
 	cov.Scope = scope
+	cov.SharedStore = n.sharedStore
 	return rs, cov, nil
 }
 
@@ -332,7 +343,9 @@ func (n *Node) fetchRollups(ctx context.Context, p peer, id string, from, to tim
 	if err != nil {
 		return nil, err
 	}
-	r, err := c.Rollups(ctx, id, client.RollupQuery{From: from, To: to, Step: step})
+	// With a shared store this node reads every member's stored records
+	// itself: the others give only what they have not stored yet.
+	r, err := c.Rollups(ctx, id, client.RollupQuery{From: from, To: to, Step: step, Pending: n.sharedStore})
 	switch {
 	case client.IsTargetNotFound(err):
 		return nil, errUnknownTarget

@@ -83,10 +83,15 @@ type Node struct {
 	users *users
 	// deps holds the dependency graph and the targets to judge again
 	// (deps.go).
-	deps    *deps
-	sched   *schedule.Scheduler
-	judge   *judge.Judge
-	rec     *history.Recorder
+	deps  *deps
+	sched *schedule.Scheduler
+	judge *judge.Judge
+	rec   *history.Recorder
+	// sharedStore: the store is one database shared by every member (it
+	// holds every observer's records), so cluster reads need no fan-out.
+	sharedStore bool
+	// drops carries the store's reports of dropped results to dropLoop.
+	drops   chan store.DropReport
 	tlog    *events.Log
 	metrics *metrics.Checks
 	fails   *failLog // nil: failures are not logged
@@ -209,11 +214,15 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.guard = guard
 
 	settings := storeSettings(cfg)
-	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log, Observer: name})
+	n.drops = make(chan store.DropReport, 16)
+	st, err := store.Open(ctx, cfg.Store.Driver, store.Options{Settings: settings, Logger: log, Observer: name, OnDrop: n.onStoreDrop})
 	if err != nil {
 		return nil, fmt.Errorf("open store (store.driver %s): %w", cfg.Store.Driver, err)
 	}
 	n.st = st
+	if sh, ok := st.(interface{ Shared() bool }); ok {
+		n.sharedStore = sh.Shared()
+	}
 	n.storeName = cfg.Store.Driver
 	if cfg.Store.Driver == config.DriverSQLite {
 		n.storeName += ":" + settings["path"]
@@ -228,6 +237,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 	n.promReg = prometheus.NewRegistry()
 	n.promReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		metrics.NewTargets(n))
+	registerStoreMetrics(n.promReg, st)
 	n.metrics = metrics.NewChecks(n.promReg)
 	n.fails = newFailLog(n.log)
 
@@ -433,10 +443,14 @@ func (n *Node) Run(parent context.Context) error {
 		defer wg.Done()
 		n.dispatchLoop(ctx)
 	}()
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		n.depsLoop(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		n.dropLoop(ctx)
 	}()
 	if dnsL != nil {
 		wg.Add(1)

@@ -16,7 +16,7 @@ import (
 // (id → status).
 func incidentsAgree(t *testing.T, nodes []*clNode, want map[string]incident.Status) error {
 	for _, cn := range nodes {
-		code, b := callHost(t, "GET", cn.base+"/api/v1/incidents", "", "")
+		code, b := spCall(t, "GET", cn.base+"/api/v1/incidents", "", "")
 		if code != http.StatusOK {
 			return fmt.Errorf("%s: GET incidents = %d %s", cn.name, code, b)
 		}
@@ -35,7 +35,7 @@ func incidentsAgree(t *testing.T, nodes []*clNode, want map[string]incident.Stat
 // publicly.
 func pagesAgree(t *testing.T, nodes []*clNode, want []string) error {
 	for _, cn := range nodes {
-		code, b := callHost(t, "GET", cn.base+"/api/v1/statuspages", "", "")
+		code, b := spCall(t, "GET", cn.base+"/api/v1/statuspages", "", "")
 		if code != http.StatusOK {
 			return fmt.Errorf("%s: GET statuspages = %d %s", cn.name, code, b)
 		}
@@ -47,7 +47,7 @@ func pagesAgree(t *testing.T, nodes []*clNode, want []string) error {
 			return fmt.Errorf("%s lists pages %v, want %v", cn.name, got, want)
 		}
 		for _, id := range want {
-			if code, _ := callHost(t, "GET", cn.base+"/status/"+id, "", ""); code != http.StatusOK {
+			if code, _ := spCall(t, "GET", cn.base+"/status/"+id, "", ""); code != http.StatusOK {
 				return fmt.Errorf("%s: GET /status/%s = %d", cn.name, id, code)
 			}
 		}
@@ -63,11 +63,11 @@ func TestClusterIncidentsAndPages(t *testing.T) {
 	c := startCL(t, 3, ids, clFastTuning)
 	n0, n1, n2 := c.nodes[0], c.nodes[1], c.nodes[2]
 
-	code, b := callHost(t, "POST", n0.base+"/api/v1/incidents", "", `{"title":"Slow","targets":["`+ids[0]+`"],"message":"Looking"}`)
+	code, b := spCall(t, "POST", n0.base+"/api/v1/incidents", "", `{"title":"Slow","targets":["`+ids[0]+`"],"message":"Looking"}`)
 	expect(t, "POST incident on n0", code, b, http.StatusCreated)
 	in := decode[incident.Incident](t, b)
 	page := `{"id":"public","title":"Status","groups":[{"name":"G","entries":[{"target":"` + ids[0] + `","display_name":"Site"}]}]}`
-	code, b = callHost(t, "POST", n1.base+"/api/v1/statuspages", "", page)
+	code, b = spCall(t, "POST", n1.base+"/api/v1/statuspages", "", page)
 	expect(t, "POST page on n1", code, b, http.StatusCreated)
 
 	took := waitFor(t, "every node knows the incident and the page", 10*time.Second, 0, func() error {
@@ -78,7 +78,7 @@ func TestClusterIncidentsAndPages(t *testing.T) {
 	})
 	t.Logf("an incident and a page reached every node in %v", took.Round(time.Millisecond))
 
-	code, b = callHost(t, "POST", n2.base+"/api/v1/incidents/"+in.ID+"/updates", "", `{"status":"resolved","message":"Fixed"}`)
+	code, b = spCall(t, "POST", n2.base+"/api/v1/incidents/"+in.ID+"/updates", "", `{"status":"resolved","message":"Fixed"}`)
 	expect(t, "resolve on n2", code, b, http.StatusCreated)
 	waitFor(t, "every node shows it resolved, on the public page too", 20*time.Second, 0, func() error {
 		if err := incidentsAgree(t, c.nodes, map[string]incident.Status{in.ID: incident.Resolved}); err != nil {
@@ -86,7 +86,7 @@ func TestClusterIncidentsAndPages(t *testing.T) {
 		}
 		for _, cn := range c.nodes {
 			// The page is built at most statuspage's cache TTL ago.
-			_, b := callHost(t, "GET", cn.base+"/status/public.json", "", "")
+			_, b := spCall(t, "GET", cn.base+"/status/public.json", "", "")
 			var v statuspage.View
 			if err := json.Unmarshal(b, &v); err != nil {
 				return fmt.Errorf("%s: %w", cn.name, err)
@@ -111,9 +111,9 @@ func TestClusterIncidentsAndPages(t *testing.T) {
 		return pagesAgree(t, c.nodes, []string{"public"})
 	})
 
-	code, b = callHost(t, "DELETE", n1.base+"/api/v1/incidents/"+in.ID, "", "")
+	code, b = spCall(t, "DELETE", n1.base+"/api/v1/incidents/"+in.ID, "", "")
 	expect(t, "DELETE on n1", code, b, http.StatusNoContent)
-	code, b = callHost(t, "DELETE", n0.base+"/api/v1/statuspages/public", "", "")
+	code, b = spCall(t, "DELETE", n0.base+"/api/v1/statuspages/public", "", "")
 	expect(t, "DELETE page on n0", code, b, http.StatusNoContent)
 	waitFor(t, "every node forgets both", 10*time.Second, 0, func() error {
 		if err := incidentsAgree(t, c.nodes, map[string]incident.Status{}); err != nil {

@@ -21,7 +21,7 @@ import (
 
 // call sends a request to the node's server and returns the status and
 // body; host, when set, is the Host header.
-func callHost(t *testing.T, method, url, host, body string) (int, []byte) {
+func spCall(t *testing.T, method, url, host, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, strings.NewReader(body))
 	if err != nil {
@@ -69,7 +69,7 @@ func TestIncidentsAPI(t *testing.T) {
 	nn := ntStart(t, ntConfig(t.TempDir(), target.Spec{ID: "web", Name: "Shop", Kind: target.KindHTTP, URL: tg.URL("web")}))
 	base := nn.base + "/api/v1/incidents"
 
-	code, b := callHost(t, "POST", base, "", `{"title":"Checkout is slow","impact":"minor","targets":["web"],"message":"Looking into it"}`)
+	code, b := spCall(t, "POST", base, "", `{"title":"Checkout is slow","impact":"minor","targets":["web"],"message":"Looking into it"}`)
 	expect(t, "POST", code, b, http.StatusCreated)
 	in := decode[incident.Incident](t, b)
 	if !strings.HasPrefix(in.ID, "i-") || in.Status != incident.Investigating || len(in.Updates) != 1 || in.Created.IsZero() || in.CreatedBy != "api" {
@@ -90,38 +90,38 @@ func TestIncidentsAPI(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, b := callHost(t, "POST", base, "", tc.body)
+			code, b := spCall(t, "POST", base, "", tc.body)
 			expect(t, "POST "+tc.body, code, b, tc.code, tc.want...)
 		})
 	}
 
-	code, b = callHost(t, "GET", base+"?status=open", "", "")
+	code, b = spCall(t, "GET", base+"?status=open", "", "")
 	expect(t, "GET open", code, b, http.StatusOK)
 	if got := decode[[]incident.Incident](t, b); len(got) != 1 || got[0].ID != in.ID {
 		t.Fatalf("open = %+v", got)
 	}
-	code, b = callHost(t, "GET", base+"?status=sideways", "", "")
+	code, b = spCall(t, "GET", base+"?status=sideways", "", "")
 	expect(t, "GET ?status=sideways", code, b, http.StatusBadRequest, "status=open")
 
 	// An edit without updates keeps them.
-	code, b = callHost(t, "PUT", base+"/"+in.ID, "", `{"title":"Checkout is down","impact":"major","targets":["web"]}`)
+	code, b = spCall(t, "PUT", base+"/"+in.ID, "", `{"title":"Checkout is down","impact":"major","targets":["web"]}`)
 	expect(t, "PUT", code, b, http.StatusOK)
 	if got := decode[incident.Incident](t, b); got.Title != "Checkout is down" || len(got.Updates) != 1 || got.Created != in.Created {
 		t.Fatalf("after PUT %+v", got)
 	}
 
-	code, b = callHost(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"identified","message":"A bad deploy"}`)
+	code, b = spCall(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"identified","message":"A bad deploy"}`)
 	expect(t, "POST identified", code, b, http.StatusCreated, `"status":"identified"`)
-	code, b = callHost(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"investigating","message":"Hmm"}`)
+	code, b = spCall(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"investigating","message":"Hmm"}`)
 	expect(t, "POST going back", code, b, http.StatusUnprocessableEntity, "goes back from identified")
-	code, b = callHost(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"monitoring"}`)
+	code, b = spCall(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"monitoring"}`)
 	expect(t, "POST without message", code, b, http.StatusUnprocessableEntity, `"message"`)
-	code, b = callHost(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"resolved","message":"Rolled back"}`)
+	code, b = spCall(t, "POST", base+"/"+in.ID+"/updates", "", `{"status":"resolved","message":"Rolled back"}`)
 	expect(t, "POST resolved", code, b, http.StatusCreated)
 	if got := decode[incident.Incident](t, b); got.Status != incident.Resolved || got.Resolved.IsZero() || len(got.Updates) != 3 {
 		t.Fatalf("resolved %+v", got)
 	}
-	code, b = callHost(t, "GET", base+"?status=resolved", "", "")
+	code, b = spCall(t, "GET", base+"?status=resolved", "", "")
 	if got := decode[[]incident.Incident](t, b); code != http.StatusOK || len(got) != 1 {
 		t.Fatalf("resolved list = %d %s", code, b)
 	}
@@ -135,28 +135,28 @@ func TestIncidentsAPI(t *testing.T) {
 	}
 	tr, _ := nn.n.tlog.Append(t.Context(), events.Transition{ID: "tr-web-1", TargetID: "web", From: health.Up, To: health.Down,
 		At: time.Now(), Cause: "dial tcp 127.0.0.1:1: connection refused"})
-	code, b = callHost(t, "POST", nn.base+"/api/v1/transitions/"+tr.ID+"/incident", "", "")
+	code, b = spCall(t, "POST", nn.base+"/api/v1/transitions/"+tr.ID+"/incident", "", "")
 	expect(t, "POST from transition", code, b, http.StatusCreated)
 	fromTr := decode[incident.Incident](t, b)
 	if fromTr.Title != "Storefront is down" || fromTr.Transition != tr.ID || len(fromTr.Targets) != 1 || fromTr.Targets[0] != "web" ||
 		fromTr.Impact != incident.ImpactMajor || len(fromTr.Updates) != 1 || strings.Contains(fromTr.Updates[0].Message, "127.0.0.1") {
 		t.Fatalf("from transition %+v", fromTr)
 	}
-	code, b = callHost(t, "POST", base, "", `{"transition":"`+tr.ID+`"}`)
+	code, b = spCall(t, "POST", base, "", `{"transition":"`+tr.ID+`"}`)
 	expect(t, "POST {transition}", code, b, http.StatusCreated)
 	if again := decode[incident.Incident](t, b); again.ID != fromTr.ID {
 		t.Fatalf("second click opened %s, want %s again", again.ID, fromTr.ID)
 	}
-	code, b = callHost(t, "POST", nn.base+"/api/v1/transitions/no-such/incident", "", "")
+	code, b = spCall(t, "POST", nn.base+"/api/v1/transitions/no-such/incident", "", "")
 	expect(t, "from unknown transition", code, b, http.StatusNotFound, "GET /api/v1/transitions")
 
-	code, b = callHost(t, "DELETE", base+"/"+in.ID, "", "")
+	code, b = spCall(t, "DELETE", base+"/"+in.ID, "", "")
 	expect(t, "DELETE", code, b, http.StatusNoContent)
-	code, b = callHost(t, "GET", base+"/"+in.ID, "", "")
+	code, b = spCall(t, "GET", base+"/"+in.ID, "", "")
 	expect(t, "GET deleted", code, b, http.StatusNotFound)
-	code, b = callHost(t, "DELETE", base+"/"+in.ID, "", "")
+	code, b = spCall(t, "DELETE", base+"/"+in.ID, "", "")
 	expect(t, "DELETE again", code, b, http.StatusNotFound)
-	code, b = callHost(t, "PATCH", base+"/"+in.ID, "", "")
+	code, b = spCall(t, "PATCH", base+"/"+in.ID, "", "")
 	expect(t, "PATCH", code, b, http.StatusMethodNotAllowed)
 
 	// Every change is an audit event.
@@ -176,7 +176,7 @@ func TestStatusPagesAPIAndPublic(t *testing.T) {
 	nn := ntStart(t, cfg)
 	base := nn.base + "/api/v1/statuspages"
 
-	code, b := callHost(t, "GET", base, "", "")
+	code, b := spCall(t, "GET", base, "", "")
 	expect(t, "GET list", code, b, http.StatusOK, `"origin":"config"`, "From config")
 
 	page := `{"id":"ops","title":"Ops","host":"status.example.test","groups":[{"name":"G","entries":[{"target":"web","display_name":"Shop"}]}]}`
@@ -198,7 +198,7 @@ func TestStatusPagesAPIAndPublic(t *testing.T) {
 			http.StatusOK, []string{"Now the API's"}},
 	}
 	for _, tc := range tests {
-		code, b := callHost(t, tc.method, base+tc.path, "", tc.body)
+		code, b := spCall(t, tc.method, base+tc.path, "", tc.body)
 		expect(t, tc.name, code, b, tc.code, tc.want...)
 	}
 	if p, _ := nn.n.StatusPage(t.Context(), "public"); p.Origin != "" {
@@ -207,29 +207,29 @@ func TestStatusPagesAPIAndPublic(t *testing.T) {
 
 	// The public side: at its path, on its host name, as JSON, and badges
 	// for the targets a page shows only.
-	code, b = callHost(t, "GET", nn.base+"/status/ops", "", "")
+	code, b = spCall(t, "GET", nn.base+"/status/ops", "", "")
 	expect(t, "GET /status/ops", code, b, http.StatusOK, "Operations", "Shop")
 	for _, leak := range []string{"127.0.0.1", "/t/web", ">web<", ">nt<"} {
 		if strings.Contains(string(b), leak) {
 			t.Errorf("the public page shows %q", leak)
 		}
 	}
-	code, b = callHost(t, "GET", nn.base+"/", "status.example.test", "")
+	code, b = spCall(t, "GET", nn.base+"/", "status.example.test", "")
 	expect(t, "GET / on the page's host", code, b, http.StatusOK, "Operations")
-	code, b = callHost(t, "GET", nn.base+"/status/ops.json", "", "")
+	code, b = spCall(t, "GET", nn.base+"/status/ops.json", "", "")
 	expect(t, "GET /status/ops.json", code, b, http.StatusOK, `"title": "Operations"`)
-	code, b = callHost(t, "GET", nn.base+"/badge/web/status.svg", "", "")
+	code, b = spCall(t, "GET", nn.base+"/badge/web/status.svg", "", "")
 	expect(t, "status badge", code, b, http.StatusOK, "<svg", "Shop")
-	code, b = callHost(t, "GET", nn.base+"/badge/web/uptime/7d.svg", "", "")
+	code, b = spCall(t, "GET", nn.base+"/badge/web/uptime/7d.svg", "", "")
 	expect(t, "uptime badge", code, b, http.StatusOK, "<svg")
-	code, b = callHost(t, "GET", nn.base+"/badge/hidden/status.svg", "", "")
+	code, b = spCall(t, "GET", nn.base+"/badge/hidden/status.svg", "", "")
 	expect(t, "badge of a target no page shows", code, b, http.StatusNotFound)
 
-	code, b = callHost(t, "DELETE", base+"/ops", "", "")
+	code, b = spCall(t, "DELETE", base+"/ops", "", "")
 	expect(t, "DELETE", code, b, http.StatusNoContent)
-	code, b = callHost(t, "GET", nn.base+"/status/ops", "", "")
+	code, b = spCall(t, "GET", nn.base+"/status/ops", "", "")
 	expect(t, "GET deleted page", code, b, http.StatusNotFound)
-	code, b = callHost(t, "GET", base+"/ops", "", "")
+	code, b = spCall(t, "GET", base+"/ops", "", "")
 	expect(t, "GET deleted page (API)", code, b, http.StatusNotFound, "GET /api/v1/statuspages")
 }
 

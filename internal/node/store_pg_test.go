@@ -11,6 +11,7 @@ import (
 	"github.com/heckhq/heck/internal/client"
 	"github.com/heckhq/heck/internal/config"
 	"github.com/heckhq/heck/internal/health"
+	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/testkit"
 	"github.com/heckhq/heck/internal/wire"
 )
@@ -111,4 +112,75 @@ func TestNodeOnPostgres(t *testing.T) {
 	if err != nil || up.Day <= 0 {
 		t.Errorf("node 2's uptime of web: %+v %v; want node 1's checks counted", up, err)
 	}
+}
+
+// TestClusterOnSharedPostgres: two clustered nodes write to one Postgres
+// database. A cluster-scope history read answers from the shared store
+// alone, so each check counts once: the cluster figure equals what the
+// node's own read of the shared database holds (asking the other member
+// too would count every check twice).
+func TestClusterOnSharedPostgres(t *testing.T) {
+	sh := testkit.NewShared(testkit.StartPostgres)
+	t.Cleanup(func() { _ = sh.Close() })
+	pg := sh.Get(t)
+	if err := pg.Exec("postgres", "CREATE DATABASE fleet"); err != nil {
+		t.Fatal(err)
+	}
+	dsn := fmt.Sprintf("postgres://%s:%s@%s/fleet?sslmode=disable", pg.User, pg.Password, pg.Addr)
+	c := startCLWith(t, 2, []string{"shared"}, clFastTuning, fmt.Sprintf("store:\n  postgres:\n    dsn: %s\n", dsn))
+	owner := c.settle("one prober", []string{"shared"})["shared"]
+	from := time.Now().Add(-5 * time.Minute)
+	to := from.Add(time.Hour)
+	// What an earlier owner (gone now) stored two minutes ago: the nodes
+	// find it only in the shared database.
+	old, err := store.Open(t.Context(), "postgres", store.Options{Settings: store.Settings{"dsn": dsn}, Observer: "gone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	earlier := store.Rollup{TargetID: "shared", Minute: time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Minute), Count: 7}
+	earlier.Buckets[0] = 7
+	if err := old.AddRollups(t.Context(), []store.Rollup{earlier}); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "cluster-scope history counts every check once, on every node", 30*time.Second, 0, func() error {
+		// The owner's own read holds every check: the stored ones of the
+		// shared database and those it has not stored yet. Each node's
+		// cluster read must hold exactly as many (asking the other member
+		// for its stored records too would count them twice). Read the
+		// owner before and after, as checks keep coming.
+		before, err := historyOf(c.node(owner), "shared", from, to, wire.ScopeLocal)
+		if err != nil {
+			return err
+		}
+		var got []uint32
+		for _, cn := range c.live() {
+			cl, err := historyOf(cn, "shared", from, to, wire.ScopeCluster)
+			if err != nil {
+				return err
+			}
+			if !cl.SharedStore || cl.Partial {
+				return fmt.Errorf("%s: cluster coverage %+v, want shared_store and whole", cn.name, cl.Coverage)
+			}
+			n, _ := checksOf(cl)
+			got = append(got, n)
+		}
+		after, err := historyOf(c.node(owner), "shared", from, to, wire.ScopeLocal)
+		if err != nil {
+			return err
+		}
+		lo, _ := checksOf(before)
+		hi, _ := checksOf(after)
+		if lo < 3+7 {
+			return fmt.Errorf("owner %s holds %d checks so far", owner, lo)
+		}
+		for i, n := range got {
+			if n < lo || n > hi {
+				return fmt.Errorf("%s's cluster read holds %d checks, want between the owner's %d and %d", c.live()[i].name, n, lo, hi)
+			}
+		}
+		return nil
+	})
 }

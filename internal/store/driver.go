@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Settings are one driver's own settings: its section of the config,
@@ -26,6 +27,18 @@ type Options struct {
 	// each writes by it, and reads combine them. "" is one unnamed
 	// observer; a driver of one node's own file may ignore it.
 	Observer string
+	// OnDrop, when set, is told when a driver that queues writes (Postgres)
+	// had to drop raw results because its queue was full while the
+	// database was away. It is called from the driver's writer: it must
+	// not block.
+	OnDrop func(DropReport)
+}
+
+// DropReport says how many raw results a store dropped since its last
+// report (Dropped; Total since it opened) and the span of their times.
+type DropReport struct {
+	Dropped, Total uint64
+	Oldest, Newest time.Time
 }
 
 // An Opener opens the stores of one driver.

@@ -33,6 +33,10 @@ type Coverage struct {
 	Partial bool `json:"partial"`
 	// Missing names those members, sorted.
 	Missing []string `json:"missing,omitempty"`
+	// SharedStore is true when every member writes to one shared store
+	// (Postgres): the answering node read every observer's records from
+	// it, so Observers names only that node.
+	SharedStore bool `json:"shared_store,omitempty"`
 }
 
 // HistoryResponse is the body of GET /api/v1/targets/{id}/history.

@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -20,6 +22,28 @@ const DriverName = "postgres"
 // (store.postgres.dsn); its password comes from the environment through
 // ${VAR}, which the config expands before the driver sees it.
 const SettingDSN = "dsn"
+
+// SettingQueue is the key of the write queue's bound in the driver's
+// settings (store.postgres.queue): how many raw results and rollups may
+// wait in memory for the database. Default DefaultQueue.
+const SettingQueue = "queue"
+
+// maxQueue bounds SettingQueue: some 100 bytes a record, 10 GB of them.
+const maxQueue = 100_000_000
+
+// parseQueue reads SettingQueue (a whole number, _ allowed between digits).
+func parseQueue(v string) (int, *store.SettingError) {
+	n, err := strconv.Atoi(strings.ReplaceAll(strings.TrimSpace(v), "_", ""))
+	switch {
+	case err != nil:
+		return 0, &store.SettingError{Key: SettingQueue, Value: v, Problem: "is not a whole number",
+			Fix: fmt.Sprintf("write how many records may wait in memory for the database, such as %d", DefaultQueue)}
+	case n < 1 || n > maxQueue:
+		return 0, &store.SettingError{Key: SettingQueue, Value: v, Problem: fmt.Sprintf("is out of range (1 to %d)", maxQueue),
+			Fix: fmt.Sprintf("write how many records may wait in memory for the database, such as %d", DefaultQueue)}
+	}
+	return n, nil
+}
 
 func init() { store.Register(DriverName, opener{}) }
 
@@ -43,17 +67,35 @@ func (opener) Check(s store.Settings) []store.SettingError {
 				Fix: "write a URL such as postgres://heck:${HECK_PG_PASSWORD}@127.0.0.1:5432/heck, or key=value pairs"})
 		}
 	}
+	if v, ok := s[SettingQueue]; ok {
+		if _, e := parseQueue(v); e != nil {
+			errs = append(errs, *e)
+		}
+	}
 	for k := range s {
-		if k != SettingDSN {
+		if k != SettingDSN && k != SettingQueue {
 			errs = append(errs, store.SettingError{Key: k, Problem: "is not a setting of the postgres store",
-				Fix: "remove it; the postgres store takes only dsn"})
+				Fix: "remove it; the postgres store takes dsn and queue"})
 		}
 	}
 	return errs
 }
 
 func (opener) Open(ctx context.Context, o store.Options) (store.Store, error) {
-	st, err := Open(ctx, o.Settings[SettingDSN], Options{Logger: o.Logger, Observer: o.Observer})
+	opts := Options{Logger: o.Logger, Observer: o.Observer}
+	if o.OnDrop != nil {
+		opts.OnDrop = func(r DropReport) {
+			o.OnDrop(store.DropReport{Dropped: r.Dropped, Total: r.Total, Oldest: r.Oldest, Newest: r.Newest})
+		}
+	}
+	if v, ok := o.Settings[SettingQueue]; ok {
+		n, e := parseQueue(v)
+		if e != nil {
+			return nil, fmt.Errorf("open postgres store: %w", e)
+		}
+		opts.Queue = n
+	}
+	st, err := Open(ctx, o.Settings[SettingDSN], opts)
 	if err != nil {
 		return nil, err
 	}

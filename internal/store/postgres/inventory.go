@@ -2,9 +2,7 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math"
 
 	"github.com/jackc/pgx/v5"
 
@@ -24,6 +22,9 @@ func (s *Store) ObjectKinds(ctx context.Context) ([]string, error) {
 // DataTargets returns, sorted, the ids of every target with transitions,
 // rollups or results here (of any observer).
 func (s *Store) DataTargets(ctx context.Context) ([]string, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
 	return s.strings(ctx, "list targets with data", `SELECT target FROM rollups UNION SELECT target FROM results
 		UNION SELECT target FROM transitions ORDER BY 1`)
 }
@@ -47,6 +48,9 @@ var Tables = []string{"objects", "transitions", "rollups", "results"}
 // TableCounts returns the rows of each of Tables (rollups and results of
 // every observer).
 func (s *Store) TableCounts(ctx context.Context) (map[string]int64, error) {
+	if err := s.Flush(ctx); err != nil {
+		return nil, err
+	}
 	out := make(map[string]int64, len(Tables))
 	for _, t := range Tables {
 		var n int64
@@ -58,33 +62,136 @@ func (s *Store) TableCounts(ctx context.Context) (map[string]int64, error) {
 	return out, nil
 }
 
-// putRollup replaces this observer's row of a minute.
-const putRollup = `INSERT INTO rollups (target, minute, observer, n, fails, lat_sum, lat_max, buckets)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-	ON CONFLICT (target, minute, observer) DO UPDATE SET n = excluded.n, fails = excluded.fails,
-	lat_sum = excluded.lat_sum, lat_max = excluded.lat_max, buckets = excluded.buckets`
-
 // PutRollups stores rollups as this observer's, replacing its stored row
 // of the same target and minute rather than adding to it (AddRollups):
-// what a copy writes, so that running it again gives the same rows.
+// what a copy writes, so that running it again gives the same rows. It is
+// synchronous (after what was queued before), and the hours it touches
+// are summed again from their minutes in the same transaction.
 func (s *Store) PutRollups(ctx context.Context, rs []store.Rollup) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
 	for i := range rs {
-		r := &rs[i]
-		if r.TargetID == "" {
-			return errors.New("put rollups: a rollup with an empty target id")
+		if err := checkID("put rollups", rs[i].TargetID); err != nil {
+			return err
 		}
-		buckets := make([]int64, store.NumBuckets)
-		for j, n := range r.Buckets {
-			buckets[j] = int64(n)
-		}
-		b.Queue(putRollup, r.TargetID, sqlkit.MinuteOf(r.Minute), s.observer, int64(r.Count), int64(r.Failures),
-			int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), buckets)
 	}
-	return s.write(ctx, "put rollups", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	b := batch{rollups: []queuedRollups{{rs: rs}}}
+	return s.retry(ctx, func() error {
+		if err := s.parts.ensureFor(ctx, s.pool, s.opts.Now(), b); err != nil {
+			return err
+		}
+		return s.write(ctx, "put rollups", func(tx pgx.Tx) error { return putRollups(ctx, tx, s.observer, rs) })
+	})
+}
+
+// putRollups replaces the minutes of rs (the last of a repeated minute
+// wins) and sums their hours again.
+func putRollups(ctx context.Context, tx pgx.Tx, observer string, rs []store.Rollup) error {
+	minutes := map[spanKey]*store.Rollup{}
+	hours := map[spanKey]bool{}
+	for i := range rs {
+		m := sqlkit.MinuteOf(rs[i].Minute)
+		minutes[spanKey{rs[i].TargetID, m}] = &rs[i]
+		hours[spanKey{rs[i].TargetID, hourOf(m)}] = true
+	}
+	rows := make([][]any, 0, len(minutes))
+	for k, r := range minutes {
+		rows = append(rows, rollupRow(k, r))
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollups_in"},
+		[]string{"target", "start", "n", "fails", "lat_sum", "lat_max", "buckets"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy %d rollups: %w", len(rows), err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO rollups (target, minute, observer, n, fails, lat_sum, lat_max, buckets)
+		SELECT target, start, $1, n, fails, lat_sum, lat_max, buckets FROM rollups_in
+		ON CONFLICT (target, minute, observer) DO UPDATE SET n = excluded.n, fails = excluded.fails,
+		lat_sum = excluded.lat_sum, lat_max = excluded.lat_max, buckets = excluded.buckets`, observer); err != nil {
+		return fmt.Errorf("replace %d rollups: %w", len(rows), err)
+	}
+	// The hours touched, summed from their minutes as stored now.
+	keys := make([]spanKey, 0, len(hours))
+	for h := range hours {
+		keys = append(keys, h)
+	}
+	sums := make(map[spanKey]*store.Rollup, len(keys))
+	qb := &pgx.Batch{}
+	for _, h := range keys {
+		qb.Queue(`SELECT n, fails, lat_sum, lat_max, buckets FROM rollups
+			WHERE target = $1 AND observer = $2 AND minute >= $3 AND minute < $4`, h.target, observer, h.start, h.start+3600)
+	}
+	br := tx.SendBatch(ctx, qb)
+	for _, h := range keys {
+		sum := &store.Rollup{TargetID: h.target}
+		rows, err := br.Query()
+		if err != nil {
+			_ = br.Close()
+			return fmt.Errorf("sum the hours of %d rollups: %w", len(rs), err)
+		}
+		var buckets []int64
+		for rows.Next() {
+			var n, fails, lsum, mx int64
+			if err := rows.Scan(&n, &fails, &lsum, &mx, &buckets); err != nil {
+				rows.Close()
+				_ = br.Close()
+				return fmt.Errorf("sum the hours of %d rollups: %w", len(rs), err)
+			}
+			r := store.Rollup{Count: sat32(n), Failures: sat32(fails), LatencySum: uint64(max(lsum, 0)), LatencyMax: sat32(mx)}
+			for i := 0; i < len(buckets) && i < store.NumBuckets; i++ {
+				r.Buckets[i] = sat32(buckets[i])
+			}
+			sum.Merge(r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			_ = br.Close()
+			return fmt.Errorf("sum the hours of %d rollups: %w", len(rs), err)
+		}
+		sums[h] = sum
+	}
+	if err := br.Close(); err != nil {
+		return fmt.Errorf("sum the hours of %d rollups: %w", len(rs), err)
+	}
+	hrows := make([][]any, 0, len(sums))
+	for k, r := range sums {
+		hrows = append(hrows, rollupRow(k, r))
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"rollups_hour_in"},
+		[]string{"target", "start", "n", "fails", "lat_sum", "lat_max", "buckets"}, pgx.CopyFromRows(hrows)); err != nil {
+		return fmt.Errorf("copy %d hour rollups: %w", len(hrows), err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO rollups_hour (target, hour, observer, n, fails, lat_sum, lat_max, buckets)
+		SELECT target, start, $1, n, fails, lat_sum, lat_max, buckets FROM rollups_hour_in
+		ON CONFLICT (target, hour, observer) DO UPDATE SET n = excluded.n, fails = excluded.fails,
+		lat_sum = excluded.lat_sum, lat_max = excluded.lat_max, buckets = excluded.buckets`, observer); err != nil {
+		return fmt.Errorf("replace %d hour rollups: %w", len(hrows), err)
+	}
+	return nil
+}
+
+// PutResults stores raw results synchronously, after what was queued
+// before, bypassing the write queue: what a copy writes, which must
+// neither outrun the queue (whose full state drops the oldest results)
+// nor lose a result silently.
+func (s *Store) PutResults(ctx context.Context, rs []store.Result) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	b := batch{results: make([]queuedResult, len(rs))}
+	for i := range rs {
+		if err := checkID("put results", rs[i].TargetID); err != nil {
+			return err
+		}
+		b.results[i] = queuedResult{r: rs[i]}
+		b.results[i].r.Message = cleanText(rs[i].Message)
+	}
+	if err := s.Flush(ctx); err != nil {
+		return err
+	}
+	return s.retry(ctx, func() error { return s.writeTx(ctx, b) })
 }
 
 // ReadSchemaVersion reads the schema version of the database dsn names

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -54,7 +55,7 @@ func (e *SchemaTooNewError) Error() string {
 // migration, holding the advisory lock migrateLockKey on one connection
 // throughout so concurrent starts migrate once (the others wait, then find
 // nothing to do). It never goes backwards.
-func migrate(ctx context.Context, pool *pgxpool.Pool, db string, ms []migration, log func(version int, name string)) (err error) {
+func migrate(ctx context.Context, pool *pgxpool.Pool, db string, ms []migration, env stepEnv, log func(version int, name string)) (err error) {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("migrate database %s: acquire a connection: %w", db, err)
@@ -82,7 +83,7 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, db string, ms []migration,
 		return &SchemaTooNewError{Database: db, Have: cur, Binary: len(ms)}
 	}
 	for _, m := range ms[cur:] {
-		if err := apply(ctx, conn.Conn(), db, m); err != nil {
+		if err := apply(ctx, conn.Conn(), db, m, env); err != nil {
 			return err
 		}
 		if log != nil {
@@ -129,10 +130,28 @@ func currentVersion(ctx context.Context, c *pgx.Conn, db string) (int, error) {
 	return *v, nil
 }
 
-func apply(ctx context.Context, c *pgx.Conn, db string, m migration) error {
+// stepEnv is what the Go half of a migration may depend on.
+type stepEnv struct {
+	now time.Time
+	log *slog.Logger
+}
+
+// goSteps are the migrations with a Go half, run after the SQL in the same
+// transaction: what SQL alone cannot decide (whether TimescaleDB is
+// there, which days need partitions).
+var goSteps = map[int]func(ctx context.Context, tx pgx.Tx, env stepEnv) error{
+	2: migrateLayout,
+}
+
+func apply(ctx context.Context, c *pgx.Conn, db string, m migration, env stepEnv) error {
 	err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, m.SQL); err != nil {
 			return err
+		}
+		if step := goSteps[m.Version]; step != nil {
+			if err := step(ctx, tx, env); err != nil {
+				return err
+			}
 		}
 		_, err := tx.Exec(ctx, "INSERT INTO "+versionTable+" (version, name) VALUES ($1, $2)", m.Version, m.Name)
 		return err

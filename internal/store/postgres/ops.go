@@ -5,9 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/heckhq/heck/internal/crdt"
 	"github.com/heckhq/heck/internal/health"
@@ -37,6 +41,62 @@ func (s *Store) write(ctx context.Context, what string, fn func(tx pgx.Tx) error
 		return fmt.Errorf("%s (postgres database %s): %w", what, s.db, err)
 	}
 	return nil
+}
+
+// retry runs fn (a synchronous write) until it succeeds, fails for good
+// (a refusal of its data or statement), ctx is done, or Options.RetryFor
+// passes: a database restarting briefly delays the write, it does not
+// fail it.
+func (s *Store) retry(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(s.opts.RetryFor)
+	for attempt := 0; ; attempt++ {
+		err := fn()
+		if err == nil || ctx.Err() != nil || !retryable(err) {
+			return err
+		}
+		wait := backoff(attempt, s.opts.RetryMin, s.opts.RetryMax)
+		if time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// retryable reports whether a failed write may succeed when tried again:
+// anything but a refusal by the database of the data (class 22, 23) or of
+// the statement itself (class 42: a bug, not an outage).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return !permanent(err) && !strings.HasPrefix(pe.Code, "42")
+	}
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// checkID refuses a target id PostgreSQL text cannot hold.
+func checkID(what, id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("%s: a record with an empty target id", what)
+	case strings.IndexByte(id, 0) >= 0 || !utf8.ValidString(id):
+		return fmt.Errorf("%s: target id %q is not UTF-8 text without NUL bytes", what, id)
+	}
+	return nil
+}
+
+// cleanText makes s storable as PostgreSQL text: invalid UTF-8 and NUL
+// bytes become U+FFFD.
+func cleanText(s string) string {
+	if strings.IndexByte(s, 0) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 // sendBatch sends b in tx and checks every statement's result.
@@ -80,7 +140,9 @@ func (s *Store) PutObjects(ctx context.Context, kind string, recs []store.Object
 		}
 		b.Queue(putObject, kind, r.Key, v, sqlkit.StampKey(r.Stamp), r.Node, r.Deleted)
 	}
-	return s.write(ctx, "put "+kind+" objects", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
+	return s.retry(ctx, func() error {
+		return s.write(ctx, "put "+kind+" objects", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
+	})
 }
 
 // Objects returns every entry of kind, tombstones included, by key.
@@ -123,6 +185,12 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 		if tr.TargetID == "" {
 			return errors.New("add transitions: a transition with an empty target id")
 		}
+		if err := checkID("add transitions", tr.TargetID); err != nil {
+			return err
+		}
+		// Free text the database cannot hold is mended, not refused: a
+		// refused transition would wait in the caller's memory forever.
+		tr.Cause, tr.Subject, tr.Before, tr.After = cleanText(tr.Cause), cleanText(tr.Subject), cleanText(tr.Before), cleanText(tr.After)
 		var id *string
 		if tr.ID != "" {
 			id = &tr.ID
@@ -142,13 +210,15 @@ func (s *Store) AddTransitions(ctx context.Context, ts []store.Transition) error
 			seqArg, id, tr.TargetID, sqlkit.NanosLo(tr.At), int32(tr.From), int32(tr.To), tr.Cause, tr.Observer,
 			tr.Type, tr.Subject, tr.Before, tr.After)
 	}
-	return s.write(ctx, "add transitions", func(tx pgx.Tx) error {
-		if auto {
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", transitionLockKey); err != nil {
-				return err
+	return s.retry(ctx, func() error {
+		return s.write(ctx, "add transitions", func(tx pgx.Tx) error {
+			if auto {
+				if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", transitionLockKey); err != nil {
+					return err
+				}
 			}
-		}
-		return sendBatch(ctx, tx, b)
+			return sendBatch(ctx, tx, b)
+		})
 	})
 }
 
@@ -234,39 +304,31 @@ func (s *Store) readTransitions(ctx context.Context, query string, args ...any) 
 	return out, nil
 }
 
-// addRollup merges one rollup into this observer's row of its minute.
-const addRollup = `INSERT INTO rollups (target, minute, observer, n, fails, lat_sum, lat_max, buckets)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-	ON CONFLICT (target, minute, observer) DO UPDATE SET n = rollups.n + excluded.n,
-	fails = rollups.fails + excluded.fails, lat_sum = rollups.lat_sum + excluded.lat_sum,
-	lat_max = greatest(rollups.lat_max, excluded.lat_max),
-	buckets = ARRAY(SELECT a + b FROM unnest(rollups.buckets, excluded.buckets) AS u(a, b))`
-
-// AddRollups merges rollups into this observer's stored ones in one
-// transaction. Minute is truncated to its minute.
+// AddRollups acknowledges rollups into the write queue: the writer
+// merges them into this observer's stored minutes (and their hours) in one
+// transaction, a call never split. When the queue is full of rollups it
+// waits for room for at most Options.FullWait.
 func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 	if len(rs) == 0 {
 		return nil
 	}
-	b := &pgx.Batch{}
 	for i := range rs {
-		r := &rs[i]
-		if r.TargetID == "" {
-			return errors.New("add rollups: a rollup with an empty target id")
+		if err := checkID("add rollups", rs[i].TargetID); err != nil {
+			return err
 		}
-		buckets := make([]int64, store.NumBuckets)
-		for j, n := range r.Buckets {
-			buckets[j] = int64(n)
-		}
-		b.Queue(addRollup, r.TargetID, sqlkit.MinuteOf(r.Minute), s.observer, int64(r.Count), int64(r.Failures),
-			int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), buckets)
 	}
-	return s.write(ctx, "add rollups", func(tx pgx.Tx) error { return sendBatch(ctx, tx, b) })
+	if err := s.q.addRollups(ctx, slices.Clone(rs), s.opts.FullWait); err != nil {
+		return fmt.Errorf("add rollups (postgres database %s): %w", s.db, err)
+	}
+	return nil
 }
 
 // Rollups returns a target's rollups with Minute in [from, to), oldest
 // first, the rows of every observer of a minute merged into one.
 func (s *Store) Rollups(ctx context.Context, targetID string, from, to time.Time) ([]store.Rollup, error) {
+	if err := s.q.barrier(ctx); err != nil {
+		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
+	}
 	rows, err := s.pool.Query(ctx, `SELECT minute, n, fails, lat_sum, lat_max, buckets FROM rollups
 		WHERE target = $1 AND minute >= $2 AND minute < $3 ORDER BY minute`,
 		targetID, secsCeil(from, math.MinInt64), secsCeil(to, math.MaxInt64))
@@ -301,53 +363,36 @@ func (s *Store) Rollups(ctx context.Context, targetID string, from, to time.Time
 	return out, nil
 }
 
-// AddResults appends raw results in one transaction: COPY into a
-// temporary table, then one insert into results under this observer. Two
-// results of one target at the same nanosecond keep the last.
+// AddResults acknowledges raw results into the write queue, which the
+// writer copies into results under this observer; it never waits. When
+// the queue is full the oldest raw results are dropped and counted
+// (Dropped). Two results of one target at the same nanosecond keep the
+// last.
 func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	for i := range rs {
-		if rs[i].TargetID == "" {
-			return errors.New("add results: a result with an empty target id")
+		if err := checkID("add results", rs[i].TargetID); err != nil {
+			return err
 		}
 	}
-	return s.write(ctx, "add results", func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS results_in (
-			ord bigint, target text, at bigint, ok boolean, latency bigint, message text, details bytea
-			) ON COMMIT DELETE ROWS`); err != nil {
-			return fmt.Errorf("create the staging table: %w", err)
-		}
-		i := 0
-		src := pgx.CopyFromFunc(func() ([]any, error) {
-			if i == len(rs) {
-				return nil, nil
-			}
-			r := &rs[i]
-			i++
-			var details []byte
-			if len(r.Details) > 0 {
-				details = r.Details
-			}
-			return []any{int64(i), r.TargetID, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details}, nil
-		})
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"results_in"},
-			[]string{"ord", "target", "at", "ok", "latency", "message", "details"}, src); err != nil {
-			return fmt.Errorf("copy %d results: %w", len(rs), err)
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO results (target, at, observer, ok, latency, message, details)
-			SELECT DISTINCT ON (target, at) target, at, $1, ok, latency, message, details
-			FROM results_in ORDER BY target, at, ord DESC
-			ON CONFLICT (target, at, observer) DO UPDATE SET ok = excluded.ok, latency = excluded.latency,
-			message = excluded.message, details = excluded.details`, s.observer)
-		return err
-	})
+	in := slices.Clone(rs)
+	for i := range in {
+		in[i].Message = cleanText(in[i].Message)
+	}
+	if err := s.q.addResults(in); err != nil {
+		return fmt.Errorf("add results (postgres database %s): %w", s.db, err)
+	}
+	return nil
 }
 
 // Results returns a target's raw results in [from, to), newest first, at
 // most limit (0: no limit), of every observer.
 func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time, limit int) ([]store.Result, error) {
+	if err := s.q.barrier(ctx); err != nil {
+		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
+	}
 	var lim *int64
 	if limit > 0 {
 		l := int64(limit)
@@ -376,30 +421,49 @@ func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time
 }
 
 // DeleteTargetData removes a target's transitions, rollups and results (of
-// every observer) in one transaction.
+// every observer) in one transaction, once what was queued before is
+// written.
 func (s *Store) DeleteTargetData(ctx context.Context, targetID string) error {
+	if err := s.q.barrier(ctx); err != nil {
+		return fmt.Errorf("delete the data of %q: %w", targetID, err)
+	}
 	return s.write(ctx, "delete the data of "+fmt.Sprintf("%q", targetID), func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
-		for _, table := range []string{"rollups", "results", "transitions"} {
+		for _, table := range []string{"rollups", "rollups_hour", "results", "transitions"} {
 			b.Queue("DELETE FROM "+table+" WHERE target = $1", targetID)
 		}
 		return sendBatch(ctx, tx, b)
 	})
 }
 
-// Prune removes records older than r allows as of now, one kind per
-// transaction.
+// Prune removes records older than r allows as of now, once what was
+// queued before is written: results and rollups by dropping their whole
+// partitions (or TimescaleDB chunks) older than the cutoff, then deleting
+// the older rows left in the partition straddling it; hour rollups wholly
+// before the rollups' cutoff; transitions and tombstones by deleting.
 func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) error {
+	if err := s.q.barrier(ctx); err != nil {
+		return fmt.Errorf("prune (postgres database %s): %w", s.db, err)
+	}
 	type step struct {
 		what, sql string
 		arg       int64
 	}
 	var steps []step
 	if r.Results > 0 {
-		steps = append(steps, step{"results", "DELETE FROM results WHERE at < $1", now.Add(-r.Results).UnixNano()})
+		cutoff := now.Add(-r.Results).UnixNano()
+		if _, err := s.parts.dropBefore(ctx, s.pool, resultsTable, cutoff); err != nil {
+			return fmt.Errorf("prune results (postgres database %s): %w", s.db, err)
+		}
+		steps = append(steps, step{"results", "DELETE FROM results WHERE at < $1", cutoff})
 	}
 	if r.Rollups > 0 {
-		steps = append(steps, step{"rollups", "DELETE FROM rollups WHERE minute < $1", now.Add(-r.Rollups).Unix()})
+		cutoff := now.Add(-r.Rollups).Unix()
+		if _, err := s.parts.dropBefore(ctx, s.pool, rollupsTable, cutoff); err != nil {
+			return fmt.Errorf("prune rollups (postgres database %s): %w", s.db, err)
+		}
+		steps = append(steps, step{"rollups", "DELETE FROM rollups WHERE minute < $1", cutoff},
+			step{"hour rollups", "DELETE FROM rollups_hour WHERE hour <= $1 - 3600", cutoff})
 	}
 	if r.Transitions > 0 {
 		steps = append(steps, step{"transitions", "DELETE FROM transitions WHERE at < $1", now.Add(-r.Transitions).UnixNano()})

@@ -26,16 +26,18 @@ var server = testkit.NewShared(testkit.StartPostgres)
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := server.Close(); err != nil {
-		fmt.Fprintln(os.Stderr, "stop postgres:", err)
-		if code == 0 {
-			code = 1
+	for _, sh := range []*testkit.Shared[*testkit.Postgres]{server, faultServer} {
+		if err := sh.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop postgres:", err)
+			if code == 0 {
+				code = 1
+			}
 		}
 	}
 	os.Exit(code)
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
 	return c
@@ -49,7 +51,7 @@ func dsn(pg *testkit.Postgres, db string) string {
 }
 
 // createDB creates database db on the test server unless it exists.
-func createDB(t *testing.T, pg *testkit.Postgres, db string) {
+func createDB(t testing.TB, pg *testkit.Postgres, db string) {
 	t.Helper()
 	c := testCtx(t)
 	conn, err := pgx.Connect(c, dsn(pg, "postgres"))
@@ -65,7 +67,7 @@ func createDB(t *testing.T, pg *testkit.Postgres, db string) {
 }
 
 // freshDB creates a new database for t and returns its DSN.
-func freshDB(t *testing.T, pg *testkit.Postgres) string {
+func freshDB(t testing.TB, pg *testkit.Postgres) string {
 	t.Helper()
 	h := fnv.New64a()
 	h.Write([]byte(t.Name() + t.TempDir()))
@@ -128,6 +130,30 @@ func TestConcurrentMigrate(t *testing.T) {
 	}
 	if n != SchemaVersion() || maxV != SchemaVersion() {
 		t.Errorf("%s holds %d rows up to version %d, want each of the %d migrations once", versionTable, n, maxV, SchemaVersion())
+	}
+	if n := count(t, stores[0].pool, "SELECT count(*) FROM heck_layout"); n != 1 {
+		t.Errorf("heck_layout holds %d rows, want the layout chosen once", n)
+	}
+	for i, st := range stores {
+		if st.Layout() != LayoutNative {
+			t.Errorf("node %d: layout %q", i, st.Layout())
+		}
+	}
+	// Every node writes at once into the partitions the first one made.
+	var writers sync.WaitGroup
+	for i, st := range stores {
+		writers.Go(func() {
+			if err := st.AddResults(c, []store.Result{{TargetID: "t", At: time.Now(), Message: fmt.Sprint(i)}}); err != nil {
+				t.Error(err)
+			}
+			if err := st.q.barrier(c); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	writers.Wait()
+	if n := count(t, stores[0].pool, "SELECT count(*) FROM results"); n != nodes {
+		t.Errorf("%d results, want one from each node", n)
 	}
 }
 
@@ -246,6 +272,11 @@ func TestObserversKeptApart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A store reads its own writes; another node's once its writer has
+	// written them.
+	if err := b.q.barrier(c); err != nil {
+		t.Fatal(err)
+	}
 	got, err := a.Rollups(c, "t", time.Time{}, time.Time{})
 	if err != nil {
 		t.Fatal(err)
@@ -320,6 +351,11 @@ func TestCheck(t *testing.T) {
 		{"empty (an unset ${VAR})", store.Settings{"dsn": " "}, []string{"dsn"}},
 		{"unparsable", store.Settings{"dsn": "postgres://heck:s3cret@[::1/heck"}, []string{"dsn"}},
 		{"unknown key", store.Settings{"dsn": "postgres://127.0.0.1/heck", "path": "x"}, []string{"path"}},
+		{"queue", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "500000"}, nil},
+		{"queue with separators", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "1_000_000"}, nil},
+		{"queue not a number", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "lots"}, []string{"queue"}},
+		{"queue zero", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "0"}, []string{"queue"}},
+		{"queue too large", store.Settings{"dsn": "postgres://127.0.0.1/heck", "queue": "1000000000"}, []string{"queue"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -69,6 +69,14 @@ type Destination interface {
 	PutRollups(ctx context.Context, rs []store.Rollup) error
 }
 
+// ResultPutter is a destination that can write raw results synchronously
+// (internal/store/postgres: its AddResults only queues them, and a full
+// queue drops the oldest); a copy uses PutResults when the destination
+// has it, so it never outruns the destination.
+type ResultPutter interface {
+	PutResults(ctx context.Context, rs []store.Result) error
+}
+
 // DefaultBatch is how many records one write carries by default.
 const DefaultBatch = 5000
 
@@ -293,7 +301,11 @@ func (c *copier) results(ctx context.Context) error {
 				}
 				break
 			}
-			if err := c.dst.AddResults(ctx, rs); err != nil {
+			write := c.dst.AddResults
+			if p, ok := c.dst.(ResultPutter); ok {
+				write = p.PutResults
+			}
+			if err := write(ctx, rs); err != nil {
 				return fmt.Errorf("copy results of %q: write: %w", id, err)
 			}
 			c.done("results", len(rs))
