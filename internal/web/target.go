@@ -1,11 +1,11 @@
 package web
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,7 +18,6 @@ import (
 	"github.com/heckhq/heck/internal/history"
 	"github.com/heckhq/heck/internal/store"
 	"github.com/heckhq/heck/internal/target"
-	"github.com/heckhq/heck/internal/user"
 	"github.com/heckhq/heck/internal/wire"
 )
 
@@ -122,6 +121,16 @@ func (h *Handler) targetPage(w http.ResponseWriter, r *http.Request, v visitor) 
 			}
 			tv.Vantages = append(tv.Vantages, vantage{Observer: o.Observer, State: o.State.String(), At: o.At, Latency: o.Latency, Message: o.Message})
 		}
+	}
+	// The node's own probes may not be in the replicated table it reads:
+	// the verdict's observer is a vantage point too.
+	if ts.Last != nil && ts.Observer != "" && !slices.ContainsFunc(tv.Vantages, func(v vantage) bool { return v.Observer == ts.Observer }) {
+		st := health.Down.String()
+		if ts.Last.OK {
+			st = health.Up.String()
+		}
+		tv.Vantages = append(tv.Vantages, vantage{Observer: ts.Observer, State: st, At: ts.Last.At, Latency: ts.Last.Latency, Message: ts.Last.Message})
+		sort.Slice(tv.Vantages, func(i, j int) bool { return tv.Vantages[i].Observer < tv.Vantages[j].Observer })
 	}
 	states := map[string]string{}
 	var edges []wire.GraphEdge
@@ -401,8 +410,3 @@ func (h *Handler) deleteTarget(w http.ResponseWriter, r *http.Request, v visitor
 	redirect(w, r, "/", "deleted "+id)
 }
 
-var (
-	_ = health.Up
-	_ = user.Viewer
-	_ context.Context
-)
