@@ -30,6 +30,7 @@ func main() {
 	full := flag.Bool("full-tables", false, "start every node's table full (real memory) instead of sparse")
 	wall := flag.Duration("wall-limit", 0, "stop a run after this much real time (0: none)")
 	detail := flag.Bool("v", false, "print the byte breakdown of each run")
+	wm := flag.Duration("watermark-every", 0, "each node's watermark period (0: heck's default, 1s)")
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
 
@@ -54,7 +55,7 @@ func main() {
 			for _, sc := range scs {
 				s, err := sim.New(sim.Config{Nodes: n, Targets: t, Zones: *zones, Interval: *interval, Scenario: sc,
 					Duration: *duration, Loss: *loss, Restarts: *restarts, RestartEvery: *restartEvery,
-					FullTables: *full, WallLimit: *wall, Seed: *seed})
+					FullTables: *full, WatermarkEvery: *wm, WallLimit: *wall, Seed: *seed})
 				if err != nil {
 					fail("setup", err)
 				}

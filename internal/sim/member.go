@@ -1,5 +1,9 @@
 package sim
 
+import (
+	"fmt"
+	"time"
+)
 
 // Membership, as memberlist's SWIM does it in outline: each node probes one
 // member a second; a member that does not answer is declared dead by its
@@ -10,7 +14,6 @@ package sim
 // incarnation. Push/pull exchanges the whole member state (and heck's
 // digest). Suspect messages and indirect probes are not modelled: loss is
 // low and a probe of a reachable node always succeeds.
-
 
 // onMember applies a membership message about m; gossiped says whether to
 // pass a change on by gossip.
@@ -40,7 +43,11 @@ func (n *node) onMember(kind byte, m int, inc uint32, gossiped bool) {
 		if !n.known[m] || inc < n.inc[m] || !n.alive[m] {
 			return
 		}
+		if n.s.debug != nil {
+			n.s.debug(fmt.Sprintf("%.2fs %s marks %s dead inc %d (gossiped %v)", time.Duration(n.s.loop.now).Seconds(), n.name, n.s.names[m], inc, gossiped))
+		}
 		n.inc[m] = inc
+		n.deadAt[m] = n.s.loop.now
 		n.alive[m] = false
 		n.nAlive--
 		n.dirty = true
@@ -100,6 +107,9 @@ func (s *Sim) pushPull(a, b int, join bool) bool {
 		return false
 	}
 	na, nb := s.nodes[a], s.nodes[b]
+	if s.debug != nil {
+		s.debug(fmt.Sprintf("%.2fs pushpull %s %s join %v", time.Duration(s.loop.now).Seconds(), na.name, nb.name, join))
+	}
 	da, db := na.rep.LocalDigest(), nb.rep.LocalDigest()
 	na.sent[catPushPull] += uint64(memberStateBytes*na.knownCount() + len(da) + len(na.name) + 2)
 	nb.sent[catPushPull] += uint64(memberStateBytes*nb.knownCount() + len(db) + len(nb.name) + 2)

@@ -274,10 +274,36 @@ func (n *node) randomMembers(k int, rng *rand.Rand) []int {
 	return out
 }
 
+// gossipToTheDead is memberlist's GossipToTheDeadTime: members declared
+// dead are still gossiped to for this long, which is how a member
+// declared dead by mistake hears it and refutes.
+const gossipToTheDead = 30 * time.Second
+
+// gossipTargets picks up to k distinct other members, alive or dead for
+// less than gossipToTheDead, as memberlist's gossip does.
+func (n *node) gossipTargets(k int) []int {
+	rng := n.s.rng
+	out := make([]int, 0, k)
+	for tries := 0; len(out) < k && tries < 8*k; tries++ {
+		m := rng.IntN(len(n.alive))
+		if m == n.id || !n.known[m] || !n.alive[m] && n.s.loop.now-n.deadAt[m] > int64(gossipToTheDead) {
+			continue
+		}
+		dup := false
+		for _, x := range out {
+			dup = dup || x == m
+		}
+		if !dup {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
 // gossip is one memberlist gossip round: a packet to each of gossipNodes
 // random members, filled with membership messages first, then deltas.
 func (n *node) gossip() {
-	for _, m := range n.randomMembers(gossipNodes, n.s.rng) {
+	for _, m := range n.gossipTargets(gossipNodes) {
 		limit := udpBufferSize - compoundHeader
 		msgs := n.mq.GetBroadcasts(compoundOverhead, limit)
 		for _, b := range msgs {

@@ -40,6 +40,7 @@ type node struct {
 	known   []bool
 	alive   []bool
 	inc     []uint32
+	deadAt  []int64 // when this node last saw each member die
 	nAlive  int // including itself
 	myInc   uint32
 	dirty   bool
@@ -60,6 +61,7 @@ func (s *Sim) newNode(id int) *node {
 	n.known = make([]bool, s.cfg.Nodes)
 	n.alive = make([]bool, s.cfg.Nodes)
 	n.inc = make([]uint32, s.cfg.Nodes)
+	n.deadAt = make([]int64, s.cfg.Nodes)
 	n.ringWas = make([]bool, s.cfg.Nodes)
 	return n
 }
@@ -71,7 +73,7 @@ func (n *node) start() {
 	n.up = true
 	n.life++
 	n.table = health.NewTable(health.TableOptions{})
-	n.pub = health.NewPublisher(n.name, n.table, health.PublisherOptions{Now: s.clock,
+	n.pub = health.NewPublisher(n.name, n.table, health.PublisherOptions{Now: s.clock, WatermarkEvery: s.cfg.WatermarkEvery,
 		LatencyPerSecond: clusterLatencyPerSecond / float64(s.cfg.Nodes)})
 	n.jd = judge.New()
 	n.rep = replica.New(s.reg, n.table, slog.New(slog.DiscardHandler))

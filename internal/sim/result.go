@@ -31,7 +31,6 @@ type Result struct {
 	Reached            float64
 	BytesSteady        float64 // per node per second, steady window
 	BytesEvent         float64 // per node per second, from the event on
-	BytesSteadyMax     float64 // the busiest node, steady window
 	BytesSteadyBy      [numCats]float64
 	BytesEventBy       [numCats]float64
 	Converged, ViewsAt time.Duration // after the heal; -1 when not reached
@@ -131,11 +130,6 @@ func (s *Sim) result(wall time.Duration, events uint64) *Result {
 	st, ev, en := s.snaps["steady"], s.snaps["event"], s.snaps["end"]
 	if ev.at > st.at {
 		r.BytesSteady, r.BytesSteadyBy = rate(st, ev)
-		maxNode := 0.0
-		for _, n := range s.nodes {
-			_ = n
-		}
-		r.BytesSteadyMax = maxNode
 	}
 	if en.at > ev.at {
 		r.BytesEvent, r.BytesEventBy = rate(ev, en)
