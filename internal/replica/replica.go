@@ -268,12 +268,8 @@ func (r *Replica) flush() {
 	if t == nil || own.Empty() && relays.Empty() {
 		return
 	}
-	if len(own.Watermarks) > 0 && directWatermarks(t) {
-		r.multicast(t, health.Delta{Watermarks: newestWatermarks(own.Watermarks)})
-		own.Watermarks = nil
-	}
 	behind := t.Queued() > backlog
-	if !behind && len(own.Observations) <= maxBatch {
+	if !behind && len(own.Observations) <= maxBatch && !multicastOwn(t) {
 		// The usual case: a few changes, gossiped with the relays.
 		relays.Observations = append(own.Observations, relays.Observations...)
 		relays.Watermarks = newestWatermarks(append(own.Watermarks, relays.Watermarks...))

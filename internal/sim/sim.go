@@ -56,6 +56,7 @@ type Config struct {
 	Duration time.Duration // after the event (90s)
 
 	PartitionFor    time.Duration // 60s
+	AfterHeal       time.Duration // partition: run at least this long after the heal (60s)
 	OutageFor       time.Duration // 60s
 	RestartEvery    time.Duration // rolling: time between two nodes' restarts (2s)
 	RestartDown     time.Duration // rolling: how long a node is down (3s)
@@ -111,6 +112,7 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Duration, 90*time.Second)
 	def(&c.PartitionFor, 60*time.Second)
 	def(&c.OutageFor, 60*time.Second)
+	def(&c.AfterHeal, 60*time.Second)
 	def(&c.RestartEvery, 2*time.Second)
 	def(&c.RestartDown, 3*time.Second)
 	if c.RestartDown < 1100*time.Millisecond {
@@ -320,7 +322,7 @@ func (s *Sim) Run() (*Result, error) {
 	E := W + int64(cfg.Steady)
 	end := E + int64(cfg.Duration)
 	if cfg.Scenario == Partition {
-		end = max(end, E+int64(cfg.PartitionFor)+int64(60*time.Second))
+		end = max(end, E+int64(cfg.PartitionFor)+int64(cfg.AfterHeal))
 	}
 	if cfg.Scenario == Rolling {
 		end = max(end, E+int64(cfg.Restarts)*int64(cfg.RestartEvery)+int64(30*time.Second))

@@ -10,9 +10,9 @@ import (
 // state, little over-probing during churn, a changed state reaching 99% of
 // the nodes within 2 s, and a healed partition converging within 10 s.
 func TestScenarios(t *testing.T) {
-	nodes, targets := 50, 10000
-	if testing.Short() {
-		nodes, targets = 20, 2000
+	nodes, targets := 50, 10000 // the size: about 5 s of CPU
+	if testing.Short() || raceOn {
+		nodes, targets = 40, 4000
 	}
 	tests := []struct {
 		scenario Scenario
@@ -53,8 +53,9 @@ func TestScenarios(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(string(tc.scenario), func(t *testing.T) {
-			s, err := New(Config{Nodes: nodes, Targets: targets, Scenario: tc.scenario, Duration: 60 * time.Second,
-				PartitionFor: 30 * time.Second})
+			s, err := New(Config{Nodes: nodes, Targets: targets, Scenario: tc.scenario,
+				Warm: 10 * time.Second, Steady: 20 * time.Second, Duration: 40 * time.Second,
+				PartitionFor: 20 * time.Second, AfterHeal: 20 * time.Second})
 			if err != nil {
 				t.Fatal(err)
 			}
