@@ -41,7 +41,7 @@ type node struct {
 	alive   []bool
 	inc     []uint32
 	deadAt  []int64 // when this node last saw each member die
-	nAlive  int // including itself
+	nAlive  int     // including itself
 	myInc   uint32
 	dirty   bool
 	ringWas []bool // alive as of the last SetMembers
