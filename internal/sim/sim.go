@@ -431,7 +431,7 @@ func (s *Sim) track(n *node, obs health.Observation) {
 	}
 	others := s.running() - 1
 	s.tracks[trackKey{obs.Observer, obs.Seq}] = &tracked{at: s.loop.now, need100: others,
-		need99: int(math.Ceil(0.99 * float64(others))), t99: -1, t100: -1}
+		need99: max(1, int(math.Floor(0.99*float64(others)))), t99: -1, t100: -1}
 }
 
 // arrived is every node's replica telling of remote observations that
