@@ -245,8 +245,11 @@ func (n *node) tick() {
 	if wm, ok := n.pub.Tick(now, now); ok {
 		n.rep.Publish(health.Delta{Watermarks: []health.Watermark{wm}})
 	}
-	if len(n.fallbacks) > 0 {
-		for t := range n.fallbacks {
+	for t := range n.fallbacks {
+		// A stand-in's answer changes only once a member ahead of it
+		// speaks again (or the view changes, handled above): skip the
+		// policy while every one of them is still silent.
+		if !n.couldTakeOver(t, now) {
 			n.reconcile(t, now)
 		}
 	}
