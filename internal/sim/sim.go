@@ -362,9 +362,6 @@ func (s *Sim) Run() (*Result, error) {
 func observationBytes() float64 {
 	const n = 50000
 	var ms runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&ms)
-	before := ms.HeapAlloc
 	tb := health.NewTable(health.TableOptions{})
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ids := make([]string, n)
@@ -373,7 +370,7 @@ func observationBytes() float64 {
 	}
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
-	before = ms.HeapAlloc
+	before := ms.HeapAlloc
 	for i, id := range ids {
 		tb.Apply(health.Observation{TargetID: id, Observer: "n0001", Seq: uint64(i + 1), State: health.Up, Since: at, At: at,
 			Interval: 10 * time.Second})

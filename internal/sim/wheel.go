@@ -18,7 +18,6 @@ type wheelEntry struct {
 // probe.
 type wheel struct {
 	slots [][]wheelEntry
-	base  int64 // virtual time of slot 0's current turn
 }
 
 func newWheel(interval time.Duration) *wheel {
