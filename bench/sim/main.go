@@ -22,6 +22,8 @@ func main() {
 	targets := flag.String("targets", "10000", "target counts, comma separated")
 	scenarios := flag.String("scenario", "all", "scenarios, comma separated, or all: "+fmt.Sprint(sim.Scenarios()))
 	interval := flag.Duration("interval", 10*time.Second, "every target's probe interval")
+	warm := flag.Duration("warm", 20*time.Second, "virtual time before anything is measured")
+	steady := flag.Duration("steady", 0, "measured steady window before the event (0: 3 intervals)")
 	duration := flag.Duration("duration", 90*time.Second, "virtual time after the event")
 	zones := flag.Int("zones", 10, "zones (datacenters) the nodes are spread over")
 	loss := flag.Float64("loss", 0.001, "UDP packet loss")
@@ -54,7 +56,7 @@ func main() {
 		for _, t := range ts {
 			for _, sc := range scs {
 				s, err := sim.New(sim.Config{Nodes: n, Targets: t, Zones: *zones, Interval: *interval, Scenario: sc,
-					Duration: *duration, Loss: *loss, Restarts: *restarts, RestartEvery: *restartEvery,
+					Warm: *warm, Steady: *steady, Duration: *duration, Loss: *loss, Restarts: *restarts, RestartEvery: *restartEvery,
 					FullTables: *full, WatermarkEvery: *wm, WallLimit: *wall, Seed: *seed})
 				if err != nil {
 					fail("setup", err)

@@ -118,6 +118,9 @@ func (s *Sim) result(wall time.Duration, events uint64) *Result {
 	rate := func(a, b snapshot) (tot float64, by [numCats]float64) {
 		secs := time.Duration(b.at - a.at).Seconds()
 		nodes := float64(a.nodes+b.nodes) / 2
+		if a.at == 0 && a.nodes == 0 { // the event was never reached: from the start
+			nodes = float64(b.nodes)
+		}
 		if secs <= 0 || nodes == 0 {
 			return 0, by
 		}
