@@ -269,7 +269,7 @@ func (r *Replica) flush() {
 		return
 	}
 	behind := t.Queued() > backlog
-	if !behind && len(own.Observations) <= maxBatch {
+	if !behind && len(own.Observations) <= maxBatch && !multicastOwn(t) {
 		// The usual case: a few changes, gossiped with the relays.
 		relays.Observations = append(own.Observations, relays.Observations...)
 		relays.Watermarks = newestWatermarks(append(own.Watermarks, relays.Watermarks...))
