@@ -103,13 +103,27 @@ func TestBrowser(t *testing.T) {
 		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1280, 900))
-	allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer allocCancel()
-	bctx, bcancel := chromedp.NewContext(allocCtx)
-	defer bcancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate("about:blank")); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
+		chromedp.Flag("disable-dev-shm-usage", true), chromedp.WindowSize(1280, 900))
+	// Starting the browser now and then fails on a loaded machine (the
+	// process exits before it listens for DevTools): try a few times,
+	// each with a fresh profile.
+	var bctx context.Context
+	for attempt := 1; ; attempt++ {
+		allocCtx, allocCancel := chromedp.NewExecAllocator(ctx, append(opts, chromedp.UserDataDir(t.TempDir()))...)
+		c, bcancel := chromedp.NewContext(allocCtx)
+		err := chromedp.Do(c, chromedp.Navigate("about:blank")) // starts the browser
+		if err == nil {
+			bctx = c
+			defer allocCancel()
+			defer bcancel()
+			break
+		}
+		bcancel()
+		allocCancel()
+		if attempt == 3 {
+			t.Fatalf("start chromium (3 attempts): %v", err)
+		}
+		t.Logf("start chromium, attempt %d: %v", attempt, err)
 	}
 
 	shots := os.Getenv("HECK_SCREENSHOTS") == "1"
