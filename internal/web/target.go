@@ -409,4 +409,3 @@ func (h *Handler) deleteTarget(w http.ResponseWriter, r *http.Request, v visitor
 	}
 	redirect(w, r, "/", "deleted "+id)
 }
-
