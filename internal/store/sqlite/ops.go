@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/heckhq/heck/internal/crdt"
@@ -237,22 +239,21 @@ func (s *Store) readTransitions(ctx context.Context, query string, args ...any) 
 
 // AddRollups merges rollups into stored ones in one transaction: an
 // existing (target, minute) row gets counts, sums and buckets added and the
-// larger maximum. Minute is truncated to its minute.
+// larger maximum. Minute is truncated to its minute. The hour rollups of
+// the minutes are merged the same way in the same transaction.
 func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	return s.write(ctx, "add rollups", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT INTO rollups (tid, minute, n, fails, lat_sum, lat_max, buckets)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tid, minute) DO UPDATE SET n = n + excluded.n, fails = fails + excluded.fails,
-			lat_sum = lat_sum + excluded.lat_sum, lat_max = max(lat_max, excluded.lat_max),
-			buckets = `+mergeFunc+`(buckets, excluded.buckets)`)
+		st, err := t.PrepareContext(ctx, mergeSQL("rollups", "minute"))
 		if err != nil {
 			return err
 		}
 		defer st.Close()
 		buf := make([]byte, 0, 4*store.NumBuckets)
+		hours := map[spanKey]int{} // index in sums
+		var sums []hourSum
 		for i := range rs {
 			r := &rs[i]
 			if r.TargetID == "" {
@@ -262,18 +263,78 @@ func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 			if err != nil {
 				return err
 			}
+			m := sqlkit.MinuteOf(r.Minute)
 			buf = encodeBuckets(buf[:0], &r.Buckets)
-			var blob any
-			if len(buf) > 0 {
-				blob = buf
-			}
-			if _, err := st.ExecContext(ctx, tid, sqlkit.MinuteOf(r.Minute), int64(r.Count), int64(r.Failures),
-				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blob); err != nil {
+			if _, err := st.ExecContext(ctx, tid, m, int64(r.Count), int64(r.Failures),
+				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blobOf(buf)); err != nil {
 				return fmt.Errorf("rollup of %q at %s: %w", r.TargetID, r.Minute.UTC().Format(time.RFC3339), err)
 			}
+			k := spanKey{tid, hourOf(m)}
+			j, ok := hours[k]
+			if !ok {
+				j = len(sums)
+				hours[k] = j
+				sums = append(sums, hourSum{key: k, target: r.TargetID})
+			}
+			sums[j].r.Merge(*r)
 		}
-		return nil
+		return t.mergeHours(ctx, sums, buf)
 	})
+}
+
+// mergeSQL is the upsert merging a rollup into table, keyed by tid and col.
+func mergeSQL(table, col string) string {
+	return `INSERT INTO ` + table + ` (tid, ` + col + `, n, fails, lat_sum, lat_max, buckets)
+			VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (tid, ` + col + `) DO UPDATE SET n = n + excluded.n, fails = fails + excluded.fails,
+			lat_sum = lat_sum + excluded.lat_sum, lat_max = max(lat_max, excluded.lat_max),
+			buckets = ` + mergeFunc + `(buckets, excluded.buckets)`
+}
+
+// blobOf is an encoded histogram as stored: NULL when empty.
+func blobOf(enc []byte) any {
+	if len(enc) == 0 {
+		return nil
+	}
+	return enc
+}
+
+// spanKey is one interned target's minute or hour (unix seconds).
+type spanKey struct{ tid, start int64 }
+
+// hourSum is the sum of one call's rollups of a target's hour.
+type hourSum struct {
+	key    spanKey
+	target string
+	r      store.Rollup
+}
+
+// hourOf is the unix second starting the hour of unix second s.
+func hourOf(s int64) int64 { return s - ((s%3600)+3600)%3600 }
+
+// mergeHours merges sums into the stored hour rollups, in key order so
+// the writes walk the table's pages once. buf is scratch space.
+func (t *tx) mergeHours(ctx context.Context, sums []hourSum, buf []byte) error {
+	if len(sums) == 0 {
+		return nil
+	}
+	slices.SortFunc(sums, func(a, b hourSum) int {
+		return cmp.Or(cmp.Compare(a.key.tid, b.key.tid), cmp.Compare(a.key.start, b.key.start))
+	})
+	st, err := t.PrepareContext(ctx, mergeSQL("rollups_hour", "hour"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for i := range sums {
+		h := &sums[i]
+		buf = encodeBuckets(buf[:0], &h.r.Buckets)
+		if _, err := st.ExecContext(ctx, h.key.tid, h.key.start, int64(h.r.Count), int64(h.r.Failures),
+			int64(min(h.r.LatencySum, math.MaxInt64)), int64(h.r.LatencyMax), blobOf(buf)); err != nil {
+			return fmt.Errorf("hour rollup of %q at %s: %w", h.target, time.Unix(h.key.start, 0).UTC().Format(time.RFC3339), err)
+		}
+	}
+	return nil
 }
 
 // Rollups returns a target's rollups with Minute in [from, to), oldest
@@ -402,6 +463,9 @@ func (s *Store) DeleteTargetData(ctx context.Context, targetID string) error {
 	if err := s.pruneKeyed(ctx, "rollups", "minute", tids, math.MaxInt64); err != nil {
 		return fmt.Errorf("delete data of %q: %w", targetID, err)
 	}
+	if err := s.pruneKeyed(ctx, "rollups_hour", "hour", tids, math.MaxInt64); err != nil {
+		return fmt.Errorf("delete data of %q: %w", targetID, err)
+	}
 	if err := s.pruneKeyed(ctx, "results", "at", tids, math.MaxInt64); err != nil {
 		return fmt.Errorf("delete data of %q: %w", targetID, err)
 	}
@@ -443,8 +507,14 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) err
 			}
 		}
 		if r.Rollups > 0 {
-			if err := s.pruneKeyed(ctx, "rollups", "minute", tids, now.Add(-r.Rollups).Unix()); err != nil {
+			cutoff := now.Add(-r.Rollups).Unix()
+			if err := s.pruneKeyed(ctx, "rollups", "minute", tids, cutoff); err != nil {
 				return fmt.Errorf("prune rollups: %w", err)
+			}
+			// Hours wholly before the cutoff (hour + 3600 <= cutoff), as
+			// the postgres store prunes them.
+			if err := s.pruneKeyed(ctx, "rollups_hour", "hour", tids, cutoff-3599); err != nil {
+				return fmt.Errorf("prune hour rollups: %w", err)
 			}
 		}
 	}
