@@ -246,12 +246,7 @@ func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 		return nil
 	}
 	return s.write(ctx, "add rollups", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, mergeSQL("rollups", "minute"))
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		buf := make([]byte, 0, 4*store.NumBuckets)
+		minutes := make([]spanRow, len(rs))
 		hours := map[spanKey]int{} // index in sums
 		var sums []hourSum
 		for i := range rs {
@@ -264,11 +259,7 @@ func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 				return err
 			}
 			m := sqlkit.MinuteOf(r.Minute)
-			buf = encodeBuckets(buf[:0], &r.Buckets)
-			if _, err := st.ExecContext(ctx, tid, m, int64(r.Count), int64(r.Failures),
-				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blobOf(buf)); err != nil {
-				return fmt.Errorf("rollup of %q at %s: %w", r.TargetID, r.Minute.UTC().Format(time.RFC3339), err)
-			}
+			minutes[i] = spanRow{spanKey{tid, m}, r.TargetID, r}
 			k := spanKey{tid, hourOf(m)}
 			j, ok := hours[k]
 			if !ok {
@@ -278,17 +269,19 @@ func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 			}
 			sums[j].r.Merge(*r)
 		}
-		return t.mergeHours(ctx, sums, buf)
+		if err := t.mergeRows(ctx, "rollups", "rollups", "minute", minutes); err != nil {
+			return err
+		}
+		// The hours in key order, so the writes walk the table's pages once.
+		slices.SortFunc(sums, func(a, b hourSum) int {
+			return cmp.Or(cmp.Compare(a.key.tid, b.key.tid), cmp.Compare(a.key.start, b.key.start))
+		})
+		hrows := make([]spanRow, len(sums))
+		for i := range sums {
+			hrows[i] = spanRow{sums[i].key, sums[i].target, &sums[i].r}
+		}
+		return t.mergeRows(ctx, "hour rollups", "rollups_hour", "hour", hrows)
 	})
-}
-
-// mergeSQL is the upsert merging a rollup into table, keyed by tid and col.
-func mergeSQL(table, col string) string {
-	return `INSERT INTO ` + table + ` (tid, ` + col + `, n, fails, lat_sum, lat_max, buckets)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tid, ` + col + `) DO UPDATE SET n = n + excluded.n, fails = fails + excluded.fails,
-			lat_sum = lat_sum + excluded.lat_sum, lat_max = max(lat_max, excluded.lat_max),
-			buckets = ` + mergeFunc + `(buckets, excluded.buckets)`
 }
 
 // blobOf is an encoded histogram as stored: NULL when empty.
@@ -311,31 +304,6 @@ type hourSum struct {
 
 // hourOf is the unix second starting the hour of unix second s.
 func hourOf(s int64) int64 { return s - ((s%3600)+3600)%3600 }
-
-// mergeHours merges sums into the stored hour rollups, in key order so
-// the writes walk the table's pages once. buf is scratch space.
-func (t *tx) mergeHours(ctx context.Context, sums []hourSum, buf []byte) error {
-	if len(sums) == 0 {
-		return nil
-	}
-	slices.SortFunc(sums, func(a, b hourSum) int {
-		return cmp.Or(cmp.Compare(a.key.tid, b.key.tid), cmp.Compare(a.key.start, b.key.start))
-	})
-	st, err := t.PrepareContext(ctx, mergeSQL("rollups_hour", "hour"))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	for i := range sums {
-		h := &sums[i]
-		buf = encodeBuckets(buf[:0], &h.r.Buckets)
-		if _, err := st.ExecContext(ctx, h.key.tid, h.key.start, int64(h.r.Count), int64(h.r.Failures),
-			int64(min(h.r.LatencySum, math.MaxInt64)), int64(h.r.LatencyMax), blobOf(buf)); err != nil {
-			return fmt.Errorf("hour rollup of %q at %s: %w", h.target, time.Unix(h.key.start, 0).UTC().Format(time.RFC3339), err)
-		}
-	}
-	return nil
-}
 
 // Rollups returns a target's rollups with Minute in [from, to), oldest
 // first.
