@@ -298,3 +298,41 @@ func TestMigrationBackfillsHourRollups(t *testing.T) {
 		t.Errorf("hour after a merge: %+v", got[len(got)-1])
 	}
 }
+
+// TestAddRollupsMergesWithinACall: a call of several upsert statements
+// (mergeBatch rows each) with a minute repeated inside one statement and
+// across two merges every copy, in minutes and hours.
+func TestAddRollupsMergesWithinACall(t *testing.T) {
+	s := openT(t, filepath.Join(t.TempDir(), "heck.db"))
+	defer s.Close()
+	c := testCtx(t)
+	h := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var rs []store.Rollup
+	want := map[int64]store.Rollup{}
+	for i := range 2*mergeBatch + 5 {
+		m := h.Add(time.Duration(i%(mergeBatch+3)) * time.Minute) // repeats inside and across statements
+		r := store.Rollup{TargetID: "t", Minute: m}
+		r.Add(i%3 != 0, time.Duration(i)*time.Millisecond)
+		rs = append(rs, r)
+		w := want[m.Unix()]
+		w.Merge(r)
+		w.TargetID, w.Minute = "t", m
+		want[m.Unix()] = w
+	}
+	if err := s.AddRollups(c, rs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Rollups(c, "t", time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d minutes stored, want %d", len(got), len(want))
+	}
+	for _, g := range got {
+		if w := want[g.Minute.Unix()]; g != w {
+			t.Errorf("minute %s = %+v, want %+v", g.Minute, g, w)
+		}
+	}
+	checkSpans(t, s, "t", time.Time{}, time.Time{}, 0)
+}
