@@ -350,28 +350,33 @@ func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
 		return nil
 	}
 	return s.write(ctx, "add results", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT OR REPLACE INTO results (tid, at, ok, latency, message, details)
-			VALUES (?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i := range rs {
-			r := &rs[i]
-			if r.TargetID == "" {
-				return errors.New("result with an empty target id")
+		b := &batchedExec{t: t, cols: 6, prefix: "INSERT OR REPLACE INTO results (tid, at, ok, latency, message, details)"}
+		defer b.close()
+		args := make([]any, 0, 6*mergeBatch)
+		for len(rs) > 0 {
+			n := min(len(rs), mergeBatch)
+			args = args[:0]
+			for i := range rs[:n] {
+				r := &rs[i]
+				if r.TargetID == "" {
+					return errors.New("result with an empty target id")
+				}
+				tid, err := t.id(ctx, r.TargetID)
+				if err != nil {
+					return err
+				}
+				var details any
+				if len(r.Details) > 0 {
+					details = r.Details
+				}
+				args = append(args, tid, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details)
 			}
-			tid, err := t.id(ctx, r.TargetID)
-			if err != nil {
-				return err
+			// Rows of one statement are written in order: of two results
+			// of a target at the same nanosecond the last stays.
+			if err := b.exec(ctx, args, n); err != nil {
+				return fmt.Errorf("results of %q to %q: %w", rs[0].TargetID, rs[n-1].TargetID, err)
 			}
-			var details any
-			if len(r.Details) > 0 {
-				details = r.Details
-			}
-			if _, err := st.ExecContext(ctx, tid, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details); err != nil {
-				return fmt.Errorf("result of %q: %w", r.TargetID, err)
-			}
+			rs = rs[n:]
 		}
 		return nil
 	})

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
@@ -335,4 +336,43 @@ func TestAddRollupsMergesWithinACall(t *testing.T) {
 		}
 	}
 	checkSpans(t, s, "t", time.Time{}, time.Time{}, 0)
+}
+
+// TestAddResultsBatches: a call of several statements (mergeBatch rows
+// each) stores every result, and of two at the same nanosecond, inside one
+// statement or across two, the last.
+func TestAddResultsBatches(t *testing.T) {
+	s := openT(t, filepath.Join(t.TempDir(), "heck.db"))
+	defer s.Close()
+	c := testCtx(t)
+	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	var rs []store.Result
+	const distinct = mergeBatch + 7
+	for i := range 2*mergeBatch + 3 {
+		rs = append(rs, store.Result{TargetID: "t", At: at.Add(time.Duration(i%distinct) * time.Second), OK: true,
+			Latency: time.Duration(i), Message: fmt.Sprint(i)})
+	}
+	if err := s.AddResults(c, rs); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Results(c, "t", time.Time{}, time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != distinct {
+		t.Fatalf("%d results stored, want %d", len(got), distinct)
+	}
+	for _, g := range got {
+		sec := int(g.At.Sub(at) / time.Second)
+		last := sec
+		for last+distinct < len(rs) {
+			last += distinct
+		}
+		if g.Message != fmt.Sprint(last) {
+			t.Errorf("result at +%ds: %q, want the last written, %d", sec, g.Message, last)
+		}
+	}
+	if err := s.AddResults(c, []store.Result{{TargetID: "t", At: at}, {At: at}}); err == nil {
+		t.Error("a result with an empty target id was stored")
+	}
 }
