@@ -262,9 +262,23 @@ func TestMigrationBackfillsHourRollups(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// And enough hours of a third target for several statements.
+	const manyHours = 3*mergeBatch + 5
+	if _, err := s.w.ExecContext(c, `INSERT INTO target_ids (name) VALUES ('c')`); err != nil {
+		t.Fatal(err)
+	}
+	for i := range manyHours * 2 {
+		if _, err := s.w.ExecContext(c, `INSERT INTO rollups (tid, minute, n, fails, lat_sum, lat_max, buckets)
+			SELECT tid, ?, 1, 0, 10, 10, NULL FROM target_ids WHERE name = 'c'`, h.Unix()+int64(i/2)*3600+int64(i%2)*60); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s.w.Close()
 
 	st := openT(t, path)
+	if got := hourRows(t, st, "c"); len(got) != manyHours || got[0].Count != 2 || got[manyHours-1].LatencySum != 20 {
+		t.Errorf("c: %d hours after the migration, want %d of 2 checks each", len(got), manyHours)
+	}
 	defer st.Close()
 	if v := versions(t, path); len(v) != len(ms) {
 		t.Fatalf("versions after opening: %v", v)
