@@ -83,7 +83,6 @@ type batchedExec struct {
 	prefix, suffix string
 	cols           int
 	full           *sql.Stmt
-	args           []any
 }
 
 // exec writes the first n rows of args.
