@@ -48,7 +48,7 @@ func (rec *Recorder) Rollups(ctx context.Context, id string, from, to time.Time)
 }
 
 // SpanStore is a store that also keeps coarser rollups than minutes
-// (internal/store/postgres keeps hours): RollupSpans returns rollups over
+// (internal/store/postgres and internal/store/sqlite keep hours): RollupSpans returns rollups over
 // [from, to), none crossing a step of the grid from + k*step, so grouped by
 // that grid they sum to what the minutes sum to.
 type SpanStore interface {

@@ -127,3 +127,36 @@ func BenchmarkSQLiteAddRollups(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/n*1000, "ns/rollup")
 }
+
+// BenchmarkSQLiteAddResults writes batches of 5,000 raw results (5 s of
+// 1,000 targets), each in one transaction, as bench/store's write phase.
+func BenchmarkSQLiteAddResults(b *testing.B) {
+	s, err := Open(testCtx(b), filepath.Join(b.TempDir(), "heck.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n, targets = 5000, 1000
+	ids := make([]string, targets)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("svc-%05d.http", i)
+	}
+	rs := make([]store.Result, n)
+	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	k := 0
+	for b.Loop() {
+		for i := range rs {
+			rs[i] = store.Result{TargetID: ids[i%targets], At: start.Add(time.Duration(k) * time.Second), OK: true,
+				Latency: time.Duration(k%50) * time.Millisecond, Message: "HTTP 200"}
+			if i%targets == targets-1 {
+				k++
+			}
+		}
+		if err := s.AddResults(c, rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "results/s")
+}

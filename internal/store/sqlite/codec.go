@@ -71,4 +71,41 @@ func init() {
 			}
 			return encodeBuckets(make([]byte, 0, 2*store.NumBuckets), &b), nil
 		})
+	sqlite.MustRegisterFunction(sumFunc, &sqlite.FunctionImpl{NArgs: 1, Deterministic: true,
+		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) { return &bucketSum{}, nil }})
 }
+
+// sumFunc is the SQL aggregate heck_sum_buckets(b): the encoding of the
+// sum of the encoded histograms of its rows (NULL when every bucket is
+// empty, as rollups store an empty histogram), which sums an hour from
+// its minutes (the hour rollup migration, PutRollups).
+const sumFunc = "heck_sum_buckets"
+
+// bucketSum is one evaluation of sumFunc.
+type bucketSum struct{ b [store.NumBuckets]uint32 }
+
+func (a *bucketSum) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
+	switch v := args[0].(type) {
+	case nil:
+	case []byte:
+		if err := decodeBuckets(v, &a.b); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%s: want blobs, got %T", sumFunc, args[0])
+	}
+	return nil
+}
+
+func (a *bucketSum) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
+	return fmt.Errorf("%s cannot be used as a window function", sumFunc)
+}
+
+func (a *bucketSum) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
+	if enc := encodeBuckets(nil, &a.b); len(enc) > 0 {
+		return enc, nil
+	}
+	return nil, nil
+}
+
+func (a *bucketSum) Final(*sqlite.FunctionContext) {}

@@ -1,12 +1,15 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/heckhq/heck/internal/store"
@@ -67,7 +70,8 @@ func (s *Store) TableCounts(ctx context.Context) (map[string]int64, error) {
 
 // PutRollups stores rollups as they are, replacing a stored rollup of the
 // same target and minute rather than adding to it (AddRollups): what a
-// copy writes, so that running it again gives the same rows.
+// copy writes, so that running it again gives the same rows. The hours it
+// touches are summed again from their minutes in the same transaction.
 func (s *Store) PutRollups(ctx context.Context, rs []store.Rollup) error {
 	if len(rs) == 0 {
 		return nil
@@ -80,6 +84,7 @@ func (s *Store) PutRollups(ctx context.Context, rs []store.Rollup) error {
 		}
 		defer st.Close()
 		buf := make([]byte, 0, 4*store.NumBuckets)
+		hours := map[spanKey]string{}
 		for i := range rs {
 			r := &rs[i]
 			if r.TargetID == "" {
@@ -89,18 +94,37 @@ func (s *Store) PutRollups(ctx context.Context, rs []store.Rollup) error {
 			if err != nil {
 				return err
 			}
+			m := sqlkit.MinuteOf(r.Minute)
 			buf = encodeBuckets(buf[:0], &r.Buckets)
-			var blob any
-			if len(buf) > 0 {
-				blob = buf
-			}
-			if _, err := st.ExecContext(ctx, tid, sqlkit.MinuteOf(r.Minute), int64(r.Count), int64(r.Failures),
-				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blob); err != nil {
+			if _, err := st.ExecContext(ctx, tid, m, int64(r.Count), int64(r.Failures),
+				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blobOf(buf)); err != nil {
 				return fmt.Errorf("rollup of %q at %s: %w", r.TargetID, r.Minute.UTC().Format(time.RFC3339), err)
 			}
+			hours[spanKey{tid, hourOf(m)}] = r.TargetID
 		}
-		return nil
+		return t.sumHours(ctx, hours)
 	})
+}
+
+// sumHours replaces the hour rollups of hours (each naming its target)
+// with the sums of their minutes as stored now.
+func (t *tx) sumHours(ctx context.Context, hours map[spanKey]string) error {
+	keys := slices.SortedFunc(maps.Keys(hours), func(a, b spanKey) int {
+		return cmp.Or(cmp.Compare(a.tid, b.tid), cmp.Compare(a.start, b.start))
+	})
+	st, err := t.PrepareContext(ctx, `INSERT OR REPLACE INTO rollups_hour (tid, hour, n, fails, lat_sum, lat_max, buckets)
+		SELECT tid, ?, sum(n), sum(fails), CAST(min(total(lat_sum), 9223372036854775807.0) AS INTEGER), max(lat_max), `+sumFunc+`(buckets)
+		FROM rollups WHERE tid = ? AND minute >= ? AND minute < ? GROUP BY tid`)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, k := range keys {
+		if _, err := st.ExecContext(ctx, k.start, k.tid, k.start, k.start+3600); err != nil {
+			return fmt.Errorf("sum the hour rollup of %q at %s: %w", hours[k], time.Unix(k.start, 0).UTC().Format(time.RFC3339), err)
+		}
+	}
+	return nil
 }
 
 // ReadSchemaVersion reads the schema version of the store at path without

@@ -90,6 +90,12 @@ func (s *Store) currentVersion(ctx context.Context) (int, error) {
 	return int(v.Int64), nil
 }
 
+// goSteps are the parts of migrations SQL alone does badly, by migration
+// file name, run after its SQL in its transaction.
+var goSteps = map[string]func(context.Context, *sql.Tx) error{
+	"0006_hour_rollups.sql": backfillHours,
+}
+
 func (s *Store) apply(ctx context.Context, m migration) error {
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -98,6 +104,11 @@ func (s *Store) apply(ctx context.Context, m migration) error {
 	defer func() { _ = t.Rollback() }()
 	if _, err := t.ExecContext(ctx, m.SQL); err != nil {
 		return fmt.Errorf("migrate %s to version %d (%s): %w", s.path, m.Version, m.Name, err)
+	}
+	if step := goSteps[m.Name]; step != nil {
+		if err := step(ctx, t); err != nil {
+			return fmt.Errorf("migrate %s to version %d (%s): %w", s.path, m.Version, m.Name, err)
+		}
 	}
 	if _, err := t.ExecContext(ctx, "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
 		m.Version, m.Name, time.Now().Unix()); err != nil {

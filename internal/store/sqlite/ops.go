@@ -1,11 +1,13 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/heckhq/heck/internal/crdt"
@@ -237,22 +239,16 @@ func (s *Store) readTransitions(ctx context.Context, query string, args ...any) 
 
 // AddRollups merges rollups into stored ones in one transaction: an
 // existing (target, minute) row gets counts, sums and buckets added and the
-// larger maximum. Minute is truncated to its minute.
+// larger maximum. Minute is truncated to its minute. The hour rollups of
+// the minutes are merged the same way in the same transaction.
 func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 	if len(rs) == 0 {
 		return nil
 	}
 	return s.write(ctx, "add rollups", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT INTO rollups (tid, minute, n, fails, lat_sum, lat_max, buckets)
-			VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (tid, minute) DO UPDATE SET n = n + excluded.n, fails = fails + excluded.fails,
-			lat_sum = lat_sum + excluded.lat_sum, lat_max = max(lat_max, excluded.lat_max),
-			buckets = `+mergeFunc+`(buckets, excluded.buckets)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		buf := make([]byte, 0, 4*store.NumBuckets)
+		minutes := make([]spanRow, len(rs))
+		hours := map[spanKey]int{} // index in sums
+		var sums []hourSum
 		for i := range rs {
 			r := &rs[i]
 			if r.TargetID == "" {
@@ -262,19 +258,52 @@ func (s *Store) AddRollups(ctx context.Context, rs []store.Rollup) error {
 			if err != nil {
 				return err
 			}
-			buf = encodeBuckets(buf[:0], &r.Buckets)
-			var blob any
-			if len(buf) > 0 {
-				blob = buf
+			m := sqlkit.MinuteOf(r.Minute)
+			minutes[i] = spanRow{spanKey{tid, m}, r.TargetID, r}
+			k := spanKey{tid, hourOf(m)}
+			j, ok := hours[k]
+			if !ok {
+				j = len(sums)
+				hours[k] = j
+				sums = append(sums, hourSum{key: k, target: r.TargetID})
 			}
-			if _, err := st.ExecContext(ctx, tid, sqlkit.MinuteOf(r.Minute), int64(r.Count), int64(r.Failures),
-				int64(min(r.LatencySum, math.MaxInt64)), int64(r.LatencyMax), blob); err != nil {
-				return fmt.Errorf("rollup of %q at %s: %w", r.TargetID, r.Minute.UTC().Format(time.RFC3339), err)
-			}
+			sums[j].r.Merge(*r)
 		}
-		return nil
+		if err := t.mergeRows(ctx, "rollups", "rollups", "minute", minutes); err != nil {
+			return err
+		}
+		// The hours in key order, so the writes walk the table's pages once.
+		slices.SortFunc(sums, func(a, b hourSum) int {
+			return cmp.Or(cmp.Compare(a.key.tid, b.key.tid), cmp.Compare(a.key.start, b.key.start))
+		})
+		hrows := make([]spanRow, len(sums))
+		for i := range sums {
+			hrows[i] = spanRow{sums[i].key, sums[i].target, &sums[i].r}
+		}
+		return t.mergeRows(ctx, "hour rollups", "rollups_hour", "hour", hrows)
 	})
 }
+
+// blobOf is an encoded histogram as stored: NULL when empty.
+func blobOf(enc []byte) any {
+	if len(enc) == 0 {
+		return nil
+	}
+	return enc
+}
+
+// spanKey is one interned target's minute or hour (unix seconds).
+type spanKey struct{ tid, start int64 }
+
+// hourSum is the sum of one call's rollups of a target's hour.
+type hourSum struct {
+	key    spanKey
+	target string
+	r      store.Rollup
+}
+
+// hourOf is the unix second starting the hour of unix second s.
+func hourOf(s int64) int64 { return s - ((s%3600)+3600)%3600 }
 
 // Rollups returns a target's rollups with Minute in [from, to), oldest
 // first.
@@ -321,28 +350,33 @@ func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
 		return nil
 	}
 	return s.write(ctx, "add results", func(t *tx) error {
-		st, err := t.PrepareContext(ctx, `INSERT OR REPLACE INTO results (tid, at, ok, latency, message, details)
-			VALUES (?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for i := range rs {
-			r := &rs[i]
-			if r.TargetID == "" {
-				return errors.New("result with an empty target id")
+		b := &batchedExec{t: t, cols: 6, prefix: "INSERT OR REPLACE INTO results (tid, at, ok, latency, message, details)"}
+		defer b.close()
+		args := make([]any, 0, 6*mergeBatch)
+		for len(rs) > 0 {
+			n := min(len(rs), mergeBatch)
+			args = args[:0]
+			for i := range rs[:n] {
+				r := &rs[i]
+				if r.TargetID == "" {
+					return errors.New("result with an empty target id")
+				}
+				tid, err := t.id(ctx, r.TargetID)
+				if err != nil {
+					return err
+				}
+				var details any
+				if len(r.Details) > 0 {
+					details = r.Details
+				}
+				args = append(args, tid, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details)
 			}
-			tid, err := t.id(ctx, r.TargetID)
-			if err != nil {
-				return err
+			// Rows of one statement are written in order: of two results
+			// of a target at the same nanosecond the last stays.
+			if err := b.exec(ctx, args, n); err != nil {
+				return fmt.Errorf("results of %q to %q: %w", rs[0].TargetID, rs[n-1].TargetID, err)
 			}
-			var details any
-			if len(r.Details) > 0 {
-				details = r.Details
-			}
-			if _, err := st.ExecContext(ctx, tid, sqlkit.NanosLo(r.At), r.OK, int64(r.Latency), r.Message, details); err != nil {
-				return fmt.Errorf("result of %q: %w", r.TargetID, err)
-			}
+			rs = rs[n:]
 		}
 		return nil
 	})
@@ -402,6 +436,9 @@ func (s *Store) DeleteTargetData(ctx context.Context, targetID string) error {
 	if err := s.pruneKeyed(ctx, "rollups", "minute", tids, math.MaxInt64); err != nil {
 		return fmt.Errorf("delete data of %q: %w", targetID, err)
 	}
+	if err := s.pruneKeyed(ctx, "rollups_hour", "hour", tids, math.MaxInt64); err != nil {
+		return fmt.Errorf("delete data of %q: %w", targetID, err)
+	}
 	if err := s.pruneKeyed(ctx, "results", "at", tids, math.MaxInt64); err != nil {
 		return fmt.Errorf("delete data of %q: %w", targetID, err)
 	}
@@ -443,8 +480,14 @@ func (s *Store) Prune(ctx context.Context, r store.Retention, now time.Time) err
 			}
 		}
 		if r.Rollups > 0 {
-			if err := s.pruneKeyed(ctx, "rollups", "minute", tids, now.Add(-r.Rollups).Unix()); err != nil {
+			cutoff := now.Add(-r.Rollups).Unix()
+			if err := s.pruneKeyed(ctx, "rollups", "minute", tids, cutoff); err != nil {
 				return fmt.Errorf("prune rollups: %w", err)
+			}
+			// Hours wholly before the cutoff (hour + 3600 <= cutoff), as
+			// the postgres store prunes them.
+			if err := s.pruneKeyed(ctx, "rollups_hour", "hour", tids, cutoff-3599); err != nil {
+				return fmt.Errorf("prune hour rollups: %w", err)
 			}
 		}
 	}

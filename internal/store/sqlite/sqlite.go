@@ -138,6 +138,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	wq.Add("_pragma", "cache_size(-"+strconv.Itoa(opts.CacheKiB)+")")
 	wq.Add("_pragma", "wal_autocheckpoint("+strconv.Itoa(opts.CheckpointPages)+")")
 	wq.Add("_pragma", "journal_size_limit("+strconv.Itoa(64<<20)+")")
+	// A statement writing many rows keeps a statement journal of the
+	// pages it touches (to undo just itself); in memory, not a temporary
+	// file written with every page.
+	wq.Add("_pragma", "temp_store(MEMORY)")
 	wq.Set("_synchronous", "NORMAL")
 	wq.Set("_txlock", "immediate")
 	rq := q

@@ -173,6 +173,19 @@ func assertSame(t *testing.T, src, dst store.Store, s seeded) {
 			t.Errorf("%s: the figures differ\nsource      %+v %v/%v/%v n=%d\ndestination %+v %v/%v/%v n=%d",
 				id, fs.Uptime, fs.P50, fs.P95, fs.P99, fs.Count, fd.Uptime, fd.P50, fd.P95, fd.P99, fd.Count)
 		}
+		// Hour rollups (rebuilt by PutRollups) agree with the source's.
+		if ss, ok := src.(history.SpanStore); ok {
+			if sd, ok := dst.(history.SpanStore); ok {
+				from, to := history.UptimeRange(now)
+				spS, err := ss.RollupSpans(ctx, id, from, to, 24*time.Hour)
+				must(t, err)
+				spD, err := sd.RollupSpans(ctx, id, from, to, 24*time.Hour)
+				must(t, err)
+				if len(spS) == 0 || !reflect.DeepEqual(spS, spD) {
+					t.Errorf("%s: %d spans in the source, %d in the destination, or they differ", id, len(spS), len(spD))
+				}
+			}
+		}
 		rs, err := src.Results(ctx, id, time.Time{}, time.Time{}, 0)
 		must(t, err)
 		rd, err := dst.Results(ctx, id, time.Time{}, time.Time{}, 0)
