@@ -70,35 +70,10 @@ func (rec *Recorder) RollupsIn(ctx context.Context, id string, from, to time.Tim
 // readRollups merges the target's rollups in memory with those read from the
 // store.
 func (rec *Recorder) readRollups(ctx context.Context, id string, from, to time.Time, readStore func() ([]store.Rollup, error)) ([]store.Rollup, error) {
-	lo, hi := from.Unix(), to.Unix()
-	if to.Nanosecond() > 0 {
-		hi++
-	}
-	if from.Nanosecond() > 0 {
-		lo++
-	}
-	in := func(m int64) bool { return m >= lo && m < hi }
+	in := minutesIn(from, to)
 	var mem, stored []store.Rollup
 	snap := func() bool {
-		mem = mem[:0]
-		sh := rec.shard(id)
-		sh.mu.Lock()
-		if a := sh.targets[id]; a != nil && a.count > 0 && in(a.minute) {
-			mem = append(mem, a.rollup(id))
-		}
-		for _, r := range sh.closed {
-			if r.TargetID == id && in(r.Minute.Unix()) {
-				mem = append(mem, r)
-			}
-		}
-		sh.mu.Unlock()
-		for _, s := range [][]store.Rollup{rec.rollups.unsent, rec.rollups.inflight} {
-			for _, r := range s {
-				if r.TargetID == id && in(r.Minute.Unix()) {
-					mem = append(mem, r)
-				}
-			}
-		}
+		mem = rec.appendMemRollups(mem[:0], id, in)
 		return len(mem) > 0
 	}
 	read := func() (err error) {
@@ -111,34 +86,11 @@ func (rec *Recorder) readRollups(ctx context.Context, id string, from, to time.T
 	if len(mem) == 0 {
 		return stored, nil
 	}
-	all := append(stored, mem...)
-	slices.SortStableFunc(all, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
-	out := all[:0]
-	for _, r := range all {
-		if n := len(out); n > 0 && out[n-1].Minute.Equal(r.Minute) {
-			out[n-1].Merge(r)
-			continue
-		}
-		out = append(out, r)
-	}
-	return out, nil
+	return mergeByMinute(append(stored, mem...)), nil
 }
 
-// QueueingStore is a store that acknowledges rollups before they are in
-// the database (internal/store/postgres queues them for its writer):
-// PendingRollups returns those of the target with Minute in [from, to)
-// not committed yet.
-type QueueingStore interface {
-	PendingRollups(targetID string, from, to time.Time) []store.Rollup
-}
-
-// PendingRollups returns this node's rollups of the target with Minute in
-// [from, to) that are not in the store yet (the open minute, closed
-// minutes waiting for a flush, the batch being written, and those a
-// QueueingStore holds in its queue), merged by minute,
-// oldest first. A node sharing its store with the others answers a peer's
-// cluster read with these alone: the peer reads the stored ones itself.
-func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollup {
+// minutesIn reports whether a minute (unix seconds) starts in [from, to).
+func minutesIn(from, to time.Time) func(int64) bool {
 	lo, hi := from.Unix(), to.Unix()
 	if to.Nanosecond() > 0 {
 		hi++
@@ -146,17 +98,13 @@ func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollu
 	if from.Nanosecond() > 0 {
 		lo++
 	}
-	in := func(m int64) bool { return m >= lo && m < hi }
-	var mem []store.Rollup
-	// Held shared, the write gate keeps a batch from being handed to the
-	// store meanwhile: each record is seen once, here or in the store's
-	// own queue.
-	rec.gate.RLock()
-	defer rec.gate.RUnlock()
-	if q, ok := rec.st.(QueueingStore); ok {
-		mem = append(mem, q.PendingRollups(id, from, to)...)
-	}
-	rec.pmu.Lock()
+	return func(m int64) bool { return m >= lo && m < hi }
+}
+
+// appendMemRollups appends the target's rollups the recorder holds in
+// memory with a minute in: the open minute, closed minutes waiting for a
+// flush and the batch being written. The caller holds pmu.
+func (rec *Recorder) appendMemRollups(mem []store.Rollup, id string, in func(int64) bool) []store.Rollup {
 	sh := rec.shard(id)
 	sh.mu.Lock()
 	if a := sh.targets[id]; a != nil && a.count > 0 && in(a.minute) {
@@ -175,10 +123,15 @@ func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollu
 			}
 		}
 	}
-	rec.pmu.Unlock()
-	slices.SortStableFunc(mem, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
-	out := mem[:0]
-	for _, r := range mem {
+	return mem
+}
+
+// mergeByMinute sorts rs by minute and merges those of the same minute, in
+// place.
+func mergeByMinute(rs []store.Rollup) []store.Rollup {
+	slices.SortStableFunc(rs, func(a, b store.Rollup) int { return a.Minute.Compare(b.Minute) })
+	out := rs[:0]
+	for _, r := range rs {
 		if n := len(out); n > 0 && out[n-1].Minute.Equal(r.Minute) {
 			out[n-1].Merge(r)
 			continue
@@ -186,6 +139,36 @@ func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollu
 		out = append(out, r)
 	}
 	return out
+}
+
+// QueueingStore is a store that acknowledges rollups before they are in
+// the database (internal/store/postgres queues them for its writer):
+// PendingRollups returns those of the target with Minute in [from, to)
+// not committed yet.
+type QueueingStore interface {
+	PendingRollups(targetID string, from, to time.Time) []store.Rollup
+}
+
+// PendingRollups returns this node's rollups of the target with Minute in
+// [from, to) that are not in the store yet (the open minute, closed
+// minutes waiting for a flush, the batch being written, and those a
+// QueueingStore holds in its queue), merged by minute, oldest first. A
+// node sharing its store with the others answers a peer's cluster read
+// with these alone: the peer reads the stored ones itself.
+func (rec *Recorder) PendingRollups(id string, from, to time.Time) []store.Rollup {
+	var mem []store.Rollup
+	// Held shared, the write gate keeps a batch from being handed to the
+	// store meanwhile: each record is seen once, here or in the store's
+	// own queue.
+	rec.gate.RLock()
+	defer rec.gate.RUnlock()
+	if q, ok := rec.st.(QueueingStore); ok {
+		mem = append(mem, q.PendingRollups(id, from, to)...)
+	}
+	rec.pmu.Lock()
+	mem = rec.appendMemRollups(mem, id, minutesIn(from, to))
+	rec.pmu.Unlock()
+	return mergeByMinute(mem)
 }
 
 // roundStep rounds step up to whole minutes, at least one.
