@@ -1,16 +1,12 @@
 package node
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/heckhq/heck/internal/target"
-	"github.com/heckhq/heck/internal/testkit"
 	"github.com/heckhq/heck/internal/web"
 )
 
@@ -22,39 +18,8 @@ import (
 //
 //	go test -run '^$' -bench NodeDashboard -benchtime 20x ./internal/node
 func BenchmarkNodeDashboard(b *testing.B) {
-	const n = 10000
-	addr := testkit.ClosedAddr(b)
-	cfg := ntConfig(b.TempDir())
-	cfg.Defaults.Interval = target.Duration(time.Hour)
-	cfg.Defaults.Timeout = target.Duration(time.Second)
-	for i := range n {
-		cfg.Targets = append(cfg.Targets, target.Spec{ID: fmt.Sprintf("t%05d", i), Kind: target.KindTCP, Address: addr,
-			Labels: map[string]string{"env": "prod", "team": fmt.Sprintf("team%d", i%7)}})
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	nd, err := New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		cancel()
-		b.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- nd.Run(ctx) }()
-	b.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			b.Errorf("node: %v", err)
-		}
-	})
-	actx, acancel := context.WithTimeout(ctx, time.Minute)
-	defer acancel()
-	if nd.Addr(actx) == nil {
-		b.Fatal("node did not listen")
-	}
-	testkit.Wait{Timeout: time.Minute}.Until(b, "every target listed", func() error {
-		if got := len(nd.reg.IDs()); got != n {
-			return fmt.Errorf("%d targets", got)
-		}
-		return nil
+	nd, _ := startBenchNode(b, 10000, func(i int) map[string]string {
+		return map[string]string{"env": "prod", "team": fmt.Sprintf("team%d", i%7)}
 	})
 	for _, c := range []struct {
 		name string
