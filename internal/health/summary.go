@@ -100,26 +100,34 @@ func (t *Table) DeltaFor(peer Summary) Delta {
 	defer t.mu.RUnlock()
 	d := Delta{Digest: t.digest()}
 	for _, o := range t.sortedObservers() {
-		l := t.observers[o]
-		ps := peer[o]
-		add := func(from, to uint64) { // live observations with seq in [from, to]
-			for i := l.search(from); i < len(l.index) && l.index[i].seq <= to; i++ {
-				if ob, ok := t.live(o, l.index[i]); ok {
-					d.Observations = append(d.Observations, *ob)
-				}
-			}
-		}
-		for _, h := range ps.Holes {
-			add(h.Lo, h.Hi)
-		}
-		if ps.Max < ^uint64(0) {
-			add(max(ps.Max, ps.Complete)+1, ^uint64(0))
-		}
-		if l.hasWM && ps.lacks(l.wm.Seq) {
-			d.Watermarks = append(d.Watermarks, l.wm)
-		}
+		t.appendLacking(&d, o, peer[o])
 	}
 	return d
+}
+
+// appendLacking appends to d the live observations and the watermark of
+// observer o that a peer with summary entry ps lacks; t.mu must be held.
+func (t *Table) appendLacking(d *Delta, o string, ps ObserverSummary) {
+	l := t.observers[o]
+	if l == nil {
+		return
+	}
+	add := func(from, to uint64) { // live observations with seq in [from, to]
+		for i := l.search(from); i < len(l.index) && l.index[i].seq <= to; i++ {
+			if ob, ok := t.live(o, l.index[i]); ok {
+				d.Observations = append(d.Observations, *ob)
+			}
+		}
+	}
+	for _, h := range ps.Holes {
+		add(h.Lo, h.Hi)
+	}
+	if ps.Max < ^uint64(0) {
+		add(max(ps.Max, ps.Complete)+1, ^uint64(0))
+	}
+	if l.hasWM && ps.lacks(l.wm.Seq) {
+		d.Watermarks = append(d.Watermarks, l.wm)
+	}
 }
 
 // summaryVersion is the first byte of an encoded Summary.

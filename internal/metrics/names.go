@@ -64,7 +64,7 @@ var families = []Family{
 		dto.MetricType_COUNTER, nil},
 	{NameStoreDropped, "Raw results the store dropped, oldest first, because its write queue was full while the database was away (never transitions or rollups).",
 		dto.MetricType_COUNTER, nil},
-	{NameReplicationMessages, "Replication messages handed to the cluster, by flow: gossip (own and relayed changes, each then retransmitted by memberlist), direct (too large to gossip: one copy per member), health_repair, registry_repair and objects_repair (anti-entropy digests and answers).",
+	{NameReplicationMessages, "Replication messages handed to the cluster, by flow: gossip (own and relayed changes, each then retransmitted by memberlist), direct (too large to gossip: one copy per member), health_repair, registry_repair and objects_repair (anti-entropy digests and answers, and answers to gap asks), health_ask (asks an observer for the changes its watermarks show missing).",
 		dto.MetricType_COUNTER, []string{"flow"}},
 	{NameReplicationBytes, "Payload bytes of those messages, by flow.",
 		dto.MetricType_COUNTER, []string{"flow"}},

@@ -19,6 +19,8 @@
 //   - kindHealth, kindHealthRepair, kindHealthDirect: health.AppendDelta;
 //   - kindObjects, kindObjectsRepair, kindObjectsDigest: replicated objects
 //     of any kind (see objects.go);
+//   - kindHealthAsk: health.AppendSummary of one observer's entry, asking
+//     that observer for the holes in it (see gaps.go);
 //   - digest (LocalDigest): a version byte, 256 registry bucket hashes, then
 //     the health table's summary (health.AppendSummary: per observer, what
 //     it holds and the holes in it), so the answer carries only what the
@@ -104,6 +106,14 @@ type Replica struct {
 
 	// onChange is told every remote observation that changed the table.
 	onChange func([]health.Observation)
+
+	// Gap repair (gaps.go): asked holds, per observer, the watermark
+	// sequence at which this node last asked it for a hole; outbox the asks
+	// and answers waiting to be sent, and outKick wakes their sender.
+	// Guarded by pmu.
+	asked   map[string]uint64
+	outbox  []outMsg
+	outKick chan struct{}
 }
 
 // OnObservations sets fn to be told, on the replica's goroutine, the
@@ -124,6 +134,7 @@ const (
 	FlowHealthRepair
 	FlowRegistryRepair
 	FlowObjectsRepair
+	FlowHealthAsk
 	numFlows
 )
 
@@ -140,13 +151,15 @@ func (f Flow) String() string {
 		return "registry_repair"
 	case FlowObjectsRepair:
 		return "objects_repair"
+	case FlowHealthAsk:
+		return "health_ask"
 	}
 	return "unknown"
 }
 
 // Flows lists every flow, in order.
 func Flows() []Flow {
-	return []Flow{FlowGossip, FlowDirect, FlowHealthRepair, FlowRegistryRepair, FlowObjectsRepair}
+	return []Flow{FlowGossip, FlowDirect, FlowHealthRepair, FlowRegistryRepair, FlowObjectsRepair, FlowHealthAsk}
 }
 
 type flowCounter struct{ msgs, bytes atomic.Uint64 }
@@ -202,7 +215,7 @@ func New(reg *registry.Registry, table *health.Table, log *slog.Logger) *Replica
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Replica{reg: reg, table: table, log: log, in: make(chan inbound, 4096)}
+	return &Replica{reg: reg, table: table, log: log, in: make(chan inbound, 4096), outKick: make(chan struct{}, 1)}
 }
 
 // SetTransport sets the cluster the replica talks through.
@@ -224,6 +237,13 @@ func (r *Replica) transport() Transport {
 func (r *Replica) Run(ctx context.Context) {
 	t := time.NewTicker(flushEvery)
 	defer t.Stop()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.runOutbox(ctx)
+	}()
+	defer wg.Wait()
 	for {
 		select {
 		case <-ctx.Done():
@@ -378,7 +398,19 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 			r.log.Warn("bad health delta", "from", from, "err", err)
 			return
 		}
+		var prev map[string]uint64
+		for _, w := range d.Watermarks {
+			if p, ok := r.table.Watermark(w.Observer); ok && p.Seq < w.Seq {
+				if prev == nil {
+					prev = map[string]uint64{}
+				}
+				prev[w.Observer] = max(prev[w.Observer], p.Seq)
+			}
+		}
 		changed := r.table.Merge(d)
+		if prev != nil {
+			r.noteWatermarks(prev)
+		}
 		if len(changed.Observations) > 0 && r.onChange != nil {
 			r.onChange(changed.Observations)
 		}
@@ -393,6 +425,8 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 		r.applyObjects(ctx, from, msg, relay)
 	case kindObjectsDigest:
 		r.answerObjectsDigest(ctx, from, msg)
+	case kindHealthAsk:
+		r.answerAsk(from, msg[1:])
 	default:
 		r.log.Warn("unknown replication message", "from", from, "kind", msg[0])
 	}

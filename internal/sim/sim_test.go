@@ -39,15 +39,25 @@ func TestScenarios(t *testing.T) {
 			if r.Transitions == 0 || r.T99[1] < 0 || r.T99[1] > 2*time.Second {
 				t.Errorf("flap: %d transitions, p99 to 99%% of nodes %s; want some, under 2s", r.Transitions, r.T99[1])
 			}
+			// A lost multicast packet is asked for within two watermark
+			// periods, so every transition reaches every node.
+			if r.Reached < 1 || r.T100[1] > 5*time.Second {
+				t.Errorf("flap: %.1f%% of transitions reached every node, p99 %s; want all, under 5s", 100*r.Reached, r.T100[1])
+			}
 			if r.AmpChurnMax > 1.05 {
 				t.Errorf("flap: amplification up to %.3f; want at most 1.05", r.AmpChurnMax)
 			}
 		}},
 		{Partition, func(t *testing.T, r *Result) {
-			// Views converge within seconds of the heal; tables only
-			// through push/pull (docs/scale.md), so no bound on those here.
+			// Views converge within seconds of the heal, and tables soon
+			// after: each node asks an observer for the holes its
+			// watermarks show (internal/replica's gap repair), instead of
+			// waiting for push/pull.
 			if r.ViewsAt < 0 || r.ViewsAt > 10*time.Second {
 				t.Errorf("partition: views complete %s after the heal; want under 10s", r.ViewsAt)
+			}
+			if r.Converged < 0 || r.Converged > 10*time.Second {
+				t.Errorf("partition: tables converged %s after the heal (-1: not in the run); want under 10s", r.Converged)
 			}
 		}},
 	}

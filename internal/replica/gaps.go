@@ -1,0 +1,130 @@
+package replica
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/heckhq/heck/internal/health"
+)
+
+// Gap repair. Multicast, the path of every change in a cluster above
+// multicastAbove members, has no redundancy: a lost packet, or everything
+// an observer published while it and this node could not reach each other
+// (a partition, the seconds while views merge after it heals), would wait
+// for anti-entropy, one push/pull every 30-180 s per node, one pair at a
+// time. But each watermark carries the observer's latest sequence, so a
+// node sees the hole itself: when an observer's watermark arrives and this
+// table still lacks a sequence at or below the observer's previous
+// watermark (a full watermark period ago, so nothing is merely in flight),
+// it asks that observer for its missing part (kindHealthAsk: the table's
+// summary of that observer alone), and the observer answers with just the
+// live observations in the holes (kindHealthRepair, not relayed). The
+// answer's digest covers that one observer, so superseded sequences stop
+// counting as holes too. A node asks an observer again only after another
+// watermark period without the answer.
+//
+// kindHealthAsk's payload is health.AppendSummary of a one-observer Summary.
+const kindHealthAsk byte = 9
+
+// outboxMax bounds the messages waiting to be sent by the outbox; beyond
+// it asks and answers are dropped (the next watermark asks again, and
+// anti-entropy repairs in the end).
+const outboxMax = 512
+
+type outMsg struct {
+	to   string
+	msg  []byte
+	flow Flow
+}
+
+// noteWatermarks checks, after a merge, the observers whose watermark was
+// new here: prev holds each one's previous watermark sequence.
+func (r *Replica) noteWatermarks(prev map[string]uint64) {
+	for o, p := range prev {
+		if p == 0 || r.table.Complete(o) >= p {
+			continue
+		}
+		cur, _ := r.table.Watermark(o)
+		r.pmu.Lock()
+		if r.asked == nil {
+			r.asked = map[string]uint64{}
+		}
+		// Ask again only once the watermark that followed the last ask
+		// is itself a period old: the answer has had a period to arrive.
+		again := r.asked[o] < p
+		if again {
+			r.asked[o] = cur.Seq
+		}
+		r.pmu.Unlock()
+		if !again {
+			continue // asked at this watermark already; give the answer a period
+		}
+		sum := health.Summary{o: r.table.SummaryOf(o)}
+		r.enqueue(o, health.AppendSummary([]byte{kindHealthAsk}, sum), FlowHealthAsk)
+	}
+}
+
+// answerAsk answers a peer's ask with what it lacks of the observers it
+// names (in practice this node itself).
+func (r *Replica) answerAsk(from string, payload []byte) {
+	sum, err := health.DecodeSummary(payload)
+	if err != nil {
+		r.log.Warn("bad health ask", "from", from, "err", err)
+		return
+	}
+	d := r.table.DeltaForObservers(sum)
+	if d.Empty() {
+		return
+	}
+	r.enqueue(from, health.AppendDelta([]byte{kindHealthRepair}, &d), FlowHealthRepair)
+}
+
+// enqueue queues msg for the outbox: asks and answers are sent off the
+// apply path, since a Send may wait on a stream.
+func (r *Replica) enqueue(to string, msg []byte, f Flow) {
+	r.pmu.Lock()
+	if len(r.outbox) >= outboxMax {
+		r.pmu.Unlock()
+		r.log.Debug("replica outbox full; dropping a gap message", "to", to)
+		return
+	}
+	r.outbox = append(r.outbox, outMsg{to: to, msg: msg, flow: f})
+	r.pmu.Unlock()
+	select {
+	case r.outKick <- struct{}{}:
+	default:
+	}
+}
+
+// sendOutbox sends everything queued for the outbox.
+func (r *Replica) sendOutbox(ctx context.Context) {
+	r.pmu.Lock()
+	out := r.outbox
+	r.outbox = nil
+	r.pmu.Unlock()
+	t := r.transport()
+	if t == nil {
+		return
+	}
+	for _, m := range out {
+		if ctx.Err() != nil {
+			return
+		}
+		r.count(m.flow, len(m.msg))
+		if err := t.Send(ctx, m.to, m.msg); err != nil && r.log.Enabled(ctx, slog.LevelDebug) {
+			r.log.Debug("send gap message", "to", m.to, "flow", m.flow.String(), "err", err)
+		}
+	}
+}
+
+// runOutbox sends queued asks and answers until ctx ends.
+func (r *Replica) runOutbox(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.outKick:
+			r.sendOutbox(ctx)
+		}
+	}
+}
