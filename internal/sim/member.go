@@ -175,6 +175,8 @@ func (n *node) mergeState(st []memberState) {
 			n.onMember(memAlive, e.m, e.inc, true)
 		} else if e.m == n.id {
 			n.onMember(memDead, e.m, e.inc, true)
+		} else {
+			n.onSuspect(e.m, e.inc) // suspect.go
 		}
 	}
 }
