@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"time"
+
+	"github.com/heckhq/heck/internal/cluster"
 )
 
 // Membership, as memberlist's SWIM does it in outline: each node probes one
@@ -87,14 +89,22 @@ func (n *node) probeMember() {
 	})
 }
 
-// rejoin is internal/cluster's rejoin loop: a join (push/pull) with every
-// member this node knows but sees dead.
+// rejoin is internal/cluster's rejoin loop: a join (push/pull) with up to
+// cluster.RejoinMax random members this node knows but sees dead (all of
+// them when there are no more). Join addresses are not modelled: every
+// simulated node knows every member from the start.
 func (n *node) rejoin() {
+	var dead []int
 	for m, k := range n.known {
 		if k && !n.alive[m] && m != n.id {
-			n.s.rejoinTries++
-			n.s.pushPull(n.id, m, true)
+			dead = append(dead, m)
 		}
+	}
+	for i := range min(cluster.RejoinMax, len(dead)) {
+		j := i + n.s.rng.IntN(len(dead)-i)
+		dead[i], dead[j] = dead[j], dead[i]
+		n.s.rejoinTries++
+		n.s.pushPull(n.id, dead[i], true)
 	}
 }
 
