@@ -14,8 +14,9 @@ import (
 // dead messages spread by gossip, each node passing on what changed its
 // view; a node that hears itself declared dead refutes it with a higher
 // incarnation. Push/pull exchanges the whole member state (and heck's
-// digest). Suspect messages and indirect probes are not modelled: loss is
-// low and a probe of a reachable node always succeeds.
+// digest). Suspect messages are modelled only as a push/pull's merge
+// raises them (suspect.go); suspicion timers and indirect probes are not:
+// loss is low and a probe of a reachable node always succeeds.
 
 // onMember applies a membership message about m; gossiped says whether to
 // pass a change on by gossip.
