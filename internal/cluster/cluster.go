@@ -37,8 +37,9 @@
 // GossipToTheDeadTime passes, so two halves of a long partition never find
 // each other again by themselves. As Serf does, a background loop retries,
 // every RejoinInterval, the join addresses (re-resolved each time) that are
-// not the address of a live member, and the last address of every member
-// that died less than ReconnectTimeout ago.
+// not the address of a live member, and the last addresses of up to
+// RejoinMax random members that died less than ReconnectTimeout ago (one
+// join bridging the halves is enough: gossip brings the rest).
 //
 // # Membership view
 //

@@ -374,16 +374,30 @@ func TestKeyRotationKeepsClusterTogether(t *testing.T) {
 
 func TestPartitionHeals(t *testing.T) {
 	t.Parallel()
-	// run forms a 4-node cluster, partitions it 2/2 past the dead-gossip
-	// window, heals, and reports whether the halves met again. With
-	// runtimeJoin the nodes join by Cluster.Join, so no join address is
-	// configured and only the dead members' addresses can be retried.
-	run := func(t *testing.T, rejoin time.Duration, runtimeJoin bool) (healed bool) {
+	// run forms a cluster of size nodes, partitions it in halves past the
+	// dead-gossip window, heals, and reports whether the halves met again.
+	// With runtimeJoin the nodes join by Cluster.Join, so no join address
+	// is configured and only the dead members' addresses can be retried.
+	run := func(t *testing.T, size int, rejoin time.Duration, runtimeJoin bool) (healed bool) {
 		start := time.Now()
 		p := NewPartitioner()
+		var names []string
+		for i := range size {
+			names = append(names, fmt.Sprintf("n%d", i))
+		}
+		half := func(aliveFirst bool) map[string]string {
+			want := map[string]string{}
+			for i, name := range names {
+				want[name] = StateDead
+				if (i < size/2) == aliveFirst {
+					want[name] = StateAlive
+				}
+			}
+			return want
+		}
 		var nodes []*testNode
 		if runtimeJoin {
-			for i := range 4 {
+			for i := range size {
 				n := newTestNode(t, p, fmt.Sprintf("n%d", i), nil, func(cfg *Config) { cfg.RejoinInterval = rejoin })
 				if i > 0 {
 					if _, err := n.c.Join(context.Background(), nodes[0].c.Addr()); err != nil {
@@ -392,22 +406,21 @@ func TestPartitionHeals(t *testing.T) {
 				}
 				nodes = append(nodes, n)
 			}
-			allSee(t, 15*time.Second, allAlive("n0", "n1", "n2", "n3"), nodes...)
+			allSee(t, 15*time.Second, allAlive(names...), nodes...)
 		} else {
-			nodes = startCluster(t, p, 4, func(_ int, cfg *Config) { cfg.RejoinInterval = rejoin })
+			nodes = startCluster(t, p, size, func(_ int, cfg *Config) { cfg.RejoinInterval = rejoin })
 		}
 		t.Logf("%v: cluster formed", time.Since(start))
-		names := []string{"n0", "n1", "n2", "n3"}
-		p.Partition([]string{"n0", "n1"}, []string{"n2", "n3"})
-		allSee(t, 15*time.Second, map[string]string{"n0": StateAlive, "n1": StateAlive, "n2": StateDead, "n3": StateDead}, nodes[:2]...)
-		allSee(t, 15*time.Second, map[string]string{"n0": StateDead, "n1": StateDead, "n2": StateAlive, "n3": StateAlive}, nodes[2:]...)
+		p.Partition(names[:size/2], names[size/2:])
+		allSee(t, 15*time.Second, half(true), nodes[:size/2]...)
+		allSee(t, 15*time.Second, half(false), nodes[size/2:]...)
 		t.Logf("%v: partition detected", time.Since(start))
 		// Outlast memberlist's gossip-to-the-dead window (500ms in
 		// fastTuning) several times over, so only a rejoin can heal; the
 		// rejoin attempts meanwhile must not cross the partition.
 		until := time.Now().Add(1200 * time.Millisecond)
 		waitFor(t, 5*time.Second, "the dead-gossip window to pass", func() bool {
-			if sees(nodes[0].c, allAlive(names...)) || sees(nodes[2].c, allAlive(names...)) {
+			if sees(nodes[0].c, allAlive(names...)) || sees(nodes[size/2].c, allAlive(names...)) {
 				t.Fatal("halves met through the partition")
 			}
 			return time.Now().After(until)
@@ -436,19 +449,27 @@ func TestPartitionHeals(t *testing.T) {
 	}
 	t.Run("with rejoin loop", func(t *testing.T) {
 		t.Parallel()
-		if !run(t, 200*time.Millisecond, false) {
+		if !run(t, 4, 200*time.Millisecond, false) {
 			t.Fatal("not healed")
 		}
 	})
 	t.Run("with rejoin loop, dead members only", func(t *testing.T) {
 		t.Parallel()
-		if !run(t, 200*time.Millisecond, true) {
+		if !run(t, 4, 200*time.Millisecond, true) {
+			t.Fatal("not healed")
+		}
+	})
+	// Each node sees more than RejoinMax members dead, so a round tries
+	// only some of them: gossip must bring the rest.
+	t.Run("with rejoin loop, more dead members than RejoinMax", func(t *testing.T) {
+		t.Parallel()
+		if !run(t, 2*(RejoinMax+2), 200*time.Millisecond, true) {
 			t.Fatal("not healed")
 		}
 	})
 	t.Run("memberlist alone stays apart", func(t *testing.T) {
 		t.Parallel()
-		if run(t, -1, false) {
+		if run(t, 4, -1, false) {
 			t.Fatal("healed without the rejoin loop: the test no longer proves the loop is needed")
 		}
 	})

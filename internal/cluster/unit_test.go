@@ -6,8 +6,10 @@ import (
 	"errors"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -287,4 +289,100 @@ func TestKeyErrorsLogAHint(t *testing.T) {
 	if !strings.Contains(hint, "cluster.keys") {
 		t.Errorf("hint = %q, want it to point at cluster.keys", hint)
 	}
+}
+
+func TestChooseRejoin(t *testing.T) {
+	t.Parallel()
+	addrs := func(prefix string, n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, prefix+strconv.Itoa(i)+":7946")
+		}
+		return out
+	}
+	many := addrs("127.0.1.", 10)
+	tests := []struct {
+		name       string
+		live       []string
+		dead, join []string
+		wantAll    []string // exactly these, in any order
+		wantDead   int      // else: this many from dead, plus wantJoin
+		wantJoin   []string
+	}{
+		{name: "nothing dead, no join", wantAll: nil},
+		{name: "two-node cluster: the peer", dead: []string{"127.0.0.2:7946"}, wantAll: []string{"127.0.0.2:7946"}},
+		{name: "RejoinMax dead: all", dead: many[:RejoinMax], wantAll: many[:RejoinMax]},
+		{name: "few dead and join addresses: all", dead: many[:2], join: []string{"127.0.0.9:7946"},
+			wantAll: append(slices.Clone(many[:2]), "127.0.0.9:7946")},
+		{name: "many dead: RejoinMax of them", dead: many, wantDead: RejoinMax},
+		{name: "many dead: join addresses kept, live ones not", dead: many, live: []string{"127.0.0.8:7946"},
+			join: []string{"127.0.0.8:7946", "127.0.0.9:7946", "127.0.0.9:7946"}, wantDead: RejoinMax, wantJoin: []string{"127.0.0.9:7946"}},
+		{name: "a join address that is dead is not in the quota", dead: many[:RejoinMax+1], join: many[:1],
+			wantAll: many[:RejoinMax+1]},
+		{name: "duplicates and live addresses are skipped", dead: []string{many[0], many[0], many[1], many[2], many[3]},
+			live: []string{many[3], many[2]}, wantAll: many[:2]},
+		{name: "all join addresses live", join: many[:2], live: many[:2], wantAll: nil},
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tt := range tests {
+		live := map[string]bool{}
+		for _, a := range tt.live {
+			live[a] = true
+		}
+		deadBefore := slices.Clone(tt.dead)
+		got := chooseRejoin(live, tt.dead, tt.join, RejoinMax, rng.IntN)
+		if !slices.Equal(tt.dead, deadBefore) {
+			t.Errorf("%s: chooseRejoin changed its dead argument: %v, was %v", tt.name, tt.dead, deadBefore)
+		}
+		if len(slices.Compact(slices.Sorted(slices.Values(got)))) != len(got) {
+			t.Errorf("%s: %v has an address twice", tt.name, got)
+		}
+		if tt.wantDead == 0 {
+			if !sameSet(got, tt.wantAll) {
+				t.Errorf("%s: got %v, want %v (any order)", tt.name, got, tt.wantAll)
+			}
+			continue
+		}
+		if len(got) != tt.wantDead+len(tt.wantJoin) {
+			t.Errorf("%s: got %d addresses %v, want %d dead plus %v", tt.name, len(got), got, tt.wantDead, tt.wantJoin)
+			continue
+		}
+		for _, a := range got[:tt.wantDead] {
+			if !slices.Contains(tt.dead, a) || live[a] {
+				t.Errorf("%s: %s among the dead picks %v is not a dead, non-live address", tt.name, a, got)
+			}
+		}
+		if !sameSet(got[tt.wantDead:], tt.wantJoin) {
+			t.Errorf("%s: join addresses %v, want %v", tt.name, got[tt.wantDead:], tt.wantJoin)
+		}
+	}
+}
+
+// TestChooseRejoinIsRandom: over many rounds each of 10 dead members is
+// tried about RejoinMax/10 of the time, so the halves of a partition do
+// not all pick the same few members (which might be the unreachable ones).
+func TestChooseRejoinIsRandom(t *testing.T) {
+	t.Parallel()
+	var dead []string
+	for i := range 10 {
+		dead = append(dead, "127.0.1."+strconv.Itoa(i)+":7946")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	const rounds = 3000
+	count := map[string]int{}
+	for range rounds {
+		for _, a := range chooseRejoin(nil, dead, nil, RejoinMax, rng.IntN) {
+			count[a]++
+		}
+	}
+	want := float64(rounds*RejoinMax) / float64(len(dead)) // 900
+	for _, a := range dead {
+		if c := float64(count[a]); c < 0.8*want || c > 1.2*want {
+			t.Errorf("%s tried in %.0f of %d rounds, want about %.0f", a, c, rounds, want)
+		}
+	}
+}
+
+func sameSet(a, b []string) bool {
+	return slices.Equal(slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b)))
 }

@@ -3,6 +3,8 @@ package sim
 import (
 	"fmt"
 	"time"
+
+	"github.com/heckhq/heck/internal/cluster"
 )
 
 // Membership, as memberlist's SWIM does it in outline: each node probes one
@@ -12,8 +14,9 @@ import (
 // dead messages spread by gossip, each node passing on what changed its
 // view; a node that hears itself declared dead refutes it with a higher
 // incarnation. Push/pull exchanges the whole member state (and heck's
-// digest). Suspect messages and indirect probes are not modelled: loss is
-// low and a probe of a reachable node always succeeds.
+// digest). Suspect messages are modelled only as a push/pull's merge
+// raises them (suspect.go); suspicion timers and indirect probes are not:
+// loss is low and a probe of a reachable node always succeeds.
 
 // onMember applies a membership message about m; gossiped says whether to
 // pass a change on by gossip.
@@ -87,14 +90,22 @@ func (n *node) probeMember() {
 	})
 }
 
-// rejoin is internal/cluster's rejoin loop: a join (push/pull) with every
-// member this node knows but sees dead.
+// rejoin is internal/cluster's rejoin loop: a join (push/pull) with up to
+// cluster.RejoinMax random members this node knows but sees dead (all of
+// them when there are no more). Join addresses are not modelled: every
+// simulated node knows every member from the start.
 func (n *node) rejoin() {
+	var dead []int
 	for m, k := range n.known {
 		if k && !n.alive[m] && m != n.id {
-			n.s.rejoinTries++
-			n.s.pushPull(n.id, m, true)
+			dead = append(dead, m)
 		}
+	}
+	for i := range min(cluster.RejoinMax, len(dead)) {
+		j := i + n.s.rng.IntN(len(dead)-i)
+		dead[i], dead[j] = dead[j], dead[i]
+		n.s.rejoinTries++
+		n.s.pushPull(n.id, dead[i], true)
 	}
 }
 
@@ -175,6 +186,8 @@ func (n *node) mergeState(st []memberState) {
 			n.onMember(memAlive, e.m, e.inc, true)
 		} else if e.m == n.id {
 			n.onMember(memDead, e.m, e.inc, true)
+		} else {
+			n.onSuspect(e.m, e.inc) // suspect.go
 		}
 	}
 }

@@ -329,6 +329,10 @@ func (n *node) receive(msg []byte) {
 	if msg[0] == 0 { // a user message inside a gossip packet
 		msg = msg[1:]
 	}
+	if msg[0] == msgMember && len(msg) >= 8 && msg[1] == memSuspect {
+		n.onSuspect(int(binary.LittleEndian.Uint16(msg[2:])), binary.LittleEndian.Uint32(msg[4:]))
+		return
+	}
 	if msg[0] == msgMember && len(msg) >= 8 {
 		n.onMember(msg[1], int(binary.LittleEndian.Uint16(msg[2:])), binary.LittleEndian.Uint32(msg[4:]), true)
 		return

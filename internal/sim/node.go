@@ -46,7 +46,10 @@ type node struct {
 	dirty   bool
 	ringWas []bool // alive as of the last SetMembers
 	suspect map[int]bool
-	started bool // SetMembers has run once this life
+	// suspected: incarnation+1 at which a suspect message about each
+	// member was passed on (suspect.go).
+	suspected map[int]uint32
+	started   bool // SetMembers has run once this life
 
 	probing   map[int32]uint32 // target -> generation of its probe entry
 	fallbacks map[int32]bool   // probed for a silent owner, not by the ring
@@ -87,6 +90,7 @@ func (n *node) start() {
 	clear(n.ringWas)
 	n.known[n.id], n.alive[n.id], n.nAlive = true, true, 1
 	n.suspect = map[int]bool{}
+	n.suspected = map[int]uint32{}
 	n.probing = map[int32]uint32{}
 	n.fallbacks = map[int32]bool{}
 	n.ahead = map[int][]int32{}
