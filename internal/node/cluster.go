@@ -134,6 +134,10 @@ func (n *Node) refreshMembership(now time.Time) bool {
 		// Share the cluster's latency-only budget among the members, so
 		// gossip about latency stays the same whatever the cluster size.
 		n.pub.SetLatencyPerSecond(clusterLatencyPerSecond / float64(max(len(members), 1)))
+		// Lengthen the watermark period past 500 members, and what waits
+		// on watermarks with it (the policy does so itself in SetMembers).
+		n.pub.SetWatermarkEvery(health.WatermarkPeriod(len(members)))
+		n.table.SetClusterSize(len(members))
 	}
 	return changed
 }
