@@ -277,6 +277,7 @@ func (s *Sim) warmStart() {
 		}
 		n.nAlive = len(n.alive)
 		n.pol.SetMembers(n.members(), s.clock())
+		n.setClusterSize()
 		copy(n.ringWas, n.alive)
 		n.dirty, n.started = false, true
 	}
