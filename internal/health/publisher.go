@@ -34,8 +34,10 @@ type PublisherOptions struct {
 	// cannot spend the budget of all.
 	LatencyEvery int
 	// WatermarkEvery is the shortest time between two watermarks
-	// (default 1s). Fallback owners notice a silent owner within
-	// StaleAfter intervals of its last watermark.
+	// (default 1s, DefaultWatermarkEvery; a cluster node sets
+	// WatermarkPeriod of its size with SetWatermarkEvery). Fallback owners
+	// notice a silent owner within StaleAfter intervals of its last
+	// watermark.
 	WatermarkEvery time.Duration
 	// Now reads the clock for the first sequence epoch (time.Now when nil).
 	Now func() time.Time
@@ -110,7 +112,7 @@ func NewPublisher(observer string, table *Table, opts PublisherOptions) *Publish
 		opts.LatencyEvery = DefaultLatencyEvery
 	}
 	if opts.WatermarkEvery <= 0 {
-		opts.WatermarkEvery = time.Second
+		opts.WatermarkEvery = DefaultWatermarkEvery
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -276,6 +278,26 @@ func (p *Publisher) SetLatencyPerSecond(r float64) {
 	p.mu.Lock()
 	p.opts.LatencyPerSecond = r
 	p.mu.Unlock()
+}
+
+// SetWatermarkEvery changes the watermark period (see
+// PublisherOptions.WatermarkEvery and WatermarkPeriod); d <= 0 keeps the
+// current one. The next Tick uses it: a shorter period publishes as soon
+// as it has passed since the last watermark.
+func (p *Publisher) SetWatermarkEvery(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	p.mu.Lock()
+	p.opts.WatermarkEvery = d
+	p.mu.Unlock()
+}
+
+// WatermarkEvery returns the current watermark period.
+func (p *Publisher) WatermarkEvery() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.opts.WatermarkEvery
 }
 
 // spendLatency takes one token of the latency budget at now, if there is

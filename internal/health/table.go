@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/heckhq/heck/internal/crdt"
@@ -78,6 +79,8 @@ type TableOptions struct {
 	// MinStale is the shortest age at which an observation is stale,
 	// whatever its interval (default 3 s: three watermark periods), so a
 	// target probed every 200 ms does not flap to stale between watermarks.
+	// It is the floor: SetClusterSize raises it to StaleWatermarks periods
+	// of a large cluster's longer watermark period.
 	MinStale time.Duration
 }
 
@@ -113,7 +116,8 @@ func (o TableOptions) withDefaults() TableOptions {
 // up as a gap that the next anti-entropy round fills, instead of being
 // hidden behind a higher number.
 type Table struct {
-	opts TableOptions
+	opts     TableOptions
+	minStale atomic.Int64 // ns: opts.MinStale, raised by SetClusterSize
 
 	mu        sync.RWMutex
 	targets   map[string][]Observation // target -> one per observer, sorted by observer
@@ -149,16 +153,35 @@ const maxPending = 4096
 
 // NewTable returns an empty table.
 func NewTable(opts TableOptions) *Table {
-	return &Table{
+	t := &Table{
 		opts:      opts.withDefaults(),
 		targets:   map[string][]Observation{},
 		observers: map[string]*observerLog{},
 		forgotten: map[string]map[string]uint64{},
 	}
+	t.minStale.Store(int64(t.opts.MinStale))
+	return t
 }
 
-// Options returns the options in effect (defaults filled in).
-func (t *Table) Options() TableOptions { return t.opts }
+// Options returns the options in effect (defaults filled in, MinStale as
+// SetClusterSize last set it).
+func (t *Table) Options() TableOptions {
+	o := t.opts
+	o.MinStale = t.MinStale()
+	return o
+}
+
+// SetClusterSize tells the table how many members the cluster has, so an
+// observation stays fresh for at least StaleWatermarks of the cluster's
+// watermark periods (WatermarkPeriod): MinStale becomes
+// max(TableOptions.MinStale, 3 periods), which is the configured floor up
+// to 500 members. Safe to call at any time.
+func (t *Table) SetClusterSize(members int) {
+	t.minStale.Store(int64(max(t.opts.MinStale, StaleWatermarks*WatermarkPeriod(members))))
+}
+
+// MinStale returns the shortest age at which an observation is stale now.
+func (t *Table) MinStale() time.Duration { return time.Duration(t.minStale.Load()) }
 
 func (t *Table) log(observer string) *observerLog {
 	l := t.observers[observer]

@@ -95,10 +95,11 @@ func (t *Table) Verdict(targetID string, owners []string, now time.Time) Verdict
 		at    time.Time
 		fresh bool
 	}
+	minStale := t.MinStale()
 	judge := func(o *Observation) cand {
 		iv := intervalOf(o)
 		at := t.freshness(o)
-		return cand{o: o, at: at, fresh: !o.Released && now.Sub(at) <= max(time.Duration(t.opts.StaleAfter)*iv, t.opts.MinStale)}
+		return cand{o: o, at: at, fresh: !o.Released && now.Sub(at) <= max(time.Duration(t.opts.StaleAfter)*iv, minStale)}
 	}
 	var owned []cand
 	for i := range v.Observations {

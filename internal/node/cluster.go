@@ -134,8 +134,17 @@ func (n *Node) refreshMembership(now time.Time) bool {
 		// Share the cluster's latency-only budget among the members, so
 		// gossip about latency stays the same whatever the cluster size.
 		n.pub.SetLatencyPerSecond(clusterLatencyPerSecond / float64(max(len(members), 1)))
+		n.setClusterSize(len(members))
 	}
 	return changed
+}
+
+// setClusterSize lengthens the watermark period past 500 members
+// (health.WatermarkPeriod), and the table's stale limit with it; the
+// policy scales its silence limit itself in SetMembers.
+func (n *Node) setClusterSize(members int) {
+	n.pub.SetWatermarkEvery(health.WatermarkPeriod(members))
+	n.table.SetClusterSize(members)
 }
 
 // clusterLatencyPerSecond is how many latency-only observations per second

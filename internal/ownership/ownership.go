@@ -5,7 +5,9 @@
 // the ring over the alive members (rendezvous hashing, internal/ring), or
 // when every node ranked ahead of it in the target's fallback order has
 // been silent on it (no watermark, no observation) for two of the target's
-// intervals, and at least MinSilence. A silent owner's place goes to the
+// intervals, and at least the silence limit of the cluster's size
+// (SilenceLimit: MinSilence up to 500 members, 2.5 watermark periods
+// above). A silent owner's place goes to the
 // next in the fallback order; when it speaks again it takes its place back.
 // Takeovers are held while the node itself was paused or is behind on its
 // own targets (Hold), so a starved node does not take over the targets of
@@ -27,9 +29,19 @@ import (
 )
 
 // MinSilence is the shortest silence after which a node is judged to have
-// stopped probing a target: two and a half watermark periods, so a late
-// watermark or a dropped packet is not a fail-over.
+// stopped probing a target: two and a half watermark periods of a cluster
+// of up to 500 members, so a late watermark or a dropped packet is not a
+// fail-over. It is the floor of SilenceLimit.
 const MinSilence = 2500 * time.Millisecond
+
+// SilenceLimit returns the shortest silence after which a node is judged
+// to have stopped probing a target in a cluster of members alive members:
+// two and a half watermark periods of that size (health.WatermarkPeriod),
+// and at least MinSilence. That is MinSilence up to 500 members and 5 s
+// at 1,000.
+func SilenceLimit(members int) time.Duration {
+	return max(MinSilence, 5*health.WatermarkPeriod(members)/2)
+}
 
 // Freshness is what the policy reads of the health table: whether a node
 // has been heard from.
@@ -57,11 +69,14 @@ type Policy struct {
 
 	left      atomic.Bool
 	holdUntil atomic.Int64 // unix ns
+	silence   atomic.Int64 // ns: SilenceLimit of the ring's size
 }
 
 // New returns the policy of node self.
 func New(self string, defaults Defaults, table Freshness) *Policy {
-	return &Policy{self: self, defaults: defaults, table: table, firstSeen: map[string]time.Time{}}
+	p := &Policy{self: self, defaults: defaults, table: table, firstSeen: map[string]time.Time{}}
+	p.silence.Store(int64(MinSilence))
+	return p
 }
 
 // SetMembers installs the alive members and reports whether they changed.
@@ -93,8 +108,13 @@ func (p *Policy) SetMembers(members []ring.Member, now time.Time) bool {
 	}
 	p.names = key
 	p.ring = ring.New(members).WithSpreadZones(p.defaults.Spread == target.SpreadZone)
+	p.silence.Store(int64(SilenceLimit(len(members))))
 	return true
 }
+
+// Silence returns the silence limit in force: SilenceLimit of the members
+// last installed by SetMembers (MinSilence before).
+func (p *Policy) Silence() time.Duration { return time.Duration(p.silence.Load()) }
 
 // Ring returns the ring over the alive members (nil before SetMembers).
 func (p *Policy) Ring() *ring.Ring {
@@ -240,11 +260,11 @@ func (p *Policy) lastHeard(node string) time.Time {
 	return last
 }
 
-// fresh reports whether node has shown, within two intervals, that it
-// probes target: by an observation (not a release), a watermark, or having
-// just joined.
+// fresh reports whether node has shown, within two intervals (and the
+// silence limit), that it probes target: by an observation (not a
+// release), a watermark, or having just joined.
 func (p *Policy) fresh(node, targetID string, interval time.Duration, now time.Time) bool {
-	limit := max(2*interval, MinSilence)
+	limit := max(2*interval, p.Silence())
 	if last := p.lastHeard(node); last.IsZero() || now.Sub(last) <= limit {
 		return true
 	}
@@ -257,17 +277,19 @@ func (p *Policy) fresh(node, targetID string, interval time.Duration, now time.T
 }
 
 // AnySilent reports whether some other live member has been silent (no
-// watermark) for MinSilence, the shortest silence that can move a target.
+// watermark) for the silence limit, the shortest silence that can move a
+// target.
 func (p *Policy) AnySilent(now time.Time) bool {
 	r := p.Ring()
 	if r == nil {
 		return false
 	}
+	limit := p.Silence()
 	for _, name := range r.Members() {
 		if name == p.self {
 			continue
 		}
-		if last := p.lastHeard(name); !last.IsZero() && now.Sub(last) > MinSilence {
+		if last := p.lastHeard(name); !last.IsZero() && now.Sub(last) > limit {
 			return true
 		}
 	}

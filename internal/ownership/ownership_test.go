@@ -1,6 +1,7 @@
 package ownership
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,5 +116,93 @@ func TestSetMembersReportsChanges(t *testing.T) {
 	}
 	if p.Owners(&target.Spec{ID: "x"}); p.Ring().Len() != 1 {
 		t.Error("ring not rebuilt")
+	}
+}
+
+func TestSilenceLimit(t *testing.T) {
+	for _, tc := range []struct {
+		members int
+		want    time.Duration
+	}{
+		{0, MinSilence},
+		{1, MinSilence},
+		{20, MinSilence},
+		{500, MinSilence},
+		{600, 3 * time.Second},
+		{1000, 5 * time.Second},
+	} {
+		if got := SilenceLimit(tc.members); got != tc.want {
+			t.Errorf("SilenceLimit(%d) = %v, want %v", tc.members, got, tc.want)
+		}
+	}
+}
+
+// manyMembers returns n members named m0000... with self among them.
+func manyMembers(self string, n int) []ring.Member {
+	ms := []ring.Member{{Name: self, Zone: "z", Weight: 1}}
+	for i := 1; i < n; i++ {
+		ms = append(ms, ring.Member{Name: fmt.Sprintf("m%04d", i), Zone: "z", Weight: 1})
+	}
+	return ms
+}
+
+// The silence limit follows the policy's member count: a member silent
+// for 3 s is silent at 10 members (limit 2.5 s) and not at 1,000 (5 s),
+// both for AnySilent and for fail-over of a fast target.
+func TestSilenceScalesWithMembers(t *testing.T) {
+	const iv = 500 * time.Millisecond // two intervals are below either limit
+	for _, tc := range []struct {
+		members int
+		limit   time.Duration
+		silent  bool
+	}{
+		{10, 2500 * time.Millisecond, true},
+		{500, 2500 * time.Millisecond, true},
+		{1000, 5 * time.Second, false},
+	} {
+		tb := &table{wm: map[string]time.Time{}, obs: map[string][]health.Observation{}}
+		p := New("self", Defaults{}, tb)
+		if got := p.Silence(); got != MinSilence {
+			t.Errorf("Silence before SetMembers = %v, want %v", got, MinSilence)
+		}
+		p.SetMembers(manyMembers("self", tc.members), t0)
+		if got := p.Silence(); got != tc.limit {
+			t.Errorf("%d members: Silence = %v, want %v", tc.members, got, tc.limit)
+		}
+		// A target whose first-ranked node is another member, and self
+		// second in its fallback order.
+		var spec target.Spec
+		var owner string
+		for i := 0; ; i++ {
+			spec = target.Spec{ID: fmt.Sprintf("t%d", i)}
+			if rank := p.Ring().Rank(spec.ID); rank[1] == "self" {
+				owner = rank[0]
+				break
+			}
+		}
+		for _, mb := range p.Ring().Members() {
+			if mb != "self" {
+				tb.wm[mb] = t0.Add(time.Second)
+			}
+		}
+		now := t0.Add(4 * time.Second) // every other member silent 3 s
+		if got := p.AnySilent(now); got != tc.silent {
+			t.Errorf("%d members, silent 3s: AnySilent = %v, want %v", tc.members, got, tc.silent)
+		}
+		if got := p.Owns(&spec, iv, false, now); got != tc.silent {
+			t.Errorf("%d members, owner %s silent 3s: fallback owns = %v, want %v", tc.members, owner, got, tc.silent)
+		}
+		// Past the limit, every size judges it silent.
+		later := t0.Add(time.Second + tc.limit + time.Millisecond)
+		if !p.AnySilent(later) || !p.Owns(&spec, iv, false, later) {
+			t.Errorf("%d members: not silent %v after the last watermark (limit %v)", tc.members, later.Sub(t0.Add(time.Second)), tc.limit)
+		}
+	}
+	// Shrinking the membership brings the floor back.
+	p := New("self", Defaults{}, &table{})
+	p.SetMembers(manyMembers("self", 1000), t0)
+	p.SetMembers(manyMembers("self", 10), t0)
+	if got := p.Silence(); got != MinSilence {
+		t.Errorf("after shrinking to 10 members Silence = %v, want %v", got, MinSilence)
 	}
 }

@@ -230,6 +230,7 @@ func (n *node) tick() {
 	if n.dirty {
 		n.dirty = false
 		n.pol.SetMembers(n.members(), now)
+		n.setClusterSize()
 		if !n.started {
 			n.started = true
 			for _, t := range s.rk.lists[n.id] {
@@ -271,18 +272,28 @@ func (n *node) tick() {
 	}
 }
 
-// silent reports whether member m has been silent (no watermark) for
-// ownership.MinSilence.
+// setClusterSize is internal/node's reaction to a membership change: the
+// watermark period of the cluster's size (unless Config.WatermarkEvery
+// fixes it) and the table's stale limit with it.
+func (n *node) setClusterSize() {
+	if n.s.cfg.WatermarkEvery <= 0 {
+		n.pub.SetWatermarkEvery(health.WatermarkPeriod(n.nAlive))
+	}
+	n.table.SetClusterSize(n.nAlive)
+}
+
+// silent reports whether member m has been silent (no watermark) for the
+// policy's silence limit.
 func (n *node) silent(m int, now time.Time) bool {
 	wm, ok := n.table.Watermark(n.s.names[m])
-	return ok && now.Sub(wm.At) > ownership.MinSilence
+	return ok && now.Sub(wm.At) > n.pol.Silence()
 }
 
 // couldTakeOver is a cheap filter before asking the policy: every member
 // ranked ahead of this node for t is gone from its view or silent for two
 // intervals.
 func (n *node) couldTakeOver(t int32, now time.Time) bool {
-	limit := max(2*n.s.cfg.Interval, ownership.MinSilence)
+	limit := max(2*n.s.cfg.Interval, n.pol.Silence())
 	for _, m := range n.s.rk.top[t] {
 		if int(m) == n.id {
 			return true

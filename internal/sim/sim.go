@@ -68,8 +68,9 @@ type Config struct {
 	LatencyZone, LatencyCross time.Duration // one-way (1ms, 10ms)
 	Loss                      float64       // UDP loss (0.001)
 	Rejoin                    time.Duration // internal/node's rejoin interval (5s)
-	// WatermarkEvery is each node's watermark period (health's default,
-	// 1s); longer shows what a period scaled with the cluster would save.
+	// WatermarkEvery fixes each node's watermark period; 0 scales it with
+	// the node's view of the cluster as heck does (health.WatermarkPeriod).
+	// Silence and stale limits follow the cluster's size either way.
 	WatermarkEvery time.Duration
 
 	// FullTables makes every node's table start with every target's
@@ -276,6 +277,7 @@ func (s *Sim) warmStart() {
 		}
 		n.nAlive = len(n.alive)
 		n.pol.SetMembers(n.members(), s.clock())
+		n.setClusterSize()
 		copy(n.ringWas, n.alive)
 		n.dirty, n.started = false, true
 	}
