@@ -32,7 +32,7 @@ func main() {
 	full := flag.Bool("full-tables", false, "start every node's table full (real memory) instead of sparse")
 	wall := flag.Duration("wall-limit", 0, "stop a run after this much real time (0: none)")
 	detail := flag.Bool("v", false, "print the byte breakdown of each run")
-	wm := flag.Duration("watermark-every", 0, "fix each node's watermark period (0: heck's, scaled with the cluster: max(1s, N/500 s))")
+	wm := flag.Duration("watermark-every", 0, "fix each node's watermark period (0: heck's, scaled with the cluster: max(1s, N/400 s))")
 	seed := flag.Uint64("seed", 1, "random seed")
 	flag.Parse()
 

@@ -14,11 +14,11 @@ func TestWatermarkPeriod(t *testing.T) {
 		{0, time.Second},
 		{1, time.Second},
 		{20, time.Second},
-		{500, time.Second},
-		{501, 1002 * time.Millisecond},
-		{750, 1500 * time.Millisecond},
-		{1000, 2 * time.Second},
-		{3200, 6400 * time.Millisecond},
+		{400, time.Second},
+		{401, 1002500 * time.Microsecond},
+		{600, 1500 * time.Millisecond},
+		{1000, 2500 * time.Millisecond},
+		{3200, 8 * time.Second},
 	} {
 		if got := WatermarkPeriod(tc.members); got != tc.want {
 			t.Errorf("WatermarkPeriod(%d) = %v, want %v", tc.members, got, tc.want)
@@ -26,7 +26,7 @@ func TestWatermarkPeriod(t *testing.T) {
 	}
 }
 
-// The stale floor follows the cluster size: unchanged up to 500 members,
+// The stale floor follows the cluster size: unchanged up to 400 members,
 // three watermark periods above; an explicit MinStale stays the floor.
 func TestTableSetClusterSize(t *testing.T) {
 	now := time.Unix(1_000_000, 0)
@@ -39,9 +39,9 @@ func TestTableSetClusterSize(t *testing.T) {
 		stale    bool
 	}{
 		{"small cluster keeps 3s", 0, 20, 3 * time.Second, 4 * time.Second, true},
-		{"500 members keeps 3s", 0, 500, 3 * time.Second, 4 * time.Second, true},
-		{"1000 members: 6s", 0, 1000, 6 * time.Second, 4 * time.Second, false},
-		{"1000 members, past 6s", 0, 1000, 6 * time.Second, 6100 * time.Millisecond, true},
+		{"400 members keeps 3s", 0, 400, 3 * time.Second, 4 * time.Second, true},
+		{"1000 members: 7.5s", 0, 1000, 7500 * time.Millisecond, 4 * time.Second, false},
+		{"1000 members, past 7.5s", 0, 1000, 7500 * time.Millisecond, 7600 * time.Millisecond, true},
 		{"configured floor above", 10 * time.Second, 1000, 10 * time.Second, 8 * time.Second, false},
 	} {
 		tb := NewTable(TableOptions{MinStale: tc.floor})
@@ -77,8 +77,8 @@ func TestPublisherSetWatermarkEvery(t *testing.T) {
 	if _, ok := p.Tick(at(0), at(0)); !ok {
 		t.Fatal("first Tick did not publish")
 	}
-	// Lengthened to 2 s (1,000 members): 1.5 s after the last is too soon.
-	p.SetWatermarkEvery(WatermarkPeriod(1000))
+	// Lengthened to 2 s (800 members): 1.5 s after the last is too soon.
+	p.SetWatermarkEvery(WatermarkPeriod(800))
 	if got := p.WatermarkEvery(); got != 2*time.Second {
 		t.Fatalf("period %v after SetWatermarkEvery(2s)", got)
 	}

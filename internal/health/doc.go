@@ -25,7 +25,7 @@
 //     within StaleAfter intervals (watermarks extend freshness), majority
 //     among owners, ties to the worse state, Stale when nothing fresh.
 //   - WatermarkPeriod is the watermark period of a cluster of N members
-//     (1 s up to 500, N/500 s above); the limits that wait on watermarks
+//     (1 s up to 400, N/400 s above); the limits that wait on watermarks
 //     (the table's MinStale, ownership's silence limit) derive from it.
 //   - AppendDelta and DecodeDelta are the wire encoding.
 package health

@@ -175,7 +175,7 @@ func (t *Table) Options() TableOptions {
 // observation stays fresh for at least StaleWatermarks of the cluster's
 // watermark periods (WatermarkPeriod): MinStale becomes
 // max(TableOptions.MinStale, 3 periods), which is the configured floor up
-// to 500 members. Safe to call at any time.
+// to 400 members. Safe to call at any time.
 func (t *Table) SetClusterSize(members int) {
 	t.minStale.Store(int64(max(t.opts.MinStale, StaleWatermarks*WatermarkPeriod(members))))
 }

@@ -17,8 +17,8 @@ func TestSetClusterSize(t *testing.T) {
 		every, stale time.Duration
 	}{
 		{3, time.Second, 3 * time.Second},
-		{1000, 2 * time.Second, 6 * time.Second},
-		{500, time.Second, 3 * time.Second},
+		{1000, 2500 * time.Millisecond, 7500 * time.Millisecond},
+		{400, time.Second, 3 * time.Second},
 	} {
 		n.setClusterSize(tc.members)
 		if got := n.pub.WatermarkEvery(); got != tc.every {

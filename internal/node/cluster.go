@@ -139,7 +139,7 @@ func (n *Node) refreshMembership(now time.Time) bool {
 	return changed
 }
 
-// setClusterSize lengthens the watermark period past 500 members
+// setClusterSize lengthens the watermark period past 400 members
 // (health.WatermarkPeriod), and the table's stale limit with it; the
 // policy scales its silence limit itself in SetMembers.
 func (n *Node) setClusterSize(members int) {

@@ -6,7 +6,7 @@
 // when every node ranked ahead of it in the target's fallback order has
 // been silent on it (no watermark, no observation) for two of the target's
 // intervals, and at least the silence limit of the cluster's size
-// (SilenceLimit: MinSilence up to 500 members, 2.5 watermark periods
+// (SilenceLimit: MinSilence up to 400 members, 2.5 watermark periods
 // above). A silent owner's place goes to the
 // next in the fallback order; when it speaks again it takes its place back.
 // Takeovers are held while the node itself was paused or is behind on its
@@ -30,15 +30,15 @@ import (
 
 // MinSilence is the shortest silence after which a node is judged to have
 // stopped probing a target: two and a half watermark periods of a cluster
-// of up to 500 members, so a late watermark or a dropped packet is not a
+// of up to 400 members, so a late watermark or a dropped packet is not a
 // fail-over. It is the floor of SilenceLimit.
 const MinSilence = 2500 * time.Millisecond
 
 // SilenceLimit returns the shortest silence after which a node is judged
 // to have stopped probing a target in a cluster of members alive members:
 // two and a half watermark periods of that size (health.WatermarkPeriod),
-// and at least MinSilence. That is MinSilence up to 500 members and 5 s
-// at 1,000.
+// and at least MinSilence. That is MinSilence up to 400 members and
+// 6.25 s at 1,000.
 func SilenceLimit(members int) time.Duration {
 	return max(MinSilence, 5*health.WatermarkPeriod(members)/2)
 }

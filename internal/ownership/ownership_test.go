@@ -127,9 +127,9 @@ func TestSilenceLimit(t *testing.T) {
 		{0, MinSilence},
 		{1, MinSilence},
 		{20, MinSilence},
-		{500, MinSilence},
-		{600, 3 * time.Second},
-		{1000, 5 * time.Second},
+		{400, MinSilence},
+		{600, 3750 * time.Millisecond},
+		{1000, 6250 * time.Millisecond},
 	} {
 		if got := SilenceLimit(tc.members); got != tc.want {
 			t.Errorf("SilenceLimit(%d) = %v, want %v", tc.members, got, tc.want)
@@ -147,7 +147,7 @@ func manyMembers(self string, n int) []ring.Member {
 }
 
 // The silence limit follows the policy's member count: a member silent
-// for 3 s is silent at 10 members (limit 2.5 s) and not at 1,000 (5 s),
+// for 3 s is silent at 10 members (limit 2.5 s) and not at 1,000 (6.25 s),
 // both for AnySilent and for fail-over of a fast target.
 func TestSilenceScalesWithMembers(t *testing.T) {
 	const iv = 500 * time.Millisecond // two intervals are below either limit
@@ -157,8 +157,8 @@ func TestSilenceScalesWithMembers(t *testing.T) {
 		silent  bool
 	}{
 		{10, 2500 * time.Millisecond, true},
-		{500, 2500 * time.Millisecond, true},
-		{1000, 5 * time.Second, false},
+		{400, 2500 * time.Millisecond, true},
+		{1000, 6250 * time.Millisecond, false},
 	} {
 		tb := &table{wm: map[string]time.Time{}, obs: map[string][]health.Observation{}}
 		p := New("self", Defaults{}, tb)
