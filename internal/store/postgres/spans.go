@@ -12,10 +12,6 @@ import (
 	"github.com/heckhq/heck/internal/store"
 )
 
-// maxCuts bounds the grid RollupSpans cuts hours by; a finer grid reads
-// minutes.
-const maxCuts = 10_000
-
 // RollupSpans returns a target's results over [from, to) (whole seconds;
 // zero bounds are open) as rollups of every observer merged, oldest first,
 // none of them crossing a step of the grid from + k*step (k >= 0; step 0:
@@ -25,39 +21,15 @@ const maxCuts = 10_000
 // history.Points do) they sum to exactly what the minutes sum to, from a
 // fraction of the rows: a 30-day uptime in 24-hour steps is 690 hours and
 // at most 31 hours' minutes instead of 43,200 rows. A step under an hour,
-// or a grid of more than maxCuts steps, reads minutes (Rollups).
+// or a grid of more than store.MaxSpanCuts steps, reads minutes (Rollups).
 func (s *Store) RollupSpans(ctx context.Context, targetID string, from, to time.Time, step time.Duration) ([]store.Rollup, error) {
 	lo, hi := secsCeil(from, math.MinInt64), secsCeil(to, math.MaxInt64)
-	stepS := int64(step / time.Second)
-	if step < 0 || (step > 0 && stepS < 3600) || (stepS > 0 && lo != math.MinInt64 && hi != math.MaxInt64 && (hi-lo)/stepS > maxCuts) ||
-		(stepS > 0 && (lo == math.MinInt64 || hi == math.MaxInt64)) {
+	cut, hourLo, ok := store.PlanSpans(lo, hi, step)
+	if !ok {
 		return s.Rollups(ctx, targetID, from, to)
 	}
 	if err := s.q.barrier(ctx); err != nil {
 		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
-	}
-	// The hours a cut falls inside are read as minutes.
-	var cut []int64
-	addCut := func(c int64) {
-		if c != math.MinInt64 && c != math.MaxInt64 && c%3600 != 0 {
-			if h := hourOf(c); len(cut) == 0 || cut[len(cut)-1] != h {
-				cut = append(cut, h)
-			}
-		}
-	}
-	addCut(lo)
-	if stepS > 0 {
-		for c := lo + stepS; c < hi; c += stepS {
-			addCut(c)
-		}
-	}
-	addCut(hi)
-	hourLo := int64(math.MinInt64)
-	if lo != math.MinInt64 {
-		hourLo = hourOf(lo)
-	}
-	if cut == nil {
-		cut = []int64{}
 	}
 	// One round trip: the whole hours, then the minutes of each cut hour,
 	// each query a range of the primary key of one partition.

@@ -3,16 +3,11 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
 	"github.com/heckhq/heck/internal/store"
 )
-
-// maxCuts bounds the grid RollupSpans cuts hours by; a finer grid reads
-// minutes.
-const maxCuts = 10_000
 
 // RollupSpans returns a target's results over [from, to) (whole seconds;
 // zero bounds are open) as rollups, oldest first, none of them crossing a
@@ -23,44 +18,22 @@ const maxCuts = 10_000
 // exactly what the minutes sum to, from a fraction of the rows: a 30-day
 // uptime in 24-hour steps is 690 hours and at most 31 hours' minutes
 // instead of 43,200 rows. A step under an hour, a grid of more than
-// maxCuts steps, or a grid with an open bound reads minutes (Rollups).
+// store.MaxSpanCuts steps, or a grid with an open bound reads minutes (Rollups).
 // The hours and minutes are read in one transaction, so they agree with
 // each other whatever is written meanwhile.
 func (s *Store) RollupSpans(ctx context.Context, targetID string, from, to time.Time, step time.Duration) ([]store.Rollup, error) {
 	lo, hi := secsLo(from), secsHi(to)
-	stepS := int64(step / time.Second)
-	if step < 0 || (step > 0 && stepS < 3600) ||
-		(stepS > 0 && (lo == math.MinInt64 || hi == math.MaxInt64 || (hi-lo)/stepS > maxCuts)) {
+	cut, hourLo, ok := store.PlanSpans(lo, hi, step)
+	if !ok {
 		return s.Rollups(ctx, targetID, from, to)
 	}
-	tid, ok, err := s.existingID(ctx, s.r, targetID)
+	tid, found, err := s.existingID(ctx, s.r, targetID)
 	if err != nil {
 		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
 	}
-	if !ok || lo >= hi {
+	if !found || lo >= hi {
 		return nil, nil
 	}
-	// The hours a cut falls inside are read as minutes.
-	var cut []int64
-	addCut := func(c int64) {
-		if c != math.MinInt64 && c != math.MaxInt64 && c%3600 != 0 {
-			if h := hourOf(c); len(cut) == 0 || cut[len(cut)-1] != h {
-				cut = append(cut, h)
-			}
-		}
-	}
-	addCut(lo)
-	if stepS > 0 {
-		for c := lo + stepS; c < hi; c += stepS {
-			addCut(c)
-		}
-	}
-	addCut(hi)
-	hourLo := int64(math.MinInt64)
-	if lo != math.MinInt64 {
-		hourLo = hourOf(lo)
-	}
-
 	t, err := s.r.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("read rollups of %q: begin: %w", targetID, err)
