@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/memberlist"
 )
@@ -330,7 +331,12 @@ func TestChooseRejoin(t *testing.T) {
 			live[a] = true
 		}
 		deadBefore := slices.Clone(tt.dead)
-		got := chooseRejoin(live, tt.dead, tt.join, RejoinMax, rng.IntN)
+		got, picked := chooseRejoin(live, tt.dead, tt.join, RejoinMax, rng.IntN)
+		for i, a := range got {
+			if isDead := slices.Contains(tt.dead, a) && !slices.Contains(tt.join, a); (i < picked) != isDead {
+				t.Errorf("%s: picked = %d of %v, but %s (index %d) dead-only is %v", tt.name, picked, got, a, i, isDead)
+			}
+		}
 		if !slices.Equal(tt.dead, deadBefore) {
 			t.Errorf("%s: chooseRejoin changed its dead argument: %v, was %v", tt.name, tt.dead, deadBefore)
 		}
@@ -371,7 +377,8 @@ func TestChooseRejoinIsRandom(t *testing.T) {
 	const rounds = 3000
 	count := map[string]int{}
 	for range rounds {
-		for _, a := range chooseRejoin(nil, dead, nil, RejoinMax, rng.IntN) {
+		addrs, _ := chooseRejoin(nil, dead, nil, RejoinMax, rng.IntN)
+		for _, a := range addrs {
 			count[a]++
 		}
 	}
@@ -380,6 +387,37 @@ func TestChooseRejoinIsRandom(t *testing.T) {
 		if c := float64(count[a]); c < 0.8*want || c > 1.2*want {
 			t.Errorf("%s tried in %.0f of %d rounds, want about %.0f", a, c, rounds, want)
 		}
+	}
+}
+
+// TestNextRejoin: fast rounds follow rounds in which a dead member
+// answered, at most RejoinBurstRounds in a row; a round that heals nothing
+// returns to the interval and resets the streak.
+func TestNextRejoin(t *testing.T) {
+	t.Parallel()
+	const iv = 5 * time.Second
+	streak := 0
+	var got []time.Duration
+	healed := []bool{false, true, true}
+	for range RejoinBurstRounds {
+		healed = append(healed, true)
+	}
+	healed = append(healed, false, true)
+	for _, h := range healed {
+		var d time.Duration
+		d, streak = NextRejoin(iv, h, streak)
+		got = append(got, d)
+	}
+	want := []time.Duration{iv}
+	for range RejoinBurstRounds {
+		want = append(want, RejoinBurst)
+	}
+	want = append(want, iv, iv, iv, RejoinBurst) // the streak is spent; a quiet round resets it
+	if !slices.Equal(got, want) {
+		t.Errorf("waits %v, want %v", got, want)
+	}
+	if d, _ := NextRejoin(500*time.Millisecond, true, 0); d != 500*time.Millisecond {
+		t.Errorf("an interval shorter than RejoinBurst: wait %v, want the interval", d)
 	}
 }
 

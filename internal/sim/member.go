@@ -92,21 +92,26 @@ func (n *node) probeMember() {
 
 // rejoin is internal/cluster's rejoin loop: a join (push/pull) with up to
 // cluster.RejoinMax random members this node knows but sees dead (all of
-// them when there are no more). Join addresses are not modelled: every
-// simulated node knows every member from the start.
-func (n *node) rejoin() {
+// them when there are no more); it reports whether one answered (which
+// makes the next round come after cluster.RejoinBurst). Join addresses are
+// not modelled: every simulated node knows every member from the start.
+func (n *node) rejoin() bool {
 	var dead []int
 	for m, k := range n.known {
 		if k && !n.alive[m] && m != n.id {
 			dead = append(dead, m)
 		}
 	}
+	ok := false
 	for i := range min(cluster.RejoinMax, len(dead)) {
 		j := i + n.s.rng.IntN(len(dead)-i)
 		dead[i], dead[j] = dead[j], dead[i]
 		n.s.rejoinTries++
-		n.s.pushPull(n.id, dead[i], true)
+		if n.s.pushPull(n.id, dead[i], true) {
+			ok = true
+		}
 	}
+	return ok
 }
 
 // pushPull is a memberlist push/pull between a and b: each sends its member

@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/memberlist"
 
+	"github.com/heckhq/heck/internal/cluster"
 	"github.com/heckhq/heck/internal/health"
 	"github.com/heckhq/heck/internal/judge"
 	"github.com/heckhq/heck/internal/ownership"
@@ -139,12 +140,17 @@ func (n *node) schedule() {
 		}
 		return alive()
 	})
-	s.loop.every(phase(s.cfg.Rejoin), s.cfg.Rejoin, func() bool {
-		if alive() {
-			n.rejoin()
+	streak := 0 // internal/cluster's rejoin loop: faster while dead members answer
+	var rejoin func()
+	rejoin = func() {
+		if !alive() {
+			return
 		}
-		return alive()
-	})
+		var next time.Duration
+		next, streak = cluster.NextRejoin(s.cfg.Rejoin, n.rejoin(), streak)
+		s.loop.after(next, rejoin)
+	}
+	s.loop.at(phase(s.cfg.Rejoin), rejoin)
 	s.loop.every(phase(tickEvery), tickEvery, func() bool {
 		if alive() {
 			n.tick()
