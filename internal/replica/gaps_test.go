@@ -101,6 +101,72 @@ func TestGapAskRepeatsOncePerPeriod(t *testing.T) {
 	}
 }
 
+// After a silence longer than the table's stale limit (a partition), the
+// first watermark is enough: b asks at once, not a period later, and not
+// again at the next watermark. A watermark after an ordinary period does
+// not ask for what could still be in flight.
+func TestGapAskAfterSilenceAsksAtOnce(t *testing.T) {
+	n := newNet()
+	a, b := newNode(n, "a", true), newNode(n, "b", true)
+	start := time.Now()
+	seq := func(c uint32) uint64 { return health.MakeSeq(1, c) }
+	wm := func(c uint32, at time.Duration) health.Delta {
+		return health.Delta{Watermarks: []health.Watermark{{Observer: "a", Seq: seq(c), At: start.Add(at)}}}
+	}
+	asks := func() uint64 {
+		b.rep.sendOutbox(context.Background())
+		return b.rep.Stats()[FlowHealthAsk].Messages
+	}
+	stale := b.table.MinStale()
+	deliver(b, "a", wm(1, 0))
+	deliver(b, "a", wm(3, time.Second)) // seq 2: a's, already held by b
+	b.table.Apply(health.Observation{TargetID: "t0", Observer: "a", Seq: seq(2), State: health.Up, At: start, Since: start, Interval: time.Second})
+	// a's next change is lost, and its next watermark reaches b only after a silence.
+	lost2 := health.Observation{TargetID: "t2", Observer: "a", Seq: seq(4), State: health.Down, At: start, Since: start, Interval: time.Second}
+	a.table.Apply(lost2)
+	c := b.rep.Stats()[FlowHealthAsk].Messages
+	deliver(b, "a", wm(5, time.Second+stale+time.Second))
+	if got := asks(); got != c+1 {
+		t.Fatalf("after a %v silence b asked %d times at the first watermark, want 1", stale+time.Second, got-c)
+	}
+	n.flush()
+	a.rep.sendOutbox(context.Background())
+	n.flush()
+	if got := b.table.Get("t2"); len(got) != 1 || got[0].Seq != seq(4) {
+		t.Fatalf("b holds t2 %+v after the repair, want a's seq 4", got)
+	}
+	if c := b.table.Complete("a"); c != seq(5) {
+		t.Fatalf("b's digest of a is %d, want 5", health.SeqCounter(c))
+	}
+	deliver(b, "a", wm(6, 2*time.Second+stale+time.Second))
+	if got := asks(); got != c+1 {
+		t.Fatalf("b asked again at the next watermark with nothing missing (%d asks)", got-c)
+	}
+}
+
+func TestGapBound(t *testing.T) {
+	t.Parallel()
+	at := time.Unix(1000, 0)
+	prev := health.Watermark{Observer: "a", Seq: 10, At: at}
+	for _, tt := range []struct {
+		name  string
+		after time.Duration
+		want  uint64
+	}{
+		{"one period", time.Second, 10},
+		{"exactly the stale limit", 3 * time.Second, 10},
+		{"past the stale limit", 3*time.Second + 1, 20},
+		{"clock went back", -time.Minute, 10},
+	} {
+		if got := gapBound(prev, health.Watermark{Observer: "a", Seq: 20, At: at.Add(tt.after)}, 3*time.Second); got != tt.want {
+			t.Errorf("%s: gapBound = %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if got := gapBound(health.Watermark{Seq: 10}, health.Watermark{Seq: 20, At: at}, 3*time.Second); got != 10 {
+		t.Errorf("previous without a time: gapBound = %d, want 10", got)
+	}
+}
+
 // DeltaForObservers answers for the named observers only, with a digest of
 // those only: the asker must not raise its digest of anyone else.
 func TestDeltaForObserversIsScoped(t *testing.T) {

@@ -404,7 +404,7 @@ func (r *Replica) apply(ctx context.Context, from string, msg []byte) {
 				if prev == nil {
 					prev = map[string]uint64{}
 				}
-				prev[w.Observer] = max(prev[w.Observer], p.Seq)
+				prev[w.Observer] = max(prev[w.Observer], gapBound(p, w, r.table.MinStale()))
 			}
 		}
 		changed := r.table.Merge(d)
