@@ -34,6 +34,14 @@ import (
 // waiting for a second watermark held a healed cluster's tables up to two
 // periods behind its views.
 //
+// A hole above the previous watermark but below the newest one is checked
+// again settleFlushes flushes (500 ms) after that watermark arrived, by
+// which time anything sent before it on the same direct path has landed:
+// a change multicast while its observer did not yet see this node (views
+// still merging after a heal) is asked for then, not a whole period
+// later. An ask for what did land meanwhile costs only the ask: the
+// observer answers nothing when nothing is missing.
+//
 // kindHealthAsk's payload is health.AppendSummary of a one-observer Summary.
 const kindHealthAsk byte = 9
 
@@ -58,30 +66,84 @@ func gapBound(prev, w health.Watermark, stale time.Duration) uint64 {
 	return prev.Seq
 }
 
+// settleFlushes is how many flushes (flushEvery apart) a hole below a new
+// watermark is given to fill before the node asks for it.
+const settleFlushes = 10
+
+// gapCheck is a hole to look at again: below watermark seq, due at the
+// flush numbered due.
+type gapCheck struct {
+	seq uint64
+	due uint64
+}
+
 // noteWatermarks checks, after a merge, the observers whose watermark was
-// new here: prev holds each one's gapBound.
+// new here: prev holds each one's gapBound. A hole below the bound is
+// asked for now; one only below the new watermark is checked again once it
+// has had settleFlushes flushes to fill (checkSettled).
 func (r *Replica) noteWatermarks(prev map[string]uint64) {
 	for o, p := range prev {
-		if p == 0 || r.table.Complete(o) >= p {
+		complete := r.table.Complete(o)
+		cur, _ := r.table.Watermark(o)
+		if complete >= cur.Seq {
 			continue
 		}
-		cur, _ := r.table.Watermark(o)
-		r.pmu.Lock()
-		if r.asked == nil {
-			r.asked = map[string]uint64{}
+		if p == 0 || complete >= p {
+			r.pmu.Lock()
+			if r.checks == nil {
+				r.checks = map[string]gapCheck{}
+			}
+			if _, ok := r.checks[o]; !ok {
+				r.checks[o] = gapCheck{seq: cur.Seq, due: r.flushes + settleFlushes}
+			}
+			r.pmu.Unlock()
+			continue
 		}
-		// Ask again only once the watermark that followed the last ask
-		// is itself a period old: the answer has had a period to arrive.
-		again := r.asked[o] < p
-		if again {
-			r.asked[o] = cur.Seq
+		r.ask(o, p, cur.Seq)
+	}
+}
+
+// ask asks observer o for its holes unless it was asked at a watermark at
+// or above bound; at marks what this ask covers.
+func (r *Replica) ask(o string, bound, at uint64) {
+	r.pmu.Lock()
+	if r.asked == nil {
+		r.asked = map[string]uint64{}
+	}
+	// Ask again only once the watermark that followed the last ask is
+	// itself a period old: the answer has had a period to arrive.
+	again := r.asked[o] < bound
+	if again {
+		r.asked[o] = at
+	}
+	r.pmu.Unlock()
+	if !again {
+		return // asked at this watermark already; give the answer a period
+	}
+	sum := health.Summary{o: r.table.SummaryOf(o)}
+	r.enqueue(o, health.AppendSummary([]byte{kindHealthAsk}, sum), FlowHealthAsk)
+}
+
+// checkSettled counts a flush and asks for the holes that outlived their
+// settling time.
+func (r *Replica) checkSettled() {
+	r.pmu.Lock()
+	r.flushes++
+	var due map[string]uint64
+	for o, c := range r.checks {
+		if c.due <= r.flushes {
+			if due == nil {
+				due = map[string]uint64{}
+			}
+			due[o] = c.seq
+			delete(r.checks, o)
 		}
-		r.pmu.Unlock()
-		if !again {
-			continue // asked at this watermark already; give the answer a period
+	}
+	r.pmu.Unlock()
+	for o, seq := range due {
+		if r.table.Complete(o) < seq {
+			r.ask(o, seq, seq)
 		}
-		sum := health.Summary{o: r.table.SummaryOf(o)}
-		r.enqueue(o, health.AppendSummary([]byte{kindHealthAsk}, sum), FlowHealthAsk)
 	}
 }
 

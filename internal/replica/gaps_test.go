@@ -144,6 +144,58 @@ func TestGapAskAfterSilenceAsksAtOnce(t *testing.T) {
 	}
 }
 
+// A hole below only the newest watermark is asked for settleFlushes
+// flushes later, not at once and not a period later; one that fills in
+// the meantime is not asked for.
+func TestGapAskAfterSettling(t *testing.T) {
+	for _, fills := range []bool{false, true} {
+		n := newNet()
+		a, b := newNode(n, "a", true), newNode(n, "b", true)
+		now := time.Now()
+		seq := func(c uint32) uint64 { return health.MakeSeq(1, c) }
+		wm := func(c uint32) health.Delta {
+			return health.Delta{Watermarks: []health.Watermark{{Observer: "a", Seq: seq(c), At: now}}}
+		}
+		asks := func() uint64 { return b.rep.Stats()[FlowHealthAsk].Messages }
+		late := health.Delta{Observations: []health.Observation{{TargetID: "t1", Observer: "a", Seq: seq(2), State: health.Down, At: now, Since: now, Interval: time.Second}}}
+		a.table.Merge(late)
+		deliver(b, "a", wm(1))
+		deliver(b, "a", wm(3)) // seq 2 is not here (yet)
+		for range settleFlushes - 1 {
+			b.rep.Flush()
+		}
+		if asks() != 0 {
+			t.Fatalf("fills %v: b asked before the hole had settled", fills)
+		}
+		if fills {
+			deliver(b, "a", late)
+		}
+		b.rep.Flush()
+		want := uint64(1)
+		if fills {
+			want = 0
+		}
+		if got := asks(); got != want {
+			t.Fatalf("fills %v: %d asks once the hole had settled, want %d", fills, got, want)
+		}
+		if fills {
+			continue
+		}
+		n.flush()
+		a.rep.Flush()
+		n.flush()
+		if got := b.table.Get("t1"); len(got) != 1 || got[0].Seq != seq(2) {
+			t.Fatalf("b holds t1 %+v after the repair, want a's seq 2", got)
+		}
+		for range 2 * settleFlushes {
+			b.rep.Flush()
+		}
+		if got := asks(); got != 1 {
+			t.Fatalf("b asked %d times in all, want 1", got)
+		}
+	}
+}
+
 func TestGapBound(t *testing.T) {
 	t.Parallel()
 	at := time.Unix(1000, 0)

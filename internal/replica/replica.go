@@ -112,6 +112,8 @@ type Replica struct {
 	// and answers waiting to be sent, and outKick wakes their sender.
 	// Guarded by pmu.
 	asked   map[string]uint64
+	checks  map[string]gapCheck // holes to look at again (checkSettled)
+	flushes uint64              // flushes so far: the clock of checks
 	outbox  []outMsg
 	outKick chan struct{}
 }
@@ -274,6 +276,7 @@ func (r *Replica) PublishEntries(es []registry.Entry) {
 }
 
 func (r *Replica) flush() {
+	r.checkSettled()
 	r.pmu.Lock()
 	own, relays := r.pending, r.relays
 	r.pending, r.relays = health.Delta{}, health.Delta{}
