@@ -160,3 +160,47 @@ func BenchmarkSQLiteAddResults(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "results/s")
 }
+
+// BenchmarkSQLiteTransitionReads is the transition log's point reads: a
+// transition by id (every Append asks, to keep each change once) and a
+// target's latest config events (every audited write reads its Before),
+// over 10,000 stored transitions.
+func BenchmarkSQLiteTransitionReads(b *testing.B) {
+	ctx := testCtx(b)
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "heck.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	const n = 10000
+	ts := make([]store.Transition, n)
+	t0 := time.Unix(1_800_000_000, 0).UTC()
+	for i := range ts {
+		ts[i] = store.Transition{ID: fmt.Sprintf("id-%d", i), TargetID: fmt.Sprintf("t%d", i%1000), At: t0.Add(time.Duration(i) * time.Second),
+			To: 1, Type: "config", Subject: fmt.Sprintf("target/t%d", i%1000), After: "{}"}
+	}
+	if err := s.AddTransitions(ctx, ts); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("by-id", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := s.TransitionByID(ctx, ts[i%n].ID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("by-id-missing", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.TransitionByID(ctx, "nope"); err == nil {
+				b.Fatal("found a transition never added")
+			}
+		}
+	})
+	b.Run("target-config", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if _, err := s.Transitions(ctx, store.TransitionQuery{TargetID: ts[i%n].TargetID, Type: "config", Limit: 4}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -163,7 +163,7 @@ func (s *Store) Transitions(ctx context.Context, q store.TransitionQuery) ([]sto
 		query += " AND t.type = ''"
 	}
 	if q.TargetID != "" {
-		tid, ok, err := s.existingID(ctx, s.r, q.TargetID)
+		tid, ok, err := s.existingID(ctx, q.TargetID)
 		if err != nil {
 			return nil, fmt.Errorf("read transitions: %w", err)
 		}
@@ -214,7 +214,7 @@ func (s *Store) TransitionHeads(ctx context.Context) ([]store.Transition, int64,
 }
 
 func (s *Store) readTransitions(ctx context.Context, query string, args ...any) ([]store.Transition, error) {
-	rows, err := s.r.QueryContext(ctx, query, args...)
+	rows, err := s.read(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read transitions: %w", err)
 	}
@@ -308,7 +308,7 @@ func hourOf(s int64) int64 { return s - ((s%3600)+3600)%3600 }
 // Rollups returns a target's rollups with Minute in [from, to), oldest
 // first.
 func (s *Store) Rollups(ctx context.Context, targetID string, from, to time.Time) ([]store.Rollup, error) {
-	tid, ok, err := s.existingID(ctx, s.r, targetID)
+	tid, ok, err := s.existingID(ctx, targetID)
 	if err != nil {
 		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
 	}
@@ -385,7 +385,7 @@ func (s *Store) AddResults(ctx context.Context, rs []store.Result) error {
 // Results returns a target's raw results in [from, to), newest first, at
 // most limit (0: no limit).
 func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time, limit int) ([]store.Result, error) {
-	tid, ok, err := s.existingID(ctx, s.r, targetID)
+	tid, ok, err := s.existingID(ctx, targetID)
 	if err != nil {
 		return nil, fmt.Errorf("read results of %q: %w", targetID, err)
 	}
@@ -425,7 +425,7 @@ func (s *Store) Results(ctx context.Context, targetID string, from, to time.Time
 // bounded chunks. The interned id stays (it costs a few bytes) so that
 // concurrent readers never hold a stale one.
 func (s *Store) DeleteTargetData(ctx context.Context, targetID string) error {
-	tid, ok, err := s.existingID(ctx, s.r, targetID)
+	tid, ok, err := s.existingID(ctx, targetID)
 	if err != nil {
 		return fmt.Errorf("delete data of %q: %w", targetID, err)
 	}

@@ -27,7 +27,7 @@ func (s *Store) RollupSpans(ctx context.Context, targetID string, from, to time.
 	if !ok {
 		return s.Rollups(ctx, targetID, from, to)
 	}
-	tid, found, err := s.existingID(ctx, s.r, targetID)
+	tid, found, err := s.existingID(ctx, targetID)
 	if err != nil {
 		return nil, fmt.Errorf("read rollups of %q: %w", targetID, err)
 	}

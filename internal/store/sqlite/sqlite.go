@@ -74,6 +74,12 @@ type Store struct {
 	idMu sync.RWMutex
 	ids  map[string]int64
 
+	// stmts holds the read pool's prepared statements by their text, so
+	// the hot point reads (a transition by id, a target's id, a target's
+	// transitions) are parsed once and not on every call.
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -219,6 +225,14 @@ func (s *Store) Ping(ctx context.Context) error {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			if err := st.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.stmts = nil
+		s.stmtMu.Unlock()
 		if err := s.r.Close(); err != nil {
 			errs = append(errs, err)
 		}
@@ -352,12 +366,21 @@ func (t *tx) id(ctx context.Context, name string) (int64, error) {
 
 // existingID finds name's interned id for a read; ok is false when the
 // target never had data.
-func (s *Store) existingID(ctx context.Context, q querier, name string) (int64, bool, error) {
+func (s *Store) existingID(ctx context.Context, name string) (int64, bool, error) {
 	if id, ok := s.cachedID(name); ok {
 		return id, true, nil
 	}
 	var id int64
-	err := q.QueryRowContext(ctx, "SELECT tid FROM target_ids WHERE name = ?", name).Scan(&id)
+	rows, err := s.read(ctx, "SELECT tid FROM target_ids WHERE name = ?", name)
+	if err == nil {
+		err = sql.ErrNoRows
+		if rows.Next() {
+			err = rows.Scan(&id)
+		}
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -370,7 +393,38 @@ func (s *Store) existingID(ctx context.Context, q querier, name string) (int64, 
 	return id, true, nil
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+// maxStmts bounds the statement cache; reads of a shape past it are
+// prepared for the one call, as database/sql does by itself.
+const maxStmts = 64
+
+// read runs a query on the read pool through a statement prepared once per
+// query text (past maxStmts shapes, unprepared).
+func (s *Store) read(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s.stmtMu.Lock()
+	st, ok := s.stmts[query]
+	full := len(s.stmts) >= maxStmts
+	s.stmtMu.Unlock()
+	switch {
+	case ok:
+		return st.QueryContext(ctx, args...)
+	case full:
+		return s.r.QueryContext(ctx, query, args...)
+	}
+	st, err := s.r.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	s.stmtMu.Lock()
+	if old, dup := s.stmts[query]; dup {
+		// Another caller prepared it meanwhile: keep one.
+		s.stmtMu.Unlock()
+		st.Close()
+		return old.QueryContext(ctx, args...)
+	}
+	if s.stmts == nil {
+		s.stmts = map[string]*sql.Stmt{}
+	}
+	s.stmts[query] = st
+	s.stmtMu.Unlock()
+	return st.QueryContext(ctx, args...)
 }
