@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -59,18 +61,39 @@ type Log struct {
 	opts LogOptions
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	space  *sync.Cond // signalled when the store takes transitions
-	tail   []Transition
-	ids    map[string]int64 // id -> seq of the transitions in tail
-	heads  map[string]head
-	next   int64 // seq of the next transition
-	saved  int64 // highest seq in the store
-	wake   chan struct{}
-	notify chan struct{} // closed and replaced at each append
-	closed bool
-	sync   bool // write through on Append (NewMemoryLog)
+	mu    sync.Mutex
+	space *sync.Cond // signalled when the store takes transitions
+	tail  []Transition
+	ids   map[string]int64 // id -> seq of the transitions in tail
+	// recent holds the hash of every id appended whose time is after
+	// covered, so an Append of a new change (the usual case) needs no
+	// store read to know it is not a repeat: only a change at or before
+	// covered (stored before this log opened, or pruned from recent) or a
+	// hash already in recent asks the store.
+	seed     maphash.Seed
+	recent   map[uint64]struct{}
+	recentAt []recentID // recent's ids by time appended, for pruning
+	covered  int64      // unix µs
+	pruned   time.Time  // when recent was last pruned
+	heads    map[string]head
+	next     int64 // seq of the next transition
+	saved    int64 // highest seq in the store
+	wake     chan struct{}
+	notify   chan struct{} // closed and replaced at each append
+	closed   bool
+	sync     bool // write through on Append (NewMemoryLog)
 }
+
+// recentID is one entry of Log.recent and its change's time.
+type recentID struct {
+	h  uint64
+	at int64 // unix µs
+}
+
+// recentFor is how long an appended id is remembered in memory: a change
+// heard again within it (the usual repeat: another observer, a healed
+// partition) is refused without a store read.
+const recentFor = 10 * time.Minute
 
 // head is where a target stands, packed in 8 bytes since every target has
 // one: the unix microsecond of its latest transition above the state.
@@ -94,7 +117,8 @@ func OpenLog(ctx context.Context, st LogStore, opts LogOptions) (*Log, error) {
 		opts.FlushEvery = 200 * time.Millisecond
 	}
 	l := &Log{st: st, opts: opts, log: opts.Logger, ids: map[string]int64{}, heads: map[string]head{},
-		wake: make(chan struct{}, 1), notify: make(chan struct{})}
+		wake: make(chan struct{}, 1), notify: make(chan struct{}),
+		seed: maphash.MakeSeed(), recent: map[uint64]struct{}{}, covered: math.MinInt64}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -107,6 +131,14 @@ func OpenLog(ctx context.Context, st LogStore, opts LogOptions) (*Log, error) {
 		l.heads[h.TargetID] = mkhead(h.At, h.To)
 	}
 	l.saved, l.next = maxSeq, maxSeq+1
+	newest, err := st.Transitions(ctx, store.TransitionQuery{Events: true, Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("open transition log: %w", err)
+	}
+	if len(newest) > 0 {
+		// What was stored before is known only to the store.
+		l.covered = newest[0].At.UnixMicro()
+	}
 	return l, nil
 }
 
@@ -114,15 +146,21 @@ func OpenLog(ctx context.Context, st LogStore, opts LogOptions) (*Log, error) {
 // same change: see Log) and returns it with its Seq, and whether it was
 // added. It blocks while MaxPending transitions wait for the store.
 func (l *Log) Append(ctx context.Context, t Transition) (Transition, bool) {
+	var h uint64
 	if t.ID != "" {
+		h = maphash.String(l.seed, t.ID)
 		l.mu.Lock()
 		_, seen := l.ids[t.ID]
+		_, maybe := l.recent[h]
+		ask := maybe || t.At.UnixMicro() <= l.covered
 		l.mu.Unlock()
 		if seen {
 			return t, false
 		}
-		if _, err := l.st.TransitionByID(ctx, t.ID); err == nil {
-			return t, false
+		if ask {
+			if _, err := l.st.TransitionByID(ctx, t.ID); err == nil {
+				return t, false
+			}
 		}
 	}
 	l.mu.Lock()
@@ -151,6 +189,10 @@ func (l *Log) Append(ctx context.Context, t Transition) (Transition, bool) {
 	l.tail = append(l.tail, t)
 	if t.ID != "" {
 		l.ids[t.ID] = t.Seq
+		if at := t.At.UnixMicro(); at > l.covered {
+			l.recent[h] = struct{}{}
+			l.recentAt = append(l.recentAt, recentID{h, at})
+		}
 	}
 	close(l.notify)
 	l.notify = make(chan struct{})
@@ -363,6 +405,7 @@ func (l *Log) flush(ctx context.Context) int {
 		return 0
 	}
 	l.mu.Lock()
+	l.forgetRecent(time.Now())
 	l.saved = batch[len(batch)-1].Seq
 	if drop := len(l.tail) - l.opts.Keep; drop > 0 {
 		// Keep only stored transitions beyond Keep; waiting ones stay.
@@ -376,6 +419,30 @@ func (l *Log) flush(ctx context.Context) int {
 	l.space.Broadcast()
 	l.mu.Unlock()
 	return len(batch)
+}
+
+// forgetRecent drops, at most every tenth of recentFor, the recent ids of
+// changes older than recentFor; changes that old ask the store from then
+// on. Called with mu held.
+func (l *Log) forgetRecent(now time.Time) {
+	if now.Sub(l.pruned) < recentFor/10 {
+		return
+	}
+	l.pruned = now
+	cutoff := now.Add(-recentFor).UnixMicro()
+	if cutoff <= l.covered {
+		return
+	}
+	l.covered = cutoff
+	keep := l.recentAt[:0]
+	for _, r := range l.recentAt {
+		if r.at > cutoff {
+			keep = append(keep, r)
+		} else {
+			delete(l.recent, r.h)
+		}
+	}
+	l.recentAt = keep
 }
 
 func (l *Log) pending() int64 {

@@ -187,3 +187,87 @@ func TestLogBackPressure(t *testing.T) {
 		t.Errorf("SeqOf(t2) = %d, %v; want 3 from the store", seq, ok)
 	}
 }
+
+// countingStore counts the store reads Append makes to know a change is
+// not a repeat.
+type countingStore struct {
+	*sqlite.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingStore) TransitionByID(ctx context.Context, id string) (store.Transition, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Store.TransitionByID(ctx, id)
+}
+
+func (c *countingStore) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+// waitStored waits until the store itself holds id.
+func waitStored(t *testing.T, st *sqlite.Store, id string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := st.TransitionByID(context.Background(), id); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not stored within 10s", id)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A new change is appended without reading the store; a repeat is refused
+// however far back it went: out of memory into the store, from before the
+// log opened, or older than the log remembers.
+func TestLogRepeatsWithoutStoreReads(t *testing.T) {
+	st := &countingStore{Store: openStore(t)}
+	l, stop := runLog(t, st, events.LogOptions{Keep: 1, FlushEvery: time.Millisecond})
+	c := context.Background()
+	now := time.Now()
+	cfg := func(i int, at time.Time) events.Transition {
+		return events.Transition{ID: fmt.Sprintf("n%d", i), Type: "config", TargetID: "x", Subject: "target/x", At: at, After: "{}"}
+	}
+	for i := range 100 {
+		if _, ok := l.Append(c, cfg(i, now.Add(time.Duration(i)*time.Millisecond))); !ok {
+			t.Fatalf("new change n%d refused", i)
+		}
+	}
+	if r := st.count(); r != 0 {
+		t.Errorf("100 new changes read the store %d times, want 0", r)
+	}
+	waitStored(t, st.Store, "n99")
+	if _, ok := l.Append(c, cfg(3, now.Add(3*time.Millisecond))); ok {
+		t.Error("n3 again, stored and out of memory: appended twice")
+	}
+	// A change older than the log remembers asks the store.
+	old := cfg(1000, now.Add(-time.Hour))
+	if _, ok := l.Append(c, old); !ok {
+		t.Fatal("an old change heard late refused")
+	}
+	waitStored(t, st.Store, old.ID)
+	if _, ok := l.Append(c, old); ok {
+		t.Error("the old change again: appended twice")
+	}
+	stop()
+
+	// A new log over the same store refuses what the store holds.
+	l2, _ := runLog(t, st, events.LogOptions{})
+	before := st.count()
+	if _, ok := l2.Append(c, cfg(5, now.Add(5*time.Millisecond))); ok {
+		t.Error("n5 again after reopening: appended twice")
+	}
+	if _, ok := l2.Append(c, cfg(200, now.Add(time.Second))); !ok {
+		t.Fatal("a new change after reopening refused")
+	}
+	if r := st.count() - before; r != 1 {
+		t.Errorf("after reopening, a repeat and a new change read the store %d times, want 1 (the repeat)", r)
+	}
+}
