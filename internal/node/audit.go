@@ -26,7 +26,7 @@ const maxAuditValue = 2048
 func auditConfig[T any](n *Node, kind string, redact func(T) T, origin func(T) string) func(context.Context, []objects.Entry[T], bool) {
 	return func(ctx context.Context, changed []objects.Entry[T], remote bool) {
 		for _, e := range changed {
-			n.auditChange(ctx, kind, e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
+			n.auditChange(ctx, kind, e.Key, e.TS, e.Node, e.Deleted, nil, func() (any, string) {
 				v := e.Value
 				if redact != nil {
 					v = redact(v)
@@ -41,7 +41,10 @@ func auditConfig[T any](n *Node, kind string, redact func(T) T, origin func(T) s
 	}
 }
 
-func (n *Node) auditChange(ctx context.Context, kind, key string, ts crdt.Timestamp, writer string, deleted bool, value func() (any, string)) {
+// auditChange appends the config event of one write. before, when not nil,
+// gives the value the write replaced (ok false: unknown, read the log).
+func (n *Node) auditChange(ctx context.Context, kind, key string, ts crdt.Timestamp, writer string, deleted bool,
+	before func() (string, bool), value func() (any, string)) {
 	subject := kind + "/" + key
 	by := ""
 	if p, ok := user.FromContext(ctx); ok && writer == n.name {
@@ -55,19 +58,23 @@ func (n *Node) auditChange(ctx context.Context, kind, key string, ts crdt.Timest
 		ev.After, ev.Cause = "deleted", fmt.Sprintf("%s %s deleted%s on %s", kind, key, by, writer)
 	} else {
 		v, origin := value()
-		b, _ := json.Marshal(v)
-		if len(b) > maxAuditValue {
-			b = append(b[:maxAuditValue], "..."...)
-		}
 		via := "through the API"
 		if origin == "config" {
 			via = "from the config file"
 		}
-		ev.After, ev.Cause = string(b), fmt.Sprintf("%s %s written%s %s of %s", kind, key, by, via, writer)
+		ev.After, ev.Cause = auditValue(v), fmt.Sprintf("%s %s written%s %s of %s", kind, key, by, via, writer)
 	}
 	ev.ID = events.EventID(events.TypeConfig, subject+"@"+strconv.FormatUint(uint64(ts), 16), ev.At)
-	// Before is what the subject's previous config event left, as this
-	// node's log holds it ("" for a new one).
+	// Before is what the subject's previous config event left: the value
+	// the write replaced when the caller knows it, else as this node's log
+	// holds it ("" for a new one).
+	if before != nil {
+		if b, ok := before(); ok {
+			ev.Before = b
+			n.tlog.Append(context.Background(), ev)
+			return
+		}
+	}
 	if prev, err := n.tlog.Query(context.Background(), store.TransitionQuery{TargetID: ev.TargetID, Type: events.TypeConfig, Limit: 4}); err == nil {
 		for i := range prev {
 			if prev[i].Subject == subject && prev[i].ID != ev.ID && !prev[i].At.After(ev.At) {
@@ -79,10 +86,32 @@ func (n *Node) auditChange(ctx context.Context, kind, key string, ts crdt.Timest
 	n.tlog.Append(context.Background(), ev)
 }
 
-// auditRegistry records target changes.
-func (n *Node) auditRegistry(ctx context.Context, changed []registry.Entry, _ bool) {
-	for _, e := range changed {
-		n.auditChange(ctx, "target", e.Key, e.TS, e.Node, e.Deleted, func() (any, string) {
+// auditValue is a config event's value: the object as JSON, cut at
+// maxAuditValue.
+func auditValue(v any) string {
+	b, _ := json.Marshal(v)
+	if len(b) > maxAuditValue {
+		b = append(b[:maxAuditValue], "..."...)
+	}
+	return string(b)
+}
+
+// auditRegistry records target changes. The before value comes from the
+// entry each change replaced, so a registry sync of many new targets does
+// not read the log once per target.
+func (n *Node) auditRegistry(ctx context.Context, changed []registry.Entry, prior registry.Prior, _ bool) {
+	for i, e := range changed {
+		before := func() (string, bool) {
+			p, held := prior(i)
+			switch {
+			case !held:
+				return "", true
+			case p.Deleted:
+				return "deleted", true
+			}
+			return auditValue(p.Value.Redact()), true
+		}
+		n.auditChange(ctx, "target", e.Key, e.TS, e.Node, e.Deleted, before, func() (any, string) {
 			s := e.Value.Redact()
 			return s, s.Origin
 		})

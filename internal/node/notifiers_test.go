@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/heckhq/heck/internal/client"
+	"github.com/heckhq/heck/internal/events"
 	"github.com/heckhq/heck/internal/notify"
 	"github.com/heckhq/heck/internal/target"
 )
@@ -105,6 +106,47 @@ func TestAuditConfigChanges(t *testing.T) {
 	}
 	if es[1].Before != "" || es[0].Before != es[1].After {
 		t.Fatalf("before: the add's %q (want none), the delete's %q (want the add's after %q)", es[1].Before, es[0].Before, es[1].After)
+	}
+}
+
+// A target's config events chain their values: each one's before is the
+// previous one's after (the registry hands the audit the entry a write
+// replaced).
+func TestAuditTargetBefore(t *testing.T) {
+	nn := ntStart(t, ntConfig(t.TempDir()))
+	ctx := t.Context()
+	web := ntTCP("web", "127.0.0.1:1")
+	if _, err := nn.c.AddTarget(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	web.Labels = map[string]string{"team": "edge"}
+	if _, _, err := nn.c.PutTarget(ctx, web); err != nil {
+		t.Fatal(err)
+	}
+	if err := nn.c.DeleteTarget(ctx, "web"); err != nil {
+		t.Fatal(err)
+	}
+	es, err := nn.c.Audit(ctx, client.TransitionQuery{Type: "config"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chain []events.Transition
+	for _, e := range es {
+		if e.Subject == "target/web" {
+			chain = append(chain, e)
+		}
+	}
+	if len(chain) != 3 {
+		t.Fatalf("config events of target/web: %+v", chain)
+	}
+	del, put, add := chain[0], chain[1], chain[2]
+	switch {
+	case add.Before != "" || !strings.Contains(add.After, "127.0.0.1:1"):
+		t.Fatalf("the add: before %q after %q", add.Before, add.After)
+	case put.Before != add.After || !strings.Contains(put.After, "edge"):
+		t.Fatalf("the update: before %q (want the add's after %q), after %q", put.Before, add.After, put.After)
+	case del.After != "deleted" || del.Before != put.After:
+		t.Fatalf("the delete: before %q (want the update's after %q), after %q", del.Before, put.After, del.After)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -47,8 +48,12 @@ type Registry struct {
 	// respect to other writers and subscribers see changes in order.
 	mu      sync.Mutex
 	subs    []func(changed []Entry, remote bool)
-	ctxSubs []func(ctx context.Context, changed []Entry, remote bool)
+	ctxSubs []func(ctx context.Context, changed []Entry, prior Prior, remote bool)
 }
+
+// Prior answers, for the i-th changed entry of a batch, the entry it
+// replaced; held is false for a key this registry never had.
+type Prior func(i int) (e Entry, held bool)
 
 // New returns an empty registry for node, stamping writes with clock.
 func New(node string, clock *crdt.Clock, st Persister) *Registry {
@@ -66,8 +71,9 @@ func (r *Registry) Subscribe(f func(changed []Entry, remote bool)) {
 }
 
 // SubscribeContext is Subscribe for subscribers that want the context of
-// the write (the audit reads the principal who made a local change).
-func (r *Registry) SubscribeContext(f func(ctx context.Context, changed []Entry, remote bool)) {
+// the write (the audit reads the principal who made a local change) and
+// the entries the changes replaced (the audit's before value).
+func (r *Registry) SubscribeContext(f func(ctx context.Context, changed []Entry, prior Prior, remote bool)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.ctxSubs = append(r.ctxSubs, f)
@@ -109,7 +115,7 @@ func (r *Registry) Put(ctx context.Context, spec target.Spec) (created bool, err
 		return false, nil
 	}
 	e := Entry{Key: spec.ID, Value: spec.Clone(), TS: r.clock.Now(), Node: r.node}
-	if err := r.apply(ctx, []Entry{e}, false); err != nil {
+	if err := r.apply(ctx, []Entry{e}, []priorEntry{{cur, ok}}, false); err != nil {
 		return false, err
 	}
 	return !ok || cur.Deleted, nil
@@ -124,7 +130,7 @@ func (r *Registry) Delete(ctx context.Context, id string) error {
 		return fmt.Errorf("delete target %s: %w", id, ErrNotFound)
 	}
 	e := Entry{Key: id, TS: r.clock.Now(), Node: r.node, Deleted: true}
-	return r.apply(ctx, []Entry{e}, false)
+	return r.apply(ctx, []Entry{e}, []priorEntry{{cur, ok}}, false)
 }
 
 // Merge folds in entries from another node and returns those that changed
@@ -133,24 +139,33 @@ func (r *Registry) Merge(ctx context.Context, entries []Entry) ([]Entry, error) 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var winners []Entry
+	var priors []priorEntry
 	for _, e := range entries {
 		r.clock.Observe(e.TS)
 		cur, ok := r.m.Entry(e.Key)
 		if s := stamp(&e); !ok || s.Newer(&cur) {
 			winners = append(winners, e)
+			priors = append(priors, priorEntry{cur, ok})
 		}
 	}
 	if len(winners) == 0 {
 		return nil, nil
 	}
-	if err := r.apply(ctx, winners, true); err != nil {
+	if err := r.apply(ctx, winners, priors, true); err != nil {
 		return nil, err
 	}
 	return winners, nil
 }
 
-// apply persists entries, merges them and notifies. Called with mu held.
-func (r *Registry) apply(ctx context.Context, entries []Entry, remote bool) error {
+// priorEntry is what an entry about to be applied replaces.
+type priorEntry struct {
+	e    packedEntry
+	held bool
+}
+
+// apply persists entries, merges them and notifies; priors[i] is what
+// entries[i] replaces. Called with mu held.
+func (r *Registry) apply(ctx context.Context, entries []Entry, priors []priorEntry, remote bool) error {
 	recs := make([]store.ObjectRecord, len(entries))
 	for i, e := range entries {
 		rec, err := toRecord(e)
@@ -174,8 +189,21 @@ func (r *Registry) apply(ctx context.Context, entries []Entry, remote bool) erro
 		for _, f := range r.subs {
 			f(out, remote)
 		}
+		prior := func(i int) (Entry, bool) {
+			// Under mu every entry applied is newer than what was held, so
+			// changed is entries in order; a search only if that ever
+			// differs.
+			j := i
+			if len(changed) != len(entries) {
+				j = slices.IndexFunc(entries, func(e Entry) bool { return e.Key == out[i].Key })
+			}
+			if j < 0 || !priors[j].held {
+				return Entry{}, false
+			}
+			return unpackEntry(&priors[j].e), true
+		}
 		for _, f := range r.ctxSubs {
-			f(ctx, out, remote)
+			f(ctx, out, prior, remote)
 		}
 	}
 	return nil
