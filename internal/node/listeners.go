@@ -79,19 +79,9 @@ func (n *Node) listenDNS(ctx context.Context) (*dnsListener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dns: %w", err)
 	}
-	var lc net.ListenConfig
-	pc, err := lc.ListenPacket(ctx, "udp", c.Listen)
+	pc, ln, err := listenUDPAndTCP(ctx, c.Listen)
 	if err != nil {
-		return nil, fmt.Errorf("dns: listen on udp %s: %w (set --dns or dns.listen to a free address)", c.Listen, err)
-	}
-	tcpAddr := c.Listen
-	if host, port, err := net.SplitHostPort(c.Listen); err == nil && port == "0" {
-		tcpAddr = net.JoinHostPort(host, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
-	}
-	ln, err := lc.Listen(ctx, "tcp", tcpAddr)
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("dns: listen on tcp %s: %w (set --dns or dns.listen to a free address)", tcpAddr, err)
+		return nil, err
 	}
 	if err := n.promReg.Register(&dnsCollector{srv: srv, queries: metrics.NewDesc(metrics.NameDNSQueries)}); err != nil {
 		pc.Close()
@@ -100,6 +90,39 @@ func (n *Node) listenDNS(ctx context.Context) (*dnsListener, error) {
 	}
 	n.dnsAddr = pc.LocalAddr()
 	return &dnsListener{srv: srv, pc: pc, ln: ln}, nil
+}
+
+// listenUDPAndTCP binds addr for UDP and TCP on one port. With port 0 the
+// port is the one UDP got; when TCP finds that port taken (by anything,
+// even an outgoing connection), it tries a few other ports before giving
+// up.
+func listenUDPAndTCP(ctx context.Context, addr string) (net.PacketConn, net.Listener, error) {
+	var lc net.ListenConfig
+	host, port, splitErr := net.SplitHostPort(addr)
+	tries := 1
+	if splitErr == nil && port == "0" {
+		tries = 8
+	}
+	var err error
+	for range tries {
+		var pc net.PacketConn
+		pc, err = lc.ListenPacket(ctx, "udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("dns: listen on udp %s: %w (set --dns or dns.listen to a free address)", addr, err)
+		}
+		tcpAddr := addr
+		if tries > 1 {
+			tcpAddr = net.JoinHostPort(host, strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port))
+		}
+		var ln net.Listener
+		ln, err = lc.Listen(ctx, "tcp", tcpAddr)
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		err = fmt.Errorf("dns: listen on tcp %s: %w (set --dns or dns.listen to a free address)", tcpAddr, err)
+	}
+	return nil, nil, err
 }
 
 // close releases the sockets of a listener that will not serve.
