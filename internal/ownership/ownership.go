@@ -11,7 +11,8 @@
 // next in the fallback order; when it speaks again it takes its place back.
 // Takeovers are held while the node itself was paused or is behind on its
 // own targets (Hold), so a starved node does not take over the targets of
-// others that merely look silent for the same reason.
+// others that merely look silent for the same reason; it keeps those it
+// already stands in for, and gives up what a new ring took from it.
 package ownership
 
 import (
@@ -169,10 +170,14 @@ func (p *Policy) ringFor(spread bool) *ring.Ring {
 }
 
 // Owns reports whether this node should probe the target: it is among the
-// target's effective owners. running says whether it probes it now: while
-// takeovers are on hold, a node keeps what it has and takes nothing new
-// beyond its ring share.
-func (p *Policy) Owns(spec *target.Spec, interval time.Duration, running bool, now time.Time) bool {
+// target's effective owners. standingIn says whether it probes the target
+// now for a silent owner (a takeover): while takeovers are on hold, a node
+// keeps those and takes nothing new beyond its ring share. What it probed
+// as an owner of an older ring it gives up even then: the ring's owners
+// now are alive by the node's own view, and keeping a starved node's old
+// share (all of it, for the first node of a cluster) would only starve it
+// further.
+func (p *Policy) Owns(spec *target.Spec, interval time.Duration, standingIn bool, now time.Time) bool {
 	if p.left.Load() {
 		return false
 	}
@@ -185,7 +190,7 @@ func (p *Policy) Owns(spec *target.Spec, interval time.Duration, running bool, n
 		return true
 	}
 	if p.Holding(now) {
-		return running
+		return standingIn
 	}
 	for name := range p.speaking(r, spec.ID, replicas, interval, now) {
 		if name == p.self {
@@ -277,14 +282,16 @@ func (p *Policy) fresh(node, targetID string, interval time.Duration, now time.T
 }
 
 // AnySilent reports whether some other live member has been silent (no
-// watermark) for the silence limit, the shortest silence that can move a
-// target.
-func (p *Policy) AnySilent(now time.Time) bool {
+// watermark) long enough to move a target probed every shortest (the
+// shortest interval of any target): two of those intervals, and at least
+// the silence limit. Below that no takeover can happen, so a node need not
+// walk its targets.
+func (p *Policy) AnySilent(now time.Time, shortest time.Duration) bool {
 	r := p.Ring()
 	if r == nil {
 		return false
 	}
-	limit := p.Silence()
+	limit := max(2*shortest, p.Silence())
 	for _, name := range r.Members() {
 		if name == p.self {
 			continue

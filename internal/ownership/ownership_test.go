@@ -83,13 +83,18 @@ func TestFailOver(t *testing.T) {
 	if eff := p.Effective(&spec, iv, late); len(eff) != 1 || eff[0] != second {
 		t.Errorf("effective owners %v, want [%s]", eff, second)
 	}
-	if !p.AnySilent(late) {
+	if !p.AnySilent(late, iv) {
 		t.Error("AnySilent false with a silent owner")
 	}
-	// Held (this node was paused): keeps what it runs, takes nothing new.
+	if p.AnySilent(late, 3*iv) {
+		t.Error("AnySilent true when the shortest interval is 3x: no target can move before six of them")
+	}
+	// Held (this node was paused): keeps what it stands in for, takes
+	// nothing new, and gives up what it probed only as an owner of an
+	// older ring (standingIn false: the same answer as taking anew).
 	p.Hold(late.Add(time.Second))
 	if p.Owns(&spec, iv, false, late) || !p.Owns(&spec, iv, true, late) {
-		t.Error("a held node took over, or dropped what it runs")
+		t.Error("a held node took over or kept an old ring's target, or dropped a target it stands in for")
 	}
 	// The owner speaks again: the fallback stops.
 	tb.obs[spec.ID] = []health.Observation{{TargetID: spec.ID, Observer: owner, At: late}}
@@ -186,7 +191,7 @@ func TestSilenceScalesWithMembers(t *testing.T) {
 			}
 		}
 		now := t0.Add(4 * time.Second) // every other member silent 3 s
-		if got := p.AnySilent(now); got != tc.silent {
+		if got := p.AnySilent(now, iv); got != tc.silent {
 			t.Errorf("%d members, silent 3s: AnySilent = %v, want %v", tc.members, got, tc.silent)
 		}
 		if got := p.Owns(&spec, iv, false, now); got != tc.silent {
@@ -194,7 +199,7 @@ func TestSilenceScalesWithMembers(t *testing.T) {
 		}
 		// Past the limit, every size judges it silent.
 		later := t0.Add(time.Second + tc.limit + time.Millisecond)
-		if !p.AnySilent(later) || !p.Owns(&spec, iv, false, later) {
+		if !p.AnySilent(later, iv) || !p.Owns(&spec, iv, false, later) {
 			t.Errorf("%d members: not silent %v after the last watermark (limit %v)", tc.members, later.Sub(t0.Add(time.Second)), tc.limit)
 		}
 	}

@@ -264,7 +264,7 @@ func (n *node) tick() {
 			n.reconcile(t, now)
 		}
 	}
-	if n.pol.AnySilent(now) {
+	if n.pol.AnySilent(now, n.s.cfg.Interval) {
 		for m, a := range n.alive {
 			if !a || m == n.id || !n.silent(m, now) {
 				continue
@@ -323,7 +323,7 @@ func (n *node) couldTakeOver(t int32, now time.Time) bool {
 func (n *node) reconcile(t int32, now time.Time) {
 	spec := target.Spec{ID: n.s.ids[t]}
 	_, running := n.probing[t]
-	owns := n.pol.Owns(&spec, n.s.cfg.Interval, running, now)
+	owns := n.pol.Owns(&spec, n.s.cfg.Interval, running && n.fallbacks[t], now)
 	switch {
 	case owns && !running:
 		n.gain(t, now)
