@@ -232,7 +232,13 @@ func (a assignment) settled() (bool, string) {
 	if zero == 0 && many == 0 {
 		return true, ""
 	}
-	return false, fmt.Sprintf("%d targets unscheduled, %d scheduled on several nodes", zero, many)
+	top, most := "", -1
+	for name, c := range a.perNode {
+		if c > most || c == most && name < top {
+			top, most = name, c
+		}
+	}
+	return false, fmt.Sprintf("%d targets unscheduled, %d scheduled on several nodes (most on %s: %d of %d)", zero, many, top, most, len(a.probers))
 }
 
 // waitSettled waits until every target is scheduled exactly once.

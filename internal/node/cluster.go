@@ -173,8 +173,20 @@ func (n *Node) clusterLoop(ctx context.Context) {
 				events = nil
 				continue
 			}
-			n.bf.note(ev, time.Now())
-			n.auditMember(ev, time.Now())
+			// Take every event already queued (members joining or failing
+			// together), then walk the targets once for all of them.
+			for ok {
+				n.bf.note(ev, time.Now())
+				n.auditMember(ev, time.Now())
+				select {
+				case ev, ok = <-events:
+					if !ok {
+						events = nil
+					}
+				default:
+					ok = false
+				}
+			}
 			n.refreshMembership(time.Now())
 			n.reconcileAll()
 		case now := <-tick.C:
@@ -189,13 +201,18 @@ func (n *Node) clusterLoop(ctx context.Context) {
 			changed := n.refreshMembership(now)
 			n.publishWatermark(now)
 			// Ownership only moves when membership changes, some member
-			// falls silent, or this node probes for a silent owner (which
-			// may be back): otherwise skip the walk over every target.
+			// has been silent long enough to lose a target, or this node
+			// probes for a silent owner (which may be back): otherwise
+			// skip the walk over every target, and in the last case walk
+			// only those it probes for others.
 			n.mu.Lock()
 			fallbacks := n.fallbacks
 			n.mu.Unlock()
-			if changed || fallbacks > 0 || n.own.AnySilent(now) {
+			switch {
+			case changed || n.own.AnySilent(now, time.Duration(n.shortest.Load())):
 				n.reconcileAll()
+			case fallbacks > 0:
+				n.reconcileFallbacks()
 			}
 		}
 	}

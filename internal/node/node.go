@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/memberlist"
@@ -113,6 +114,11 @@ type Node struct {
 	running map[string]runningTarget
 	// fallbacks counts the running targets with fallback set.
 	fallbacks int
+	// shortest is the shortest interval of any live target (ns), as the
+	// last reconcileAll found it and lowered by writes since: below two of
+	// it no silent member can lose a target, so the cluster loop does not
+	// walk them.
+	shortest atomic.Int64
 
 	// own decides what this node probes (ring and fail-over policy).
 	own   *ownership.Policy

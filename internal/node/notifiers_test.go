@@ -2,12 +2,14 @@ package node
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/heckhq/heck/internal/client"
 	"github.com/heckhq/heck/internal/events"
@@ -169,5 +171,41 @@ func TestDependsOnRefused(t *testing.T) {
 	ghost.DependsOn = []target.Dependency{{Target: "ghost"}}
 	if _, err := nn.c.AddTarget(ctx, ghost); err == nil || !strings.Contains(err.Error(), "ghost") {
 		t.Fatalf("an unknown dependency: %v", err)
+	}
+}
+
+// The node knows the shortest interval of its targets (the cluster loop's
+// bound for walking them when a member falls silent): measured by the full
+// walk, lowered at once by a write with a shorter one.
+func TestShortestInterval(t *testing.T) {
+	slow := ntTCP("slow", "127.0.0.1:1")
+	slow.Schedule.Interval = target.Duration(5 * time.Second)
+	fast := ntTCP("fast", "127.0.0.1:2")
+	fast.Schedule.Interval = target.Duration(2 * time.Second)
+	nn := ntStart(t, ntConfig(t.TempDir(), slow, fast))
+	ntWait(t, "the start's walk to measure 2s", func() error {
+		if got := time.Duration(nn.n.shortest.Load()); got != 2*time.Second {
+			return fmt.Errorf("shortest = %v", got)
+		}
+		return nil
+	})
+	faster := ntTCP("faster", "127.0.0.1:3")
+	faster.Schedule.Interval = target.Duration(time.Second)
+	if _, err := nn.c.AddTarget(t.Context(), faster); err != nil {
+		t.Fatal(err)
+	}
+	if got := time.Duration(nn.n.shortest.Load()); got != time.Second {
+		t.Fatalf("shortest after adding a 1s target = %v, want 1s", got)
+	}
+	nn.n.lowerShortest(3 * time.Second)
+	if got := time.Duration(nn.n.shortest.Load()); got != time.Second {
+		t.Fatalf("lowerShortest(3s) raised it to %v", got)
+	}
+	if err := nn.c.DeleteTarget(t.Context(), "faster"); err != nil {
+		t.Fatal(err)
+	}
+	nn.n.reconcileAll()
+	if got := time.Duration(nn.n.shortest.Load()); got != 2*time.Second {
+		t.Fatalf("shortest after deleting the 1s target and a full walk = %v, want 2s", got)
 	}
 }

@@ -21,7 +21,7 @@ import (
 func (n *Node) onRegistryChange(changed []registry.Entry, remote bool) {
 	n.broadcastRegistry(changed, remote)
 	for _, e := range changed {
-		n.reconcile(e.Key, time.Now())
+		n.lowerShortest(n.reconcile(e.Key, time.Now()))
 		if e.Deleted {
 			n.rec.Forget(e.Key)
 			n.table.Forget(e.Key)
@@ -32,11 +32,16 @@ func (n *Node) onRegistryChange(changed []registry.Entry, remote bool) {
 }
 
 // reconcileAll brings the scheduler in line with the registry and ownership.
+// It also learns the shortest interval of any live target (shortest).
 func (n *Node) reconcileAll() {
 	now := time.Now()
+	var shortest time.Duration
 	for _, id := range n.reg.IDs() {
-		n.reconcile(id, now)
+		if iv := n.reconcile(id, now); iv > 0 && (shortest == 0 || iv < shortest) {
+			shortest = iv
+		}
 	}
+	n.shortest.Store(int64(shortest))
 	// Targets running here that the registry no longer lists.
 	n.mu.Lock()
 	running := make([]string, 0, len(n.running))
@@ -51,21 +56,52 @@ func (n *Node) reconcileAll() {
 	}
 }
 
+// reconcileFallbacks reconciles only the targets this node probes for a
+// silent owner: with no membership change and no member newly silent,
+// they are all whose ownership can change (their owner speaking again).
+func (n *Node) reconcileFallbacks() {
+	now := time.Now()
+	n.mu.Lock()
+	var ids []string
+	for id, r := range n.running {
+		if r.fallback {
+			ids = append(ids, id)
+		}
+	}
+	n.mu.Unlock()
+	for _, id := range ids {
+		n.reconcile(id, now)
+	}
+}
+
+// lowerShortest lowers the shortest interval to iv (a target written with
+// a shorter one) until the next reconcileAll measures it again.
+func (n *Node) lowerShortest(iv time.Duration) {
+	for iv > 0 {
+		cur := n.shortest.Load()
+		if cur != 0 && time.Duration(cur) <= iv || n.shortest.CompareAndSwap(cur, int64(iv)) {
+			return
+		}
+	}
+}
+
 // reconcile schedules id when it is live and owned here, with a prober
-// built from its current spec, and unschedules it otherwise.
-func (n *Node) reconcile(id string, now time.Time) {
+// built from its current spec, and unschedules it otherwise. It returns the
+// target's interval when it is live (0 otherwise).
+func (n *Node) reconcile(id string, now time.Time) time.Duration {
 	e, ok := n.reg.Entry(id)
 	live := ok && !e.Deleted
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	cur, running := n.running[id]
 	want := false
+	var interval time.Duration
 	if live {
-		interval := cur.interval
+		interval = cur.interval
 		if !running || cur.ts != e.TS || cur.node != e.Node {
 			interval = n.effective(e.Value).Interval.D()
 		}
-		want = n.own.Owns(&e.Value, interval, running, now)
+		want = n.own.Owns(&e.Value, interval, running && cur.fallback, now)
 	}
 	switch {
 	case !want && running:
@@ -126,7 +162,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 		if err := n.sched.Upsert(job); err != nil {
 			// Validation upstream makes this unreachable; never crash on it.
 			n.log.Error("cannot schedule target", "target", id, "err", err)
-			return
+			return interval
 		}
 		fb := !slices.Contains(n.own.RingOwners(&e.Value), n.name)
 		if running && cur.fallback {
@@ -137,6 +173,7 @@ func (n *Node) reconcile(id string, now time.Time) {
 		}
 		n.running[id] = runningTarget{ts: e.TS, node: e.Node, interval: job.Schedule.Interval.D(), fallback: fb}
 	}
+	return interval
 }
 
 // effective returns the spec as it is probed. Specs enter the registry
