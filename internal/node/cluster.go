@@ -164,6 +164,7 @@ func (n *Node) clusterLoop(ctx context.Context) {
 	defer tick.Stop()
 	events := n.cl.Events()
 	last := time.Now()
+	mostSilent := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -208,8 +209,13 @@ func (n *Node) clusterLoop(ctx context.Context) {
 			n.mu.Lock()
 			fallbacks := n.fallbacks
 			n.mu.Unlock()
+			silent, most := n.own.CheckSilence(now, time.Duration(n.shortest.Load()))
+			if most && !mostSilent {
+				n.log.Warn("most members look silent at once: this node is behind on what it hears; holding takeovers")
+			}
+			mostSilent = most
 			switch {
-			case changed || n.own.AnySilent(now, time.Duration(n.shortest.Load())):
+			case changed || silent:
 				n.reconcileAll()
 			case fallbacks > 0:
 				n.reconcileFallbacks()

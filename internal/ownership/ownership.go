@@ -10,9 +10,10 @@
 // above). A silent owner's place goes to the
 // next in the fallback order; when it speaks again it takes its place back.
 // Takeovers are held while the node itself was paused or is behind on its
-// own targets (Hold), so a starved node does not take over the targets of
-// others that merely look silent for the same reason; it keeps those it
-// already stands in for, and gives up what a new ring took from it.
+// own targets (Hold), or while most members look silent at once, so a
+// starved node does not take over the targets of others that merely look
+// silent for the same reason; it still gives back what it stands in for
+// when an owner speaks, and gives up what a new ring took from it.
 package ownership
 
 import (
@@ -171,12 +172,12 @@ func (p *Policy) ringFor(spread bool) *ring.Ring {
 
 // Owns reports whether this node should probe the target: it is among the
 // target's effective owners. standingIn says whether it probes the target
-// now for a silent owner (a takeover): while takeovers are on hold, a node
-// keeps those and takes nothing new beyond its ring share. What it probed
-// as an owner of an older ring it gives up even then: the ring's owners
-// now are alive by the node's own view, and keeping a starved node's old
-// share (all of it, for the first node of a cluster) would only starve it
-// further.
+// now for a silent owner (a takeover). While takeovers are on hold a node
+// takes nothing new beyond its ring share; it still gives a stand-in back
+// as soon as an owner ahead speaks again, and gives up what it probed as an
+// owner of an older ring (the ring's owners now are alive by its own view,
+// and keeping a starved node's old share, all of it for the first node of
+// a cluster, would only starve it further).
 func (p *Policy) Owns(spec *target.Spec, interval time.Duration, standingIn bool, now time.Time) bool {
 	if p.left.Load() {
 		return false
@@ -189,8 +190,8 @@ func (p *Policy) Owns(spec *target.Spec, interval time.Duration, standingIn bool
 	if r.Owns(p.self, spec.ID, replicas) {
 		return true
 	}
-	if p.Holding(now) {
-		return standingIn
+	if !standingIn && p.Holding(now) {
+		return false
 	}
 	for name := range p.speaking(r, spec.ID, replicas, interval, now) {
 		if name == p.self {
@@ -287,18 +288,41 @@ func (p *Policy) fresh(node, targetID string, interval time.Duration, now time.T
 // the silence limit. Below that no takeover can happen, so a node need not
 // walk its targets.
 func (p *Policy) AnySilent(now time.Time, shortest time.Duration) bool {
-	r := p.Ring()
-	if r == nil {
-		return false
+	silent, _, _ := p.silentMembers(now, shortest)
+	return silent > 0
+}
+
+// CheckSilence is AnySilent (some) for the cluster loop's tick, which also
+// holds takeovers (and reports most) while most of the other members, at
+// least two, look silent at once. Members that memberlist still finds
+// alive do not stall together: when they all seem to, it is this node that
+// is behind on what it hears (a starved process, a backlog of messages),
+// and taking over their targets would pile their whole load on it.
+func (p *Policy) CheckSilence(now time.Time, shortest time.Duration) (some, most bool) {
+	silent, others, limit := p.silentMembers(now, shortest)
+	most = others >= 2 && 2*silent > others
+	if most {
+		p.Hold(now.Add(limit))
 	}
-	limit := max(2*shortest, p.Silence())
+	return silent > 0, most
+}
+
+// silentMembers counts the other members silent for longer than limit,
+// the shortest silence that can move a target probed every shortest.
+func (p *Policy) silentMembers(now time.Time, shortest time.Duration) (silent, others int, limit time.Duration) {
+	r := p.Ring()
+	limit = max(2*shortest, p.Silence())
+	if r == nil {
+		return 0, 0, limit
+	}
 	for _, name := range r.Members() {
 		if name == p.self {
 			continue
 		}
+		others++
 		if last := p.lastHeard(name); !last.IsZero() && now.Sub(last) > limit {
-			return true
+			silent++
 		}
 	}
-	return false
+	return silent, others, limit
 }

@@ -96,8 +96,11 @@ func TestFailOver(t *testing.T) {
 	if p.Owns(&spec, iv, false, late) || !p.Owns(&spec, iv, true, late) {
 		t.Error("a held node took over or kept an old ring's target, or dropped a target it stands in for")
 	}
-	// The owner speaks again: the fallback stops.
+	// The owner speaks again: the fallback stops, held or not.
 	tb.obs[spec.ID] = []health.Observation{{TargetID: spec.ID, Observer: owner, At: late}}
+	if p.Owns(&spec, iv, true, late) {
+		t.Error("a held node kept standing in after the owner was heard again")
+	}
 	if p.Owns(&spec, iv, true, late.Add(2*time.Second)) {
 		t.Error("kept probing after the owner was heard again")
 	}
@@ -209,5 +212,40 @@ func TestSilenceScalesWithMembers(t *testing.T) {
 	p.SetMembers(manyMembers("self", 10), t0)
 	if got := p.Silence(); got != MinSilence {
 		t.Errorf("after shrinking to 10 members Silence = %v, want %v", got, MinSilence)
+	}
+}
+
+// Members alive by memberlist do not stall together: when most others look
+// silent at once, the node holds takeovers (it is the one behind); one
+// silent member among several, or the only other one, is a takeover.
+func TestCheckSilenceHoldsWhenMostLookSilent(t *testing.T) {
+	const iv = time.Second
+	for _, tc := range []struct {
+		name       string
+		members    []string
+		silent     []string
+		some, most bool
+	}{
+		{"one of three others", []string{"a", "b", "c", "d"}, []string{"b"}, true, false},
+		{"half of the others", []string{"a", "b", "c", "d", "e"}, []string{"b", "c"}, true, false},
+		{"two of three others", []string{"a", "b", "c", "d"}, []string{"b", "c"}, true, true},
+		{"all others", []string{"a", "b", "c"}, []string{"b", "c"}, true, true},
+		{"the only other", []string{"a", "b"}, []string{"b"}, true, false},
+		{"none", []string{"a", "b", "c"}, nil, false, false},
+	} {
+		now := t0.Add(time.Minute)
+		tb := &table{wm: map[string]time.Time{}}
+		for _, m := range tc.members {
+			tb.wm[m] = now
+		}
+		for _, m := range tc.silent {
+			tb.wm[m] = now.Add(-MinSilence - time.Millisecond)
+		}
+		p := New("a", Defaults{}, tb)
+		p.SetMembers(members(tc.members...), t0)
+		some, most := p.CheckSilence(now, iv)
+		if some != tc.some || most != tc.most || p.Holding(now) != tc.most {
+			t.Errorf("%s: CheckSilence = %v, %v, holding %v; want %v, %v, holding %v", tc.name, some, most, p.Holding(now), tc.some, tc.most, tc.most)
+		}
 	}
 }

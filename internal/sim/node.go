@@ -264,7 +264,7 @@ func (n *node) tick() {
 			n.reconcile(t, now)
 		}
 	}
-	if n.pol.AnySilent(now, n.s.cfg.Interval) {
+	if some, _ := n.pol.CheckSilence(now, n.s.cfg.Interval); some {
 		for m, a := range n.alive {
 			if !a || m == n.id || !n.silent(m, now) {
 				continue
