@@ -282,22 +282,16 @@ func (p *Policy) fresh(node, targetID string, interval time.Duration, now time.T
 	return false
 }
 
-// AnySilent reports whether some other live member has been silent (no
-// watermark) long enough to move a target probed every shortest (the
-// shortest interval of any target): two of those intervals, and at least
-// the silence limit. Below that no takeover can happen, so a node need not
-// walk its targets.
-func (p *Policy) AnySilent(now time.Time, shortest time.Duration) bool {
-	silent, _, _ := p.silentMembers(now, shortest)
-	return silent > 0
-}
-
-// CheckSilence is AnySilent (some) for the cluster loop's tick, which also
-// holds takeovers (and reports most) while most of the other members, at
-// least two, look silent at once. Members that memberlist still finds
-// alive do not stall together: when they all seem to, it is this node that
-// is behind on what it hears (a starved process, a backlog of messages),
-// and taking over their targets would pile their whole load on it.
+// CheckSilence reports, for the cluster loop's tick, whether some other
+// live member has been silent (no watermark) long enough to move a target
+// probed every shortest (the shortest interval of any target): two of
+// those intervals, and at least the silence limit. Below that no takeover
+// can happen, so a node need not walk its targets. It also holds takeovers
+// (and reports most) while most of the other members, at least two, look
+// silent at once. Members that memberlist still finds alive do not stall
+// together: when they all seem to, it is this node that is behind on what
+// it hears (a starved process, a backlog of messages), and taking over
+// their targets would pile their whole load on it.
 func (p *Policy) CheckSilence(now time.Time, shortest time.Duration) (some, most bool) {
 	silent, others, limit := p.silentMembers(now, shortest)
 	most = others >= 2 && 2*silent > others

@@ -83,11 +83,11 @@ func TestFailOver(t *testing.T) {
 	if eff := p.Effective(&spec, iv, late); len(eff) != 1 || eff[0] != second {
 		t.Errorf("effective owners %v, want [%s]", eff, second)
 	}
-	if !p.AnySilent(late, iv) {
-		t.Error("AnySilent false with a silent owner")
+	if some, _ := p.CheckSilence(late, iv); !some {
+		t.Error("CheckSilence: no member silent with a silent owner")
 	}
-	if p.AnySilent(late, 3*iv) {
-		t.Error("AnySilent true when the shortest interval is 3x: no target can move before six of them")
+	if some, _ := p.CheckSilence(late, 3*iv); some {
+		t.Error("CheckSilence: a member silent when the shortest interval is 3x: no target can move before six of them")
 	}
 	// Held (this node was paused): keeps what it stands in for, takes
 	// nothing new, and gives up what it probed only as an owner of an
@@ -156,7 +156,7 @@ func manyMembers(self string, n int) []ring.Member {
 
 // The silence limit follows the policy's member count: a member silent
 // for 3 s is silent at 10 members (limit 2.5 s) and not at 1,000 (6.25 s),
-// both for AnySilent and for fail-over of a fast target.
+// both for CheckSilence and for fail-over of a fast target.
 func TestSilenceScalesWithMembers(t *testing.T) {
 	const iv = 500 * time.Millisecond // two intervals are below either limit
 	for _, tc := range []struct {
@@ -188,21 +188,23 @@ func TestSilenceScalesWithMembers(t *testing.T) {
 				break
 			}
 		}
+		// The owner falls silent; every other member speaks throughout.
+		now := t0.Add(4 * time.Second) // the owner silent 3 s
+		later := t0.Add(time.Second + tc.limit + time.Millisecond)
 		for _, mb := range p.Ring().Members() {
 			if mb != "self" {
-				tb.wm[mb] = t0.Add(time.Second)
+				tb.wm[mb] = later
 			}
 		}
-		now := t0.Add(4 * time.Second) // every other member silent 3 s
-		if got := p.AnySilent(now, iv); got != tc.silent {
-			t.Errorf("%d members, silent 3s: AnySilent = %v, want %v", tc.members, got, tc.silent)
+		tb.wm[owner] = t0.Add(time.Second)
+		if got, _ := p.CheckSilence(now, iv); got != tc.silent {
+			t.Errorf("%d members, owner silent 3s: CheckSilence some = %v, want %v", tc.members, got, tc.silent)
 		}
 		if got := p.Owns(&spec, iv, false, now); got != tc.silent {
 			t.Errorf("%d members, owner %s silent 3s: fallback owns = %v, want %v", tc.members, owner, got, tc.silent)
 		}
 		// Past the limit, every size judges it silent.
-		later := t0.Add(time.Second + tc.limit + time.Millisecond)
-		if !p.AnySilent(later, iv) || !p.Owns(&spec, iv, false, later) {
+		if some, _ := p.CheckSilence(later, iv); !some || !p.Owns(&spec, iv, false, later) {
 			t.Errorf("%d members: not silent %v after the last watermark (limit %v)", tc.members, later.Sub(t0.Add(time.Second)), tc.limit)
 		}
 	}
